@@ -1,0 +1,5 @@
+/** @module Configuration: the settings table and the one-time loader. */
+export { loadConfig } from './load-config.js';
+export type { Config, ConfigOverrides } from './load-config.js';
+export { settings } from './settings.js';
+export type { SettingKey, SettingSpec } from './settings.js';

@@ -1,0 +1,127 @@
+/**
+ * @module Every setting giftguard reads, in one table: its environment variable, its command-line
+ * flag, how it is validated and its default. Precedence is flag, then environment, then default.
+ * A bad value fails fast with a message naming the flag and the variable.
+ */
+import { z } from 'zod';
+
+/** One configurable setting. */
+export interface SettingSpec<S extends z.ZodType = z.ZodType> {
+  readonly env: string;
+  /** The CLI flag that overrides it, where one exists. */
+  readonly flag?: string;
+  readonly schema: S;
+  readonly description: string;
+  /** True for values that must never be printed or logged. */
+  readonly secret?: boolean;
+}
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const positiveInt = z.coerce.number().int().min(1);
+const bool = z.union([z.boolean(), z.enum(['1', '0', 'true', 'false', 'yes', 'no']).transform((v) => ['1', 'true', 'yes'].includes(v))]);
+const url = z.url({ protocol: /^https?$/ });
+const optionalText = z.string().min(1).optional();
+
+const define = <S extends z.ZodType>(spec: SettingSpec<S>) => spec;
+
+export const settings = {
+  logLevel: define({
+    env: 'GIFTGUARD_LOG_LEVEL',
+    flag: '--log-level',
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    description: 'Log level for the JSON log on stderr.',
+  }),
+  home: define({
+    env: 'GIFTGUARD_HOME',
+    schema: z.string().min(1).default('.giftguard'),
+    description: 'Directory for giftguard data (tokens, databases, sandbox state).',
+  }),
+  sandboxHost: define({
+    env: 'GIFTGUARD_SANDBOX_HOST',
+    flag: '--host',
+    schema: z.string().min(1).default('127.0.0.1'),
+    description: 'Interface the sandbox listens on.',
+  }),
+  sandboxPort: define({
+    env: 'GIFTGUARD_SANDBOX_PORT',
+    flag: '--port',
+    schema: port.default(8787),
+    description: 'Port the sandbox listens on (0 picks a free one).',
+  }),
+  sandboxSeed: define({
+    env: 'GIFTGUARD_SANDBOX_SEED',
+    flag: '--seed',
+    schema: optionalText,
+    description: 'Seed JSON file for the sandbox (default: the built-in stories).',
+  }),
+  sandboxState: define({
+    env: 'GIFTGUARD_SANDBOX_STATE',
+    flag: '--state',
+    schema: optionalText,
+    description: 'Keep sandbox state in this JSON file across restarts (default: memory only).',
+  }),
+  sandboxRateLimit: define({
+    env: 'GIFTGUARD_SANDBOX_RATE_LIMIT',
+    flag: '--rate-limit',
+    schema: positiveInt.max(100_000).default(10),
+    description: 'Sandbox requests per second before it answers 429 (Sendoso: 10).',
+  }),
+  sandboxHeaderStyle: define({
+    env: 'GIFTGUARD_SANDBOX_HEADER_STYLE',
+    flag: '--header-style',
+    schema: z.enum(['ietf', 'ietf-structured', 'x-epoch-seconds', 'x-epoch-ms', 'retry-after-date', 'none']).default('ietf'),
+    description: 'How the sandbox reports its rate limit in headers.',
+  }),
+  sandboxControl: define({
+    env: 'GIFTGUARD_SANDBOX_CONTROL',
+    flag: '--control',
+    schema: bool.default(false),
+    description: 'Serve the /__sandbox control endpoints (clock, faults, logs).',
+  }),
+  sendosoApiUrl: define({
+    env: 'SENDOSO_API_URL',
+    schema: url.optional(),
+    description: 'Sendoso API base, e.g. https://app.sendoso.com/api/v3. Unset: use the embedded sandbox.',
+  }),
+  sendosoOAuthUrl: define({
+    env: 'SENDOSO_OAUTH_URL',
+    schema: url.default('https://app.sendoso.com'),
+    description: 'Where /oauth/token lives.',
+  }),
+  sendosoClientId: define({ env: 'SENDOSO_CLIENT_ID', schema: optionalText, description: 'OAuth client id from Sendoso.' }),
+  sendosoClientSecret: define({
+    env: 'SENDOSO_CLIENT_SECRET',
+    schema: optionalText,
+    description: 'OAuth client secret from Sendoso.',
+    secret: true,
+  }),
+  sendosoAccessToken: define({
+    env: 'SENDOSO_ACCESS_TOKEN',
+    schema: optionalText,
+    description: 'An access token to start with (stored in the token file on first use).',
+    secret: true,
+  }),
+  sendosoRefreshToken: define({
+    env: 'SENDOSO_REFRESH_TOKEN',
+    schema: optionalText,
+    description: 'Its refresh token; rotated tokens are kept in the token file.',
+    secret: true,
+  }),
+  sendosoTokenFile: define({
+    env: 'GIFTGUARD_TOKEN_FILE',
+    schema: optionalText,
+    description: 'Where rotating Sendoso tokens are stored (default: $GIFTGUARD_HOME/sendoso-tokens.json, mode 0600).',
+  }),
+  sendosoViaFrom: define({
+    env: 'SENDOSO_VIA_FROM',
+    schema: z.string().min(1).max(100).default('giftguard'),
+    description: 'The via_from name sent with every send; Sendoso asks that it never change.',
+  }),
+  sendosoTimeoutMs: define({
+    env: 'SENDOSO_TIMEOUT_MS',
+    schema: positiveInt.max(600_000).default(30_000),
+    description: 'How long to wait for Sendoso before the outcome counts as unknown.',
+  }),
+} as const;
+
+export type SettingKey = keyof typeof settings;

@@ -1,0 +1,134 @@
+/**
+ * @module The sandbox's mutable heart: state, virtual clock, limiter, faults and logs, plus
+ * persistence to a state file. The HTTP server drives it; tests may read it directly.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { GiftingError, OffsetClock } from '../domain/index.js';
+import type { AdjustableClock } from '../domain/index.js';
+import type { Logger } from '../log/index.js';
+import { FaultQueue } from './faults.js';
+import { applyDueSteps } from './lifecycle.js';
+import { issueTokens } from './oauth-server.js';
+import type { IssuedTokens } from './oauth-server.js';
+import { FixedWindowLimiter } from './rate-limit.js';
+import type { HeaderStyle } from './rate-limit.js';
+import type { Seed } from './seed.js';
+import { stateFromSeed } from './state.js';
+import type { SandboxState } from './state.js';
+
+/** One API request as the sandbox saw it. */
+export interface RequestLogEntry {
+  readonly seq: number;
+  /** Virtual time the request arrived, epoch ms. */
+  readonly at: number;
+  readonly method: string;
+  readonly path: string;
+  /** HTTP status sent, or null when no answer was sent (a hang or a dropped connection). */
+  readonly status: number | null;
+  readonly fault?: string;
+}
+
+const MAX_LOG_ENTRIES = 200_000;
+
+export interface SandboxCoreOptions {
+  readonly seed: Seed;
+  readonly clock: AdjustableClock;
+  readonly rateLimit: number;
+  readonly headerStyle: HeaderStyle;
+  readonly stateFile?: string | undefined;
+  readonly logger: Logger;
+}
+
+/** Everything the sandbox knows and does, independent of HTTP. */
+export class SandboxCore {
+  state: SandboxState;
+  readonly clock: AdjustableClock;
+  readonly limiter: FixedWindowLimiter;
+  readonly faults = new FaultQueue();
+  headerStyle: HeaderStyle;
+  requestLog: RequestLogEntry[] = [];
+  private seq = 0;
+  private dirty = false;
+
+  constructor(private readonly options: SandboxCoreOptions) {
+    this.clock = options.clock;
+    this.limiter = new FixedWindowLimiter(options.rateLimit);
+    this.headerStyle = options.headerStyle;
+    this.state = this.loadOrSeed();
+  }
+
+  private loadOrSeed(): SandboxState {
+    const file = this.options.stateFile;
+    if (file && existsSync(file)) {
+      let state: SandboxState;
+      try {
+        state = JSON.parse(readFileSync(file, 'utf8')) as SandboxState;
+      } catch (cause) {
+        throw new GiftingError('config', `Sandbox state file ${file} is not valid JSON; move it away to start fresh`, { cause });
+      }
+      if (state.version !== 1) throw new GiftingError('config', `Sandbox state file ${file} has an unknown version`);
+      if (this.clock instanceof OffsetClock) this.clock.offset = state.clockOffsetMs;
+      this.options.logger.info({ file }, 'sandbox state restored');
+      return state;
+    }
+    const state = stateFromSeed(this.options.seed, this.clock.now());
+    this.dirty = true;
+    return state;
+  }
+
+  /** Records that state changed so the next {@link persist} writes it. */
+  markDirty(): void {
+    this.dirty = true;
+  }
+
+  /** Applies lifecycle steps that fell due; called before answering anything. */
+  catchUp(): void {
+    if (applyDueSteps(this.state, this.clock.now())) this.dirty = true;
+  }
+
+  advanceClock(ms: number): void {
+    this.clock.advance(ms);
+    if (this.clock instanceof OffsetClock) this.state.clockOffsetMs = this.clock.offset;
+    this.catchUp();
+    this.dirty = true;
+  }
+
+  /** Mints a token pair for a user (the seed's API user by default). */
+  issueToken(userId = this.state.apiUserId): IssuedTokens {
+    if (!this.state.users.some((u) => u.id === userId)) {
+      throw new GiftingError('bad_request', `No sandbox user ${userId}`);
+    }
+    const client = this.state.oauth.clients[0]!;
+    const tokens = issueTokens(this.state, userId, client.clientId, 'public write update', this.clock.now());
+    this.dirty = true;
+    this.persist();
+    return tokens;
+  }
+
+  /** Back to the seed: state, logs and faults (the clock keeps running). */
+  reset(): void {
+    this.state = stateFromSeed(this.options.seed, this.clock.now());
+    if (this.clock instanceof OffsetClock) this.state.clockOffsetMs = this.clock.offset;
+    this.requestLog = [];
+    this.faults.clear();
+    this.dirty = true;
+    this.persist();
+  }
+
+  log(entry: Omit<RequestLogEntry, 'seq'>): RequestLogEntry {
+    const full = { seq: ++this.seq, ...entry };
+    this.requestLog.push(full);
+    if (this.requestLog.length > MAX_LOG_ENTRIES) this.requestLog.splice(0, this.requestLog.length - MAX_LOG_ENTRIES);
+    return full;
+  }
+
+  /** Writes the state file if anything changed; atomic (write then rename). */
+  persist(): void {
+    const file = this.options.stateFile;
+    if (!file || !this.dirty) return;
+    const temporary = `${file}.${process.pid}.tmp`;
+    writeFileSync(temporary, JSON.stringify(this.state));
+    renameSync(temporary, file);
+    this.dirty = false;
+  }
+}

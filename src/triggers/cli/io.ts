@@ -1,0 +1,31 @@
+/**
+ * @module What a CLI command may touch of the process: its streams, environment and the way it
+ * waits for shutdown. Passed in so commands run inside tests without a child process.
+ */
+
+export interface CliIo {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  readonly env: NodeJS.ProcessEnv;
+  /** Resolves when the process is asked to stop (SIGINT/SIGTERM). */
+  readonly untilStopped: () => Promise<void>;
+}
+
+/** The real process's streams and signals. */
+export function processIo(): CliIo {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    untilStopped: () =>
+      new Promise((resolve) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          resolve();
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      }),
+  };
+}

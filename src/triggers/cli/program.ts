@@ -1,0 +1,22 @@
+/**
+ * @module The `giftguard` command tree (commander). Each command lives in its own module and
+ * receives the process's IO, so the whole CLI runs in tests in-process.
+ */
+import { Command } from 'commander';
+import type { CliIo } from './io.js';
+import { sandboxCommand } from './sandbox-command.js';
+
+/** Builds the CLI. */
+export function createProgram(io: CliIo, version: string): Command {
+  const program = new Command('giftguard')
+    .description('Guard rails for AI agents, Slack and schedules that spend money through Sendoso')
+    .version(version)
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    })
+    .addHelpText('after', '\nRun `giftguard <command> --help` for the options of each command.');
+  program.addCommand(sandboxCommand(io));
+  return program;
+}
