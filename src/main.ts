@@ -4,8 +4,8 @@
  */
 import { CommanderError } from 'commander';
 import { GiftingError } from './domain/index.js';
-import { createProgram, processIo } from './triggers/cli/index.js';
-import type { CliIo } from './triggers/cli/index.js';
+import { createProgram, processIo } from './triggers/index.js';
+import type { CliIo } from './triggers/index.js';
 import packageJson from '../package.json' with { type: 'json' };
 
 /**
@@ -13,7 +13,7 @@ import packageJson from '../package.json' with { type: 'json' };
  * GiftingError's message is written for people, so it is shown as is.
  */
 export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
-  const program = createProgram(io, packageJson.version).exitOverride();
+  const program = createProgram(io, packageJson.version);
   try {
     await program.parseAsync([...argv]);
     return 0;

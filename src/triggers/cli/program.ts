@@ -11,12 +11,19 @@ export function createProgram(io: CliIo, version: string): Command {
   const program = new Command('giftguard')
     .description('Guard rails for AI agents, Slack and schedules that spend money through Sendoso')
     .version(version)
-    .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({
-      writeOut: (text) => io.stdout.write(text),
-      writeErr: (text) => io.stderr.write(text),
-    })
     .addHelpText('after', '\nRun `giftguard <command> --help` for the options of each command.');
   program.addCommand(sandboxCommand(io));
+  applyToTree(program, (command) =>
+    command
+      .exitOverride()
+      .showHelpAfterError('(run with --help for usage)')
+      .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) }),
+  );
   return program;
+}
+
+/** commander copies settings only to subcommands made with .command(), not to added ones. */
+function applyToTree(command: Command, apply: (command: Command) => void): void {
+  apply(command);
+  for (const sub of command.commands) applyToTree(sub, apply);
 }

@@ -1,0 +1,88 @@
+/**
+ * Imports flow one way (DESIGN.md): domain → {sendoso, sandbox, limiter, guard} → tools →
+ * orchestrator → triggers → main. Other folders are reached only through their index.ts barrel,
+ * and workflows/ imports nothing but types from src/domain.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '..');
+
+/** Lower numbers may be imported by higher ones; equal ranks in different folders may not meet. */
+const RANK: Record<string, number> = {
+  domain: 0,
+  log: 1,
+  config: 1,
+  sendoso: 2,
+  sandbox: 2,
+  limiter: 2,
+  guard: 2,
+  tools: 3,
+  orchestrator: 4,
+  triggers: 5,
+  '': 6, // src/main.ts, src/bin.ts, src/index.ts
+};
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return files(path);
+    return path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+function imports(file: string): { specifier: string; typeOnly: boolean }[] {
+  const text = readFileSync(file, 'utf8');
+  const found: { specifier: string; typeOnly: boolean }[] = [];
+  for (const match of text.matchAll(/^(import|export)\s+(type\s+)?[^'"]*?from\s+'([^']+)'/gm)) {
+    found.push({ specifier: match[3]!, typeOnly: Boolean(match[2]) });
+  }
+  return found;
+}
+
+const folderOf = (path: string) => relative(join(ROOT, 'src'), path).split('/')[0]!.replace(/\.ts$/, '').replace(/^(main|bin|index)$/, '');
+
+describe('module boundaries', () => {
+  const sourceFiles = files(join(ROOT, 'src'));
+
+  it('every src folder has a known rank', () => {
+    const folders = new Set(sourceFiles.map(folderOf));
+    for (const folder of folders) expect(RANK, `add ${folder} to RANK`).toHaveProperty(folder);
+  });
+
+  it('imports only go down the layers, through barrels', () => {
+    const problems: string[] = [];
+    for (const file of sourceFiles) {
+      const from = folderOf(file);
+      for (const { specifier } of imports(file)) {
+        if (!specifier.startsWith('.')) continue;
+        const target = resolve(dirname(file), specifier).replace(/\.js$/, '.ts');
+        if (!target.startsWith(join(ROOT, 'src'))) {
+          if (!target.endsWith('package.json')) problems.push(`${relative(ROOT, file)} reaches outside src: ${specifier}`);
+          continue;
+        }
+        const to = folderOf(target);
+        if (to === from) continue;
+        if (!(RANK[to]! < RANK[from]!)) problems.push(`${relative(ROOT, file)} (${from}) imports ${to}`);
+        if (!target.endsWith(`${to}/index.ts`)) problems.push(`${relative(ROOT, file)} bypasses the ${to} barrel: ${specifier}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('workflows import only types from src/domain', () => {
+    let workflowFiles: string[] = [];
+    try {
+      workflowFiles = files(join(ROOT, 'workflows'));
+    } catch {
+      workflowFiles = [];
+    }
+    const problems = workflowFiles.flatMap((file) =>
+      imports(file)
+        .filter(({ specifier, typeOnly }) => specifier.startsWith('.') && !(typeOnly && specifier.includes('src/domain')))
+        .map(({ specifier }) => `${relative(ROOT, file)}: ${specifier}`),
+    );
+    expect(problems).toEqual([]);
+  });
+});

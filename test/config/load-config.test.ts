@@ -1,0 +1,34 @@
+/**
+ * Configuration is parsed once; flags beat the environment, which beats defaults, and a bad value
+ * fails with a message naming the setting (and never echoes a secret).
+ */
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.js';
+import { ConfigError } from '../../src/domain/index.js';
+
+describe('loadConfig', () => {
+  it('has defaults that run the sandbox on this machine', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ sandboxHost: '127.0.0.1', sandboxPort: 8787, sandboxRateLimit: 10, sandboxControl: false, logLevel: 'info' });
+    expect(config.sendosoApiUrl).toBeUndefined();
+    expect(config.tokenFilePath).toBe('.giftguard/sendoso-tokens.json');
+  });
+
+  it('takes the environment, and flags over the environment', () => {
+    const env = { GIFTGUARD_SANDBOX_PORT: '9000', GIFTGUARD_SANDBOX_CONTROL: 'yes', GIFTGUARD_HOME: '/var/lib/gg' };
+    expect(loadConfig(env)).toMatchObject({ sandboxPort: 9000, sandboxControl: true, tokenFilePath: '/var/lib/gg/sendoso-tokens.json' });
+    expect(loadConfig(env, { sandboxPort: '9100' }).sandboxPort).toBe(9100);
+  });
+
+  it('names the flag and the variable of a bad value', () => {
+    const attempt = () => loadConfig({ GIFTGUARD_SANDBOX_PORT: 'eighty' });
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(/Invalid setting --port \(GIFTGUARD_SANDBOX_PORT\): .*got "eighty"/);
+    expect(() => loadConfig({}, { sandboxRateLimit: '0' })).toThrow(/--rate-limit \(GIFTGUARD_SANDBOX_RATE_LIMIT\)/);
+    expect(() => loadConfig({ SENDOSO_API_URL: 'ftp://x' })).toThrow(/SENDOSO_API_URL/);
+  });
+
+  it('never echoes a secret it could not parse', () => {
+    expect(() => loadConfig({ SENDOSO_CLIENT_SECRET: '' }, { sendosoClientSecret: 42 })).toThrow(/SENDOSO_CLIENT_SECRET.*\[redacted\]/);
+  });
+});
