@@ -32,3 +32,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ SENDOSO_CLIENT_SECRET: '' }, { sendosoClientSecret: 42 })).toThrow(/SENDOSO_CLIENT_SECRET.*\[redacted\]/);
   });
 });
+
+describe('README', () => {
+  it('documents every setting', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { settings } = await import('../../src/config/index.js');
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const missing = Object.values(settings).filter((s) => !readme.includes(`\`${s.env}\``)).map((s) => s.env);
+    expect(missing).toEqual([]);
+  });
+});

@@ -1,0 +1,23 @@
+/**
+ * @module `npm run bench`: every benchmark section in one run, printing ratios measured against a
+ * baseline in that same run (absolute numbers vary by machine; ratios travel).
+ * Usage: npm run bench [-- section ...]   (default: all sections)
+ */
+import { clientOverhead } from './client-overhead.js';
+
+const sections: Record<string, () => Promise<string[]>> = {
+  client: () => clientOverhead(Number(process.env.BENCH_CALLS ?? 2000)),
+};
+
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const chosen = wanted.length > 0 ? wanted : Object.keys(sections);
+for (const name of chosen) {
+  const run = sections[name];
+  if (!run) {
+    console.error(`unknown bench section "${name}"; choose from: ${Object.keys(sections).join(', ')}`);
+    process.exitCode = 2;
+    continue;
+  }
+  console.log(`\n== ${name} ==`);
+  for (const line of await run()) console.log(line);
+}
