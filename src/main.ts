@@ -2,18 +2,166 @@
  * @module The composition root: the only place that reads the process (argv, env, signals) and
  * wires the layers together. Everything below it takes its dependencies as parameters.
  */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { CommanderError } from 'commander';
-import { GiftingError } from './domain/index.js';
-import { createProgram, processIo } from './triggers/index.js';
-import type { CliIo } from './triggers/index.js';
+import { loadConfig } from './config/index.js';
+import type { Config } from './config/index.js';
+import { ConfigError, GiftingError, systemClock } from './domain/index.js';
+import type { Clock } from './domain/index.js';
+import { createLogger } from './log/index.js';
+import type { Logger } from './log/index.js';
+import { FileTokenStore, MemoryTokenStore, SendosoHttp, SendosoOAuth, createSendosoClient, staticAccessToken } from './sendoso/index.js';
+import type { AccessTokenProvider } from './sendoso/index.js';
+import { openDatabase } from './storage/index.js';
+import type { SqliteDatabase } from './storage/index.js';
+import { McpRegistry, ToolAuditLog, buildTools, refusingSpendGate, sendosoCatalogue } from './tools/index.js';
+import { createProgram, processIo, startConfiguredSandbox } from './triggers/index.js';
+import type { App, AppFactory, CliIo, SendosoConnection, SendosoConnectOptions } from './triggers/index.js';
 import packageJson from '../package.json' with { type: 'json' };
+
+/**
+ * The signing key that turns tokens into stored hashes: from GIFTGUARD_SIGNING_KEY, or generated
+ * once into a 0600 file. Losing it invalidates every MCP URL and API token, by design.
+ */
+function loadSigningKey(config: Config): Buffer {
+  if (config.signingKey) return Buffer.from(config.signingKey, 'utf8');
+  try {
+    return Buffer.from(readFileSync(config.signingKeyPath, 'utf8').trim(), 'base64');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  mkdirSync(dirname(config.signingKeyPath), { recursive: true, mode: 0o700 });
+  const key = randomBytes(48);
+  // 'wx' fails if another process created it meanwhile; then read theirs.
+  try {
+    writeFileSync(config.signingKeyPath, key.toString('base64'), { mode: 0o600, flag: 'wx' });
+    return key;
+  } catch {
+    return Buffer.from(readFileSync(config.signingKeyPath, 'utf8').trim(), 'base64');
+  }
+}
+
+/** Authentication for a real Sendoso account, from the configured client and tokens. */
+async function realSendosoAuth(config: Config, clock: Clock, logger: Logger): Promise<AccessTokenProvider> {
+  const store = new FileTokenStore(config.tokenFilePath);
+  if (!(await store.load()) && config.sendosoAccessToken) {
+    await store.save({
+      accessToken: config.sendosoAccessToken,
+      ...(config.sendosoRefreshToken && { refreshToken: config.sendosoRefreshToken }),
+    });
+  }
+  if (config.sendosoClientId && config.sendosoClientSecret) {
+    return new SendosoOAuth({
+      baseUrl: config.sendosoOAuthUrl,
+      clientId: config.sendosoClientId,
+      clientSecret: config.sendosoClientSecret,
+      store,
+      clock,
+      logger,
+    });
+  }
+  const stored = await store.load();
+  if (!stored) {
+    throw new ConfigError(
+      'SENDOSO_ACCESS_TOKEN',
+      'SENDOSO_API_URL is set but there is no token: set SENDOSO_CLIENT_ID, SENDOSO_CLIENT_SECRET and SENDOSO_ACCESS_TOKEN/SENDOSO_REFRESH_TOKEN',
+    );
+  }
+  return staticAccessToken(stored.accessToken);
+}
+
+/** Builds the services one command needs, lazily. */
+export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) => {
+  const config = loadConfig(env, overrides, flagNames);
+  const logger = createLogger({ level: config.logLevel });
+  const clock = systemClock;
+  const tools = buildTools(sendosoCatalogue);
+  let db: SqliteDatabase | undefined;
+  let registry: McpRegistry | undefined;
+  let audit: ToolAuditLog | undefined;
+  const connections: SendosoConnection[] = [];
+
+  const database = () => (db ??= openDatabase(config.databasePath));
+  const app: App = {
+    config,
+    logger,
+    clock,
+    version: packageJson.version,
+    tools,
+    registry: () => (registry ??= new McpRegistry(database(), loadSigningKey(config), clock)),
+    audit: () => {
+      app.registry(); // its migrations create the audit table
+      return (audit ??= new ToolAuditLog(database()));
+    },
+    async connectSendoso(options: SendosoConnectOptions = {}) {
+      const connection = config.sendosoApiUrl
+        ? await connectRealSendoso(config, clock, logger)
+        : await connectSandbox(config, clock, logger, options);
+      connections.push(connection);
+      return connection;
+    },
+    toolRuntime: (connection) => ({ http: connection.http, gate: refusingSpendGate, viaFrom: config.sendosoViaFrom }),
+    async close() {
+      await Promise.all(connections.map((c) => c.close()));
+      db?.close();
+    },
+  };
+  return app;
+};
+
+async function connectRealSendoso(config: Config, clock: Clock, logger: Logger): Promise<SendosoConnection> {
+  const http = new SendosoHttp({
+    apiBaseUrl: config.sendosoApiUrl!,
+    auth: await realSendosoAuth(config, clock, logger),
+    clock,
+    logger,
+    timeoutMs: config.sendosoTimeoutMs,
+  });
+  return {
+    http,
+    client: createSendosoClient(http, { viaFrom: config.sendosoViaFrom }),
+    description: `Sendoso at ${config.sendosoApiUrl}`,
+    close: async () => undefined,
+  };
+}
+
+async function connectSandbox(config: Config, clock: Clock, logger: Logger, options: SendosoConnectOptions): Promise<SendosoConnection> {
+  const sandbox = await startConfiguredSandbox(
+    options.sandboxPort === undefined ? config : { ...config, sandboxPort: options.sandboxPort },
+    options.sandboxPortFlag,
+  );
+  const tokens = sandbox.issueToken();
+  // The same OAuth path as a real account, against the sandbox's token endpoint.
+  const auth = new SendosoOAuth({
+    baseUrl: sandbox.url,
+    clientId: sandbox.oauthClient.clientId,
+    clientSecret: sandbox.oauthClient.clientSecret,
+    store: new MemoryTokenStore({
+      accessToken: tokens.access_token,
+      refreshToken: tokens.refresh_token,
+      expiresAt: sandbox.clock.now() + tokens.expires_in * 1000,
+    }),
+    clock: sandbox.clock,
+    logger,
+  });
+  const http = new SendosoHttp({ apiBaseUrl: sandbox.apiBaseUrl, auth, clock, logger, timeoutMs: config.sendosoTimeoutMs });
+  return {
+    http,
+    client: createSendosoClient(http, { viaFrom: config.sendosoViaFrom }),
+    sandbox,
+    description: `embedded sandbox at ${sandbox.apiBaseUrl}`,
+    close: () => sandbox.close(),
+  };
+}
 
 /**
  * Runs the CLI to completion. Errors become one line on stderr and a non-zero exit code; a
  * GiftingError's message is written for people, so it is shown as is.
  */
-export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
-  const program = createProgram(io, packageJson.version);
+export async function runCli(argv: readonly string[], io: CliIo = processIo(), appFactory: AppFactory = createApp): Promise<number> {
+  const program = createProgram(io, packageJson.version, appFactory);
   try {
     await program.parseAsync([...argv]);
     return 0;

@@ -14,6 +14,7 @@ const RANK: Record<string, number> = {
   domain: 0,
   log: 1,
   config: 1,
+  storage: 1,
   sendoso: 2,
   sandbox: 2,
   limiter: 2,

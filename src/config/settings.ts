@@ -36,15 +36,58 @@ export const settings = {
     schema: z.string().min(1).default('.giftguard'),
     description: 'Directory for giftguard data (tokens, databases, sandbox state).',
   }),
+  host: define({
+    env: 'GIFTGUARD_HOST',
+    flag: '--host',
+    schema: z.string().min(1).default('127.0.0.1'),
+    description: 'Interface `giftguard serve` listens on.',
+  }),
+  port: define({
+    env: 'GIFTGUARD_PORT',
+    flag: '--port',
+    schema: port.default(8788),
+    description: 'Port `giftguard serve` listens on (MCP endpoints under /mcp/).',
+  }),
+  publicUrl: define({
+    env: 'GIFTGUARD_PUBLIC_URL',
+    flag: '--public-url',
+    schema: url.optional(),
+    description: 'The URL clients reach giftguard at (e.g. an HTTPS tunnel for ChatGPT); used in printed MCP URLs and the Host allow-list.',
+  }),
+  allowedOrigins: define({
+    env: 'GIFTGUARD_ALLOWED_ORIGINS',
+    schema: z
+      .string()
+      .optional()
+      .transform((v) => (v ? v.split(',').map((o) => o.trim().toLowerCase().replace(/\/$/, '')).filter(Boolean) : [])),
+    description: 'Extra browser origins allowed to call the MCP endpoints (comma-separated).',
+  }),
+  mcpSessions: define({
+    env: 'GIFTGUARD_MCP_SESSIONS',
+    flag: '--sessions',
+    schema: z.enum(['stateless', 'stateful']).default('stateless'),
+    description: 'Streamable HTTP mode: stateless (any instance answers any request) or stateful sessions.',
+  }),
+  database: define({
+    env: 'GIFTGUARD_DB',
+    schema: optionalText,
+    description: 'SQLite file for MCP servers, API tokens and the audit log (default: $GIFTGUARD_HOME/giftguard.db).',
+  }),
+  signingKey: define({
+    env: 'GIFTGUARD_SIGNING_KEY',
+    schema: z.string().min(32).optional(),
+    description: 'Secret for hashing MCP and API tokens (at least 32 characters). Default: generated once into $GIFTGUARD_HOME/signing-key.',
+    secret: true,
+  }),
   sandboxHost: define({
     env: 'GIFTGUARD_SANDBOX_HOST',
-    flag: '--host',
+    flag: '--sandbox-host',
     schema: z.string().min(1).default('127.0.0.1'),
     description: 'Interface the sandbox listens on.',
   }),
   sandboxPort: define({
     env: 'GIFTGUARD_SANDBOX_PORT',
-    flag: '--port',
+    flag: '--sandbox-port',
     schema: port.default(8787),
     description: 'Port the sandbox listens on (0 picks a free one).',
   }),

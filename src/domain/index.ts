@@ -11,5 +11,16 @@ export { systemClock, sleep, ManualClock, OffsetClock } from './clock.js';
 export type { GiftingErrorCode, GiftingErrorOptions, RequestOutcome } from './errors.js';
 export { GiftingError, ConfigError, UnreachableError, toGiftingError } from './errors.js';
 export type { RateLimitInfo } from './rate-limit.js';
-export type { OAuthTokenSet, TokenStore } from './ports.js';
+export type {
+  OAuthTokenSet,
+  TokenStore,
+  SpendKind,
+  SpendCaller,
+  SpendRecipient,
+  SpendRequest,
+  SpendOutcome,
+  DecisionReason,
+  DispatchResult,
+  SpendGate,
+} from './ports.js';
 export * from './sendoso-wire.js';

@@ -20,3 +20,70 @@ export interface TokenStore {
   load(): Promise<OAuthTokenSet | undefined>;
   save(tokens: OAuthTokenSet): Promise<void>;
 }
+
+/** The four Sendoso operations that cost money. */
+export type SpendKind = 'egift' | 'physical' | 'address_collection' | 'egift_links';
+
+/** Who is asking to spend, for policy, approvals and the audit trail. */
+export interface SpendCaller {
+  /** `mcp` for an external MCP client (ChatGPT, Claude), `workflow` for a giftguard run. */
+  readonly via: 'mcp' | 'workflow' | 'cli';
+  /** The MCP server id or the workflow run id. */
+  readonly id: string;
+  readonly name?: string;
+  readonly clientName?: string;
+}
+
+/** One recipient of a spend (an eGift links request has several). */
+export interface SpendRecipient {
+  readonly email: string;
+  readonly name?: string;
+}
+
+/** Everything the guard needs to decide about one spending call, and the exact body it would send. */
+export interface SpendRequest {
+  /** The tool that asked, e.g. create_a_sendoso_egift. */
+  readonly tool: string;
+  readonly kind: SpendKind;
+  readonly touchId: number;
+  readonly recipients: readonly SpendRecipient[];
+  /** The Sendoso request body, exactly as it will be POSTed if allowed. */
+  readonly body: unknown;
+  readonly caller: SpendCaller;
+  /** The policy group whose budget pays, when the caller is entitled to name one. */
+  readonly group?: string;
+  /** A caller-chosen key (e.g. run id + step) that makes a repeated request the same intent. */
+  readonly idempotencyKey?: string;
+}
+
+/** A reason behind a decision: a stable code and a sentence a person understands. */
+export interface DecisionReason {
+  readonly code: string;
+  readonly message: string;
+}
+
+/** What became of a spend request. Expected outcomes are values; only failures throw. */
+export type SpendOutcome =
+  | { readonly status: 'sent'; readonly response: unknown; readonly intentIds: readonly string[] }
+  | {
+      readonly status: 'pending_approval';
+      readonly approvalId: string;
+      readonly reasons: readonly DecisionReason[];
+      readonly expiresAt: number;
+    }
+  | { readonly status: 'denied'; readonly reasons: readonly DecisionReason[] }
+  | { readonly status: 'outcome_unknown'; readonly intentIds: readonly string[]; readonly message: string };
+
+/** The upstream answer to a dispatched spend. */
+export interface DispatchResult {
+  readonly body: unknown;
+}
+
+/**
+ * The only way the tool layer may spend money. The guard implements it: evaluate the policy,
+ * reserve budget, record the intent, and only then call `dispatch`, which performs the POST.
+ * `dispatch` throws a GiftingError whose `outcome` says whether anything may have been sent.
+ */
+export interface SpendGate {
+  submit(request: SpendRequest, dispatch: () => Promise<DispatchResult>): Promise<SpendOutcome>;
+}

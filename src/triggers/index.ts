@@ -1,3 +1,5 @@
-/** @module Triggers: the ways work starts (command line now; Slack, schedules and the agent later). */
-export { createProgram, processIo } from './cli/index.js';
-export type { CliIo } from './cli/index.js';
+/** @module Triggers: the ways work starts (command line and the HTTP service; Slack, schedules and the agent later). */
+export { createProgram, processIo, startConfiguredSandbox } from './cli/index.js';
+export type { App, AppFactory, AppRequest, CliIo, SendosoConnection, SendosoConnectOptions } from './cli/index.js';
+export { startHttpServer } from './http-server.js';
+export type { RequestHandler, RunningHttpServer } from './http-server.js';

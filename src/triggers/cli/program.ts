@@ -3,15 +3,24 @@
  * receives the process's IO, so the whole CLI runs in tests in-process.
  */
 import { Command } from 'commander';
+import type { AppFactory } from './app.js';
 import type { CliIo } from './io.js';
+import { apiTokenCommand, auditCommand, mcpCommand } from './mcp-command.js';
 import { sandboxCommand } from './sandbox-command.js';
+import { serveCommand } from './serve-command.js';
+import { toolsCommand } from './tools-command.js';
 
 /** Builds the CLI. */
-export function createProgram(io: CliIo, version: string): Command {
+export function createProgram(io: CliIo, version: string, factory: AppFactory): Command {
   const program = new Command('giftguard')
     .description('Guard rails for AI agents, Slack and schedules that spend money through Sendoso')
     .version(version)
     .addHelpText('after', '\nRun `giftguard <command> --help` for the options of each command.');
+  program.addCommand(serveCommand(io, factory));
+  program.addCommand(mcpCommand(io, factory));
+  program.addCommand(apiTokenCommand(io, factory));
+  program.addCommand(toolsCommand(io, factory));
+  program.addCommand(auditCommand(io, factory));
   program.addCommand(sandboxCommand(io));
   applyToTree(program, (command) =>
     command

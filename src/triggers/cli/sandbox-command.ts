@@ -57,7 +57,7 @@ Examples:
         sandboxHeaderStyle: flags.headerStyle,
         sandboxControl: flags.control,
         logLevel: flags.logLevel,
-      });
+      }, { sandboxPort: '--port', sandboxHost: '--host' });
       const sandbox = await startConfiguredSandbox(config);
       io.stdout.write(describeSandbox(sandbox, config));
       await io.untilStopped();
@@ -67,7 +67,7 @@ Examples:
 }
 
 /** Starts the sandbox a config describes; shared by `sandbox` and, later, `serve`. */
-export async function startConfiguredSandbox(config: Config): Promise<RunningSandbox> {
+export async function startConfiguredSandbox(config: Config, portFlag = '--port'): Promise<RunningSandbox> {
   const logger = createLogger({ level: config.logLevel });
   const seed = config.sandboxSeed === undefined ? undefined : await loadSeedFile(config.sandboxSeed);
   try {
@@ -85,8 +85,8 @@ export async function startConfiguredSandbox(config: Config): Promise<RunningSan
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES') {
       throw new ConfigError(
-        '--port (GIFTGUARD_SANDBOX_PORT)',
-        `cannot listen on ${config.sandboxHost}:${config.sandboxPort} (${code === 'EADDRINUSE' ? 'already in use' : 'permission denied'}); pass --port 0 for any free port`,
+        'GIFTGUARD_SANDBOX_PORT',
+        `cannot listen on ${config.sandboxHost}:${config.sandboxPort} (${code === 'EADDRINUSE' ? 'already in use' : 'permission denied'}); pass ${portFlag} 0 for any free port`,
       );
     }
     throw error;

@@ -1,0 +1,3 @@
+/** @module Storage: the SQLite file giftguard keeps its own data in, and its migrations. */
+export { openDatabase, migrate } from './sqlite.js';
+export type { Migration, SqliteDatabase } from './sqlite.js';

@@ -1,0 +1,23 @@
+/** @module Public surface of the tool layer: catalogue → tools → scoped MCP servers and transports. */
+export { sendosoCatalogue, standardMethods } from './catalogue/index.js';
+export type { Catalogue, CatalogueMethod, DocumentationRecord, StandardMethod } from './catalogue/index.js';
+export { buildTools, toOpenAiTool, CatalogueError } from './definitions.js';
+export type { ToolDefinition, ToolAnnotations, OpenAiFunctionTool, SplitRequest } from './definitions.js';
+export { inputJsonSchema, toOpenAiStrictSchema, dropNulls } from './json-schema.js';
+export type { JsonSchema } from './json-schema.js';
+export { selectTools, assertUsableScope } from './scope.js';
+export type { ToolScope } from './scope.js';
+export { invokeTool } from './invoke.js';
+export type { ToolRuntime, CallContext, CallOutcome, Invocation } from './invoke.js';
+export { refusingSpendGate } from './refusing-gate.js';
+export { spendResultSchema } from './spend-result.js';
+export type { SpendResult } from './spend-result.js';
+export { META_ERROR, failureResult } from './results.js';
+export { createMcpServer, META_GROUP, META_IDEMPOTENCY_KEY } from './mcp-server.js';
+export type { McpServerOptions } from './mcp-server.js';
+export { McpRegistry, MIN_EXPIRY_MS } from './registry.js';
+export type { McpServerRecord, ApiTokenRecord, CreateServerInput } from './registry.js';
+export { ToolAuditLog, redactArguments } from './audit.js';
+export type { AuditEntry, AuditRow } from './audit.js';
+export { McpHttpEndpoint } from './http-endpoint.js';
+export type { McpHttpOptions, McpSessionMode } from './http-endpoint.js';

@@ -1,0 +1,177 @@
+/**
+ * @module Runs one tool call: validate the flat arguments, split them into Sendoso's request,
+ * then either read from Sendoso or — for anything that costs money — hand the exact request to the
+ * SpendGate, which alone decides whether and when it is dispatched. Every outcome becomes a
+ * CallToolResult; nothing here throws to the MCP SDK.
+ */
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { toGiftingError } from '../domain/index.js';
+import type { SpendCaller, SpendGate, SpendOutcome, SpendRecipient, SpendRequest } from '../domain/index.js';
+import { InvalidResponseError } from '../sendoso/index.js';
+import type { SendosoHttp } from '../sendoso/index.js';
+import type { ToolDefinition } from './definitions.js';
+import { META_ERROR, errorResult, failureResult, successResult } from './results.js';
+import type { SpendResult } from './spend-result.js';
+
+/** What tools need to run. */
+export interface ToolRuntime {
+  readonly http: SendosoHttp;
+  readonly gate: SpendGate;
+  readonly viaFrom: string;
+}
+
+/** Who is calling and on whose behalf. */
+export interface CallContext {
+  readonly caller: SpendCaller;
+  /** The policy group to charge, when the caller is trusted to name it. */
+  readonly group?: string;
+  /** Makes a repeated spending call the same intent (trusted callers only). */
+  readonly idempotencyKey?: string;
+  readonly signal?: AbortSignal;
+}
+
+/** How a call ended, for the audit log. */
+export type CallOutcome =
+  | 'ok'
+  | 'invalid_arguments'
+  | 'denied'
+  | 'pending_approval'
+  | 'outcome_unknown'
+  | 'rate_limited'
+  | 'upstream_error'
+  | 'internal_error';
+
+export interface Invocation {
+  readonly result: CallToolResult;
+  readonly outcome: CallOutcome;
+  /** Sendoso's HTTP status, when one came back. */
+  readonly status?: number | undefined;
+}
+
+/** Runs a tool. Never throws: failures are results. */
+export async function invokeTool(
+  tool: ToolDefinition,
+  rawArgs: unknown,
+  runtime: ToolRuntime,
+  context: CallContext,
+): Promise<Invocation> {
+  const parsed = tool.args.safeParse(rawArgs ?? {});
+  if (!parsed.success) {
+    return {
+      outcome: 'invalid_arguments',
+      result: errorResult(
+        `Invalid arguments for ${tool.name}; nothing was sent to Sendoso.\n${z.prettifyError(parsed.error)}`,
+        { [META_ERROR]: { code: 'invalid_arguments', retryable: false } },
+      ),
+    };
+  }
+  const args = parsed.data as Record<string, unknown>;
+  const request = tool.split(args, runtime.viaFrom);
+  try {
+    if (tool.spend) return await spend(tool, args, request.path, request.body, runtime, context);
+    const response = await runtime.http.request({
+      method: request.method,
+      path: request.path,
+      query: request.query,
+      ...(request.body !== undefined && { body: request.body }),
+      ...(context.signal && { signal: context.signal }),
+    });
+    checkResponse(tool, response.body, request.method);
+    const structured = tool.source.resultKey ? { [tool.source.resultKey]: response.body } : (response.body as Record<string, unknown>);
+    return { outcome: 'ok', status: response.status, result: successResult(structured) };
+  } catch (error) {
+    const failure = toGiftingError(error);
+    return {
+      outcome: failure.code === 'rate_limited' ? 'rate_limited' : failure.code === 'internal' ? 'internal_error' : 'upstream_error',
+      status: failure.status,
+      result: failureResult(failure, tool.spend !== undefined),
+    };
+  }
+}
+
+function checkResponse(tool: ToolDefinition, body: unknown, method: string): void {
+  const check = tool.source.response.safeParse(body);
+  if (!check.success) {
+    throw new InvalidResponseError('invalid_response', `Sendoso's answer to ${tool.name} did not match the documented shape`, {
+      outcome: method === 'GET' ? 'not_sent' : 'unknown',
+    });
+  }
+}
+
+function recipientsOf(args: Record<string, unknown>): SpendRecipient[] {
+  if (Array.isArray(args.recipient_users)) {
+    return (args.recipient_users as { email: string }[]).map((r) => ({ email: r.email }));
+  }
+  return [{ email: String(args.email), ...(typeof args.name === 'string' && { name: args.name }) }];
+}
+
+async function spend(
+  tool: ToolDefinition,
+  args: Record<string, unknown>,
+  path: string,
+  body: Record<string, unknown> | undefined,
+  runtime: ToolRuntime,
+  context: CallContext,
+): Promise<Invocation> {
+  const request: SpendRequest = {
+    tool: tool.name,
+    kind: tool.spend!,
+    touchId: Number(args.touch_id),
+    recipients: recipientsOf(args),
+    body,
+    caller: context.caller,
+    ...(context.group !== undefined && { group: context.group }),
+    ...(context.idempotencyKey !== undefined && { idempotencyKey: context.idempotencyKey }),
+  };
+  let status: number | undefined;
+  const outcome = await runtime.gate.submit(request, async () => {
+    // No caller signal here: abandoning a send half-way would only turn it into an unknown outcome.
+    const response = await runtime.http.request({ method: 'POST', path, body });
+    status = response.status;
+    checkResponse(tool, response.body, 'POST');
+    return { body: response.body };
+  });
+  return { ...spendInvocation(outcome), status };
+}
+
+function spendInvocation(outcome: SpendOutcome): Invocation {
+  switch (outcome.status) {
+    case 'sent': {
+      const response = outcome.response as Record<string, unknown>;
+      const result: SpendResult = {
+        status: 'sent',
+        message: typeof response.message === 'string' ? response.message : 'Sent.',
+        ...pick(response, ['tracking_code', 'tracking_url', 'address_confirmation_link', 'egift_links', 'expiration_days']),
+        intent_ids: [...outcome.intentIds],
+      };
+      return { outcome: 'ok', result: successResult(result) };
+    }
+    case 'pending_approval': {
+      const expires = new Date(outcome.expiresAt).toISOString();
+      const result: SpendResult = {
+        status: 'pending_approval',
+        message: `Nothing has been sent yet: a person must approve this first (approval ${outcome.approvalId}, open until ${expires}). Tell the user; once approved, giftguard sends it without you calling again.`,
+        approval_id: outcome.approvalId,
+        approval_expires_at: expires,
+        reasons: outcome.reasons.map((r) => ({ code: r.code, message: r.message })),
+      };
+      return { outcome: 'pending_approval', result: successResult(result) };
+    }
+    case 'denied':
+      return {
+        outcome: 'denied',
+        result: errorResult(`giftguard's spend policy refused this send. Nothing was sent.\n${outcome.reasons.map((r) => `- ${r.message}`).join('\n')}`, {
+          [META_ERROR]: { code: 'denied', retryable: false, reasons: outcome.reasons.map((r) => r.code) },
+        }),
+      };
+    case 'outcome_unknown': {
+      const result: SpendResult = { status: 'outcome_unknown', message: outcome.message, intent_ids: [...outcome.intentIds] };
+      return { outcome: 'outcome_unknown', result: successResult(result) };
+    }
+  }
+}
+
+function pick(source: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.filter((k) => source[k] !== undefined).map((k) => [k, source[k]]));
+}

@@ -1,0 +1,107 @@
+/**
+ * @module One MCP server for one scope, on the SDK's low-level Server: tools/list shows exactly
+ * the scoped tools, and tools/call re-checks the scope on every call (a client that never listed a
+ * tool cannot call it). Unknown and out-of-scope tools get the same protocol error, so a narrow
+ * token learns nothing about the rest of the catalogue. Every call is audited.
+ */
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { Clock } from '../domain/index.js';
+import type { Logger } from '../log/index.js';
+import type { ToolAuditLog } from './audit.js';
+import type { ToolDefinition } from './definitions.js';
+import { invokeTool } from './invoke.js';
+import type { CallContext, ToolRuntime } from './invoke.js';
+
+/** `_meta` keys a trusted in-process caller (the orchestrator) may set on tools/call. */
+export const META_GROUP = 'giftguard/group';
+export const META_IDEMPOTENCY_KEY = 'giftguard/idempotencyKey';
+
+export interface McpServerOptions {
+  /** Identity of the scoped server, for the audit log and spend attribution. */
+  readonly serverId: string;
+  readonly serverName: string;
+  readonly tools: readonly ToolDefinition[];
+  readonly runtime: ToolRuntime;
+  readonly audit?: ToolAuditLog | undefined;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** The policy group bound to this server; spending tools charge it. */
+  readonly group?: string | null | undefined;
+  /** Honour `_meta` group and idempotency keys (only for in-process callers giftguard controls). */
+  readonly trustCallerMeta?: boolean;
+  /** Client identity seen at initialize on another request (stateless HTTP). */
+  readonly knownClient?: () => { name?: string; version?: string } | undefined;
+  readonly version: string;
+}
+
+/** Builds a connected-ready MCP Server for one scope. */
+export function createMcpServer(options: McpServerOptions): Server {
+  const byName = new Map(options.tools.map((t) => [t.name, t]));
+  const server = new Server(
+    { name: 'giftguard', title: 'giftguard for Sendoso', version: options.version },
+    {
+      capabilities: { tools: {} },
+      instructions:
+        'Sendoso tools behind giftguard. Look campaigns, groups and members up with the list tools before sending; never invent ids. Sending tools spend money and pass giftguard\'s spend policy: a result may say a person must approve first.',
+    },
+  );
+  const log = options.logger.child({ module: 'tools.mcp', serverId: options.serverId });
+
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    tools: options.tools.map((t) => ({
+      name: t.name,
+      title: t.title,
+      description: t.description,
+      inputSchema: t.inputSchema as { type: 'object' },
+      outputSchema: t.outputSchema as { type: 'object' },
+      annotations: t.annotations,
+    })),
+  }));
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const started = performance.now();
+    const tool = byName.get(request.params.name);
+    const client = server.getClientVersion() ?? options.knownClient?.();
+    if (!tool) {
+      options.audit?.record({
+        at: options.clock.now(),
+        serverId: options.serverId,
+        tool: request.params.name,
+        method: '-',
+        outcome: 'unknown_tool',
+        durationMs: performance.now() - started,
+        clientName: client?.name,
+        clientVersion: client?.version,
+        arguments: request.params.arguments ?? {},
+      });
+      throw new McpError(ErrorCode.InvalidParams, `Tool ${request.params.name} not found`);
+    }
+    const meta = options.trustCallerMeta ? (request.params._meta ?? {}) : {};
+    const group = typeof meta[META_GROUP] === 'string' ? (meta[META_GROUP] as string) : (options.group ?? undefined);
+    const context: CallContext = {
+      caller: { via: 'mcp', id: options.serverId, name: options.serverName, ...(client?.name && { clientName: client.name }) },
+      ...(group !== undefined && { group }),
+      ...(typeof meta[META_IDEMPOTENCY_KEY] === 'string' && { idempotencyKey: meta[META_IDEMPOTENCY_KEY] as string }),
+      signal: extra.signal,
+    };
+    const invocation = await invokeTool(tool, request.params.arguments, options.runtime, context);
+    const durationMs = performance.now() - started;
+    options.audit?.record({
+      at: options.clock.now(),
+      serverId: options.serverId,
+      tool: tool.name,
+      method: tool.method,
+      outcome: invocation.outcome,
+      status: invocation.status,
+      durationMs,
+      clientName: client?.name,
+      clientVersion: client?.version,
+      arguments: request.params.arguments ?? {},
+    });
+    log.debug({ tool: tool.name, outcome: invocation.outcome, ms: Math.round(durationMs) }, 'tool call');
+    return invocation.result;
+  });
+
+  return server;
+}

@@ -1,0 +1,55 @@
+/**
+ * @module What CLI commands get from the composition root (src/main.ts): configuration, logging,
+ * the clock, storage, the tool catalogue and a way to reach Sendoso. Commands never build these
+ * themselves, so there stays one place where giftguard is wired together.
+ */
+import type { Config, ConfigOverrides, SettingKey } from '../../config/index.js';
+import type { Clock } from '../../domain/index.js';
+import type { Logger } from '../../log/index.js';
+import type { RunningSandbox } from '../../sandbox/index.js';
+import type { SendosoClient, SendosoHttp } from '../../sendoso/index.js';
+import type { McpRegistry, ToolAuditLog, ToolDefinition, ToolRuntime } from '../../tools/index.js';
+
+/** A live connection to Sendoso, or to the embedded sandbox standing in for it. */
+export interface SendosoConnection {
+  readonly http: SendosoHttp;
+  readonly client: SendosoClient;
+  /** Set when giftguard started the embedded sandbox. */
+  readonly sandbox?: RunningSandbox;
+  /** e.g. "embedded sandbox at http://127.0.0.1:8787/api/v3" */
+  readonly description: string;
+  close(): Promise<void>;
+}
+
+export interface SendosoConnectOptions {
+  /** Port for an embedded sandbox (default: the configured sandbox port). */
+  readonly sandboxPort?: number;
+  /** The flag that set that port, for error messages. */
+  readonly sandboxPortFlag?: string;
+}
+
+/** Services for one command invocation. Everything is created lazily and closed by `close`. */
+export interface App {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly version: string;
+  /** Every documented tool, generated from the catalogue. */
+  readonly tools: readonly ToolDefinition[];
+  registry(): McpRegistry;
+  audit(): ToolAuditLog;
+  connectSendoso(options?: SendosoConnectOptions): Promise<SendosoConnection>;
+  /** What tools run with, on a connection. */
+  toolRuntime(connection: SendosoConnection): ToolRuntime;
+  close(): Promise<void>;
+}
+
+export interface AppRequest {
+  readonly env: NodeJS.ProcessEnv;
+  readonly overrides?: ConfigOverrides;
+  /** The flag each override came from, for error messages. */
+  readonly flagNames?: { readonly [K in SettingKey]?: string };
+}
+
+/** Builds the App for a command from the environment and its flags. */
+export type AppFactory = (request: AppRequest) => App;

@@ -1,0 +1,293 @@
+/**
+ * @module `giftguard mcp …` (scoped MCP servers: create, list, revoke, stdio) and
+ * `giftguard api-token …` (the second factor a server can require).
+ */
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { GiftingError } from '../../domain/index.js';
+import { assertUsableScope, createMcpServer, selectTools } from '../../tools/index.js';
+import type { ToolScope } from '../../tools/index.js';
+import type { App, AppFactory } from './app.js';
+import { list, table, when } from './format.js';
+import type { CliIo } from './io.js';
+
+/** The base URL clients reach `giftguard serve` at. */
+export function publicBaseUrl(app: App, port = app.config.port): string {
+  if (app.config.publicUrl) return app.config.publicUrl.replace(/\/$/, '');
+  const host = app.config.host === '0.0.0.0' || app.config.host === '::' ? '127.0.0.1' : app.config.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+function parseExpiry(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new GiftingError('bad_request', `--expires-at must be an ISO 8601 time such as 2026-12-31T23:59:00Z (got "${value}")`);
+  return ms;
+}
+
+async function withApp<T>(factory: AppFactory, io: CliIo, run: (app: App) => Promise<T> | T): Promise<T> {
+  const app = factory({ env: io.env });
+  try {
+    return await run(app);
+  } finally {
+    await app.close();
+  }
+}
+
+/** Snippets a person pastes into Claude Desktop, mcp-remote and ChatGPT. */
+export function connectionHelp(url: string, token: string, app: App): string {
+  const bin = resolve(process.argv[1] ?? 'bin/giftguard.js');
+  const home = resolve(app.config.home);
+  const remote = { mcpServers: { giftguard: { command: 'npx', args: ['-y', 'mcp-remote', url] } } };
+  const stdio = {
+    mcpServers: {
+      giftguard: { command: process.execPath, args: [bin, 'mcp', 'stdio', '--token', token], env: { GIFTGUARD_HOME: home } },
+    },
+  };
+  return [
+    'Connect it:',
+    '  ChatGPT   Settings → Apps & Connectors → Advanced → Developer mode, then "Create" a connector with this URL.',
+    '            ChatGPT needs a public HTTPS URL: run a tunnel to this port and set GIFTGUARD_PUBLIC_URL to it.',
+    '  Claude Desktop (claude_desktop_config.json), through mcp-remote:',
+    indent(JSON.stringify(remote, null, 2), 4),
+    '  or over stdio, without the HTTP server:',
+    indent(JSON.stringify(stdio, null, 2), 4),
+    '  Any MCP client: Streamable HTTP at the URL above; legacy SSE at the URL + /sse.',
+  ].join('\n');
+}
+
+const indent = (text: string, n: number) =>
+  text
+    .split('\n')
+    .map((l) => ' '.repeat(n) + l)
+    .join('\n');
+
+/** `giftguard mcp` */
+export function mcpCommand(io: CliIo, factory: AppFactory): Command {
+  const mcp = new Command('mcp').description('Scoped MCP servers: each has its own secret URL and its own set of tools');
+
+  mcp
+    .command('create')
+    .description('Create a scoped MCP server and print its URL (shown once)')
+    .requiredOption('--name <name>', 'a name to recognise it by')
+    .option('--methods <list>', 'read (list+get), write (create+update+delete), custom, or exact method/tool names; comma-separated (default: all)')
+    .option('--tags <list>', 'only tools with one of these tags: campaigns, gifts, groups, users, sends, reporting (default: all)')
+    .option('--expires-at <iso>', 'stop working at this time (at least 60 s ahead), e.g. 2026-12-31T23:59:00Z')
+    .option('--require-api-token-auth', 'also require "Authorization: Bearer <giftguard API token>" (see giftguard api-token create)')
+    .option('--group <name>', 'the spend-policy group its sending tools charge')
+    .option('--json', 'print JSON instead of text')
+    .addHelpText('after', '\nExample:\n  giftguard mcp create --name "read-only reporting" --methods read')
+    .action(async (flags: { name: string; methods?: string; tags?: string; expiresAt?: string; requireApiTokenAuth?: boolean; group?: string; json?: boolean }) =>
+      withApp(factory, io, (app) => {
+        const scope: ToolScope = { methods: list(flags.methods), tags: list(flags.tags) };
+        const tools = assertUsableScope(app.tools, scope);
+        const { server, token } = app.registry().createServer({
+          name: flags.name,
+          scope,
+          group: flags.group,
+          expiresAt: parseExpiry(flags.expiresAt),
+          requireApiTokenAuth: flags.requireApiTokenAuth,
+        });
+        const url = `${publicBaseUrl(app)}/mcp/${token}`;
+        if (flags.json) {
+          io.stdout.write(`${JSON.stringify({ ...server, url, tools: tools.map((t) => t.name) }, null, 2)}\n`);
+          return;
+        }
+        io.stdout.write(
+          [
+            `Created MCP server ${server.id} "${server.name}" with ${tools.length} tool${tools.length === 1 ? '' : 's'}: ${tools.map((t) => t.name).join(', ')}`,
+            server.expiresAt ? `It stops working at ${when(server.expiresAt)}.` : 'It does not expire; revoke it with: giftguard mcp revoke ' + server.id,
+            server.requireApiTokenAuth ? 'Clients must also send Authorization: Bearer <giftguard API token>.' : '',
+            '',
+            'URL (shown only now; anyone with it can use these tools — keep it secret):',
+            `  ${url}`,
+            '',
+            connectionHelp(url, token, app),
+            '',
+          ]
+            .filter((line, i, all) => line !== '' || all[i - 1] !== '')
+            .join('\n'),
+        );
+      }),
+    );
+
+  mcp
+    .command('list')
+    .description('List MCP servers (their URLs cannot be shown again)')
+    .option('--json', 'print JSON')
+    .action(async (flags: { json?: boolean }) =>
+      withApp(factory, io, (app) => {
+        const servers = app.registry().listServers();
+        if (flags.json) {
+          io.stdout.write(`${JSON.stringify(servers.map((s) => ({ ...s, tools: selectTools(app.tools, s.scope).map((t) => t.name) })), null, 2)}\n`);
+          return;
+        }
+        if (servers.length === 0) {
+          io.stdout.write('No MCP servers. Create one with: giftguard mcp create --name NAME [--methods read]\n');
+          return;
+        }
+        io.stdout.write(
+          table(
+            ['ID', 'NAME', 'METHODS', 'TAGS', 'TOOLS', 'GROUP', 'API TOKEN', 'EXPIRES', 'CREATED'],
+            servers.map((s) => [
+              s.id,
+              s.name,
+              s.scope.methods?.join(',') || 'all',
+              s.scope.tags?.join(',') || 'all',
+              String(selectTools(app.tools, s.scope).length),
+              s.group ?? '-',
+              s.requireApiTokenAuth ? 'required' : '-',
+              when(s.expiresAt),
+              when(s.createdAt),
+            ]),
+          ),
+        );
+      }),
+    );
+
+  mcp
+    .command('revoke')
+    .description('Delete an MCP server; its URL stops working at once')
+    .argument('<id>', 'the server id from giftguard mcp list')
+    .action(async (id: string) =>
+      withApp(factory, io, (app) => {
+        if (!app.registry().revokeServer(id)) throw new GiftingError('not_found', `No MCP server ${id}; see giftguard mcp list`);
+        io.stdout.write(`Revoked ${id}; its URL no longer works.\n`);
+      }),
+    );
+
+  mcp
+    .command('stdio')
+    .description('Serve MCP over stdin/stdout (for Claude Desktop and other local clients)')
+    .option('--token <token>', 'use the scope of this MCP server (from giftguard mcp create)')
+    .option('--methods <list>', 'without --token: read, write, custom or exact names (default: all)')
+    .option('--tags <list>', 'without --token: only tools with one of these tags')
+    .option('--group <name>', 'without --token: the spend-policy group sending tools charge')
+    .addHelpText(
+      'after',
+      '\nWithout SENDOSO_API_URL it starts a private in-memory sandbox. Logs go to stderr; stdout carries only MCP.',
+    )
+    .action(async (flags: { token?: string; methods?: string; tags?: string; group?: string }) => {
+      const app = factory({ env: io.env });
+      try {
+        let id = 'stdio';
+        let name = 'stdio';
+        let scope: ToolScope = { methods: list(flags.methods), tags: list(flags.tags) };
+        let group = flags.group;
+        if (flags.token) {
+          if (flags.methods || flags.tags || flags.group) throw new GiftingError('bad_request', '--token already fixes the scope; leave out --methods, --tags and --group');
+          const record = app.registry().findServer(flags.token);
+          if (!record) throw new GiftingError('not_found', 'That MCP token is unknown, revoked or expired');
+          ({ id, name, scope } = record);
+          group = record.group ?? undefined;
+        }
+        const tools = assertUsableScope(app.tools, scope);
+        const connection = await app.connectSendoso({ sandboxPort: 0 });
+        const server = createMcpServer({
+          serverId: id,
+          serverName: name,
+          tools,
+          runtime: app.toolRuntime(connection),
+          audit: app.audit(),
+          clock: app.clock,
+          logger: app.logger,
+          group,
+          version: app.version,
+        });
+        const transport = new StdioServerTransport();
+        const closed = new Promise<void>((resolveClosed) => {
+          transport.onclose = () => resolveClosed();
+        });
+        await server.connect(transport);
+        app.logger.info({ serverId: id, tools: tools.length, sendoso: connection.description }, 'MCP stdio server ready');
+        await Promise.race([closed, io.untilStopped()]);
+        await server.close();
+      } finally {
+        await app.close();
+      }
+    });
+
+  return mcp;
+}
+
+/** `giftguard api-token` */
+export function apiTokenCommand(io: CliIo, factory: AppFactory): Command {
+  const command = new Command('api-token').description('giftguard API tokens: the second factor an MCP server can require');
+  command
+    .command('create')
+    .description('Create an API token and print it (shown once)')
+    .requiredOption('--name <name>', 'a name to recognise it by')
+    .option('--expires-at <iso>', 'stop working at this time (at least 60 s ahead)')
+    .action(async (flags: { name: string; expiresAt?: string }) =>
+      withApp(factory, io, (app) => {
+        const { apiToken, token } = app.registry().createApiToken(flags.name, parseExpiry(flags.expiresAt));
+        io.stdout.write(
+          `Created API token ${apiToken.id} "${apiToken.name}"${apiToken.expiresAt ? `, valid until ${when(apiToken.expiresAt)}` : ''}.\n` +
+            `Token (shown only now): ${token}\nClients send it as: Authorization: Bearer ${token}\n`,
+        );
+      }),
+    );
+  command
+    .command('list')
+    .description('List API tokens')
+    .action(async () =>
+      withApp(factory, io, (app) => {
+        const tokens = app.registry().listApiTokens();
+        io.stdout.write(
+          tokens.length === 0
+            ? 'No API tokens. Create one with: giftguard api-token create --name NAME\n'
+            : table(['ID', 'NAME', 'EXPIRES', 'CREATED'], tokens.map((t) => [t.id, t.name, when(t.expiresAt), when(t.createdAt)])),
+        );
+      }),
+    );
+  command
+    .command('revoke')
+    .description('Delete an API token; it stops working at once')
+    .argument('<id>', 'the token id from giftguard api-token list')
+    .action(async (id: string) =>
+      withApp(factory, io, (app) => {
+        if (!app.registry().revokeApiToken(id)) throw new GiftingError('not_found', `No API token ${id}; see giftguard api-token list`);
+        io.stdout.write(`Revoked ${id}.\n`);
+      }),
+    );
+  return command;
+}
+
+/** `giftguard audit` */
+export function auditCommand(io: CliIo, factory: AppFactory): Command {
+  return new Command('audit')
+    .description('Show recent MCP tool calls (personal data in arguments is redacted)')
+    .option('--server <id>', 'only calls to this MCP server')
+    .addOption(new Option('--limit <n>', 'how many, newest first').default('20').argParser((v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new GiftingError('bad_request', '--limit must be an integer from 1 to 10000');
+      return String(n);
+    }))
+    .option('--json', 'print JSON')
+    .action(async (flags: { server?: string; limit: string; json?: boolean }) =>
+      withApp(factory, io, (app) => {
+        const rows = app.audit().list({ ...(flags.server && { serverId: flags.server }), limit: Number(flags.limit) });
+        if (flags.json) {
+          io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+          return;
+        }
+        io.stdout.write(
+          rows.length === 0
+            ? 'No tool calls recorded yet.\n'
+            : table(
+                ['WHEN', 'SERVER', 'TOOL', 'OUTCOME', 'STATUS', 'MS', 'CLIENT'],
+                rows.map((r) => [
+                  when(r.at),
+                  r.serverId,
+                  r.tool,
+                  r.outcome,
+                  r.status === undefined ? '-' : String(r.status),
+                  r.durationMs.toFixed(1),
+                  r.clientName ? `${r.clientName} ${r.clientVersion ?? ''}`.trim() : '-',
+                ]),
+              ),
+        );
+      }),
+    );
+}

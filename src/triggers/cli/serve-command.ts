@@ -1,0 +1,139 @@
+/**
+ * @module `giftguard serve`: the long-running service. Starts the embedded sandbox (unless a real
+ * Sendoso account is configured) and the HTTP endpoint serving every scoped MCP server, sweeps
+ * expired servers, and on the sandbox mints a demo server so a new user has a URL to paste.
+ */
+import { Command } from 'commander';
+import { McpHttpEndpoint } from '../../tools/index.js';
+import { startHttpServer } from '../http-server.js';
+import type { AppFactory } from './app.js';
+import { connectionHelp, publicBaseUrl } from './mcp-command.js';
+import type { CliIo } from './io.js';
+
+interface ServeFlags {
+  port?: string;
+  host?: string;
+  publicUrl?: string;
+  sessions?: string;
+  sandboxPort?: string;
+  control?: boolean;
+  state?: string;
+  seed?: string;
+  logLevel?: string;
+}
+
+const SWEEP_INTERVAL_MS = 60_000;
+const DEMO_LIFETIME_MS = 24 * 3_600_000;
+
+/** The `serve` command. */
+export function serveCommand(io: CliIo, factory: AppFactory): Command {
+  return new Command('serve')
+    .description('Run giftguard: MCP endpoints for ChatGPT, Claude and other agents, over Sendoso or the embedded sandbox')
+    .option('-p, --port <port>', 'port for the MCP endpoints (default 8788, env GIFTGUARD_PORT)')
+    .option('--host <host>', 'interface to listen on (default 127.0.0.1, env GIFTGUARD_HOST)')
+    .option('--public-url <url>', 'URL clients use to reach this server, e.g. an HTTPS tunnel (env GIFTGUARD_PUBLIC_URL)')
+    .option('--sessions <mode>', 'stateless (default; any instance serves any request) or stateful')
+    .option('--sandbox-port <port>', 'port for the embedded sandbox (default 8787; 0 = any free port)')
+    .option('--control', 'enable the embedded sandbox\'s /__sandbox control endpoints')
+    .option('--state <file>', 'keep the embedded sandbox\'s state in this file')
+    .option('--seed <file>', 'seed the embedded sandbox from this JSON file')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
+    .action(async (flags: ServeFlags) => {
+      const app = factory({
+        env: io.env,
+        overrides: {
+          port: flags.port,
+          host: flags.host,
+          publicUrl: flags.publicUrl,
+          mcpSessions: flags.sessions,
+          sandboxPort: flags.sandboxPort,
+          sandboxControl: flags.control,
+          sandboxState: flags.state,
+          sandboxSeed: flags.seed,
+          logLevel: flags.logLevel,
+        },
+        flagNames: { sandboxPort: '--sandbox-port' },
+      });
+      try {
+        const connection = await app.connectSendoso({ sandboxPortFlag: '--sandbox-port' });
+        const registry = app.registry();
+        let endpoint: McpHttpEndpoint | undefined;
+        const http = await startHttpServer({
+          host: app.config.host,
+          port: app.config.port,
+          handlers: [(request, response) => (endpoint ? endpoint.handle(request, response) : Promise.resolve(false))],
+          logger: app.logger,
+          info: () => ({ name: 'giftguard', version: app.version, mcp: `${publicBaseUrl(app, http.port)}/mcp/<token>`, sendoso: connection.description }),
+        });
+        const base = publicBaseUrl(app, http.port);
+        const local = [`127.0.0.1:${http.port}`, `localhost:${http.port}`, `[::1]:${http.port}`];
+        const publicHost = app.config.publicUrl ? new URL(app.config.publicUrl).host.toLowerCase() : undefined;
+        endpoint = new McpHttpEndpoint({
+          registry,
+          tools: app.tools,
+          runtime: app.toolRuntime(connection),
+          audit: app.audit(),
+          clock: app.clock,
+          logger: app.logger,
+          version: app.version,
+          mode: app.config.mcpSessions,
+          allowedHosts: [...local, ...(publicHost ? [publicHost] : [])],
+          allowedOrigins: [
+            ...local.map((h) => `http://${h}`),
+            ...(app.config.publicUrl ? [new URL(app.config.publicUrl).origin.toLowerCase()] : []),
+            ...app.config.allowedOrigins,
+          ],
+        });
+
+        let stopSweeping = () => {};
+        const sweep = () => {
+          const removed = registry.sweepExpired();
+          if (removed > 0) app.logger.info({ removed }, 'deleted expired MCP servers');
+          stopSweeping = app.clock.setTimer(SWEEP_INTERVAL_MS, sweep);
+        };
+        sweep();
+
+        const demo = connection.sandbox
+          ? registry.createServer({ name: 'serve demo (sandbox)', scope: {}, expiresAt: app.clock.now() + DEMO_LIFETIME_MS })
+          : undefined;
+        const lines = [
+          `giftguard ${app.version} — serving MCP on ${base}/mcp/<token> (${app.config.mcpSessions})`,
+          `  Sendoso      ${connection.description}${connection.sandbox && app.config.sandboxControl ? ` (control: ${connection.sandbox.url}/__sandbox)` : ''}`,
+          `  Spending     every sending tool goes through the spend gate (no policy configured: all spends are refused)`,
+          '',
+        ];
+        if (demo) {
+          const url = `${base}/mcp/${demo.token}`;
+          lines.push(
+            `Demo MCP server ${demo.server.id} (all ${app.tools.length} tools; expires in 24 h and is revoked when serve stops):`,
+            `  ${url}`,
+            '',
+            connectionHelp(url, demo.token, app),
+            '',
+          );
+        } else {
+          const count = registry.listServers().length;
+          lines.push(`${count} MCP server${count === 1 ? '' : 's'} configured (giftguard mcp list). Their URLs were shown when created.`, '');
+        }
+        lines.push(
+          'More:',
+          '  giftguard mcp create --name "read-only" --methods read     a read-only server for reporting',
+          '  giftguard mcp list | giftguard mcp revoke ID              manage servers',
+          '  giftguard audit                                           recent tool calls',
+          '',
+          'Press Ctrl+C to stop.',
+          '',
+        );
+        io.stdout.write(lines.join('\n'));
+
+        await io.untilStopped();
+        stopSweeping();
+        if (demo) registry.revokeServer(demo.server.id);
+        await endpoint.close();
+        await http.close();
+        io.stdout.write('giftguard stopped\n');
+      } finally {
+        await app.close();
+      }
+    });
+}
