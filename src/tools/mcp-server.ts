@@ -6,6 +6,7 @@
  */
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type { Clock } from '../domain/index.js';
 import type { Logger } from '../log/index.js';
 import type { ToolAuditLog } from './audit.js';
@@ -35,6 +36,12 @@ export interface McpServerOptions {
   readonly version: string;
 }
 
+/**
+ * One JSON Schema validator for every Server: the SDK builds a fresh Ajv per Server otherwise,
+ * and stateless HTTP builds a Server per request.
+ */
+let sharedValidator: AjvJsonSchemaValidator | undefined;
+
 /** Builds a connected-ready MCP Server for one scope. */
 export function createMcpServer(options: McpServerOptions): Server {
   const byName = new Map(options.tools.map((t) => [t.name, t]));
@@ -42,6 +49,7 @@ export function createMcpServer(options: McpServerOptions): Server {
     { name: 'giftguard', title: 'giftguard for Sendoso', version: options.version },
     {
       capabilities: { tools: {} },
+      jsonSchemaValidator: (sharedValidator ??= new AjvJsonSchemaValidator()),
       instructions:
         'Sendoso tools behind giftguard. Look campaigns, groups and members up with the list tools before sending; never invent ids. Sending tools spend money and pass giftguard\'s spend policy: a result may say a person must approve first.',
     },

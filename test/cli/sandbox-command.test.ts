@@ -7,23 +7,10 @@ import { mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../src/main.js';
+import { BIN, cli as run } from '../support/cli.js';
 
-const BIN = join(import.meta.dirname, '../../bin/giftguard.js');
-
-/** Runs the CLI in-process with captured streams. */
-async function cli(...args: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += c));
-  stderr.on('data', (c) => (err += c));
-  const code = await runCli(['node', 'giftguard', ...args], { stdout, stderr, env: {}, untilStopped: async () => {} });
-  return { code, out, err };
-}
+const cli = (...args: string[]) => run({}, ...args);
 
 describe('giftguard sandbox (installed bin)', () => {
   it('prints the URL and a token that works, then stops on SIGTERM', async () => {

@@ -23,7 +23,9 @@ describe('loadConfig', () => {
   it('names the flag and the variable of a bad value', () => {
     const attempt = () => loadConfig({ GIFTGUARD_SANDBOX_PORT: 'eighty' });
     expect(attempt).toThrow(ConfigError);
-    expect(attempt).toThrow(/Invalid setting --port \(GIFTGUARD_SANDBOX_PORT\): .*got "eighty"/);
+    expect(attempt).toThrow(/Invalid setting --sandbox-port \(GIFTGUARD_SANDBOX_PORT\): .*got "eighty"/);
+    expect(() => loadConfig({ GIFTGUARD_PORT: '70000' })).toThrow(/Invalid setting --port \(GIFTGUARD_PORT\)/);
+    expect(() => loadConfig({}, { sandboxPort: 'x' }, { sandboxPort: '--port' })).toThrow(/Invalid setting --port \(GIFTGUARD_SANDBOX_PORT\)/);
     expect(() => loadConfig({}, { sandboxRateLimit: '0' })).toThrow(/--rate-limit \(GIFTGUARD_SANDBOX_RATE_LIMIT\)/);
     expect(() => loadConfig({ SENDOSO_API_URL: 'ftp://x' })).toThrow(/SENDOSO_API_URL/);
   });

@@ -1,0 +1,203 @@
+/**
+ * Scoped MCP servers over real transports (Streamable HTTP stateless and stateful, legacy SSE)
+ * with the official SDK client: scopes enforced on every call, expiry at the exact second,
+ * revocation at once, unknown tokens indistinguishable from revoked ones, the API-token second
+ * factor, Host/Origin checks, and an audit row per call with personal data redacted.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { startMcpHttp, rawPost } from '../support/mcp-http.js';
+import type { McpHttpEnv } from '../support/mcp-http.js';
+
+let env: McpHttpEnv;
+afterEach(async () => {
+  await env?.close();
+});
+
+const listToolsBody = { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} };
+const callBody = (name: string, args: object) => ({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name, arguments: args } });
+
+describe.each(['streamable-stateless', 'streamable-stateful', 'sse'] as const)('transport %s', (variant) => {
+  it('initializes, lists and calls every read tool against the sandbox', async () => {
+    env = await startMcpHttp({ mode: variant === 'streamable-stateful' ? 'stateful' : 'stateless' });
+    const { token } = env.registry.createServer({ name: 'everything', scope: {} });
+    const client = await env.connect(env.urlFor(token), { transport: variant === 'sse' ? 'sse' : 'streamable' });
+    expect(client.getServerVersion()?.name).toBe('giftguard');
+    const { tools } = await client.listTools();
+    expect(tools).toHaveLength(12);
+    const calls: [string, Record<string, unknown>][] = [
+      ['list_all_sendoso_me', {}],
+      ['list_all_sendoso_users', {}],
+      ['list_all_sendoso_groups', {}],
+      ['list_all_sendoso_team_group_users', { team_group_id: 101 }],
+      ['list_all_sendoso_campaigns', {}],
+      ['get_single_sendoso_campaign_by_id', { id: 8935 }],
+      ['list_all_sendoso_sends', {}],
+      ['create_a_sendoso_user', { first_name: 'A', last_name: 'B', email: `ab-${variant}@example.com`, role: 'regular', team_group_id: 101 }],
+    ];
+    for (const [name, args] of calls) {
+      const result = await client.callTool({ name, arguments: args });
+      expect(result.isError, name).toBeFalsy();
+      expect(result.structuredContent, name).toBeDefined();
+    }
+    const spend: any = await client.callTool({ name: 'create_a_sendoso_egift', arguments: { touch_id: 8937, email: 'a@example.com' } });
+    expect(spend.isError).toBe(true);
+    expect(spend.content[0].text).toContain('No spend policy is configured');
+  });
+});
+
+describe('scopes', () => {
+  it('a read-only server lists no write tool and refuses a direct call to one', async () => {
+    env = await startMcpHttp();
+    const { token } = env.registry.createServer({ name: 'read-only', scope: { methods: ['read'] } });
+    const client = await env.connect(env.urlFor(token));
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    expect(names).toEqual([
+      'list_all_sendoso_me',
+      'list_all_sendoso_users',
+      'list_all_sendoso_groups',
+      'list_all_sendoso_team_group_users',
+      'list_all_sendoso_campaigns',
+      'get_single_sendoso_campaign_by_id',
+      'list_all_sendoso_sends',
+    ]);
+    const before = env.sandbox.requestLog.length;
+    await expect(client.callTool({ name: 'create_a_sendoso_egift', arguments: { touch_id: 8937, email: 'a@example.com' } })).rejects.toThrow(
+      /Tool create_a_sendoso_egift not found/,
+    );
+    expect(env.sandbox.requestLog.length).toBe(before);
+  });
+
+  it('tags and methods combine with AND', async () => {
+    env = await startMcpHttp();
+    const { token } = env.registry.createServer({ name: 'campaign reads', scope: { methods: ['read'], tags: ['campaigns', 'gifts'] } });
+    const client = await env.connect(env.urlFor(token));
+    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['list_all_sendoso_campaigns', 'get_single_sendoso_campaign_by_id']);
+    await expect(client.callTool({ name: 'list_all_sendoso_sends', arguments: {} })).rejects.toThrow(/not found/);
+  });
+
+  it('an exact tool name works as a method filter', async () => {
+    env = await startMcpHttp();
+    const { token } = env.registry.createServer({ name: 'one tool', scope: { methods: ['list_all_sendoso_me'] } });
+    const client = await env.connect(env.urlFor(token));
+    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['list_all_sendoso_me']);
+  });
+});
+
+describe('tokens', () => {
+  it('an expiring server works until the exact second and not after', async () => {
+    env = await startMcpHttp();
+    const { token } = env.registry.createServer({ name: 'brief', scope: {}, expiresAt: env.clock.now() + 60_000 });
+    env.clock.advance(59_999);
+    expect((await rawPost(env.urlFor(token), listToolsBody)).status).toBe(200);
+    env.clock.advance(1);
+    expect((await rawPost(env.urlFor(token), listToolsBody)).status).toBe(404);
+    expect(env.registry.sweepExpired()).toBe(1);
+    expect(env.registry.listServers()).toEqual([]);
+  });
+
+  it('a revoked token stops working at once, even mid-session', async () => {
+    env = await startMcpHttp({ mode: 'stateful' });
+    const { server, token } = env.registry.createServer({ name: 'soon gone', scope: {} });
+    const client = await env.connect(env.urlFor(token));
+    await client.callTool({ name: 'list_all_sendoso_me', arguments: {} });
+    env.registry.revokeServer(server.id);
+    await expect(client.callTool({ name: 'list_all_sendoso_me', arguments: {} })).rejects.toThrow();
+    expect((await rawPost(env.urlFor(token), listToolsBody)).status).toBe(404);
+  });
+
+  it('an unknown token gets the same 404 as a revoked one', async () => {
+    env = await startMcpHttp();
+    const { server, token } = env.registry.createServer({ name: 'x', scope: {} });
+    env.registry.revokeServer(server.id);
+    const revoked = await rawPost(env.urlFor(token), listToolsBody);
+    const unknown = await rawPost(env.urlFor(`ggmcp_${'A'.repeat(43)}`), listToolsBody);
+    const garbage = await rawPost(env.urlFor('hello'), listToolsBody);
+    expect(revoked.status).toBe(404);
+    expect(unknown).toEqual(revoked);
+    expect(garbage.text).toBe(revoked.text);
+  });
+
+  it('stores only an HMAC of each token', async () => {
+    env = await startMcpHttp();
+    const { token } = env.registry.createServer({ name: 'x', scope: {} });
+    const { token: apiToken } = env.registry.createApiToken('ci');
+    const dump = JSON.stringify((env.registry as any).db.prepare('SELECT * FROM mcp_servers').all()) + JSON.stringify((env.registry as any).db.prepare('SELECT * FROM api_tokens').all());
+    expect(dump).not.toContain(token);
+    expect(dump).not.toContain(token.slice(6));
+    expect(dump).not.toContain(apiToken.slice(6));
+  });
+
+  it('refuses a server whose filters match no tool, an unknown method, and an expiry under a minute', async () => {
+    env = await startMcpHttp();
+    const { assertUsableScope } = await import('../../src/tools/index.js');
+    const { allTools } = await import('../support/mcp.js');
+    expect(() => assertUsableScope(allTools, { methods: ['write'], tags: ['reporting'] })).toThrow(/matches no tool/);
+    expect(() => assertUsableScope(allTools, { methods: ['reed'] })).toThrow(/Unknown method "reed"/);
+    expect(() => assertUsableScope(allTools, { tags: ['secret'] })).toThrow(/Unknown tag "secret": tags are campaigns, gifts, groups, reporting, sends, users/);
+    expect(() => env.registry.createServer({ name: 'x', scope: {}, expiresAt: env.clock.now() + 59_000 })).toThrow(/at least 60 seconds/);
+  });
+});
+
+describe('API token auth', () => {
+  it('requires a valid giftguard API token when the server says so', async () => {
+    env = await startMcpHttp();
+    const { token } = env.registry.createServer({ name: 'locked', scope: { methods: ['read'] }, requireApiTokenAuth: true });
+    const { apiToken, token: secret } = env.registry.createApiToken('laptop');
+    const missing = await rawPost(env.urlFor(token), listToolsBody);
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('www-authenticate')).toContain('Bearer');
+    expect((await rawPost(env.urlFor(token), listToolsBody, { authorization: 'Bearer ggapi_wrong' })).status).toBe(401);
+    expect((await rawPost(env.urlFor(token), listToolsBody, { authorization: `Bearer ${token}` })).status).toBe(401);
+    const client = await env.connect(env.urlFor(token), { headers: { authorization: `Bearer ${secret}` } });
+    expect((await client.listTools()).tools.length).toBeGreaterThan(0);
+    env.registry.revokeApiToken(apiToken.id);
+    expect((await rawPost(env.urlFor(token), listToolsBody, { authorization: `Bearer ${secret}` })).status).toBe(401);
+  });
+});
+
+describe('Host and Origin checks', () => {
+  it('refuse a foreign Host (DNS rebinding) and a foreign Origin with 403', async () => {
+    env = await startMcpHttp({ allowedOrigins: ['https://chat.example'] });
+    const { token } = env.registry.createServer({ name: 'x', scope: {} });
+    const url = new URL(env.urlFor(token));
+    const viaNode = await new Promise<number>((resolve, reject) => {
+      import('node:http').then(({ request }) => {
+        const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { host: 'evil.example', 'content-type': 'application/json', accept: 'application/json, text/event-stream' } }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify(listToolsBody));
+      });
+    });
+    expect(viaNode).toBe(403);
+    expect((await rawPost(env.urlFor(token), listToolsBody, { origin: 'https://evil.example' })).status).toBe(403);
+    const allowed = await rawPost(env.urlFor(token), listToolsBody, { origin: 'https://chat.example' });
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://chat.example');
+  });
+});
+
+describe('audit log', () => {
+  it('records every call with server, tool, method, outcome, status, duration and client, redacting personal data', async () => {
+    env = await startMcpHttp();
+    const { server, token } = env.registry.createServer({ name: 'audited', scope: {} });
+    const client = await env.connect(env.urlFor(token));
+    await client.callTool({ name: 'list_all_sendoso_campaigns', arguments: { delivery_type: 'mail' } });
+    await client.callTool({ name: 'create_a_sendoso_egift', arguments: { touch_id: 8937, email: 'secret.person@example.com', name: 'Secret Person' } });
+    await client.callTool({ name: 'create_a_sendoso_egift', arguments: { touch_id: 'x' } });
+    await rawPost(env.urlFor(token), callBody('no_such_tool', {}));
+    const rows = env.audit.list({ serverId: server.id });
+    expect(rows.map((r) => [r.tool, r.outcome, r.status])).toEqual([
+      ['no_such_tool', 'unknown_tool', undefined],
+      ['create_a_sendoso_egift', 'invalid_arguments', undefined],
+      ['create_a_sendoso_egift', 'denied', undefined],
+      ['list_all_sendoso_campaigns', 'ok', 200],
+    ]);
+    const denied = rows[2]!;
+    expect(denied).toMatchObject({ method: 'create', clientName: 'vitest-http', clientVersion: '2.0.0' });
+    expect(denied.arguments).toEqual({ touch_id: 8937, email: '[redacted]', name: '[redacted]' });
+    expect(JSON.stringify(rows)).not.toContain('secret.person');
+    expect(rows.every((r) => r.durationMs >= 0)).toBe(true);
+  });
+});
