@@ -50,12 +50,16 @@ export function connectionHelp(url: string, token: string, app: App): string {
     '  ChatGPT   Settings → Apps & Connectors → Advanced → Developer mode, then "Create" a connector with this URL.',
     '            ChatGPT needs a public HTTPS URL: run a tunnel to this port and set GIFTGUARD_PUBLIC_URL to it.',
     '  Claude Desktop (claude_desktop_config.json), through mcp-remote:',
-    indent(JSON.stringify(remote, null, 2), 4),
+    indent(prettyJson(remote), 4),
     '  or over stdio, without the HTTP server:',
-    indent(JSON.stringify(stdio, null, 2), 4),
+    indent(prettyJson(stdio), 4),
     '  Any MCP client: Streamable HTTP at the URL above; legacy SSE at the URL + /sse.',
   ].join('\n');
 }
+
+/** JSON with two-space indentation but short arrays kept on one line, as people write config. */
+const prettyJson = (value: unknown) =>
+  JSON.stringify(value, null, 2).replace(/\[\s+([^[\]{}]*?)\s+\]/g, (_m, inner: string) => `[${inner.split(/,\s+/).join(', ')}]`);
 
 const indent = (text: string, n: number) =>
   text
