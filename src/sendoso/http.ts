@@ -109,10 +109,9 @@ export class SendosoHttp {
       });
       // Reading the body can fail too (the connection may drop after the headers).
       const text = await response.text();
-      this.log.debug(
-        { ...description, status: response.status, ms: Math.round(performance.now() - started) },
-        'sendoso request',
-      );
+      if (this.log.isLevelEnabled('debug')) {
+        this.log.debug({ ...description, status: response.status, ms: Math.round(performance.now() - started) }, 'sendoso request');
+      }
       return {
         status: response.status,
         text,

@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { Clock } from '../domain/index.js';
 import type { Logger } from '../log/index.js';
 import type { ToolAuditLog } from './audit.js';
@@ -193,14 +194,7 @@ export class McpHttpEndpoint {
         rpcError(response, 405, 'Method not allowed: this server is stateless; POST only', { allow: 'POST' });
         return;
       }
-      const server = this.buildServer(record);
-      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-      response.on('close', () => {
-        void transport.close();
-        void server.close();
-      });
-      await server.connect(transport);
-      await transport.handleRequest(request, response, body);
+      await this.statelessExchange(record, request, response, body);
       return;
     }
 
@@ -231,6 +225,35 @@ export class McpHttpEndpoint {
     };
     await server.connect(transport);
     await transport.handleRequest(request, response, body);
+  }
+
+  /**
+   * One stateless JSON exchange on the web-standard transport. The body is already parsed, so
+   * only headers cross over; this skips the Node adapter's per-request listener, which was the
+   * largest fixed cost per call (see bench/mcp-overhead.ts).
+   */
+  private async statelessExchange(record: McpServerRecord, request: IncomingMessage, response: ServerResponse, body: unknown): Promise<void> {
+    const server = this.buildServer(record);
+    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    try {
+      await server.connect(transport);
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(request.headers)) {
+        if (typeof value === 'string') headers.set(name, value);
+        else if (Array.isArray(value)) headers.set(name, value.join(', '));
+      }
+      const answer = await transport.handleRequest(new Request('http://giftguard.local/mcp', { method: 'POST', headers }), { parsedBody: body });
+      const text = await answer.text();
+      const out: Record<string, string> = {};
+      answer.headers.forEach((value, name) => {
+        out[name] = value;
+      });
+      response.writeHead(answer.status, out);
+      response.end(text);
+    } finally {
+      void transport.close();
+      void server.close();
+    }
   }
 
   private async openSse(record: McpServerRecord, token: string, request: IncomingMessage, response: ServerResponse): Promise<void> {

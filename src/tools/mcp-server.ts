@@ -54,7 +54,6 @@ export function createMcpServer(options: McpServerOptions): Server {
         'Sendoso tools behind giftguard. Look campaigns, groups and members up with the list tools before sending; never invent ids. Sending tools spend money and pass giftguard\'s spend policy: a result may say a person must approve first.',
     },
   );
-  const log = options.logger.child({ module: 'tools.mcp', serverId: options.serverId });
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
     tools: options.tools.map((t) => ({
@@ -107,7 +106,9 @@ export function createMcpServer(options: McpServerOptions): Server {
       clientVersion: client?.version,
       arguments: request.params.arguments ?? {},
     });
-    log.debug({ tool: tool.name, outcome: invocation.outcome, ms: Math.round(durationMs) }, 'tool call');
+    if (options.logger.isLevelEnabled('debug')) {
+      options.logger.debug({ module: 'tools.mcp', serverId: options.serverId, tool: tool.name, outcome: invocation.outcome, ms: Math.round(durationMs) }, 'tool call');
+    }
     return invocation.result;
   });
 
