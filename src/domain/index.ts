@@ -22,5 +22,10 @@ export type {
   DecisionReason,
   DispatchResult,
   SpendGate,
+  CampaignInfo,
+  CampaignDirectory,
+  SentRecord,
+  SendHistory,
+  SpendDispatcher,
 } from './ports.js';
 export * from './sendoso-wire.js';

@@ -1,6 +1,7 @@
 /**
  * @module Port interfaces: what the core needs from the outside world, implemented by adapters.
  */
+import type { Cents } from './money.js';
 
 /** An OAuth 2.0 token pair as giftguard keeps it. */
 export interface OAuthTokenSet {
@@ -47,6 +48,8 @@ export interface SpendRequest {
   readonly kind: SpendKind;
   readonly touchId: number;
   readonly recipients: readonly SpendRecipient[];
+  /** The Sendoso path it will be POSTed to, e.g. `/send`. */
+  readonly path: string;
   /** The Sendoso request body, exactly as it will be POSTed if allowed. */
   readonly body: unknown;
   readonly caller: SpendCaller;
@@ -64,7 +67,13 @@ export interface DecisionReason {
 
 /** What became of a spend request. Expected outcomes are values; only failures throw. */
 export type SpendOutcome =
-  | { readonly status: 'sent'; readonly response: unknown; readonly intentIds: readonly string[] }
+  | {
+      readonly status: 'sent';
+      readonly response: unknown;
+      readonly intentIds: readonly string[];
+      /** The same request had already been sent; it was not sent again. */
+      readonly alreadySent?: boolean;
+    }
   | {
       readonly status: 'pending_approval';
       readonly approvalId: string;
@@ -87,3 +96,37 @@ export interface DispatchResult {
 export interface SpendGate {
   submit(request: SpendRequest, dispatch: () => Promise<DispatchResult>): Promise<SpendOutcome>;
 }
+
+/** What the guard needs to know about a campaign. */
+export interface CampaignInfo {
+  readonly id: number;
+  readonly name: string;
+  readonly deliveryType: 'mail' | 'email';
+  readonly egiftMin: Cents | null;
+  readonly egiftMax: Cents | null;
+  readonly currency: string;
+}
+
+/** Looks campaigns up in Sendoso (only active ones are found). */
+export interface CampaignDirectory {
+  find(touchId: number): Promise<CampaignInfo | undefined>;
+}
+
+/** A send as Sendoso reports it, reduced to what reconciliation matches on. */
+export interface SentRecord {
+  readonly id: number;
+  readonly touchId: number;
+  readonly recipientEmail: string;
+  readonly createdAt: number;
+  readonly cost: Cents;
+  readonly status: string;
+  readonly trackingCode: string | null;
+}
+
+/** Sendoso's send history, newest first (GET /send has no filters, so it is paged through). */
+export interface SendHistory {
+  newestFirst(): AsyncIterable<SentRecord>;
+}
+
+/** Performs a stored spend request (an approved one) upstream. */
+export type SpendDispatcher = (request: { readonly path: string; readonly body: unknown }) => Promise<DispatchResult>;

@@ -119,6 +119,7 @@ async function spend(
     kind: tool.spend!,
     touchId: Number(args.touch_id),
     recipients: recipientsOf(args),
+    path,
     body,
     caller: context.caller,
     ...(context.group !== undefined && { group: context.group }),

@@ -1,0 +1,383 @@
+/**
+ * @module The guard: the SpendGate every spending path goes through. For each request it resolves
+ * the campaign and its cost, evaluates the policy and reserves budget in one ledger transaction,
+ * records the intent, claims it (one winner), and only then dispatches. Definite failures release
+ * the hold; unknown outcomes keep it until reconciliation finds the send or proves it absent.
+ * Approvals bind to a hash of the exact payload and re-check the hard caps when given.
+ */
+import { createHash } from 'node:crypto';
+import { GiftingError, formatMoney, toGiftingError } from '../domain/index.js';
+import type {
+  CampaignDirectory,
+  Clock,
+  DecisionReason,
+  DispatchResult,
+  SendHistory,
+  SpendDispatcher,
+  SpendGate,
+  SpendOutcome,
+  SpendRequest,
+} from '../domain/index.js';
+import type { Logger } from '../log/index.js';
+import { costOf, evaluate, findGroupPolicy } from './evaluate.js';
+import type { Decision, LedgerView, SpendCandidate } from './evaluate.js';
+import type { Approval, Intent, LedgerPort, StoredRequest } from './ledger-port.js';
+import type { Policy } from './policy-schema.js';
+
+/** Points in a spend's life, for observers (metrics, tests that crash a process at each one). */
+export type GuardStep = 'reserved' | 'claimed' | 'dispatching' | 'dispatched' | 'recorded';
+
+export interface GuardOptions {
+  readonly ledger: LedgerPort;
+  readonly policy: Policy;
+  readonly campaigns: CampaignDirectory;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Sends approved requests; absent where no Sendoso connection is available. */
+  readonly dispatcher?: SpendDispatcher | undefined;
+  /** How long a DISPATCHING intent may sit before reconciliation treats it as unknown (default 2 min). */
+  readonly staleDispatchMs?: number;
+  /** How long after dispatch an absent send may still appear in Sendoso's list (default 10 min). */
+  readonly settleMs?: number;
+  /** Allowance for Sendoso's clock differing from ours when matching sends (default 5 min). */
+  readonly clockSkewMs?: number;
+  readonly onStep?: (step: GuardStep, batchId: string) => void;
+}
+
+/** The result of approving: what happened to the approved send. */
+export type ApprovalResult =
+  | { readonly status: 'approved'; readonly intentIds: readonly string[] }
+  | { readonly status: 'denied'; readonly reasons: readonly DecisionReason[] }
+  | { readonly status: 'voided'; readonly reason: string };
+
+export interface ReconcileReport {
+  readonly checked: number;
+  readonly sent: number;
+  readonly failed: number;
+  readonly stillUnknown: number;
+}
+
+/** Canonical JSON: object keys sorted, so equal payloads hash equally. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** The guard. Implements the tool layer's SpendGate. */
+export class Guard implements SpendGate {
+  private readonly log: Logger;
+
+  constructor(private readonly options: GuardOptions) {
+    this.log = options.logger.child({ module: 'guard' });
+  }
+
+  get policy(): Policy {
+    return this.options.policy;
+  }
+
+  /** The payload an approval binds to: group, campaign, recipients, cost and the exact body. */
+  static payloadHash(group: string, candidate: SpendCandidate, cost: number | undefined, body: unknown): string {
+    return sha256(canonical({ group: group.toLowerCase(), touch: candidate.touch.id, recipients: [...candidate.recipients].sort(), cost, kind: candidate.kind, body }));
+  }
+
+  /**
+   * The caller's key for a request. Trusted callers (workflows) pass one per step; other callers
+   * get one per caller per UTC day, so a retried or repeated request the same day is the same
+   * intent and is never sent twice.
+   */
+  private requestKey(request: SpendRequest): string {
+    if (request.idempotencyKey) return `key:${request.idempotencyKey}`;
+    const day = new Date(this.options.clock.now()).toISOString().slice(0, 10);
+    return `${request.caller.via}:${request.caller.id}:${day}`;
+  }
+
+  private intentKeys(requestKey: string, touchId: number, recipients: readonly string[]): string[] {
+    return recipients.map((email) => sha256(`${requestKey}|${touchId}|${email}`));
+  }
+
+  private async candidateFor(request: { readonly kind: SpendRequest['kind']; readonly touchId: number; readonly recipients: readonly { email: string }[]; readonly group?: string | undefined }): Promise<SpendCandidate | undefined> {
+    const touch = await this.options.campaigns.find(request.touchId);
+    if (!touch) return undefined;
+    return {
+      kind: request.kind,
+      group: request.group,
+      touch,
+      recipients: request.recipients.map((r) => r.email.trim().toLowerCase()),
+    };
+  }
+
+  async submit(request: SpendRequest, dispatch: () => Promise<DispatchResult>): Promise<SpendOutcome> {
+    const now = this.options.clock.now();
+    const caller = `${request.caller.via}:${request.caller.id}`;
+    const candidate = await this.candidateFor(request);
+    if (!candidate) {
+      // An invented or inactive campaign id: refuse before anything is reserved.
+      const reasons = [{ code: 'touch_not_found', message: `Sendoso has no active campaign with touch id ${request.touchId}. Look it up with list_all_sendoso_campaigns.` }];
+      await this.options.ledger.audit({ at: now, event: 'decision', touchId: request.touchId, outcome: 'deny', reasons: ['touch_not_found'], caller });
+      return { status: 'denied', reasons };
+    }
+    const groupPolicy = findGroupPolicy(this.options.policy, candidate.group);
+    const groupName = groupPolicy ? String(groupPolicy.group) : String(candidate.group ?? '');
+    const cost = costOf(this.options.policy, candidate.touch);
+    const requestKey = this.requestKey(request);
+    const stored: StoredRequest = { tool: request.tool, path: request.path, body: request.body, caller: request.caller };
+    const result = await this.options.ledger.reserve({
+      candidate,
+      policy: this.options.policy,
+      keys: this.intentKeys(requestKey, candidate.touch.id, candidate.recipients),
+      requestKey,
+      payloadHash: Guard.payloadHash(groupName, candidate, cost, request.body),
+      request: stored,
+      now,
+    });
+
+    switch (result.kind) {
+      case 'existing':
+        return this.repeated(result.intents);
+      case 'decided': {
+        await this.auditDecision('decision', candidate, result.decision, caller, now);
+        if (result.decision.dryRun && result.decision.outcome !== 'deny') {
+          return { status: 'denied', reasons: [dryRunReason(result.decision)] };
+        }
+        return { status: 'denied', reasons: result.decision.reasons };
+      }
+      case 'approval':
+        await this.auditDecision('decision', candidate, result.decision, caller, now, result.approval.id);
+        this.log.info({ approvalId: result.approval.id, group: result.approval.group }, 'send needs approval');
+        return { status: 'pending_approval', approvalId: result.approval.id, reasons: result.decision.reasons, expiresAt: result.approval.expiresAt };
+      case 'reserved':
+        await this.auditDecision('decision', candidate, result.decision, caller, now);
+        this.options.onStep?.('reserved', result.intents[0]!.batchId);
+        return this.dispatchBatch(result.intents, dispatch);
+    }
+  }
+
+  /** The same request again: report what became of the first one, never send a second time. */
+  private repeated(intents: readonly Intent[]): SpendOutcome {
+    const ids = intents.map((i) => i.id);
+    if (intents.every((i) => i.status === 'SENT')) {
+      return { status: 'sent', response: intents[0]!.response ?? { message: 'Sent earlier.' }, intentIds: ids, alreadySent: true };
+    }
+    return {
+      status: 'outcome_unknown',
+      intentIds: ids,
+      message: 'This exact send was already requested and is still in progress or being checked with Sendoso. It was not sent again; ask later for its outcome.',
+    };
+  }
+
+  /** Claim → dispatch → record, for a reserved batch. */
+  private async dispatchBatch(intents: readonly Intent[], dispatch: () => Promise<DispatchResult>): Promise<SpendOutcome> {
+    const ledger = this.options.ledger;
+    const batch = intents[0]!.batchId;
+    const ids = intents.map((i) => i.id);
+    if (!(await ledger.claim(batch, this.options.clock.now()))) {
+      return { status: 'outcome_unknown', intentIds: ids, message: 'Another giftguard worker took this send over; it was not sent twice.' };
+    }
+    this.options.onStep?.('claimed', batch);
+    let response: DispatchResult;
+    try {
+      this.options.onStep?.('dispatching', batch);
+      response = await dispatch();
+    } catch (thrown) {
+      const error = toGiftingError(thrown);
+      const now = this.options.clock.now();
+      if (error.outcome === 'unknown') {
+        await ledger.markUnknown(batch, `${error.code}: ${error.message}`, now);
+        await ledger.audit({ at: now, event: 'dispatch', outcome: 'unknown', intentIds: ids, reasons: [error.code] });
+        this.log.warn({ batch, code: error.code }, 'send outcome unknown; kept for reconciliation');
+        return {
+          status: 'outcome_unknown',
+          intentIds: ids,
+          message: 'Sendoso did not answer clearly, so the gift may or may not have gone out. giftguard keeps the budget reserved and checks Sendoso\'s send list before anything is retried. Do not send it again.',
+        };
+      }
+      await ledger.markFailed(batch, `${error.code}: ${error.message}`, now);
+      await ledger.audit({ at: now, event: 'dispatch', outcome: 'failed', intentIds: ids, reasons: [error.code] });
+      throw error;
+    }
+    this.options.onStep?.('dispatched', batch);
+    const now = this.options.clock.now();
+    await ledger.markSent(batch, response.body, now);
+    await ledger.audit({ at: now, event: 'dispatch', outcome: 'sent', intentIds: ids });
+    this.options.onStep?.('recorded', batch);
+    return { status: 'sent', response: response.body, intentIds: ids };
+  }
+
+  private async auditDecision(event: string, candidate: SpendCandidate, decision: Decision, caller: string, now: number, approvalId?: string): Promise<void> {
+    await this.options.ledger.audit({
+      at: now,
+      event,
+      group: decision.groupName ?? (candidate.group === undefined ? undefined : String(candidate.group)),
+      touchId: candidate.touch.id,
+      recipients: candidate.recipients.length,
+      amount: decision.total,
+      outcome: decision.dryRun ? `dry_run:${decision.outcome}` : decision.outcome,
+      reasons: decision.reasons.map((r) => r.code),
+      caller,
+      approvalId,
+    });
+  }
+
+  // ---------------------------------------------------------------- explain and budget
+
+  /** The decision for a hypothetical send, with every rule consulted; reserves nothing. */
+  async explain(input: { group: string; touchId: number; emails: readonly string[]; kind?: SpendRequest['kind'] }): Promise<{ decision: Decision; view: LedgerView } | undefined> {
+    const candidate = await this.candidateFor({ kind: input.kind ?? 'egift', touchId: input.touchId, recipients: input.emails.map((email) => ({ email })), group: input.group });
+    if (!candidate) return undefined;
+    const kind = candidate.touch.deliveryType === 'email' ? 'egift' : 'address_collection';
+    const actual = { ...candidate, kind: input.kind ?? kind };
+    const view = await this.options.ledger.view(actual, this.options.policy, this.options.clock.now());
+    return { decision: evaluate(actual, this.options.policy, view), view };
+  }
+
+  // ---------------------------------------------------------------- approvals
+
+  /**
+   * Approves a pending request: checks it has not expired and that the payload is unchanged, then
+   * reserves under the hard caps as they stand now. An approval never lifts a cap.
+   */
+  async approve(id: string, by: string): Promise<ApprovalResult> {
+    const ledger = this.options.ledger;
+    const now = this.options.clock.now();
+    await ledger.expireApprovals(now);
+    const approval = await ledger.approval(id);
+    if (!approval) throw new GiftingError('not_found', `No approval ${id}`);
+    if (approval.status !== 'pending') throw new GiftingError('bad_request', `Approval ${id} is ${approval.status}, not pending`);
+
+    const recipients = approval.recipients.map((email) => ({ email }));
+    const candidate = await this.candidateFor({ kind: approval.kind, touchId: approval.touchId, recipients, group: approval.group });
+    const cost = candidate ? costOf(this.options.policy, candidate.touch) : undefined;
+    const hash = candidate ? Guard.payloadHash(approval.group, candidate, cost, approval.request.body) : undefined;
+    if (!candidate || hash !== approval.payloadHash) {
+      const reason = !candidate
+        ? `the campaign (touch ${approval.touchId}) is no longer active`
+        : `the request changed since it was submitted (cost now ${cost === undefined ? 'unknown' : formatMoney(cost, candidate.touch.currency)})`;
+      await ledger.decideApproval(id, 'voided', by, reason, now);
+      await ledger.audit({ at: now, event: 'approval', outcome: 'voided', approvalId: id, caller: by });
+      return { status: 'voided', reason: `Approval ${id} is void: ${reason}. Submit the send again.` };
+    }
+
+    const result = await ledger.reserve({
+      candidate,
+      policy: this.options.policy,
+      keys: this.intentKeys(approval.key, candidate.touch.id, candidate.recipients),
+      requestKey: approval.key,
+      payloadHash: approval.payloadHash,
+      request: approval.request,
+      now,
+      approvalId: id,
+    });
+    if (result.kind === 'reserved') {
+      await ledger.decideApproval(id, 'approved', by, null, now);
+      await ledger.audit({ at: now, event: 'approval', outcome: 'approved', approvalId: id, caller: by, intentIds: result.intents.map((i) => i.id), amount: result.decision.total, group: approval.group });
+      return { status: 'approved', intentIds: result.intents.map((i) => i.id) };
+    }
+    const reasons: readonly DecisionReason[] =
+      result.kind === 'existing'
+        ? [{ code: 'already_requested', message: 'This exact send already exists; it was not reserved again.' }]
+        : result.kind === 'decided' && result.decision.dryRun && result.decision.outcome !== 'deny'
+          ? [dryRunReason(result.decision)]
+          : result.decision.reasons;
+    await ledger.decideApproval(id, 'denied', by, reasons.map((r) => r.message).join(' '), now);
+    await ledger.audit({ at: now, event: 'approval', outcome: 'denied_by_caps', approvalId: id, caller: by, reasons: reasons.map((r) => r.code) });
+    return { status: 'denied', reasons };
+  }
+
+  /** A person refused the request. */
+  async deny(id: string, by: string, reason?: string): Promise<void> {
+    const ledger = this.options.ledger;
+    const now = this.options.clock.now();
+    await ledger.expireApprovals(now);
+    const approval = await ledger.approval(id);
+    if (!approval) throw new GiftingError('not_found', `No approval ${id}`);
+    if (approval.status !== 'pending') throw new GiftingError('bad_request', `Approval ${id} is ${approval.status}, not pending`);
+    await ledger.decideApproval(id, 'denied', by, reason ?? null, now);
+    await ledger.audit({ at: now, event: 'approval', outcome: 'denied', approvalId: id, caller: by });
+  }
+
+  /** Sends every approved request still waiting; returns how many batches went out. */
+  async dispatchApproved(): Promise<number> {
+    const dispatcher = this.options.dispatcher;
+    if (!dispatcher) return 0;
+    const pending = await this.options.ledger.approvedPending();
+    const batches = new Map<string, Intent[]>();
+    for (const intent of pending) batches.set(intent.batchId, [...(batches.get(intent.batchId) ?? []), intent]);
+    let sent = 0;
+    for (const intents of batches.values()) {
+      const first = intents[0]!;
+      try {
+        const outcome = await this.dispatchBatch(intents, () => dispatcher({ path: first.request.path, body: first.request.body }));
+        if (outcome.status === 'sent') sent += 1;
+        await this.options.ledger.decideApproval(first.approvalId!, outcome.status === 'sent' ? 'sent' : 'approved', null, null, this.options.clock.now());
+      } catch (error) {
+        await this.options.ledger.decideApproval(first.approvalId!, 'failed', null, toGiftingError(error).message, this.options.clock.now());
+        this.log.warn({ approvalId: first.approvalId, err: error }, 'approved send failed');
+      }
+    }
+    return sent;
+  }
+
+  // ---------------------------------------------------------------- reconciliation
+
+  /**
+   * Resolves UNKNOWN intents (and DISPATCHING ones left by a crash) against Sendoso's send list:
+   * a send to the same recipient of the same campaign after the dispatch → SENT, captured at its
+   * current_total_cost; none after the settle window → FAILED, released, eligible again. Never a
+   * blind retry.
+   */
+  async reconcile(history: SendHistory): Promise<ReconcileReport> {
+    const ledger = this.options.ledger;
+    const now = this.options.clock.now();
+    await ledger.expireHolds(now);
+    const open = await ledger.unresolved(now, this.options.staleDispatchMs ?? 120_000);
+    if (open.length === 0) return { checked: 0, sent: 0, failed: 0, stillUnknown: 0 };
+    const skew = this.options.clockSkewMs ?? 300_000;
+    const since = Math.min(...open.map((i) => i.dispatchedAt ?? i.createdAt)) - skew;
+    const matched = await ledger.matchedSendIds();
+    const waiting = new Set(open.map((i) => i.id));
+    let sent = 0;
+    for await (const send of history.newestFirst()) {
+      if (send.createdAt < since) break;
+      if (matched.has(send.id)) continue;
+      const email = send.recipientEmail.toLowerCase();
+      const intent = open
+        .filter((i) => waiting.has(i.id) && i.recipient === email && i.touchId === send.touchId && send.createdAt >= (i.dispatchedAt ?? i.createdAt) - skew)
+        .sort((a, b) => (a.dispatchedAt ?? a.createdAt) - (b.dispatchedAt ?? b.createdAt))[0];
+      if (!intent) continue;
+      await ledger.resolveSent(intent.id, { sendId: send.id, cost: send.cost, trackingCode: send.trackingCode }, now);
+      await ledger.audit({ at: now, event: 'reconcile', outcome: 'sent', intentIds: [intent.id], amount: send.cost });
+      matched.add(send.id);
+      waiting.delete(intent.id);
+      sent += 1;
+      if (waiting.size === 0) break;
+    }
+    let failed = 0;
+    const settle = this.options.settleMs ?? 600_000;
+    for (const intent of open.filter((i) => waiting.has(i.id))) {
+      if (now - (intent.dispatchedAt ?? intent.createdAt) >= settle) {
+        await ledger.resolveFailed(intent.id, 'not found in Sendoso after the settle window', now);
+        await ledger.audit({ at: now, event: 'reconcile', outcome: 'failed', intentIds: [intent.id] });
+        failed += 1;
+      } else if (intent.status === 'DISPATCHING') {
+        await ledger.markUnknown(intent.batchId, 'left dispatching (restart); checking Sendoso', now);
+      }
+    }
+    const report = { checked: open.length, sent, failed, stillUnknown: open.length - sent - failed };
+    this.log.info(report, 'reconciled');
+    return report;
+  }
+}
+
+function dryRunReason(decision: Decision): DecisionReason {
+  const would = decision.outcome === 'needs_approval' ? 'would need approval' : 'would be allowed';
+  const cost = decision.total === undefined ? '' : ` and reserve ${formatMoney(decision.total)}`;
+  return { code: 'dry_run', message: `Dry run: this send ${would}${cost}; nothing was reserved or sent.` };
+}

@@ -1,0 +1,23 @@
+/** @module Public surface of the guard: policies, the pure decision, the ledger and the SpendGate. */
+export { policyFileSchema } from './policy-schema.js';
+export type { Policy, PolicyFile, GroupPolicy, TouchRef } from './policy-schema.js';
+export { loadPolicy, parsePolicyText, mergePolicyFiles, PolicyError, groupKey } from './policy-loader.js';
+export { evaluate, costOf, findGroupPolicy } from './evaluate.js';
+export type { SpendCandidate, LedgerView, Usage, Decision, DecisionOutcome, RuleCheck, EvaluateOptions } from './evaluate.js';
+export { windowAt, isValidTimeZone, localMidnight } from './time-windows.js';
+export type { TimeWindow, WindowUnit } from './time-windows.js';
+export type {
+  LedgerPort,
+  Intent,
+  IntentStatus,
+  Approval,
+  ApprovalStatus,
+  ReserveInput,
+  ReserveResult,
+  StoredRequest,
+  BudgetLine,
+  GuardAuditEvent,
+} from './ledger-port.js';
+export { SqliteLedger } from './sqlite-ledger.js';
+export { Guard } from './guard.js';
+export type { GuardOptions, GuardStep, ApprovalResult, ReconcileReport } from './guard.js';

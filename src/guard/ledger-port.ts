@@ -1,0 +1,151 @@
+/**
+ * @module The ledger port: budget holds, captures, send intents and approvals, behind an async
+ * interface so a PostgreSQL ledger can replace the SQLite one without touching the guard.
+ *
+ * Intent lifecycle: PENDING (hold taken) → DISPATCHING (claimed by exactly one worker) → SENT
+ * (hold captured) | FAILED (hold released) | UNKNOWN (hold kept until reconciled). A PENDING intent
+ * whose hold expires becomes EXPIRED.
+ */
+import type { Cents, DecisionReason, SpendCaller, SpendKind } from '../domain/index.js';
+import type { Decision, LedgerView, SpendCandidate } from './evaluate.js';
+import type { Policy } from './policy-schema.js';
+
+export type IntentStatus = 'PENDING' | 'DISPATCHING' | 'SENT' | 'FAILED' | 'UNKNOWN' | 'EXPIRED';
+
+export interface Intent {
+  readonly id: string;
+  readonly key: string;
+  readonly batchId: string;
+  readonly status: IntentStatus;
+  readonly group: string;
+  readonly touchId: number;
+  readonly touchName: string;
+  readonly recipient: string;
+  readonly kind: SpendKind;
+  readonly amount: Cents;
+  readonly currency: string;
+  readonly approvalId: string | null;
+  readonly createdAt: number;
+  readonly dispatchedAt: number | null;
+  readonly sendosoSendId: number | null;
+  readonly trackingCode: string | null;
+  readonly capturedAmount: Cents | null;
+  readonly response: unknown;
+  readonly detail: string | null;
+  /** The stored request: where and what to POST, and who asked. */
+  readonly request: StoredRequest;
+}
+
+/** A spend request as the ledger keeps it, enough to dispatch it later (after an approval). */
+export interface StoredRequest {
+  readonly tool: string;
+  readonly path: string;
+  readonly body: unknown;
+  readonly caller: SpendCaller;
+}
+
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'voided' | 'sent' | 'failed';
+
+export interface Approval {
+  readonly id: string;
+  readonly status: ApprovalStatus;
+  readonly payloadHash: string;
+  readonly key: string;
+  readonly group: string;
+  readonly touchId: number;
+  readonly touchName: string;
+  readonly recipients: readonly string[];
+  readonly kind: SpendKind;
+  readonly amount: Cents;
+  readonly currency: string;
+  readonly reasons: readonly DecisionReason[];
+  readonly request: StoredRequest;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly decidedAt: number | null;
+  readonly decidedBy: string | null;
+  readonly decisionReason: string | null;
+}
+
+/** Everything `reserve` needs; it evaluates and reserves in one transaction. */
+export interface ReserveInput {
+  readonly candidate: SpendCandidate;
+  readonly policy: Policy;
+  /** One idempotency key per recipient (same order as candidate.recipients). */
+  readonly keys: readonly string[];
+  /** The approval's dedupe key (the caller's key for the whole request). */
+  readonly requestKey: string;
+  readonly payloadHash: string;
+  readonly request: StoredRequest;
+  readonly now: number;
+  /** Set when a person approved this payload: satisfies the approval threshold only. */
+  readonly approvalId?: string;
+}
+
+export type ReserveResult =
+  /** Intents already exist for these keys: the request was seen before. */
+  | { readonly kind: 'existing'; readonly intents: readonly Intent[] }
+  | { readonly kind: 'decided'; readonly decision: Decision; readonly view: LedgerView }
+  | { readonly kind: 'approval'; readonly decision: Decision; readonly approval: Approval }
+  | { readonly kind: 'reserved'; readonly decision: Decision; readonly intents: readonly Intent[] };
+
+/** Budget figures for one group, for `giftguard budget`. */
+export interface BudgetLine {
+  readonly window: string;
+  readonly cap: Cents | undefined;
+  readonly captured: Cents;
+  readonly held: Cents;
+  readonly available: Cents | undefined;
+}
+
+export interface LedgerPort {
+  /** Evaluates the policy against current usage and, when allowed, records intents and holds — atomically. */
+  reserve(input: ReserveInput): Promise<ReserveResult>;
+  /** PENDING → DISPATCHING for a whole batch; false if another worker got it or its holds expired. */
+  claim(batchId: string, now: number): Promise<boolean>;
+  /** DISPATCHING → SENT: holds captured at their amount (reconciliation may adjust to the actual cost). */
+  markSent(batchId: string, response: unknown, now: number): Promise<void>;
+  /** DISPATCHING → FAILED: definitely not sent; holds released. */
+  markFailed(batchId: string, detail: string, now: number): Promise<void>;
+  /** DISPATCHING → UNKNOWN: may have been sent; holds kept until reconciliation decides. */
+  markUnknown(batchId: string, detail: string, now: number): Promise<void>;
+  /** UNKNOWN or stale DISPATCHING intents, oldest first. */
+  unresolved(now: number, staleDispatchMs: number): Promise<Intent[]>;
+  /** Reconciliation found the send: SENT, captured at its actual cost. */
+  resolveSent(intentId: string, found: { sendId: number; cost: Cents; trackingCode: string | null }, now: number): Promise<void>;
+  /** Reconciliation proved it absent: FAILED, hold released. */
+  resolveFailed(intentId: string, detail: string, now: number): Promise<void>;
+  /** Send ids already matched to intents (so reconciliation never matches one twice). */
+  matchedSendIds(): Promise<Set<number>>;
+  /** Releases holds of PENDING intents past their expiry; returns how many. */
+  expireHolds(now: number): Promise<number>;
+  intent(id: string): Promise<Intent | undefined>;
+  intentsOfBatch(batchId: string): Promise<Intent[]>;
+  /** PENDING intents created by approvals, waiting for a dispatcher. */
+  approvedPending(): Promise<Intent[]>;
+  approval(id: string): Promise<Approval | undefined>;
+  approvals(status?: ApprovalStatus): Promise<Approval[]>;
+  decideApproval(id: string, status: ApprovalStatus, by: string | null, reason: string | null, now: number): Promise<void>;
+  /** Marks pending approvals past their expiry as expired; returns how many. */
+  expireApprovals(now: number): Promise<number>;
+  /** Current usage for `policy explain` and `giftguard budget`. */
+  view(candidate: SpendCandidate, policy: Policy, now: number): Promise<LedgerView>;
+  budget(group: string, policy: Policy, now: number): Promise<BudgetLine[]>;
+  /** Appends to the guard's decision log. */
+  audit(event: GuardAuditEvent): Promise<void>;
+  recentAudit(limit: number): Promise<GuardAuditEvent[]>;
+}
+
+export interface GuardAuditEvent {
+  readonly at: number;
+  readonly event: string;
+  readonly group?: string | undefined;
+  readonly touchId?: number | undefined;
+  readonly recipients?: number | undefined;
+  readonly amount?: Cents | undefined;
+  readonly outcome: string;
+  readonly reasons?: readonly string[] | undefined;
+  readonly caller?: string | undefined;
+  readonly intentIds?: readonly string[] | undefined;
+  readonly approvalId?: string | undefined;
+}

@@ -1,0 +1,151 @@
+/**
+ * @module Loads policies/*.yaml into one Policy. Every problem is reported as
+ * `file:line: field: message`, all at once, so a person fixes a file in one pass; the server
+ * refuses to start on any of them.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LineCounter, isNode, parseDocument } from 'yaml';
+import type { Document } from 'yaml';
+import { GiftingError } from '../domain/index.js';
+import { policyFileSchema } from './policy-schema.js';
+import type { GroupPolicy, Policy, PolicyFile } from './policy-schema.js';
+
+const DEFAULT_APPROVAL_HOURS = 72;
+const DEFAULT_HOLD_MINUTES = 15;
+const GLOBAL_KEYS = ['timezone', 'kill_switch', 'dry_run', 'default_group', 'global', 'compliance', 'costs', 'approvals', 'holds'] as const;
+
+/** Raised for any invalid policy; `problems` holds one line per issue. */
+export class PolicyError extends GiftingError {
+  override readonly name = 'PolicyError';
+  constructor(readonly problems: readonly string[]) {
+    super('config', `Invalid spend policy:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+interface ParsedFile {
+  readonly path: string;
+  readonly data: PolicyFile;
+  readonly lineOf: (path: readonly (string | number)[]) => number | undefined;
+}
+
+function locate(doc: Document, counter: LineCounter) {
+  return (path: readonly (string | number)[]): number | undefined => {
+    for (let depth = path.length; depth >= 0; depth--) {
+      const node = doc.getIn(path.slice(0, depth), true);
+      if (isNode(node) && node.range) return counter.linePos(node.range[0]).line;
+    }
+    return undefined;
+  };
+}
+
+function fieldName(path: readonly PropertyKey[]): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || '(file)';
+}
+
+/** Parses and validates one policy file's text. */
+export function parsePolicyText(path: string, text: string): { file?: ParsedFile; problems: string[] } {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    return { problems: doc.errors.map((e) => `${path}:${e.linePos?.[0]?.line ?? '?'}: YAML: ${e.message.split('\n')[0]}`) };
+  }
+  const lineOf = locate(doc, counter);
+  const parsed = policyFileSchema.safeParse(doc.toJS() ?? {});
+  if (!parsed.success) {
+    return {
+      problems: parsed.error.issues.map((issue) => {
+        // An unknown key is reported on its parent; point at the key itself.
+        const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
+        const at = keys.length > 0 ? [...issue.path, keys[0]!] : issue.path;
+        const line = lineOf(at as (string | number)[]);
+        const field = keys.length > 0 ? fieldName([...issue.path, ...keys]) : fieldName(issue.path);
+        return `${path}:${line ?? '?'}: ${field}: ${issue.message}`;
+      }),
+    };
+  }
+  return { file: { path, data: parsed.data, lineOf }, problems: [] };
+}
+
+/** Normalizes a group reference for comparison: names case-insensitively, ids as numbers. */
+export function groupKey(ref: string | number): string {
+  return typeof ref === 'number' ? `#${ref}` : ref.trim().toLowerCase();
+}
+
+/** Merges validated files; checks rules that span files (duplicate groups, global keys twice). */
+export function mergePolicyFiles(files: readonly ParsedFile[]): Policy {
+  const problems: string[] = [];
+  const globals = new Map<string, string>();
+  const merged: Partial<PolicyFile> = {};
+  for (const file of files) {
+    for (const key of GLOBAL_KEYS) {
+      if (file.data[key] === undefined) continue;
+      const first = globals.get(key);
+      if (first) problems.push(`${file.path}:${file.lineOf([key]) ?? '?'}: ${key}: already set in ${first}; set it in one file only`);
+      else {
+        globals.set(key, file.path);
+        (merged as Record<string, unknown>)[key] = file.data[key];
+      }
+    }
+  }
+  const groups: GroupPolicy[] = [];
+  const seen = new Map<string, string>();
+  const sources: string[] = [];
+  for (const file of files) {
+    file.data.groups.forEach((group, index) => {
+      const key = groupKey(group.group);
+      const where = `${file.path}:${file.lineOf(['groups', index, 'group']) ?? '?'}`;
+      const first = seen.get(key);
+      if (first) problems.push(`${where}: groups[${index}].group: "${group.group}" is already defined at ${first}`);
+      else {
+        seen.set(key, where);
+        groups.push(group);
+        sources.push(where);
+      }
+    });
+  }
+  if (problems.length > 0) throw new PolicyError(problems);
+  return {
+    timezone: merged.timezone ?? 'UTC',
+    killSwitch: merged.kill_switch ?? false,
+    dryRun: merged.dry_run ?? false,
+    defaultGroup: merged.default_group,
+    globalPerDay: merged.global?.per_day,
+    compliance: {
+      blockedDomains: merged.compliance?.blocked_domains ?? [],
+      blockedAddresses: merged.compliance?.blocked_addresses ?? [],
+    },
+    costs: merged.costs ?? [],
+    approvalLifetimeMs: (merged.approvals?.expire_after_hours ?? DEFAULT_APPROVAL_HOURS) * 3_600_000,
+    holdLifetimeMs: (merged.holds?.expire_after_minutes ?? DEFAULT_HOLD_MINUTES) * 60_000,
+    groups,
+    sources,
+  };
+}
+
+/** Reads policy files (or every *.yaml / *.yml in directories) and returns the merged policy. */
+export async function loadPolicy(paths: readonly string[]): Promise<Policy | undefined> {
+  const files: string[] = [];
+  for (const path of paths) {
+    let info;
+    try {
+      info = await stat(path);
+    } catch {
+      throw new PolicyError([`${path}: no such file or directory`]);
+    }
+    if (info.isDirectory()) {
+      const names = (await readdir(path)).filter((n) => /\.ya?ml$/i.test(n)).sort();
+      files.push(...names.map((n) => join(path, n)));
+    } else files.push(path);
+  }
+  if (files.length === 0) return undefined;
+  const problems: string[] = [];
+  const parsed: ParsedFile[] = [];
+  for (const path of files) {
+    const result = parsePolicyText(path, await readFile(path, 'utf8'));
+    problems.push(...result.problems);
+    if (result.file) parsed.push(result.file);
+  }
+  if (problems.length > 0) throw new PolicyError(problems);
+  return mergePolicyFiles(parsed);
+}

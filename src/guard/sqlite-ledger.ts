@@ -1,0 +1,594 @@
+/**
+ * @module The SQLite ledger (better-sqlite3, WAL). Check-and-reserve runs inside one
+ * BEGIN IMMEDIATE transaction, so concurrent callers — threads of this process or other processes
+ * on the same file — take turns and can never reserve past a cap. Usage per window is kept in
+ * running totals (`spend_totals`) updated in the same transactions as holds and captures, so a
+ * decision costs the same with ten or a million ledger rows.
+ */
+import { randomBytes } from 'node:crypto';
+import { cents } from '../domain/index.js';
+import type { Cents, DecisionReason, SpendKind } from '../domain/index.js';
+import { migrate } from '../storage/index.js';
+import type { Migration, SqliteDatabase } from '../storage/index.js';
+import { evaluate, findGroupPolicy } from './evaluate.js';
+import type { LedgerView, SpendCandidate, Usage } from './evaluate.js';
+import type {
+  Approval,
+  ApprovalStatus,
+  BudgetLine,
+  GuardAuditEvent,
+  Intent,
+  IntentStatus,
+  LedgerPort,
+  ReserveInput,
+  ReserveResult,
+  StoredRequest,
+} from './ledger-port.js';
+import type { Policy } from './policy-schema.js';
+import { windowAt } from './time-windows.js';
+
+const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    description: 'intents, holds, captures, running totals, approvals, audit',
+    sql: `
+      CREATE TABLE intents (
+        id TEXT PRIMARY KEY,
+        key TEXT NOT NULL,
+        batch_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        group_name TEXT NOT NULL,
+        touch_id INTEGER NOT NULL,
+        touch_name TEXT NOT NULL,
+        recipient_email TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        amount_cents INTEGER NOT NULL,
+        currency TEXT NOT NULL,
+        payload_hash TEXT NOT NULL,
+        request TEXT NOT NULL,
+        approval_id TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        dispatched_at INTEGER,
+        tracking_code TEXT,
+        sendoso_send_id INTEGER,
+        response TEXT,
+        detail TEXT
+      );
+      -- At most one live (or successful) intent per key: the at-most-once guarantee.
+      CREATE UNIQUE INDEX intents_live_key ON intents (key) WHERE status IN ('PENDING', 'DISPATCHING', 'SENT', 'UNKNOWN');
+      CREATE UNIQUE INDEX intents_send ON intents (sendoso_send_id) WHERE sendoso_send_id IS NOT NULL;
+      CREATE INDEX intents_status ON intents (status, dispatched_at);
+      CREATE INDEX intents_recipient ON intents (recipient_email, created_at);
+      CREATE INDEX intents_batch ON intents (batch_id);
+      CREATE INDEX intents_approval ON intents (approval_id) WHERE approval_id IS NOT NULL;
+
+      CREATE TABLE holds (
+        intent_id TEXT PRIMARY KEY REFERENCES intents (id),
+        amount_cents INTEGER NOT NULL,
+        scopes TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        closed_at INTEGER
+      );
+      CREATE INDEX holds_expiring ON holds (status, expires_at);
+
+      CREATE TABLE captures (
+        intent_id TEXT PRIMARY KEY REFERENCES intents (id),
+        amount_cents INTEGER NOT NULL,
+        captured_at INTEGER NOT NULL,
+        adjusted_at INTEGER
+      );
+
+      CREATE TABLE spend_totals (
+        scope TEXT NOT NULL,
+        window_start INTEGER NOT NULL,
+        held_cents INTEGER NOT NULL DEFAULT 0,
+        captured_cents INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (scope, window_start)
+      );
+
+      CREATE TABLE approvals (
+        id TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        payload_hash TEXT NOT NULL,
+        request_key TEXT NOT NULL,
+        group_name TEXT NOT NULL,
+        touch_id INTEGER NOT NULL,
+        touch_name TEXT NOT NULL,
+        recipients TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        amount_cents INTEGER NOT NULL,
+        currency TEXT NOT NULL,
+        reasons TEXT NOT NULL,
+        request TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        decided_at INTEGER,
+        decided_by TEXT,
+        decision_reason TEXT
+      );
+      CREATE UNIQUE INDEX approvals_one_pending ON approvals (request_key, payload_hash) WHERE status = 'pending';
+      CREATE INDEX approvals_status ON approvals (status, expires_at);
+
+      CREATE TABLE guard_audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        event TEXT NOT NULL,
+        group_name TEXT,
+        touch_id INTEGER,
+        recipients INTEGER,
+        amount_cents INTEGER,
+        outcome TEXT NOT NULL,
+        reasons TEXT,
+        caller TEXT,
+        intent_ids TEXT,
+        approval_id TEXT
+      );
+    `,
+  },
+];
+
+const DAY_MS = 86_400_000;
+const ZERO: Usage = { captured: cents(0), held: cents(0) };
+
+type Scope = readonly [scope: string, windowStart: number];
+
+const newId = (prefix: string) => `${prefix}_${randomBytes(8).toString('hex')}`;
+
+interface IntentRow {
+  id: string;
+  key: string;
+  batch_id: string;
+  status: IntentStatus;
+  group_name: string;
+  touch_id: number;
+  touch_name: string;
+  recipient_email: string;
+  kind: SpendKind;
+  amount_cents: number;
+  currency: string;
+  request: string;
+  approval_id: string | null;
+  created_at: number;
+  dispatched_at: number | null;
+  tracking_code: string | null;
+  sendoso_send_id: number | null;
+  response: string | null;
+  detail: string | null;
+  captured: number | null;
+}
+
+interface ApprovalRow {
+  id: string;
+  status: ApprovalStatus;
+  payload_hash: string;
+  request_key: string;
+  group_name: string;
+  touch_id: number;
+  touch_name: string;
+  recipients: string;
+  kind: SpendKind;
+  amount_cents: number;
+  currency: string;
+  reasons: string;
+  request: string;
+  created_at: number;
+  expires_at: number;
+  decided_at: number | null;
+  decided_by: string | null;
+  decision_reason: string | null;
+}
+
+const toIntent = (r: IntentRow): Intent => ({
+  id: r.id,
+  key: r.key,
+  batchId: r.batch_id,
+  status: r.status,
+  group: r.group_name,
+  touchId: r.touch_id,
+  touchName: r.touch_name,
+  recipient: r.recipient_email,
+  kind: r.kind,
+  amount: cents(r.amount_cents),
+  currency: r.currency,
+  approvalId: r.approval_id,
+  createdAt: r.created_at,
+  dispatchedAt: r.dispatched_at,
+  sendosoSendId: r.sendoso_send_id,
+  trackingCode: r.tracking_code,
+  capturedAmount: r.captured === null ? null : cents(r.captured),
+  response: r.response === null ? null : (JSON.parse(r.response) as unknown),
+  detail: r.detail,
+  request: JSON.parse(r.request) as StoredRequest,
+});
+
+const toApproval = (r: ApprovalRow): Approval => ({
+  id: r.id,
+  status: r.status,
+  payloadHash: r.payload_hash,
+  key: r.request_key,
+  group: r.group_name,
+  touchId: r.touch_id,
+  touchName: r.touch_name,
+  recipients: JSON.parse(r.recipients) as string[],
+  kind: r.kind,
+  amount: cents(r.amount_cents),
+  currency: r.currency,
+  reasons: JSON.parse(r.reasons) as DecisionReason[],
+  request: JSON.parse(r.request) as StoredRequest,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  decidedAt: r.decided_at,
+  decidedBy: r.decided_by,
+  decisionReason: r.decision_reason,
+});
+
+/** The SQLite implementation of the ledger. Synchronous underneath; async at the port. */
+export class SqliteLedger implements LedgerPort {
+  private readonly s;
+
+  constructor(private readonly db: SqliteDatabase) {
+    migrate(db, 'guard', MIGRATIONS);
+    const intentSelect = 'SELECT i.*, c.amount_cents AS captured FROM intents i LEFT JOIN captures c ON c.intent_id = i.id';
+    this.s = {
+      liveByKey: db.prepare<[string], IntentRow>(`${intentSelect} WHERE i.key = ? AND i.status IN ('PENDING','DISPATCHING','SENT','UNKNOWN')`),
+      intent: db.prepare<[string], IntentRow>(`${intentSelect} WHERE i.id = ?`),
+      batch: db.prepare<[string], IntentRow>(`${intentSelect} WHERE i.batch_id = ? ORDER BY i.rowid`),
+      insertIntent: db.prepare(
+        `INSERT INTO intents (id, key, batch_id, status, group_name, touch_id, touch_name, recipient_email, kind, amount_cents, currency, payload_hash, request, approval_id, created_at, updated_at)
+         VALUES (@id, @key, @batch, 'PENDING', @group, @touchId, @touchName, @recipient, @kind, @amount, @currency, @hash, @request, @approvalId, @now, @now)`,
+      ),
+      insertHold: db.prepare(`INSERT INTO holds (intent_id, amount_cents, scopes, status, created_at, expires_at) VALUES (?, ?, ?, 'active', ?, ?)`),
+      hold: db.prepare<[string], { amount_cents: number; scopes: string; status: string }>('SELECT amount_cents, scopes, status FROM holds WHERE intent_id = ?'),
+      closeHold: db.prepare(`UPDATE holds SET status = ?, closed_at = ? WHERE intent_id = ? AND status = 'active'`),
+      keepHold: db.prepare('UPDATE holds SET expires_at = NULL WHERE intent_id = ?'),
+      insertCapture: db.prepare('INSERT INTO captures (intent_id, amount_cents, captured_at) VALUES (?, ?, ?)'),
+      bump: db.prepare(
+        `INSERT INTO spend_totals (scope, window_start, held_cents, captured_cents) VALUES (?, ?, ?, ?)
+         ON CONFLICT (scope, window_start) DO UPDATE SET held_cents = held_cents + excluded.held_cents, captured_cents = captured_cents + excluded.captured_cents`,
+      ),
+      total: db.prepare<[string, number], { held_cents: number; captured_cents: number }>(
+        'SELECT held_cents, captured_cents FROM spend_totals WHERE scope = ? AND window_start = ?',
+      ),
+      recentSends: db.prepare<[string, number], { n: number }>(
+        `SELECT COUNT(*) AS n FROM intents WHERE recipient_email = ? AND created_at >= ? AND status IN ('PENDING','DISPATCHING','SENT','UNKNOWN')`,
+      ),
+      claim: db.prepare(
+        `UPDATE intents SET status = 'DISPATCHING', dispatched_at = ?, updated_at = ?
+         WHERE batch_id = ? AND status = 'PENDING'
+           AND EXISTS (SELECT 1 FROM holds h WHERE h.intent_id = intents.id AND h.status = 'active' AND (h.expires_at IS NULL OR h.expires_at > ?))`,
+      ),
+      setStatus: db.prepare(`UPDATE intents SET status = ?, updated_at = ?, detail = COALESCE(?, detail) WHERE id = ?`),
+      setSent: db.prepare(
+        `UPDATE intents SET status = 'SENT', updated_at = ?, tracking_code = COALESCE(?, tracking_code), sendoso_send_id = COALESCE(?, sendoso_send_id), response = COALESCE(?, response) WHERE id = ?`,
+      ),
+      unresolved: db.prepare<[number], IntentRow>(
+        `${intentSelect} WHERE i.status = 'UNKNOWN' OR (i.status = 'DISPATCHING' AND i.dispatched_at <= ?) ORDER BY i.dispatched_at, i.rowid`,
+      ),
+      matched: db.prepare<[], { id: number }>('SELECT sendoso_send_id AS id FROM intents WHERE sendoso_send_id IS NOT NULL'),
+      expiring: db.prepare<[number], { intent_id: string }>(
+        `SELECT intent_id FROM holds WHERE status = 'active' AND expires_at IS NOT NULL AND expires_at <= ? LIMIT 500`,
+      ),
+      approvedPending: db.prepare<[], IntentRow>(`${intentSelect} WHERE i.approval_id IS NOT NULL AND i.status = 'PENDING' ORDER BY i.rowid`),
+      insertApproval: db.prepare(
+        `INSERT OR IGNORE INTO approvals (id, status, payload_hash, request_key, group_name, touch_id, touch_name, recipients, kind, amount_cents, currency, reasons, request, created_at, expires_at)
+         VALUES (@id, 'pending', @hash, @key, @group, @touchId, @touchName, @recipients, @kind, @amount, @currency, @reasons, @request, @now, @expires)`,
+      ),
+      pendingApproval: db.prepare<[string, string], ApprovalRow>(`SELECT * FROM approvals WHERE request_key = ? AND payload_hash = ? AND status = 'pending'`),
+      approval: db.prepare<[string], ApprovalRow>('SELECT * FROM approvals WHERE id = ?'),
+      approvalsAll: db.prepare<[], ApprovalRow>('SELECT * FROM approvals ORDER BY created_at DESC, id'),
+      approvalsBy: db.prepare<[string], ApprovalRow>('SELECT * FROM approvals WHERE status = ? ORDER BY created_at DESC, id'),
+      decide: db.prepare('UPDATE approvals SET status = ?, decided_at = ?, decided_by = COALESCE(?, decided_by), decision_reason = COALESCE(?, decision_reason) WHERE id = ?'),
+      expireApprovals: db.prepare(`UPDATE approvals SET status = 'expired', decided_at = ? WHERE status = 'pending' AND expires_at <= ?`),
+      audit: db.prepare(
+        `INSERT INTO guard_audit (at, event, group_name, touch_id, recipients, amount_cents, outcome, reasons, caller, intent_ids, approval_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      recentAudit: db.prepare<[number], Record<string, unknown>>('SELECT * FROM guard_audit ORDER BY id DESC LIMIT ?'),
+    };
+  }
+
+  // ---------------------------------------------------------------- scopes and totals
+
+  /** The running-total rows a send by `group` to `recipient` of `touchId` counts against. */
+  private scopes(group: string, touchId: number, recipient: string, policy: Policy, now: number): Scope[] {
+    const tz = findGroupPolicy(policy, group)?.timezone ?? policy.timezone;
+    const g = group.toLowerCase();
+    return [
+      [`group:${g}:day`, windowAt(now, 'day', tz).start],
+      [`group:${g}:week`, windowAt(now, 'week', tz).start],
+      [`group:${g}:month`, windowAt(now, 'month', tz).start],
+      [`campaign:${g}:${touchId}`, 0],
+      ['global:day', windowAt(now, 'day', policy.timezone).start],
+      [`recipient:${recipient}:year`, windowAt(now, 'year', policy.timezone).start],
+    ];
+  }
+
+  private usage(scope: string, windowStart: number): Usage {
+    const row = this.s.total.get(scope, windowStart);
+    return row ? { captured: cents(row.captured_cents), held: cents(row.held_cents) } : ZERO;
+  }
+
+  private bump(scopes: readonly Scope[], held: number, captured: number): void {
+    for (const [scope, start] of scopes) this.s.bump.run(scope, start, held, captured);
+  }
+
+  private viewSync(candidate: SpendCandidate, policy: Policy, now: number): LedgerView {
+    const group = findGroupPolicy(policy, candidate.group);
+    const name = group ? String(group.group) : String(candidate.group ?? '');
+    const [day, week, month, campaign, globalDay] = this.scopes(name, candidate.touch.id, '', policy, now);
+    const perDays = group?.per_recipient.max_sends?.per_days ?? 0;
+    const recipients: Record<string, { year: Usage; recentSends: number }> = {};
+    for (const email of candidate.recipients) {
+      const year = this.scopes(name, candidate.touch.id, email, policy, now)[5]!;
+      recipients[email] = {
+        year: this.usage(year[0], year[1]),
+        recentSends: perDays > 0 ? this.s.recentSends.get(email, now - perDays * DAY_MS)!.n : 0,
+      };
+    }
+    return {
+      day: this.usage(...day!),
+      week: this.usage(...week!),
+      month: this.usage(...month!),
+      campaign: this.usage(...campaign!),
+      globalDay: this.usage(...globalDay!),
+      recipients,
+    };
+  }
+
+  // ---------------------------------------------------------------- reserve and lifecycle
+
+  async reserve(input: ReserveInput): Promise<ReserveResult> {
+    return this.reserveSync(input);
+  }
+
+  /** Synchronous core of `reserve`; one IMMEDIATE transaction. */
+  reserveSync(input: ReserveInput): ReserveResult {
+    const run = this.db.transaction((): ReserveResult => {
+      this.expireHoldsSync(input.now);
+      const existing = input.keys.flatMap((key) => this.s.liveByKey.all(key)).map(toIntent);
+      if (existing.length > 0) return { kind: 'existing', intents: existing };
+
+      const view = this.viewSync(input.candidate, input.policy, input.now);
+      const decision = evaluate(input.candidate, input.policy, view, { approved: input.approvalId !== undefined });
+      if (decision.outcome === 'deny' || decision.dryRun) return { kind: 'decided', decision, view };
+      const group = decision.groupName!;
+      const amount = decision.costPerSend!;
+
+      if (decision.outcome === 'needs_approval') {
+        const base = {
+          hash: input.payloadHash,
+          key: input.requestKey,
+          group,
+          touchId: input.candidate.touch.id,
+          touchName: input.candidate.touch.name,
+          recipients: JSON.stringify(input.candidate.recipients),
+          kind: input.candidate.kind,
+          amount,
+          currency: input.candidate.touch.currency,
+          reasons: JSON.stringify(decision.reasons),
+          request: JSON.stringify(input.request),
+          now: input.now,
+          expires: input.now + input.policy.approvalLifetimeMs,
+        };
+        this.s.insertApproval.run({ id: newId('apr'), ...base });
+        const approval = this.s.pendingApproval.get(input.requestKey, input.payloadHash)!;
+        return { kind: 'approval', decision, approval: toApproval(approval) };
+      }
+
+      const batch = newId('bat');
+      const expires = input.now + input.policy.holdLifetimeMs;
+      input.candidate.recipients.forEach((recipient, index) => {
+        const id = newId('int');
+        this.s.insertIntent.run({
+          id,
+          key: input.keys[index]!,
+          batch,
+          group,
+          touchId: input.candidate.touch.id,
+          touchName: input.candidate.touch.name,
+          recipient,
+          kind: input.candidate.kind,
+          amount,
+          currency: input.candidate.touch.currency,
+          hash: input.payloadHash,
+          request: JSON.stringify(input.request),
+          approvalId: input.approvalId ?? null,
+          now: input.now,
+        });
+        const scopes = this.scopes(group, input.candidate.touch.id, recipient, input.policy, input.now);
+        this.s.insertHold.run(id, amount, JSON.stringify(scopes), input.now, expires);
+        this.bump(scopes, amount, 0);
+      });
+      return { kind: 'reserved', decision, intents: this.s.batch.all(batch).map(toIntent) };
+    });
+    return run.immediate();
+  }
+
+  async claim(batchId: string, now: number): Promise<boolean> {
+    const run = this.db.transaction(() => {
+      const intents = this.s.batch.all(batchId);
+      const changed = this.s.claim.run(now, now, batchId, now).changes;
+      if (changed !== intents.length) {
+        if (changed > 0) throw new Error(`batch ${batchId} was claimed only in part`);
+        return false;
+      }
+      // From here on the outcome may become unknown: the hold must never lapse on its own.
+      for (const intent of intents) this.s.keepHold.run(intent.id);
+      return true;
+    });
+    return run.immediate();
+  }
+
+  /** Closes a hold: capture (at `capture` cents) or release; keeps the running totals in step. */
+  private closeHold(intentId: string, capture: number | undefined, now: number): void {
+    const hold = this.s.hold.get(intentId);
+    if (!hold || hold.status !== 'active') return;
+    const scopes = JSON.parse(hold.scopes) as Scope[];
+    if (capture === undefined) {
+      this.s.closeHold.run('released', now, intentId);
+      this.bump(scopes, -hold.amount_cents, 0);
+    } else {
+      this.s.closeHold.run('captured', now, intentId);
+      this.s.insertCapture.run(intentId, capture, now);
+      this.bump(scopes, -hold.amount_cents, capture);
+    }
+  }
+
+  async markSent(batchId: string, response: unknown, now: number): Promise<void> {
+    const tracking = typeof (response as { tracking_code?: unknown })?.tracking_code === 'string' ? (response as { tracking_code: string }).tracking_code : null;
+    const run = this.db.transaction(() => {
+      for (const intent of this.s.batch.all(batchId)) {
+        if (intent.status !== 'DISPATCHING' && intent.status !== 'UNKNOWN') continue;
+        this.s.setSent.run(now, tracking, null, JSON.stringify(response ?? null), intent.id);
+        this.closeHold(intent.id, intent.amount_cents, now);
+      }
+    });
+    run.immediate();
+  }
+
+  async markFailed(batchId: string, detail: string, now: number): Promise<void> {
+    const run = this.db.transaction(() => {
+      for (const intent of this.s.batch.all(batchId)) {
+        if (intent.status !== 'DISPATCHING') continue;
+        this.s.setStatus.run('FAILED', now, detail, intent.id);
+        this.closeHold(intent.id, undefined, now);
+      }
+    });
+    run.immediate();
+  }
+
+  async markUnknown(batchId: string, detail: string, now: number): Promise<void> {
+    const run = this.db.transaction(() => {
+      for (const intent of this.s.batch.all(batchId)) {
+        if (intent.status === 'DISPATCHING') this.s.setStatus.run('UNKNOWN', now, detail, intent.id);
+      }
+    });
+    run.immediate();
+  }
+
+  async unresolved(now: number, staleDispatchMs: number): Promise<Intent[]> {
+    return this.s.unresolved.all(now - staleDispatchMs).map(toIntent);
+  }
+
+  async resolveSent(intentId: string, found: { sendId: number; cost: Cents; trackingCode: string | null }, now: number): Promise<void> {
+    const run = this.db.transaction(() => {
+      const intent = this.s.intent.get(intentId);
+      if (!intent || (intent.status !== 'UNKNOWN' && intent.status !== 'DISPATCHING')) return;
+      this.s.setSent.run(now, found.trackingCode, found.sendId, null, intentId);
+      this.s.setStatus.run('SENT', now, 'found in Sendoso by reconciliation', intentId);
+      this.closeHold(intentId, found.cost, now);
+    });
+    run.immediate();
+  }
+
+  async resolveFailed(intentId: string, detail: string, now: number): Promise<void> {
+    const run = this.db.transaction(() => {
+      const intent = this.s.intent.get(intentId);
+      if (!intent || (intent.status !== 'UNKNOWN' && intent.status !== 'DISPATCHING')) return;
+      this.s.setStatus.run('FAILED', now, detail, intentId);
+      this.closeHold(intentId, undefined, now);
+    });
+    run.immediate();
+  }
+
+  async matchedSendIds(): Promise<Set<number>> {
+    return new Set(this.s.matched.all().map((r) => r.id));
+  }
+
+  private expireHoldsSync(now: number): number {
+    const due = this.s.expiring.all(now);
+    for (const { intent_id } of due) {
+      const intent = this.s.intent.get(intent_id);
+      if (intent?.status !== 'PENDING') continue;
+      this.s.setStatus.run('EXPIRED', now, 'hold expired before dispatch', intent_id);
+      this.closeHold(intent_id, undefined, now);
+    }
+    return due.length;
+  }
+
+  async expireHolds(now: number): Promise<number> {
+    return this.db.transaction(() => this.expireHoldsSync(now)).immediate();
+  }
+
+  async intent(id: string): Promise<Intent | undefined> {
+    const row = this.s.intent.get(id);
+    return row ? toIntent(row) : undefined;
+  }
+
+  async intentsOfBatch(batchId: string): Promise<Intent[]> {
+    return this.s.batch.all(batchId).map(toIntent);
+  }
+
+  async approvedPending(): Promise<Intent[]> {
+    return this.s.approvedPending.all().map(toIntent);
+  }
+
+  async approval(id: string): Promise<Approval | undefined> {
+    const row = this.s.approval.get(id);
+    return row ? toApproval(row) : undefined;
+  }
+
+  async approvals(status?: ApprovalStatus): Promise<Approval[]> {
+    return (status ? this.s.approvalsBy.all(status) : this.s.approvalsAll.all()).map(toApproval);
+  }
+
+  async decideApproval(id: string, status: ApprovalStatus, by: string | null, reason: string | null, now: number): Promise<void> {
+    this.s.decide.run(status, now, by, reason, id);
+  }
+
+  async expireApprovals(now: number): Promise<number> {
+    return this.s.expireApprovals.run(now, now).changes;
+  }
+
+  async view(candidate: SpendCandidate, policy: Policy, now: number): Promise<LedgerView> {
+    return this.viewSync(candidate, policy, now);
+  }
+
+  async budget(group: string, policy: Policy, now: number): Promise<BudgetLine[]> {
+    const groupPolicy = findGroupPolicy(policy, group);
+    const name = groupPolicy ? String(groupPolicy.group) : group;
+    const [day, week, month] = this.scopes(name, 0, '', policy, now);
+    const caps = groupPolicy?.caps;
+    const line = (window: string, scope: Scope, cap: Cents | undefined): BudgetLine => {
+      const usage = this.usage(...scope);
+      return { window, cap, captured: usage.captured, held: usage.held, available: cap === undefined ? undefined : cents(cap - usage.captured - usage.held) };
+    };
+    return [line('day', day!, caps?.per_day), line('week', week!, caps?.per_week), line('month', month!, caps?.per_month)];
+  }
+
+  async audit(event: GuardAuditEvent): Promise<void> {
+    this.s.audit.run(
+      event.at,
+      event.event,
+      event.group ?? null,
+      event.touchId ?? null,
+      event.recipients ?? null,
+      event.amount ?? null,
+      event.outcome,
+      event.reasons ? JSON.stringify(event.reasons) : null,
+      event.caller ?? null,
+      event.intentIds ? JSON.stringify(event.intentIds) : null,
+      event.approvalId ?? null,
+    );
+  }
+
+  async recentAudit(limit: number): Promise<GuardAuditEvent[]> {
+    return this.s.recentAudit.all(limit).map((r) => ({
+      at: r.at as number,
+      event: r.event as string,
+      group: (r.group_name as string | null) ?? undefined,
+      touchId: (r.touch_id as number | null) ?? undefined,
+      recipients: (r.recipients as number | null) ?? undefined,
+      amount: r.amount_cents === null ? undefined : cents(r.amount_cents as number),
+      outcome: r.outcome as string,
+      reasons: r.reasons ? (JSON.parse(r.reasons as string) as string[]) : undefined,
+      caller: (r.caller as string | null) ?? undefined,
+      intentIds: r.intent_ids ? (JSON.parse(r.intent_ids as string) as string[]) : undefined,
+      approvalId: (r.approval_id as string | null) ?? undefined,
+    }));
+  }
+}
+
