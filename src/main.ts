@@ -3,16 +3,27 @@
  * wires the layers together. Everything below it takes its dependencies as parameters.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { CommanderError } from 'commander';
 import { loadConfig } from './config/index.js';
 import type { Config } from './config/index.js';
 import { ConfigError, GiftingError, systemClock } from './domain/index.js';
 import type { Clock } from './domain/index.js';
+import { Guard, SqliteLedger, loadPolicy } from './guard/index.js';
+import type { Policy } from './guard/index.js';
 import { createLogger } from './log/index.js';
 import type { Logger } from './log/index.js';
-import { FileTokenStore, MemoryTokenStore, SendosoHttp, SendosoOAuth, createSendosoClient, staticAccessToken } from './sendoso/index.js';
+import {
+  FileTokenStore,
+  MemoryTokenStore,
+  SendosoHttp,
+  SendosoOAuth,
+  createSendosoClient,
+  sendosoCampaignDirectory,
+  sendosoDispatcher,
+  staticAccessToken,
+} from './sendoso/index.js';
 import type { AccessTokenProvider } from './sendoso/index.js';
 import { openDatabase } from './storage/index.js';
 import type { SqliteDatabase } from './storage/index.js';
@@ -81,6 +92,9 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) =
   let db: SqliteDatabase | undefined;
   let registry: McpRegistry | undefined;
   let audit: ToolAuditLog | undefined;
+  let ledger: SqliteLedger | undefined;
+  let policy: Promise<Policy | undefined> | undefined;
+  const guards = new Map<SendosoConnection, Promise<Guard | undefined>>();
   const connections: SendosoConnection[] = [];
 
   const database = () => (db ??= openDatabase(config.databasePath));
@@ -95,14 +109,39 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) =
       app.registry(); // its migrations create the audit table
       return (audit ??= new ToolAuditLog(database()));
     },
+    ledger: () => (ledger ??= new SqliteLedger(database())),
+    // A missing default directory means "no policy yet"; a directory someone named must exist.
+    policy: () => (policy ??= loadPolicy(config.policies, { missingOk: env.GIFTGUARD_POLICIES === undefined && overrides.policies === undefined })),
     async connectSendoso(options: SendosoConnectOptions = {}) {
-      const connection = config.sendosoApiUrl
-        ? await connectRealSendoso(config, clock, logger)
-        : await connectSandbox(config, clock, logger, options);
+      const connection = config.sendosoApiUrl ? await connectRealSendoso(config, clock, logger) : await connectSandbox(config, clock, logger, options);
       connections.push(connection);
       return connection;
     },
-    toolRuntime: (connection) => ({ http: connection.http, gate: refusingSpendGate, viaFrom: config.sendosoViaFrom }),
+    guard(connection) {
+      let guard = guards.get(connection);
+      if (!guard) {
+        guard = app.policy().then((loaded) =>
+          loaded
+            ? new Guard({
+                ledger: app.ledger(),
+                policy: loaded,
+                campaigns: sendosoCampaignDirectory(connection.client, clock),
+                dispatcher: sendosoDispatcher(connection.http),
+                clock,
+                logger,
+                settleMs: config.reconcileSettleSeconds * 1000,
+                staleDispatchMs: config.dispatchStaleSeconds * 1000,
+              })
+            : undefined,
+        );
+        guards.set(connection, guard);
+      }
+      return guard;
+    },
+    async toolRuntime(connection) {
+      const guard = await app.guard(connection);
+      return { http: connection.http, gate: guard ?? refusingSpendGate, viaFrom: config.sendosoViaFrom };
+    },
     async close() {
       await Promise.all(connections.map((c) => c.close()));
       db?.close();
@@ -127,11 +166,88 @@ async function connectRealSendoso(config: Config, clock: Clock, logger: Logger):
   };
 }
 
+/** Where a running embedded sandbox announces itself, so every giftguard process uses the same one. */
+interface SandboxAnnouncement {
+  readonly url: string;
+  readonly pid: number;
+  readonly clientId: string;
+  readonly clientSecret: string;
+}
+
+const announcementPath = (config: Config) => join(config.home, 'sandbox.json');
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The sandbox another giftguard process is running, if it answers. */
+async function runningSandbox(config: Config): Promise<SandboxAnnouncement | undefined> {
+  let announced: SandboxAnnouncement;
+  try {
+    announced = JSON.parse(readFileSync(announcementPath(config), 'utf8')) as SandboxAnnouncement;
+  } catch {
+    return undefined;
+  }
+  if (announced.pid === process.pid || !processAlive(announced.pid)) return undefined;
+  try {
+    const response = await fetch(`${announced.url}/`, { signal: AbortSignal.timeout(1000) });
+    return response.ok ? announced : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Gets a token from a sandbox through its OAuth authorization-code flow, as any client would. */
+async function authorizeAgainst(announced: SandboxAnnouncement, clock: Clock, logger: Logger): Promise<SendosoOAuth> {
+  const oauth = new SendosoOAuth({
+    baseUrl: announced.url,
+    clientId: announced.clientId,
+    clientSecret: announced.clientSecret,
+    store: new MemoryTokenStore(),
+    clock,
+    logger,
+  });
+  const redirect = 'urn:ietf:wg:oauth:2.0:oob';
+  const answer = (await (await fetch(oauth.authorizeUrl(redirect))).json()) as { code?: string };
+  if (!answer.code) throw new GiftingError('oauth', `The sandbox at ${announced.url} did not grant a code`);
+  await oauth.exchangeCode(answer.code, redirect);
+  return oauth;
+}
+
+/**
+ * Connects to the embedded sandbox: the one another giftguard process already runs (so that
+ * `giftguard approvals approve` acts on the same sandbox as `giftguard serve`), or a new one whose
+ * state is kept in $GIFTGUARD_HOME/sandbox-state.json, so the ledger and the sandbox agree across
+ * restarts.
+ */
 async function connectSandbox(config: Config, clock: Clock, logger: Logger, options: SendosoConnectOptions): Promise<SendosoConnection> {
+  const running = await runningSandbox(config);
+  if (running) {
+    const auth = await authorizeAgainst(running, clock, logger);
+    const http = new SendosoHttp({ apiBaseUrl: `${running.url}/api/v3`, auth, clock, logger, timeoutMs: config.sendosoTimeoutMs });
+    return {
+      http,
+      client: createSendosoClient(http, { viaFrom: config.sendosoViaFrom }),
+      description: `embedded sandbox at ${running.url}/api/v3 (run by process ${running.pid})`,
+      close: async () => undefined,
+    };
+  }
   const sandbox = await startConfiguredSandbox(
-    options.sandboxPort === undefined ? config : { ...config, sandboxPort: options.sandboxPort },
+    {
+      ...config,
+      ...(options.sandboxPort !== undefined && { sandboxPort: options.sandboxPort }),
+      sandboxState: config.sandboxState ?? join(config.home, 'sandbox-state.json'),
+    },
     options.sandboxPortFlag,
   );
+  const announcement: SandboxAnnouncement = { url: sandbox.url, pid: process.pid, ...sandbox.oauthClient };
+  mkdirSync(config.home, { recursive: true, mode: 0o700 });
+  writeFileSync(announcementPath(config), JSON.stringify(announcement), { mode: 0o600 });
   const tokens = sandbox.issueToken();
   // The same OAuth path as a real account, against the sandbox's token endpoint.
   const auth = new SendosoOAuth({
@@ -152,7 +268,15 @@ async function connectSandbox(config: Config, clock: Clock, logger: Logger, opti
     client: createSendosoClient(http, { viaFrom: config.sendosoViaFrom }),
     sandbox,
     description: `embedded sandbox at ${sandbox.apiBaseUrl}`,
-    close: () => sandbox.close(),
+    close: async () => {
+      try {
+        const current = JSON.parse(readFileSync(announcementPath(config), 'utf8')) as SandboxAnnouncement;
+        if (current.pid === process.pid) rmSync(announcementPath(config), { force: true });
+      } catch {
+        // already gone
+      }
+      await sandbox.close();
+    },
   };
 }
 

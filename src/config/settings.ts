@@ -79,6 +79,26 @@ export const settings = {
     description: 'Secret for hashing MCP and API tokens (at least 32 characters). Default: generated once into $GIFTGUARD_HOME/signing-key.',
     secret: true,
   }),
+  policies: define({
+    env: 'GIFTGUARD_POLICIES',
+    flag: '--policies',
+    schema: z
+      .string()
+      .min(1)
+      .default('policies')
+      .transform((v) => v.split(',').map((p) => p.trim()).filter(Boolean)),
+    description: 'Spend policy files or directories (comma-separated). With none, every spend is refused.',
+  }),
+  reconcileSettleSeconds: define({
+    env: 'GIFTGUARD_RECONCILE_SETTLE_SECONDS',
+    schema: z.coerce.number().int().min(0).max(86_400).default(600),
+    description: 'How long a send with an unknown outcome may take to appear in Sendoso before it counts as not sent.',
+  }),
+  dispatchStaleSeconds: define({
+    env: 'GIFTGUARD_DISPATCH_STALE_SECONDS',
+    schema: z.coerce.number().int().min(0).max(86_400).default(120),
+    description: 'A send left "dispatching" this long (a crashed worker) is reconciled as unknown.',
+  }),
   sandboxHost: define({
     env: 'GIFTGUARD_SANDBOX_HOST',
     flag: '--sandbox-host',

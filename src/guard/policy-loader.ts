@@ -48,7 +48,7 @@ export function parsePolicyText(path: string, text: string): { file?: ParsedFile
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
   if (doc.errors.length > 0) {
-    return { problems: doc.errors.map((e) => `${path}:${e.linePos?.[0]?.line ?? '?'}: YAML: ${e.message.split('\n')[0]}`) };
+    return { problems: doc.errors.map((e) => `${path}:${counter.linePos(e.pos[0]).line}: YAML: ${e.message.split('\n')[0]}`) };
   }
   const lineOf = locate(doc, counter);
   const parsed = policyFileSchema.safeParse(doc.toJS() ?? {});
@@ -123,14 +123,19 @@ export function mergePolicyFiles(files: readonly ParsedFile[]): Policy {
   };
 }
 
-/** Reads policy files (or every *.yaml / *.yml in directories) and returns the merged policy. */
-export async function loadPolicy(paths: readonly string[]): Promise<Policy | undefined> {
+/**
+ * Reads policy files (or every *.yaml / *.yml in directories) and returns the merged policy, or
+ * undefined when there are none. With `missingOk`, paths that do not exist count as empty (the
+ * default directory before anyone wrote a policy); otherwise they are errors.
+ */
+export async function loadPolicy(paths: readonly string[], options: { readonly missingOk?: boolean } = {}): Promise<Policy | undefined> {
   const files: string[] = [];
   for (const path of paths) {
     let info;
     try {
       info = await stat(path);
     } catch {
+      if (options.missingOk) continue;
       throw new PolicyError([`${path}: no such file or directory`]);
     }
     if (info.isDirectory()) {

@@ -2,7 +2,8 @@
  * @module The sandbox's mutable heart: state, virtual clock, limiter, faults and logs, plus
  * persistence to a state file. The HTTP server drives it; tests may read it directly.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { GiftingError, OffsetClock } from '../domain/index.js';
 import type { AdjustableClock } from '../domain/index.js';
 import type { Logger } from '../log/index.js';
@@ -127,6 +128,7 @@ export class SandboxCore {
     const file = this.options.stateFile;
     if (!file || !this.dirty) return;
     const temporary = `${file}.${process.pid}.tmp`;
+    mkdirSync(dirname(file), { recursive: true });
     writeFileSync(temporary, JSON.stringify(this.state));
     renameSync(temporary, file);
     this.dirty = false;

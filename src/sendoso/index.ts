@@ -34,3 +34,4 @@ export {
   SendosoTimeoutError,
   InvalidResponseError,
 } from './errors.js';
+export { sendosoCampaignDirectory, sendosoSendHistory, sendosoDispatcher } from './adapters.js';

@@ -140,9 +140,10 @@ function spendInvocation(outcome: SpendOutcome): Invocation {
   switch (outcome.status) {
     case 'sent': {
       const response = outcome.response as Record<string, unknown>;
+      const said = typeof response.message === 'string' ? response.message : 'Sent.';
       const result: SpendResult = {
         status: 'sent',
-        message: typeof response.message === 'string' ? response.message : 'Sent.',
+        message: outcome.alreadySent ? `This exact send was already made earlier and was not sent again (${said}).` : said,
         ...pick(response, ['tracking_code', 'tracking_url', 'address_confirmation_link', 'egift_links', 'expiration_days']),
         intent_ids: [...outcome.intentIds],
       };

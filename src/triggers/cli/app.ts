@@ -5,6 +5,7 @@
  */
 import type { Config, ConfigOverrides, SettingKey } from '../../config/index.js';
 import type { Clock } from '../../domain/index.js';
+import type { Guard, LedgerPort, Policy } from '../../guard/index.js';
 import type { Logger } from '../../log/index.js';
 import type { RunningSandbox } from '../../sandbox/index.js';
 import type { SendosoClient, SendosoHttp } from '../../sendoso/index.js';
@@ -38,9 +39,14 @@ export interface App {
   readonly tools: readonly ToolDefinition[];
   registry(): McpRegistry;
   audit(): ToolAuditLog;
+  ledger(): LedgerPort;
+  /** The merged spend policy; undefined when no policy file exists. Throws on an invalid one. */
+  policy(): Promise<Policy | undefined>;
   connectSendoso(options?: SendosoConnectOptions): Promise<SendosoConnection>;
-  /** What tools run with, on a connection. */
-  toolRuntime(connection: SendosoConnection): ToolRuntime;
+  /** The guard over a connection; undefined when there is no policy (then every spend is refused). */
+  guard(connection: SendosoConnection): Promise<Guard | undefined>;
+  /** What tools run with, on a connection: the guard as SpendGate, or the refusing gate. */
+  toolRuntime(connection: SendosoConnection): Promise<ToolRuntime>;
   close(): Promise<void>;
 }
 

@@ -192,7 +192,7 @@ export function mcpCommand(io: CliIo, factory: AppFactory): Command {
           serverId: id,
           serverName: name,
           tools,
-          runtime: app.toolRuntime(connection),
+          runtime: await app.toolRuntime(connection),
           audit: app.audit(),
           clock: app.clock,
           logger: app.logger,

@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import type { AppFactory } from './app.js';
 import type { CliIo } from './io.js';
+import { approvalsCommand, budgetCommand, policyCommand, reconcileCommand } from './guard-commands.js';
 import { apiTokenCommand, auditCommand, mcpCommand } from './mcp-command.js';
 import { sandboxCommand } from './sandbox-command.js';
 import { serveCommand } from './serve-command.js';
@@ -19,6 +20,10 @@ export function createProgram(io: CliIo, version: string, factory: AppFactory): 
   program.addCommand(serveCommand(io, factory));
   program.addCommand(mcpCommand(io, factory));
   program.addCommand(apiTokenCommand(io, factory));
+  program.addCommand(policyCommand(io, factory));
+  program.addCommand(budgetCommand(io, factory));
+  program.addCommand(approvalsCommand(io, factory));
+  program.addCommand(reconcileCommand(io, factory));
   program.addCommand(toolsCommand(io, factory));
   program.addCommand(auditCommand(io, factory));
   program.addCommand(sandboxCommand(io));

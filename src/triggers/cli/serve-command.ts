@@ -4,6 +4,9 @@
  * expired servers, and on the sandbox mints a demo server so a new user has a URL to paste.
  */
 import { Command } from 'commander';
+import type { Clock } from '../../domain/index.js';
+import type { Logger } from '../../log/index.js';
+import { sendosoSendHistory } from '../../sendoso/index.js';
 import { McpHttpEndpoint } from '../../tools/index.js';
 import { startHttpServer } from '../http-server.js';
 import type { AppFactory } from './app.js';
@@ -11,6 +14,7 @@ import { connectionHelp, publicBaseUrl } from './mcp-command.js';
 import type { CliIo } from './io.js';
 
 interface ServeFlags {
+  policies?: string;
   port?: string;
   host?: string;
   publicUrl?: string;
@@ -23,6 +27,31 @@ interface ServeFlags {
 }
 
 const SWEEP_INTERVAL_MS = 60_000;
+const RECONCILE_INTERVAL_MS = 60_000;
+const APPROVAL_POLL_MS = 3_000;
+
+/**
+ * Runs `task` every `ms` on the clock, one run at a time (a slow run delays the next rather than
+ * overlapping it); a failure is logged and the next run still happens. Returns a stop function.
+ */
+function every(clock: Clock, ms: number, task: () => Promise<void>, logger: Logger): () => void {
+  let stopped = false;
+  let cancel = () => {};
+  const tick = () => {
+    cancel = clock.setTimer(ms, () => {
+      void task()
+        .catch((error: unknown) => logger.warn({ err: error }, 'background task failed'))
+        .finally(() => {
+          if (!stopped) tick();
+        });
+    });
+  };
+  tick();
+  return () => {
+    stopped = true;
+    cancel();
+  };
+}
 const DEMO_LIFETIME_MS = 24 * 3_600_000;
 
 /** The `serve` command. */
@@ -37,6 +66,7 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
     .option('--control', 'enable the embedded sandbox\'s /__sandbox control endpoints')
     .option('--state <file>', 'keep the embedded sandbox\'s state in this file')
     .option('--seed <file>', 'seed the embedded sandbox from this JSON file')
+    .option('--policies <paths>', 'spend policy files or directories, comma-separated (default policies/)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .action(async (flags: ServeFlags) => {
       const app = factory({
@@ -51,11 +81,16 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
           sandboxState: flags.state,
           sandboxSeed: flags.seed,
           logLevel: flags.logLevel,
+          policies: flags.policies,
         },
         flagNames: { sandboxPort: '--sandbox-port' },
       });
       try {
+        // An invalid policy stops the service before it listens: better down than unguarded.
+        const policy = await app.policy();
         const connection = await app.connectSendoso({ sandboxPortFlag: '--sandbox-port' });
+        const guard = await app.guard(connection);
+        const runtime = await app.toolRuntime(connection);
         const registry = app.registry();
         let endpoint: McpHttpEndpoint | undefined;
         const http = await startHttpServer({
@@ -71,7 +106,7 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
         endpoint = new McpHttpEndpoint({
           registry,
           tools: app.tools,
-          runtime: app.toolRuntime(connection),
+          runtime,
           audit: app.audit(),
           clock: app.clock,
           logger: app.logger,
@@ -85,13 +120,21 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
           ],
         });
 
-        let stopSweeping = () => {};
-        const sweep = () => {
+        const sweep = async () => {
           const removed = registry.sweepExpired();
           if (removed > 0) app.logger.info({ removed }, 'deleted expired MCP servers');
-          stopSweeping = app.clock.setTimer(SWEEP_INTERVAL_MS, sweep);
         };
-        sweep();
+        await sweep();
+        const stopSweeping = every(app.clock, SWEEP_INTERVAL_MS, sweep, app.logger);
+        // Sends whose outcome was unknown when the last process stopped are settled first.
+        const history = sendosoSendHistory(connection.client);
+        const reconciled = guard ? await guard.reconcile(history) : undefined;
+        const stopGuardLoops = guard
+          ? [
+              every(app.clock, RECONCILE_INTERVAL_MS, () => guard.reconcile(history).then(() => undefined), app.logger),
+              every(app.clock, APPROVAL_POLL_MS, () => guard.dispatchApproved().then(() => undefined), app.logger),
+            ]
+          : [];
 
         const demo = connection.sandbox
           ? registry.createServer({ name: 'serve demo (sandbox)', scope: {}, expiresAt: app.clock.now() + DEMO_LIFETIME_MS })
@@ -99,7 +142,9 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
         const lines = [
           `giftguard ${app.version} — serving MCP on ${base}/mcp/<token> (${app.config.mcpSessions})`,
           `  Sendoso      ${connection.description}${connection.sandbox && app.config.sandboxControl ? ` (control: ${connection.sandbox.url}/__sandbox)` : ''}`,
-          `  Spending     every sending tool goes through the spend gate (no policy configured: all spends are refused)`,
+          policy
+            ? `  Spending     guarded by ${policy.groups.length} group polic${policy.groups.length === 1 ? 'y' : 'ies'} from ${app.config.policies.join(', ')}${policy.dryRun ? ' (DRY RUN)' : ''}${policy.killSwitch ? ' (KILL SWITCH ON)' : ''}${reconciled && reconciled.checked > 0 ? `; reconciled ${reconciled.checked} open send(s)` : ''}`
+            : `  Spending     no policy found in ${app.config.policies.join(', ')}: every spend is refused`,
           '',
         ];
         if (demo) {
@@ -128,6 +173,7 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
 
         await io.untilStopped();
         stopSweeping();
+        for (const stop of stopGuardLoops) stop();
         if (demo) registry.revokeServer(demo.server.id);
         await endpoint.close();
         await http.close();

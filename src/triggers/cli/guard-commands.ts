@@ -1,0 +1,207 @@
+/**
+ * @module The guard's commands: `policy check|explain`, `budget`, `approvals list|approve|deny`
+ * and `reconcile`.
+ */
+import { Command } from 'commander';
+import { GiftingError, formatMoney } from '../../domain/index.js';
+import type { Cents } from '../../domain/index.js';
+import { Guard, loadPolicy } from '../../guard/index.js';
+import type { Policy } from '../../guard/index.js';
+import { sendosoSendHistory } from '../../sendoso/index.js';
+import type { App, AppFactory, SendosoConnection } from './app.js';
+import { list, table, when } from './format.js';
+import type { CliIo } from './io.js';
+
+const money = (c: Cents | undefined) => (c === undefined ? '-' : formatMoney(c));
+
+async function requirePolicy(app: App): Promise<Policy> {
+  const policy = await app.policy();
+  if (!policy) throw new GiftingError('config', `No spend policy found in ${app.config.policies.join(', ')}; every spend is refused until one exists (see policies/default.yaml in the repository).`);
+  return policy;
+}
+
+async function withGuard<T>(factory: AppFactory, io: CliIo, policies: string | undefined, run: (guard: Guard, app: App, connection: SendosoConnection) => Promise<T>): Promise<T> {
+  const app = factory({ env: io.env, overrides: { policies } });
+  try {
+    await requirePolicy(app);
+    const connection = await app.connectSendoso({ sandboxPort: 0 });
+    const guard = (await app.guard(connection))!;
+    return await run(guard, app, connection);
+  } finally {
+    await app.close();
+  }
+}
+
+/** Resolves a campaign given by id or exact name. */
+async function touchIdOf(connection: SendosoConnection, ref: string): Promise<number> {
+  if (/^\d+$/.test(ref)) return Number(ref);
+  const names: string[] = [];
+  for await (const touch of connection.client.touches.listAll()) {
+    if (touch.name.toLowerCase() === ref.trim().toLowerCase()) return touch.id;
+    names.push(touch.name);
+  }
+  throw new GiftingError('not_found', `No active campaign named "${ref}". Campaigns: ${names.join(', ')}`);
+}
+
+export function policyCommand(io: CliIo, factory: AppFactory): Command {
+  const policy = new Command('policy').description('Spend policies: validate them, and explain a decision');
+  policy
+    .command('check')
+    .description('Validate policy files (default: the configured policies directory)')
+    .argument('[files...]', 'policy files or directories')
+    .action(async (files: string[]) => {
+      const app = factory({ env: io.env });
+      const paths = files.length > 0 ? files : app.config.policies;
+      const loaded = await loadPolicy(paths);
+      if (!loaded) throw new GiftingError('config', `No policy files in ${paths.join(', ')}`);
+      io.stdout.write(
+        `OK: ${loaded.groups.length} group${loaded.groups.length === 1 ? '' : 's'} (${loaded.groups.map((g) => g.group).join(', ')}), timezone ${loaded.timezone}` +
+          `${loaded.killSwitch ? ', GLOBAL KILL SWITCH ON' : ''}${loaded.dryRun ? ', dry run' : ''}; ${loaded.costs.length} declared campaign cost${loaded.costs.length === 1 ? '' : 's'}.\n`,
+      );
+    });
+  policy
+    .command('explain')
+    .description('Show the decision for a send, every rule consulted and the headroom left on each cap (reserves nothing)')
+    .requiredOption('--group <name>', 'the group that would pay')
+    .requiredOption('--touch <id-or-name>', 'the campaign, by touch id or exact name')
+    .requiredOption('--email <list>', 'recipient email(s), comma-separated')
+    .option('--policies <paths>', 'policy files or directories')
+    .option('--json', 'print JSON')
+    .action(async (flags: { group: string; touch: string; email: string; policies?: string; json?: boolean }) =>
+      withGuard(factory, io, flags.policies, async (guard, _app, connection) => {
+        const touchId = await touchIdOf(connection, flags.touch);
+        const result = await guard.explain({ group: flags.group, touchId, emails: list(flags.email) });
+        if (!result) throw new GiftingError('not_found', `No active campaign with touch id ${touchId}`);
+        const { decision } = result;
+        if (flags.json) {
+          io.stdout.write(`${JSON.stringify(decision, null, 2)}\n`);
+          return;
+        }
+        const verdict = { allow: 'ALLOW', deny: 'DENY', needs_approval: 'NEEDS APPROVAL' }[decision.outcome];
+        io.stdout.write(`Decision: ${verdict}${decision.dryRun ? ' (dry run: nothing would be reserved or sent)' : ''}\n`);
+        if (decision.total !== undefined) io.stdout.write(`Reserves: ${money(decision.total)} (${money(decision.costPerSend)} per send)\n`);
+        for (const reason of decision.reasons) io.stdout.write(`  - ${reason.message}\n`);
+        io.stdout.write(
+          `\nRules consulted:\n${table(
+            ['RULE', 'RESULT', 'DETAIL', 'HEADROOM AFTER'],
+            decision.consulted.map((c) => [c.rule, c.passed ? 'ok' : 'FAIL', c.detail, c.headroomAfter === undefined ? '-' : money(c.headroomAfter)]),
+          )}`,
+        );
+      }),
+    );
+  return policy;
+}
+
+export function budgetCommand(io: CliIo, factory: AppFactory): Command {
+  return new Command('budget')
+    .description('Show caps, captured, held and available per window for each group')
+    .option('--group <name>', 'only this group')
+    .option('--policies <paths>', 'policy files or directories')
+    .option('--json', 'print JSON')
+    .action(async (flags: { group?: string; policies?: string; json?: boolean }) => {
+      const app = factory({ env: io.env, overrides: { policies: flags.policies } });
+      try {
+        const policy = await requirePolicy(app);
+        const groups = flags.group ? [flags.group] : policy.groups.map((g) => String(g.group));
+        const rows: Record<string, unknown>[] = [];
+        for (const group of groups) {
+          if (!policy.groups.some((g) => String(g.group).toLowerCase() === group.toLowerCase())) {
+            throw new GiftingError('not_found', `No policy for group "${group}"; groups: ${policy.groups.map((g) => g.group).join(', ')}`);
+          }
+          for (const line of await app.ledger().budget(group, policy, app.clock.now())) rows.push({ group, ...line });
+        }
+        if (flags.json) {
+          io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+          return;
+        }
+        io.stdout.write(
+          table(
+            ['GROUP', 'WINDOW', 'CAP', 'CAPTURED', 'HELD', 'AVAILABLE'],
+            rows.map((r) => [String(r.group), String(r.window), money(r.cap as Cents), money(r.captured as Cents), money(r.held as Cents), money(r.available as Cents)]),
+          ),
+        );
+      } finally {
+        await app.close();
+      }
+    });
+}
+
+export function approvalsCommand(io: CliIo, factory: AppFactory): Command {
+  const approvals = new Command('approvals').description('Sends waiting for a person: list, approve, deny');
+  approvals
+    .command('list')
+    .description('List approval requests (pending by default)')
+    .option('--all', 'include decided and expired ones')
+    .option('--json', 'print JSON')
+    .action(async (flags: { all?: boolean; json?: boolean }) => {
+      const app = factory({ env: io.env });
+      try {
+        await app.ledger().expireApprovals(app.clock.now());
+        const rows = await app.ledger().approvals(flags.all ? undefined : 'pending');
+        if (flags.json) {
+          io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+          return;
+        }
+        io.stdout.write(
+          rows.length === 0
+            ? 'No approval requests are waiting.\n'
+            : table(
+                ['ID', 'STATUS', 'GROUP', 'CAMPAIGN', 'RECIPIENTS', 'AMOUNT', 'EXPIRES', 'WHY'],
+                rows.map((a) => [a.id, a.status, a.group, a.touchName, a.recipients.join(','), formatMoney(a.amount, a.currency), when(a.expiresAt), a.reasons.map((r) => r.message).join(' ')]),
+              ),
+        );
+      } finally {
+        await app.close();
+      }
+    });
+  approvals
+    .command('approve')
+    .description('Approve a waiting send; the hard caps are re-checked now, and it is sent at once')
+    .argument('<id>', 'the approval id')
+    .option('--by <name>', 'who approves (recorded in the audit log)', process.env.USER ?? 'cli')
+    .action(async (id: string, flags: { by: string }) =>
+      withGuard(factory, io, undefined, async (guard) => {
+        const result = await guard.approve(id, flags.by);
+        if (result.status === 'voided') throw new GiftingError('bad_request', result.reason);
+        if (result.status === 'denied') {
+          throw new GiftingError('bad_request', `Approval ${id} cannot be honoured now:\n  - ${result.reasons.map((r) => r.message).join('\n  - ')}`);
+        }
+        const sent = await guard.dispatchApproved();
+        io.stdout.write(`Approved ${id}${sent > 0 ? ' and sent it' : '; it will be sent by the running giftguard service'}.\n`);
+      }),
+    );
+  approvals
+    .command('deny')
+    .description('Refuse a waiting send')
+    .argument('<id>', 'the approval id')
+    .option('--reason <text>', 'why (recorded)')
+    .option('--by <name>', 'who denies', process.env.USER ?? 'cli')
+    .action(async (id: string, flags: { reason?: string; by: string }) => {
+      const app = factory({ env: io.env });
+      try {
+        const policy = await requirePolicy(app);
+        // Denying needs no Sendoso connection; a guard over the ledger alone is enough.
+        const guard = new Guard({ ledger: app.ledger(), policy, campaigns: { find: async () => undefined }, clock: app.clock, logger: app.logger });
+        await guard.deny(id, flags.by, flags.reason);
+        io.stdout.write(`Denied ${id}. Nothing was sent.\n`);
+      } finally {
+        await app.close();
+      }
+    });
+  return approvals;
+}
+
+export function reconcileCommand(io: CliIo, factory: AppFactory): Command {
+  return new Command('reconcile')
+    .description('Settle sends whose outcome is unknown by checking Sendoso\'s send list (never a blind retry)')
+    .action(async () =>
+      withGuard(factory, io, undefined, async (guard, _app, connection) => {
+        const report = await guard.reconcile(sendosoSendHistory(connection.client));
+        io.stdout.write(
+          report.checked === 0
+            ? 'Nothing to reconcile: no send has an unknown outcome.\n'
+            : `Checked ${report.checked}: ${report.sent} found in Sendoso (sent), ${report.failed} proved absent (released), ${report.stillUnknown} still open.\n`,
+        );
+      }),
+    );
+}

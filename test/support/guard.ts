@@ -1,0 +1,47 @@
+/**
+ * @module Test support for the guard: policies from YAML text, an in-memory ledger, a fixed
+ * campaign directory, and a guard wired over a sandbox.
+ */
+import { silentLogger } from '../../src/log/index.js';
+import { cents } from '../../src/domain/index.js';
+import type { CampaignDirectory, CampaignInfo, Clock } from '../../src/domain/index.js';
+import { Guard, SqliteLedger, mergePolicyFiles, parsePolicyText } from '../../src/guard/index.js';
+import type { GuardOptions, Policy } from '../../src/guard/index.js';
+import { openDatabase } from '../../src/storage/index.js';
+import { sendosoCampaignDirectory, sendosoDispatcher } from '../../src/sendoso/index.js';
+import type { SandboxWithClient } from './sandbox-client.js';
+
+/** Parses policy YAML (one or more files) or throws with the problems. */
+export function policyFrom(...texts: string[]): Policy {
+  const files = texts.map((text, i) => {
+    const { file, problems } = parsePolicyText(`policy-${i + 1}.yaml`, text);
+    if (!file) throw new Error(problems.join('\n'));
+    return file;
+  });
+  return mergePolicyFiles(files);
+}
+
+export const whiskey: CampaignInfo = { id: 8934, name: 'Executive Whiskey Set', deliveryType: 'mail', egiftMin: null, egiftMax: null, currency: 'USD' };
+export const webinar: CampaignInfo = { id: 8937, name: 'Q3 Webinar Attendees', deliveryType: 'email', egiftMin: cents(2500), egiftMax: cents(2500), currency: 'USD' };
+export const coffee: CampaignInfo = { id: 8939, name: 'Coffee eGift', deliveryType: 'email', egiftMin: cents(500), egiftMax: cents(5000), currency: 'USD' };
+
+export function fixedCampaigns(...campaigns: CampaignInfo[]): CampaignDirectory {
+  return { find: async (id) => campaigns.find((c) => c.id === id) };
+}
+
+export function memoryLedger(): SqliteLedger {
+  return new SqliteLedger(openDatabase(':memory:'));
+}
+
+/** A guard over a sandbox, with the real campaign lookups and dispatcher. */
+export function guardOverSandbox(env: SandboxWithClient, policy: Policy, extra: Partial<GuardOptions> = {}): Guard {
+  return new Guard({
+    ledger: memoryLedger(),
+    policy,
+    campaigns: sendosoCampaignDirectory(env.client, env.clock as Clock),
+    dispatcher: sendosoDispatcher(env.client.http),
+    clock: env.clock,
+    logger: silentLogger(),
+    ...extra,
+  });
+}
