@@ -13,6 +13,7 @@ import type {
   DecisionReason,
   DispatchResult,
   SendHistory,
+  SentRecord,
   SpendDispatcher,
   SpendGate,
   SpendOutcome,
@@ -341,27 +342,49 @@ export class Guard implements SpendGate {
     if (open.length === 0) return { checked: 0, sent: 0, failed: 0, stillUnknown: 0 };
     const skew = this.options.clockSkewMs ?? 300_000;
     const since = Math.min(...open.map((i) => i.dispatchedAt ?? i.createdAt)) - skew;
+
+    // Upstream sends in the window that no intent is known to own yet.
     const matched = await ledger.matchedSendIds();
-    const waiting = new Set(open.map((i) => i.id));
-    let sent = 0;
+    const sentIntents = await ledger.sentSince(since);
+    const ownCodes = new Set(sentIntents.map((i) => i.trackingCode).filter((c): c is string => c !== null));
+    const codesSeen = new Set<string>();
+    const upstream = new Map<string, SentRecord[]>();
     for await (const send of history.newestFirst()) {
       if (send.createdAt < since) break;
       if (matched.has(send.id)) continue;
-      const email = send.recipientEmail.toLowerCase();
-      const intent = open
-        .filter((i) => waiting.has(i.id) && i.recipient === email && i.touchId === send.touchId && send.createdAt >= (i.dispatchedAt ?? i.createdAt) - skew)
-        .sort((a, b) => (a.dispatchedAt ?? a.createdAt) - (b.dispatchedAt ?? b.createdAt))[0];
-      if (!intent) continue;
-      await ledger.resolveSent(intent.id, { sendId: send.id, cost: send.cost, trackingCode: send.trackingCode }, now);
-      await ledger.audit({ at: now, event: 'reconcile', outcome: 'sent', intentIds: [intent.id], amount: send.cost });
-      matched.add(send.id);
-      waiting.delete(intent.id);
-      sent += 1;
-      if (waiting.size === 0) break;
+      if (send.trackingCode && ownCodes.has(send.trackingCode)) {
+        codesSeen.add(send.trackingCode);
+        continue;
+      }
+      const key = `${send.recipientEmail.toLowerCase()}|${send.touchId}`;
+      upstream.set(key, [...(upstream.get(key) ?? []), send]);
+    }
+    // SENT intents that could not be tied to a send by id or tracking code still account for one
+    // send each (eGift links, or a Sendoso without tracking codes in its list): pair in order.
+    const claimants = new Map<string, Intent[]>();
+    const unowned = sentIntents.filter((i) => i.sendosoSendId === null && !(i.trackingCode && codesSeen.has(i.trackingCode)));
+    for (const intent of [...unowned, ...open]) {
+      const key = `${intent.recipient}|${intent.touchId}`;
+      claimants.set(key, [...(claimants.get(key) ?? []), intent]);
+    }
+    const openIds = new Set(open.map((i) => i.id));
+    let sent = 0;
+    for (const [key, intents] of claimants) {
+      const sends = (upstream.get(key) ?? []).sort((a, b) => a.createdAt - b.createdAt || a.id - b.id);
+      const ordered = intents.sort((a, b) => (a.dispatchedAt ?? a.createdAt) - (b.dispatchedAt ?? b.createdAt));
+      for (let i = 0; i < Math.min(sends.length, ordered.length); i++) {
+        const intent = ordered[i]!;
+        const send = sends[i]!;
+        if (!openIds.has(intent.id)) continue;
+        await ledger.resolveSent(intent.id, { sendId: send.id, cost: send.cost, trackingCode: send.trackingCode }, now);
+        await ledger.audit({ at: now, event: 'reconcile', outcome: 'sent', intentIds: [intent.id], amount: send.cost });
+        openIds.delete(intent.id);
+        sent += 1;
+      }
     }
     let failed = 0;
     const settle = this.options.settleMs ?? 600_000;
-    for (const intent of open.filter((i) => waiting.has(i.id))) {
+    for (const intent of open.filter((i) => openIds.has(i.id))) {
       if (now - (intent.dispatchedAt ?? intent.createdAt) >= settle) {
         await ledger.resolveFailed(intent.id, 'not found in Sendoso after the settle window', now);
         await ledger.audit({ at: now, event: 'reconcile', outcome: 'failed', intentIds: [intent.id] });

@@ -117,6 +117,8 @@ export interface LedgerPort {
   resolveFailed(intentId: string, detail: string, now: number): Promise<void>;
   /** Send ids already matched to intents (so reconciliation never matches one twice). */
   matchedSendIds(): Promise<Set<number>>;
+  /** SENT intents dispatched at or after `since`: each accounts for one upstream send. */
+  sentSince(since: number): Promise<Intent[]>;
   /** Releases holds of PENDING intents past their expiry; returns how many. */
   expireHolds(now: number): Promise<number>;
   intent(id: string): Promise<Intent | undefined>;

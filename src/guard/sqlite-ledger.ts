@@ -268,6 +268,7 @@ export class SqliteLedger implements LedgerPort {
         `${intentSelect} WHERE i.status = 'UNKNOWN' OR (i.status = 'DISPATCHING' AND i.dispatched_at <= ?) ORDER BY i.dispatched_at, i.rowid`,
       ),
       matched: db.prepare<[], { id: number }>('SELECT sendoso_send_id AS id FROM intents WHERE sendoso_send_id IS NOT NULL'),
+      sentSince: db.prepare<[number], IntentRow>(`${intentSelect} WHERE i.status = 'SENT' AND i.dispatched_at >= ? ORDER BY i.dispatched_at, i.rowid`),
       expiring: db.prepare<[number], { intent_id: string }>(
         `SELECT intent_id FROM holds WHERE status = 'active' AND expires_at IS NOT NULL AND expires_at <= ? LIMIT 500`,
       ),
@@ -492,6 +493,10 @@ export class SqliteLedger implements LedgerPort {
       this.closeHold(intentId, undefined, now);
     });
     run.immediate();
+  }
+
+  async sentSince(since: number): Promise<Intent[]> {
+    return this.s.sentSince.all(since).map(toIntent);
   }
 
   async matchedSendIds(): Promise<Set<number>> {
