@@ -130,18 +130,20 @@ export class Guard implements SpendGate {
     const cost = costOf(this.options.policy, candidate.touch);
     const requestKey = this.requestKey(request);
     const stored: StoredRequest = { tool: request.tool, path: request.path, body: request.body, caller: request.caller };
+    const payloadHash = Guard.payloadHash(groupName, candidate, cost, request.body);
     const result = await this.options.ledger.reserve({
       candidate,
       policy: this.options.policy,
       keys: this.intentKeys(requestKey, candidate.touch.id, candidate.recipients),
       requestKey,
-      payloadHash: Guard.payloadHash(groupName, candidate, cost, request.body),
+      payloadHash,
       request: stored,
       now,
     });
 
     switch (result.kind) {
       case 'existing':
+        if (this.resumable(result.intents, payloadHash)) return this.dispatchBatch(result.intents, dispatch);
         return this.repeated(result.intents);
       case 'decided': {
         await this.auditDecision('decision', candidate, result.decision, caller, now);
@@ -159,6 +161,16 @@ export class Guard implements SpendGate {
         this.options.onStep?.('reserved', result.intents[0]!.batchId);
         return this.dispatchBatch(result.intents, dispatch);
     }
+  }
+
+  /**
+   * A caller that crashed after reserving but before dispatching left its intents PENDING. The
+   * same request (same key, same payload) may take them over: nothing was sent yet, and the claim
+   * still lets only one worker dispatch.
+   */
+  private resumable(intents: readonly Intent[], payloadHash: string): boolean {
+    const batch = intents[0]?.batchId;
+    return intents.length > 0 && intents.every((i) => i.status === 'PENDING' && i.batchId === batch && i.payloadHash === payloadHash);
   }
 
   /** The same request again: report what became of the first one, never send a second time. */

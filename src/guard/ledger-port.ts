@@ -25,6 +25,8 @@ export interface Intent {
   readonly amount: Cents;
   readonly currency: string;
   readonly approvalId: string | null;
+  /** Hash of the exact payload this intent was reserved for. */
+  readonly payloadHash: string;
   readonly createdAt: number;
   readonly dispatchedAt: number | null;
   readonly sendosoSendId: number | null;

@@ -150,6 +150,7 @@ interface IntentRow {
   amount_cents: number;
   currency: string;
   request: string;
+  payload_hash: string;
   approval_id: string | null;
   created_at: number;
   dispatched_at: number | null;
@@ -194,6 +195,7 @@ const toIntent = (r: IntentRow): Intent => ({
   amount: cents(r.amount_cents),
   currency: r.currency,
   approvalId: r.approval_id,
+  payloadHash: r.payload_hash,
   createdAt: r.created_at,
   dispatchedAt: r.dispatched_at,
   sendosoSendId: r.sendoso_send_id,
