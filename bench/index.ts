@@ -4,11 +4,13 @@
  * Usage: npm run bench [-- section ...]   (default: all sections)
  */
 import { clientOverhead } from './client-overhead.js';
+import { guardThroughput } from './guard.js';
 import { mcpOverhead } from './mcp-overhead.js';
 
 const sections: Record<string, () => Promise<string[]>> = {
   client: () => clientOverhead(Number(process.env.BENCH_CALLS ?? 2000)),
   mcp: () => mcpOverhead(Number(process.env.BENCH_CALLS ?? 2000)),
+  guard: () => guardThroughput(Number(process.env.BENCH_DECISIONS ?? 5000)),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

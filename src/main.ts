@@ -25,7 +25,7 @@ import {
   staticAccessToken,
 } from './sendoso/index.js';
 import type { AccessTokenProvider } from './sendoso/index.js';
-import { openDatabase } from './storage/index.js';
+import { openDatabase, startBackgroundCheckpoints } from './storage/index.js';
 import type { SqliteDatabase } from './storage/index.js';
 import { McpRegistry, ToolAuditLog, buildTools, refusingSpendGate, sendosoCatalogue } from './tools/index.js';
 import { createProgram, processIo, startConfiguredSandbox } from './triggers/index.js';
@@ -110,6 +110,7 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) =
       return (audit ??= new ToolAuditLog(database()));
     },
     ledger: () => (ledger ??= new SqliteLedger(database())),
+    backgroundCheckpoints: () => startBackgroundCheckpoints(database(), config.databasePath, 250, (message) => logger.warn({ message }, 'background checkpoint failed')),
     // A missing default directory means "no policy yet"; a directory someone named must exist.
     policy: () => (policy ??= loadPolicy(config.policies, { missingOk: env.GIFTGUARD_POLICIES === undefined && overrides.policies === undefined })),
     async connectSendoso(options: SendosoConnectOptions = {}) {

@@ -139,27 +139,26 @@ export class Guard implements SpendGate {
       payloadHash,
       request: stored,
       now,
+      dispatchNow: true,
+      caller,
     });
 
     switch (result.kind) {
       case 'existing':
-        if (this.resumable(result.intents, payloadHash)) return this.dispatchBatch(result.intents, dispatch);
+        if (this.resumable(result.intents, payloadHash)) return this.dispatchBatch(result.intents, dispatch, false);
         return this.repeated(result.intents);
       case 'decided': {
-        await this.auditDecision('decision', candidate, result.decision, caller, now);
         if (result.decision.dryRun && result.decision.outcome !== 'deny') {
           return { status: 'denied', reasons: [dryRunReason(result.decision)] };
         }
         return { status: 'denied', reasons: result.decision.reasons };
       }
       case 'approval':
-        await this.auditDecision('decision', candidate, result.decision, caller, now, result.approval.id);
         this.log.info({ approvalId: result.approval.id, group: result.approval.group }, 'send needs approval');
         return { status: 'pending_approval', approvalId: result.approval.id, reasons: result.decision.reasons, expiresAt: result.approval.expiresAt };
       case 'reserved':
-        await this.auditDecision('decision', candidate, result.decision, caller, now);
         this.options.onStep?.('reserved', result.intents[0]!.batchId);
-        return this.dispatchBatch(result.intents, dispatch);
+        return this.dispatchBatch(result.intents, dispatch, true);
     }
   }
 
@@ -186,12 +185,15 @@ export class Guard implements SpendGate {
     };
   }
 
-  /** Claim → dispatch → record, for a reserved batch. */
-  private async dispatchBatch(intents: readonly Intent[], dispatch: () => Promise<DispatchResult>): Promise<SpendOutcome> {
+  /**
+   * Claim → dispatch → record, for a reserved batch. Intents reserved for immediate dispatch come
+   * already claimed (the reserving transaction was the claim); PENDING ones are claimed here.
+   */
+  private async dispatchBatch(intents: readonly Intent[], dispatch: () => Promise<DispatchResult>, claimed: boolean): Promise<SpendOutcome> {
     const ledger = this.options.ledger;
     const batch = intents[0]!.batchId;
     const ids = intents.map((i) => i.id);
-    if (!(await ledger.claim(batch, this.options.clock.now()))) {
+    if (!claimed && !(await ledger.claim(batch, this.options.clock.now()))) {
       return { status: 'outcome_unknown', intentIds: ids, message: 'Another giftguard worker took this send over; it was not sent twice.' };
     }
     this.options.onStep?.('claimed', batch);
@@ -203,8 +205,7 @@ export class Guard implements SpendGate {
       const error = toGiftingError(thrown);
       const now = this.options.clock.now();
       if (error.outcome === 'unknown') {
-        await ledger.markUnknown(batch, `${error.code}: ${error.message}`, now);
-        await ledger.audit({ at: now, event: 'dispatch', outcome: 'unknown', intentIds: ids, reasons: [error.code] });
+        await ledger.markUnknown(batch, error.code, error.message, now);
         this.log.warn({ batch, code: error.code }, 'send outcome unknown; kept for reconciliation');
         return {
           status: 'outcome_unknown',
@@ -212,31 +213,14 @@ export class Guard implements SpendGate {
           message: 'Sendoso did not answer clearly, so the gift may or may not have gone out. giftguard keeps the budget reserved and checks Sendoso\'s send list before anything is retried. Do not send it again.',
         };
       }
-      await ledger.markFailed(batch, `${error.code}: ${error.message}`, now);
-      await ledger.audit({ at: now, event: 'dispatch', outcome: 'failed', intentIds: ids, reasons: [error.code] });
+      await ledger.markFailed(batch, error.code, error.message, now);
       throw error;
     }
     this.options.onStep?.('dispatched', batch);
     const now = this.options.clock.now();
     await ledger.markSent(batch, response.body, now);
-    await ledger.audit({ at: now, event: 'dispatch', outcome: 'sent', intentIds: ids });
     this.options.onStep?.('recorded', batch);
     return { status: 'sent', response: response.body, intentIds: ids };
-  }
-
-  private async auditDecision(event: string, candidate: SpendCandidate, decision: Decision, caller: string, now: number, approvalId?: string): Promise<void> {
-    await this.options.ledger.audit({
-      at: now,
-      event,
-      group: decision.groupName ?? (candidate.group === undefined ? undefined : String(candidate.group)),
-      touchId: candidate.touch.id,
-      recipients: candidate.recipients.length,
-      amount: decision.total,
-      outcome: decision.dryRun ? `dry_run:${decision.outcome}` : decision.outcome,
-      reasons: decision.reasons.map((r) => r.code),
-      caller,
-      approvalId,
-    });
   }
 
   // ---------------------------------------------------------------- explain and budget
@@ -274,7 +258,6 @@ export class Guard implements SpendGate {
         ? `the campaign (touch ${approval.touchId}) is no longer active`
         : `the request changed since it was submitted (cost now ${cost === undefined ? 'unknown' : formatMoney(cost, candidate.touch.currency)})`;
       await ledger.decideApproval(id, 'voided', by, reason, now);
-      await ledger.audit({ at: now, event: 'approval', outcome: 'voided', approvalId: id, caller: by });
       return { status: 'voided', reason: `Approval ${id} is void: ${reason}. Submit the send again.` };
     }
 
@@ -287,10 +270,10 @@ export class Guard implements SpendGate {
       request: approval.request,
       now,
       approvalId: id,
+      caller: by,
     });
     if (result.kind === 'reserved') {
       await ledger.decideApproval(id, 'approved', by, null, now);
-      await ledger.audit({ at: now, event: 'approval', outcome: 'approved', approvalId: id, caller: by, intentIds: result.intents.map((i) => i.id), amount: result.decision.total, group: approval.group });
       return { status: 'approved', intentIds: result.intents.map((i) => i.id) };
     }
     const reasons: readonly DecisionReason[] =
@@ -300,7 +283,6 @@ export class Guard implements SpendGate {
           ? [dryRunReason(result.decision)]
           : result.decision.reasons;
     await ledger.decideApproval(id, 'denied', by, reasons.map((r) => r.message).join(' '), now);
-    await ledger.audit({ at: now, event: 'approval', outcome: 'denied_by_caps', approvalId: id, caller: by, reasons: reasons.map((r) => r.code) });
     return { status: 'denied', reasons };
   }
 
@@ -313,7 +295,6 @@ export class Guard implements SpendGate {
     if (!approval) throw new GiftingError('not_found', `No approval ${id}`);
     if (approval.status !== 'pending') throw new GiftingError('bad_request', `Approval ${id} is ${approval.status}, not pending`);
     await ledger.decideApproval(id, 'denied', by, reason ?? null, now);
-    await ledger.audit({ at: now, event: 'approval', outcome: 'denied', approvalId: id, caller: by });
   }
 
   /** Sends every approved request still waiting; returns how many batches went out. */
@@ -327,7 +308,7 @@ export class Guard implements SpendGate {
     for (const intents of batches.values()) {
       const first = intents[0]!;
       try {
-        const outcome = await this.dispatchBatch(intents, () => dispatcher({ path: first.request.path, body: first.request.body }));
+        const outcome = await this.dispatchBatch(intents, () => dispatcher({ path: first.request.path, body: first.request.body }), false);
         if (outcome.status === 'sent') sent += 1;
         await this.options.ledger.decideApproval(first.approvalId!, outcome.status === 'sent' ? 'sent' : 'approved', null, null, this.options.clock.now());
       } catch (error) {
@@ -357,7 +338,7 @@ export class Guard implements SpendGate {
 
     // Upstream sends in the window that no intent is known to own yet.
     const matched = await ledger.matchedSendIds();
-    const sentIntents = await ledger.sentSince(since);
+    const sentIntents = await ledger.sentTo(open.map((i) => i.recipient), since);
     const ownCodes = new Set(sentIntents.map((i) => i.trackingCode).filter((c): c is string => c !== null));
     const codesSeen = new Set<string>();
     const upstream = new Map<string, SentRecord[]>();
@@ -389,7 +370,6 @@ export class Guard implements SpendGate {
         const send = sends[i]!;
         if (!openIds.has(intent.id)) continue;
         await ledger.resolveSent(intent.id, { sendId: send.id, cost: send.cost, trackingCode: send.trackingCode }, now);
-        await ledger.audit({ at: now, event: 'reconcile', outcome: 'sent', intentIds: [intent.id], amount: send.cost });
         openIds.delete(intent.id);
         sent += 1;
       }
@@ -399,10 +379,9 @@ export class Guard implements SpendGate {
     for (const intent of open.filter((i) => openIds.has(i.id))) {
       if (now - (intent.dispatchedAt ?? intent.createdAt) >= settle) {
         await ledger.resolveFailed(intent.id, 'not found in Sendoso after the settle window', now);
-        await ledger.audit({ at: now, event: 'reconcile', outcome: 'failed', intentIds: [intent.id] });
         failed += 1;
       } else if (intent.status === 'DISPATCHING') {
-        await ledger.markUnknown(intent.batchId, 'left dispatching (restart); checking Sendoso', now);
+        await ledger.markUnknown(intent.batchId, 'restart', 'left dispatching by a stopped worker; checking Sendoso', now);
       }
     }
     const report = { checked: open.length, sent, failed, stillUnknown: open.length - sent - failed };

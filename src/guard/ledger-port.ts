@@ -82,6 +82,13 @@ export interface ReserveInput {
   readonly now: number;
   /** Set when a person approved this payload: satisfies the approval threshold only. */
   readonly approvalId?: string;
+  /**
+   * The caller dispatches at once: intents are created already claimed (DISPATCHING) in the
+   * reserving transaction, which is the claim. Without it they wait as PENDING (approved sends).
+   */
+  readonly dispatchNow?: boolean;
+  /** Who asked, for the audit log. */
+  readonly caller: string;
 }
 
 export type ReserveResult =
@@ -107,10 +114,10 @@ export interface LedgerPort {
   claim(batchId: string, now: number): Promise<boolean>;
   /** DISPATCHING → SENT: holds captured at their amount (reconciliation may adjust to the actual cost). */
   markSent(batchId: string, response: unknown, now: number): Promise<void>;
-  /** DISPATCHING → FAILED: definitely not sent; holds released. */
-  markFailed(batchId: string, detail: string, now: number): Promise<void>;
+  /** DISPATCHING → FAILED: definitely not sent; holds released. `code` is the error code, for the audit log. */
+  markFailed(batchId: string, code: string, detail: string, now: number): Promise<void>;
   /** DISPATCHING → UNKNOWN: may have been sent; holds kept until reconciliation decides. */
-  markUnknown(batchId: string, detail: string, now: number): Promise<void>;
+  markUnknown(batchId: string, code: string, detail: string, now: number): Promise<void>;
   /** UNKNOWN or stale DISPATCHING intents, oldest first. */
   unresolved(now: number, staleDispatchMs: number): Promise<Intent[]>;
   /** Reconciliation found the send: SENT, captured at its actual cost. */
@@ -119,8 +126,8 @@ export interface LedgerPort {
   resolveFailed(intentId: string, detail: string, now: number): Promise<void>;
   /** Send ids already matched to intents (so reconciliation never matches one twice). */
   matchedSendIds(): Promise<Set<number>>;
-  /** SENT intents dispatched at or after `since`: each accounts for one upstream send. */
-  sentSince(since: number): Promise<Intent[]>;
+  /** SENT intents to these recipients created at or after `since`: each accounts for one upstream send. */
+  sentTo(recipients: readonly string[], since: number): Promise<Intent[]>;
   /** Releases holds of PENDING intents past their expiry; returns how many. */
   expireHolds(now: number): Promise<number>;
   intent(id: string): Promise<Intent | undefined>;
@@ -129,13 +136,17 @@ export interface LedgerPort {
   approvedPending(): Promise<Intent[]>;
   approval(id: string): Promise<Approval | undefined>;
   approvals(status?: ApprovalStatus): Promise<Approval[]>;
+  /** Records a decision on an approval (and its audit entry). */
   decideApproval(id: string, status: ApprovalStatus, by: string | null, reason: string | null, now: number): Promise<void>;
   /** Marks pending approvals past their expiry as expired; returns how many. */
   expireApprovals(now: number): Promise<number>;
   /** Current usage for `policy explain` and `giftguard budget`. */
   view(candidate: SpendCandidate, policy: Policy, now: number): Promise<LedgerView>;
   budget(group: string, policy: Policy, now: number): Promise<BudgetLine[]>;
-  /** Appends to the guard's decision log. */
+  /**
+   * Appends to the guard's audit log. Every state change above writes its own entry in the same
+   * transaction; this is for decisions that change nothing (an unknown campaign).
+   */
   audit(event: GuardAuditEvent): Promise<void>;
   recentAudit(limit: number): Promise<GuardAuditEvent[]>;
 }

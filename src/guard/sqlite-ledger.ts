@@ -54,14 +54,15 @@ const MIGRATIONS: Migration[] = [
         sendoso_send_id INTEGER,
         response TEXT,
         detail TEXT
-      );
+      ) WITHOUT ROWID;
+      -- Intent ids are "<batch id>.<n>", so a batch is a primary-key range and needs no index of its
+      -- own. Every index here is a page written on every commit: each one must earn its place.
       -- At most one live (or successful) intent per key: the at-most-once guarantee.
       CREATE UNIQUE INDEX intents_live_key ON intents (key) WHERE status IN ('PENDING', 'DISPATCHING', 'SENT', 'UNKNOWN');
       CREATE UNIQUE INDEX intents_send ON intents (sendoso_send_id) WHERE sendoso_send_id IS NOT NULL;
-      CREATE INDEX intents_status ON intents (status, dispatched_at);
+      CREATE INDEX intents_open ON intents (dispatched_at) WHERE status IN ('DISPATCHING', 'UNKNOWN');
       CREATE INDEX intents_recipient ON intents (recipient_email, created_at);
-      CREATE INDEX intents_batch ON intents (batch_id);
-      CREATE INDEX intents_approval ON intents (approval_id) WHERE approval_id IS NOT NULL;
+      CREATE INDEX intents_approval ON intents (approval_id) WHERE approval_id IS NOT NULL AND status = 'PENDING';
 
       CREATE TABLE holds (
         intent_id TEXT PRIMARY KEY REFERENCES intents (id),
@@ -71,15 +72,15 @@ const MIGRATIONS: Migration[] = [
         created_at INTEGER NOT NULL,
         expires_at INTEGER,
         closed_at INTEGER
-      );
-      CREATE INDEX holds_expiring ON holds (status, expires_at);
+      ) WITHOUT ROWID;
+      CREATE INDEX holds_expiring ON holds (expires_at) WHERE status = 'active' AND expires_at IS NOT NULL;
 
       CREATE TABLE captures (
         intent_id TEXT PRIMARY KEY REFERENCES intents (id),
         amount_cents INTEGER NOT NULL,
         captured_at INTEGER NOT NULL,
         adjusted_at INTEGER
-      );
+      ) WITHOUT ROWID;
 
       CREATE TABLE spend_totals (
         scope TEXT NOT NULL,
@@ -87,7 +88,7 @@ const MIGRATIONS: Migration[] = [
         held_cents INTEGER NOT NULL DEFAULT 0,
         captured_cents INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (scope, window_start)
-      );
+      ) WITHOUT ROWID;
 
       CREATE TABLE approvals (
         id TEXT PRIMARY KEY,
@@ -135,7 +136,10 @@ const ZERO: Usage = { captured: cents(0), held: cents(0) };
 
 type Scope = readonly [scope: string, windowStart: number];
 
-const newId = (prefix: string) => `${prefix}_${randomBytes(8).toString('hex')}`;
+/** Ids: a random per-process prefix and a counter — unique across processes, cheap to make. */
+const processTag = randomBytes(4).toString('hex');
+let sequence = 0;
+const newId = (prefix: string) => `${prefix}_${processTag}${(++sequence).toString(36).padStart(6, '0')}`;
 
 interface IntentRow {
   id: string;
@@ -230,6 +234,7 @@ const toApproval = (r: ApprovalRow): Approval => ({
 /** The SQLite implementation of the ledger. Synchronous underneath; async at the port. */
 export class SqliteLedger implements LedgerPort {
   private readonly s;
+  private lastExpiry = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly db: SqliteDatabase) {
     migrate(db, 'guard', MIGRATIONS);
@@ -237,18 +242,19 @@ export class SqliteLedger implements LedgerPort {
     this.s = {
       liveByKey: db.prepare<[string], IntentRow>(`${intentSelect} WHERE i.key = ? AND i.status IN ('PENDING','DISPATCHING','SENT','UNKNOWN')`),
       intent: db.prepare<[string], IntentRow>(`${intentSelect} WHERE i.id = ?`),
-      batch: db.prepare<[string], IntentRow>(`${intentSelect} WHERE i.batch_id = ? ORDER BY i.rowid`),
+      batch: db.prepare<[string, string], IntentRow>(`${intentSelect} WHERE i.id > ? AND i.id < ? ORDER BY i.id`),
       insertIntent: db.prepare(
-        `INSERT INTO intents (id, key, batch_id, status, group_name, touch_id, touch_name, recipient_email, kind, amount_cents, currency, payload_hash, request, approval_id, created_at, updated_at)
-         VALUES (@id, @key, @batch, 'PENDING', @group, @touchId, @touchName, @recipient, @kind, @amount, @currency, @hash, @request, @approvalId, @now, @now)`,
+        `INSERT INTO intents (id, key, batch_id, status, group_name, touch_id, touch_name, recipient_email, kind, amount_cents, currency, payload_hash, request, approval_id, created_at, updated_at, dispatched_at)
+         VALUES (@id, @key, @batch, @status, @group, @touchId, @touchName, @recipient, @kind, @amount, @currency, @hash, @request, @approvalId, @now, @now, @dispatchedAt)`,
       ),
       insertHold: db.prepare(`INSERT INTO holds (intent_id, amount_cents, scopes, status, created_at, expires_at) VALUES (?, ?, ?, 'active', ?, ?)`),
       hold: db.prepare<[string], { amount_cents: number; scopes: string; status: string }>('SELECT amount_cents, scopes, status FROM holds WHERE intent_id = ?'),
       closeHold: db.prepare(`UPDATE holds SET status = ?, closed_at = ? WHERE intent_id = ? AND status = 'active'`),
       keepHold: db.prepare('UPDATE holds SET expires_at = NULL WHERE intent_id = ?'),
       insertCapture: db.prepare('INSERT INTO captures (intent_id, amount_cents, captured_at) VALUES (?, ?, ?)'),
-      bump: db.prepare(
-        `INSERT INTO spend_totals (scope, window_start, held_cents, captured_cents) VALUES (?, ?, ?, ?)
+      // Six scopes per send, written with one statement.
+      bump6: db.prepare(
+        `INSERT INTO spend_totals (scope, window_start, held_cents, captured_cents) VALUES (?, ?, ?, ?), (?, ?, ?, ?), (?, ?, ?, ?), (?, ?, ?, ?), (?, ?, ?, ?), (?, ?, ?, ?)
          ON CONFLICT (scope, window_start) DO UPDATE SET held_cents = held_cents + excluded.held_cents, captured_cents = captured_cents + excluded.captured_cents`,
       ),
       total: db.prepare<[string, number], { held_cents: number; captured_cents: number }>(
@@ -259,7 +265,7 @@ export class SqliteLedger implements LedgerPort {
       ),
       claim: db.prepare(
         `UPDATE intents SET status = 'DISPATCHING', dispatched_at = ?, updated_at = ?
-         WHERE batch_id = ? AND status = 'PENDING'
+         WHERE id > ? AND id < ? AND status = 'PENDING'
            AND EXISTS (SELECT 1 FROM holds h WHERE h.intent_id = intents.id AND h.status = 'active' AND (h.expires_at IS NULL OR h.expires_at > ?))`,
       ),
       setStatus: db.prepare(`UPDATE intents SET status = ?, updated_at = ?, detail = COALESCE(?, detail) WHERE id = ?`),
@@ -267,14 +273,16 @@ export class SqliteLedger implements LedgerPort {
         `UPDATE intents SET status = 'SENT', updated_at = ?, tracking_code = COALESCE(?, tracking_code), sendoso_send_id = COALESCE(?, sendoso_send_id), response = COALESCE(?, response) WHERE id = ?`,
       ),
       unresolved: db.prepare<[number], IntentRow>(
-        `${intentSelect} WHERE i.status = 'UNKNOWN' OR (i.status = 'DISPATCHING' AND i.dispatched_at <= ?) ORDER BY i.dispatched_at, i.rowid`,
+        `${intentSelect} WHERE i.status IN ('DISPATCHING', 'UNKNOWN') AND (i.status = 'UNKNOWN' OR i.dispatched_at <= ?) ORDER BY i.dispatched_at, i.id`,
       ),
       matched: db.prepare<[], { id: number }>('SELECT sendoso_send_id AS id FROM intents WHERE sendoso_send_id IS NOT NULL'),
-      sentSince: db.prepare<[number], IntentRow>(`${intentSelect} WHERE i.status = 'SENT' AND i.dispatched_at >= ? ORDER BY i.dispatched_at, i.rowid`),
-      expiring: db.prepare<[number], { intent_id: string }>(
-        `SELECT intent_id FROM holds WHERE status = 'active' AND expires_at IS NOT NULL AND expires_at <= ? LIMIT 500`,
+      sentTo: db.prepare<[string, number], IntentRow>(
+        `${intentSelect} WHERE i.recipient_email = ? AND i.created_at >= ? AND i.status = 'SENT' ORDER BY i.dispatched_at, i.id`,
       ),
-      approvedPending: db.prepare<[], IntentRow>(`${intentSelect} WHERE i.approval_id IS NOT NULL AND i.status = 'PENDING' ORDER BY i.rowid`),
+      expiring: db.prepare<[number], { intent_id: string }>(
+        `SELECT intent_id FROM holds WHERE status = 'active' AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at LIMIT 500`,
+      ),
+      approvedPending: db.prepare<[], IntentRow>(`${intentSelect} WHERE i.approval_id IS NOT NULL AND i.status = 'PENDING' ORDER BY i.id`),
       insertApproval: db.prepare(
         `INSERT OR IGNORE INTO approvals (id, status, payload_hash, request_key, group_name, touch_id, touch_name, recipients, kind, amount_cents, currency, reasons, request, created_at, expires_at)
          VALUES (@id, 'pending', @hash, @key, @group, @touchId, @touchName, @recipients, @kind, @amount, @currency, @reasons, @request, @now, @expires)`,
@@ -315,13 +323,15 @@ export class SqliteLedger implements LedgerPort {
   }
 
   private bump(scopes: readonly Scope[], held: number, captured: number): void {
-    for (const [scope, start] of scopes) this.s.bump.run(scope, start, held, captured);
+    if (scopes.length !== 6) throw new Error(`expected 6 scopes, got ${scopes.length}`);
+    this.s.bump6.run(...scopes.flatMap(([scope, start]) => [scope, start, held, captured]));
   }
 
   private viewSync(candidate: SpendCandidate, policy: Policy, now: number): LedgerView {
     const group = findGroupPolicy(policy, candidate.group);
     const name = group ? String(group.group) : String(candidate.group ?? '');
-    const [day, week, month, campaign, globalDay] = this.scopes(name, candidate.touch.id, '', policy, now);
+    const [day, week, month, campaign, globalDay] = this.scopes(name, candidate.touch.id, '', policy, now) as unknown as [Scope, Scope, Scope, Scope, Scope];
+    const read = ([scope, start]: Scope): Usage => this.usage(scope, start);
     const perDays = group?.per_recipient.max_sends?.per_days ?? 0;
     const recipients: Record<string, { year: Usage; recentSends: number }> = {};
     for (const email of candidate.recipients) {
@@ -331,14 +341,12 @@ export class SqliteLedger implements LedgerPort {
         recentSends: perDays > 0 ? this.s.recentSends.get(email, now - perDays * DAY_MS)!.n : 0,
       };
     }
-    return {
-      day: this.usage(...day!),
-      week: this.usage(...week!),
-      month: this.usage(...month!),
-      campaign: this.usage(...campaign!),
-      globalDay: this.usage(...globalDay!),
-      recipients,
-    };
+    return { day: read(day), week: read(week), month: read(month), campaign: read(campaign), globalDay: read(globalDay), recipients };
+  }
+
+  /** The intents of a batch: ids are "<batch>.<n>", so the batch is the key range after "<batch>.". */
+  private batchRows(batchId: string): IntentRow[] {
+    return this.s.batch.all(`${batchId}.`, `${batchId}/`);
   }
 
   // ---------------------------------------------------------------- reserve and lifecycle
@@ -350,13 +358,34 @@ export class SqliteLedger implements LedgerPort {
   /** Synchronous core of `reserve`; one IMMEDIATE transaction. */
   reserveSync(input: ReserveInput): ReserveResult {
     const run = this.db.transaction((): ReserveResult => {
-      this.expireHoldsSync(input.now);
+      // Expired holds are few and age slowly; sweeping once a second is plenty.
+      if (input.now - this.lastExpiry >= 1000) {
+        this.expireHoldsSync(input.now);
+        this.lastExpiry = input.now;
+      }
       const existing = input.keys.flatMap((key) => this.s.liveByKey.all(key)).map(toIntent);
       if (existing.length > 0) return { kind: 'existing', intents: existing };
 
       const view = this.viewSync(input.candidate, input.policy, input.now);
       const decision = evaluate(input.candidate, input.policy, view, { approved: input.approvalId !== undefined });
-      if (decision.outcome === 'deny' || decision.dryRun) return { kind: 'decided', decision, view };
+      const record = (intentIds?: string[], approvalId?: string) =>
+        this.auditSync({
+          at: input.now,
+          event: input.approvalId ? 'approval_reserve' : 'decision',
+          group: decision.groupName ?? (input.candidate.group === undefined ? undefined : String(input.candidate.group)),
+          touchId: input.candidate.touch.id,
+          recipients: input.candidate.recipients.length,
+          amount: decision.total,
+          outcome: decision.dryRun ? `dry_run:${decision.outcome}` : decision.outcome,
+          reasons: decision.reasons.map((r) => r.code),
+          caller: input.caller,
+          intentIds,
+          approvalId: approvalId ?? input.approvalId,
+        });
+      if (decision.outcome === 'deny' || decision.dryRun) {
+        record();
+        return { kind: 'decided', decision, view };
+      }
       const group = decision.groupName!;
       const amount = decision.costPerSend!;
 
@@ -378,13 +407,42 @@ export class SqliteLedger implements LedgerPort {
         };
         this.s.insertApproval.run({ id: newId('apr'), ...base });
         const approval = this.s.pendingApproval.get(input.requestKey, input.payloadHash)!;
+        record(undefined, approval.id);
         return { kind: 'approval', decision, approval: toApproval(approval) };
       }
 
       const batch = newId('bat');
-      const expires = input.now + input.policy.holdLifetimeMs;
+      // A hold of an intent dispatched in this very transaction must never lapse on its own.
+      const expires = input.dispatchNow ? null : input.now + input.policy.holdLifetimeMs;
+      const ids: string[] = [];
+      const intents: Intent[] = [];
+      const requestJson = JSON.stringify(input.request);
       input.candidate.recipients.forEach((recipient, index) => {
-        const id = newId('int');
+        const id = `${batch}.${index}`;
+        ids.push(id);
+        intents.push({
+          id,
+          key: input.keys[index]!,
+          batchId: batch,
+          status: input.dispatchNow ? 'DISPATCHING' : 'PENDING',
+          group,
+          touchId: input.candidate.touch.id,
+          touchName: input.candidate.touch.name,
+          recipient,
+          kind: input.candidate.kind,
+          amount,
+          currency: input.candidate.touch.currency,
+          approvalId: input.approvalId ?? null,
+          payloadHash: input.payloadHash,
+          createdAt: input.now,
+          dispatchedAt: input.dispatchNow ? input.now : null,
+          sendosoSendId: null,
+          trackingCode: null,
+          capturedAmount: null,
+          response: null,
+          detail: null,
+          request: input.request,
+        });
         this.s.insertIntent.run({
           id,
           key: input.keys[index]!,
@@ -397,23 +455,26 @@ export class SqliteLedger implements LedgerPort {
           amount,
           currency: input.candidate.touch.currency,
           hash: input.payloadHash,
-          request: JSON.stringify(input.request),
+          request: requestJson,
           approvalId: input.approvalId ?? null,
+          status: input.dispatchNow ? 'DISPATCHING' : 'PENDING',
+          dispatchedAt: input.dispatchNow ? input.now : null,
           now: input.now,
         });
         const scopes = this.scopes(group, input.candidate.touch.id, recipient, input.policy, input.now);
         this.s.insertHold.run(id, amount, JSON.stringify(scopes), input.now, expires);
         this.bump(scopes, amount, 0);
       });
-      return { kind: 'reserved', decision, intents: this.s.batch.all(batch).map(toIntent) };
+      record(ids);
+      return { kind: 'reserved', decision, intents };
     });
     return run.immediate();
   }
 
   async claim(batchId: string, now: number): Promise<boolean> {
     const run = this.db.transaction(() => {
-      const intents = this.s.batch.all(batchId);
-      const changed = this.s.claim.run(now, now, batchId, now).changes;
+      const intents = this.batchRows(batchId);
+      const changed = this.s.claim.run(now, now, `${batchId}.`, `${batchId}/`, now).changes;
       if (changed !== intents.length) {
         if (changed > 0) throw new Error(`batch ${batchId} was claimed only in part`);
         return false;
@@ -443,31 +504,41 @@ export class SqliteLedger implements LedgerPort {
   async markSent(batchId: string, response: unknown, now: number): Promise<void> {
     const tracking = typeof (response as { tracking_code?: unknown })?.tracking_code === 'string' ? (response as { tracking_code: string }).tracking_code : null;
     const run = this.db.transaction(() => {
-      for (const intent of this.s.batch.all(batchId)) {
+      const changed: string[] = [];
+      for (const intent of this.batchRows(batchId)) {
         if (intent.status !== 'DISPATCHING' && intent.status !== 'UNKNOWN') continue;
         this.s.setSent.run(now, tracking, null, JSON.stringify(response ?? null), intent.id);
         this.closeHold(intent.id, intent.amount_cents, now);
+        changed.push(intent.id);
       }
+      this.auditSync({ at: now, event: 'dispatch', outcome: 'sent', intentIds: changed });
     });
     run.immediate();
   }
 
-  async markFailed(batchId: string, detail: string, now: number): Promise<void> {
+  async markFailed(batchId: string, code: string, detail: string, now: number): Promise<void> {
     const run = this.db.transaction(() => {
-      for (const intent of this.s.batch.all(batchId)) {
+      const changed: string[] = [];
+      for (const intent of this.batchRows(batchId)) {
         if (intent.status !== 'DISPATCHING') continue;
         this.s.setStatus.run('FAILED', now, detail, intent.id);
         this.closeHold(intent.id, undefined, now);
+        changed.push(intent.id);
       }
+      this.auditSync({ at: now, event: 'dispatch', outcome: 'failed', intentIds: changed, reasons: [code] });
     });
     run.immediate();
   }
 
-  async markUnknown(batchId: string, detail: string, now: number): Promise<void> {
+  async markUnknown(batchId: string, code: string, detail: string, now: number): Promise<void> {
     const run = this.db.transaction(() => {
-      for (const intent of this.s.batch.all(batchId)) {
-        if (intent.status === 'DISPATCHING') this.s.setStatus.run('UNKNOWN', now, detail, intent.id);
+      const changed: string[] = [];
+      for (const intent of this.batchRows(batchId)) {
+        if (intent.status !== 'DISPATCHING') continue;
+        this.s.setStatus.run('UNKNOWN', now, detail, intent.id);
+        changed.push(intent.id);
       }
+      if (changed.length > 0) this.auditSync({ at: now, event: 'dispatch', outcome: 'unknown', intentIds: changed, reasons: [code] });
     });
     run.immediate();
   }
@@ -483,6 +554,7 @@ export class SqliteLedger implements LedgerPort {
       this.s.setSent.run(now, found.trackingCode, found.sendId, null, intentId);
       this.s.setStatus.run('SENT', now, 'found in Sendoso by reconciliation', intentId);
       this.closeHold(intentId, found.cost, now);
+      this.auditSync({ at: now, event: 'reconcile', outcome: 'sent', intentIds: [intentId], amount: found.cost });
     });
     run.immediate();
   }
@@ -493,12 +565,13 @@ export class SqliteLedger implements LedgerPort {
       if (!intent || (intent.status !== 'UNKNOWN' && intent.status !== 'DISPATCHING')) return;
       this.s.setStatus.run('FAILED', now, detail, intentId);
       this.closeHold(intentId, undefined, now);
+      this.auditSync({ at: now, event: 'reconcile', outcome: 'failed', intentIds: [intentId] });
     });
     run.immediate();
   }
 
-  async sentSince(since: number): Promise<Intent[]> {
-    return this.s.sentSince.all(since).map(toIntent);
+  async sentTo(recipients: readonly string[], since: number): Promise<Intent[]> {
+    return [...new Set(recipients)].flatMap((email) => this.s.sentTo.all(email, since).map(toIntent));
   }
 
   async matchedSendIds(): Promise<Set<number>> {
@@ -526,7 +599,7 @@ export class SqliteLedger implements LedgerPort {
   }
 
   async intentsOfBatch(batchId: string): Promise<Intent[]> {
-    return this.s.batch.all(batchId).map(toIntent);
+    return this.batchRows(batchId).map(toIntent);
   }
 
   async approvedPending(): Promise<Intent[]> {
@@ -543,7 +616,10 @@ export class SqliteLedger implements LedgerPort {
   }
 
   async decideApproval(id: string, status: ApprovalStatus, by: string | null, reason: string | null, now: number): Promise<void> {
-    this.s.decide.run(status, now, by, reason, id);
+    this.db.transaction(() => {
+      this.s.decide.run(status, now, by, reason, id);
+      this.auditSync({ at: now, event: 'approval', outcome: status, approvalId: id, ...(by !== null && { caller: by }) });
+    })();
   }
 
   async expireApprovals(now: number): Promise<number> {
@@ -567,6 +643,10 @@ export class SqliteLedger implements LedgerPort {
   }
 
   async audit(event: GuardAuditEvent): Promise<void> {
+    this.auditSync(event);
+  }
+
+  private auditSync(event: GuardAuditEvent): void {
     this.s.audit.run(
       event.at,
       event.event,

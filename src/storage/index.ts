@@ -1,3 +1,4 @@
 /** @module Storage: the SQLite file giftguard keeps its own data in, and its migrations. */
 export { openDatabase, migrate } from './sqlite.js';
 export type { Migration, SqliteDatabase } from './sqlite.js';
+export { startBackgroundCheckpoints } from './checkpoints.js';

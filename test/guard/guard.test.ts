@@ -201,6 +201,7 @@ groups:
       payloadHash: 'h',
       request: { tool: 't', path: '/send', body: {}, caller: { via: 'cli', id: 'x' } },
       now: env.clock.now(),
+      caller: 'cli:x',
     });
     expect(result.kind).toBe('reserved');
     expect(await month()).toMatchObject({ held: 1000 });

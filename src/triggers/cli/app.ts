@@ -40,6 +40,8 @@ export interface App {
   registry(): McpRegistry;
   audit(): ToolAuditLog;
   ledger(): LedgerPort;
+  /** For long-running commands: checkpoint the database from a worker thread; returns the stop. */
+  backgroundCheckpoints(): () => Promise<void>;
   /** The merged spend policy; undefined when no policy file exists. Throws on an invalid one. */
   policy(): Promise<Policy | undefined>;
   connectSendoso(options?: SendosoConnectOptions): Promise<SendosoConnection>;

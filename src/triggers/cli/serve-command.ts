@@ -92,6 +92,7 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
         const guard = await app.guard(connection);
         const runtime = await app.toolRuntime(connection);
         const registry = app.registry();
+        const stopCheckpoints = app.backgroundCheckpoints();
         let endpoint: McpHttpEndpoint | undefined;
         const http = await startHttpServer({
           host: app.config.host,
@@ -177,6 +178,7 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
         if (demo) registry.revokeServer(demo.server.id);
         await endpoint.close();
         await http.close();
+        await stopCheckpoints();
         io.stdout.write('giftguard stopped\n');
       } finally {
         await app.close();
