@@ -60,7 +60,9 @@ describe('module boundaries', () => {
         if (!specifier.startsWith('.')) continue;
         const target = resolve(dirname(file), specifier).replace(/\.js$/, '.ts');
         if (!target.startsWith(join(ROOT, 'src'))) {
-          if (!target.endsWith('package.json')) problems.push(`${relative(ROOT, file)} reaches outside src: ${specifier}`);
+          const workflows = target === join(ROOT, 'workflows', 'index.ts');
+          if (workflows && RANK[from]! < RANK.orchestrator!) problems.push(`${relative(ROOT, file)} (${from}) imports workflows; only the orchestrator and above may`);
+          else if (!workflows && !target.endsWith('package.json')) problems.push(`${relative(ROOT, file)} reaches outside src: ${specifier}`);
           continue;
         }
         const to = folderOf(target);

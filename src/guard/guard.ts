@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { GiftingError, formatMoney, toGiftingError } from '../domain/index.js';
 import type {
   CampaignDirectory,
+  Cents,
   Clock,
   DecisionReason,
   DispatchResult,
@@ -224,6 +225,12 @@ export class Guard implements SpendGate {
   }
 
   // ---------------------------------------------------------------- explain and budget
+
+  /** What one send of a campaign reserves under this policy, if known. */
+  async campaignCost(touchId: number): Promise<Cents | undefined> {
+    const touch = await this.options.campaigns.find(touchId);
+    return touch ? costOf(this.options.policy, touch) : undefined;
+  }
 
   /** The decision for a hypothetical send, with every rule consulted; reserves nothing. */
   async explain(input: { group: string; touchId: number; emails: readonly string[]; kind?: SpendRequest['kind'] }): Promise<{ decision: Decision; view: LedgerView } | undefined> {

@@ -135,6 +135,8 @@ export interface LedgerPort {
   /** PENDING intents created by approvals, waiting for a dispatcher. */
   approvedPending(): Promise<Intent[]>;
   approval(id: string): Promise<Approval | undefined>;
+  /** The intents an approval produced (once approved). */
+  intentsOfApproval(approvalId: string): Promise<Intent[]>;
   approvals(status?: ApprovalStatus): Promise<Approval[]>;
   /** Records a decision on an approval (and its audit entry). */
   decideApproval(id: string, status: ApprovalStatus, by: string | null, reason: string | null, now: number): Promise<void>;

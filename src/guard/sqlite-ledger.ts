@@ -62,7 +62,7 @@ const MIGRATIONS: Migration[] = [
       CREATE UNIQUE INDEX intents_send ON intents (sendoso_send_id) WHERE sendoso_send_id IS NOT NULL;
       CREATE INDEX intents_open ON intents (dispatched_at) WHERE status IN ('DISPATCHING', 'UNKNOWN');
       CREATE INDEX intents_recipient ON intents (recipient_email, created_at);
-      CREATE INDEX intents_approval ON intents (approval_id) WHERE approval_id IS NOT NULL AND status = 'PENDING';
+      CREATE INDEX intents_approval ON intents (approval_id) WHERE approval_id IS NOT NULL;
 
       CREATE TABLE holds (
         intent_id TEXT PRIMARY KEY REFERENCES intents (id),
@@ -283,6 +283,7 @@ export class SqliteLedger implements LedgerPort {
         `SELECT intent_id FROM holds WHERE status = 'active' AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at LIMIT 500`,
       ),
       approvedPending: db.prepare<[], IntentRow>(`${intentSelect} WHERE i.approval_id IS NOT NULL AND i.status = 'PENDING' ORDER BY i.id`),
+      ofApproval: db.prepare<[string], IntentRow>(`${intentSelect} WHERE i.approval_id = ? ORDER BY i.id`),
       insertApproval: db.prepare(
         `INSERT OR IGNORE INTO approvals (id, status, payload_hash, request_key, group_name, touch_id, touch_name, recipients, kind, amount_cents, currency, reasons, request, created_at, expires_at)
          VALUES (@id, 'pending', @hash, @key, @group, @touchId, @touchName, @recipients, @kind, @amount, @currency, @reasons, @request, @now, @expires)`,
@@ -604,6 +605,10 @@ export class SqliteLedger implements LedgerPort {
 
   async approvedPending(): Promise<Intent[]> {
     return this.s.approvedPending.all().map(toIntent);
+  }
+
+  async intentsOfApproval(approvalId: string): Promise<Intent[]> {
+    return this.s.ofApproval.all(approvalId).map(toIntent);
   }
 
   async approval(id: string): Promise<Approval | undefined> {

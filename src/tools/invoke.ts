@@ -11,7 +11,7 @@ import type { SpendCaller, SpendGate, SpendOutcome, SpendRecipient, SpendRequest
 import { InvalidResponseError } from '../sendoso/index.js';
 import type { SendosoHttp } from '../sendoso/index.js';
 import type { ToolDefinition } from './definitions.js';
-import { META_ERROR, errorResult, failureResult, successResult } from './results.js';
+import { META_ERROR, errorResult, failureResult, rateLimitMeta, successResult } from './results.js';
 import type { SpendResult } from './spend-result.js';
 
 /** What tools need to run. */
@@ -79,7 +79,7 @@ export async function invokeTool(
     });
     checkResponse(tool, response.body, request.method);
     const structured = tool.source.resultKey ? { [tool.source.resultKey]: response.body } : (response.body as Record<string, unknown>);
-    return { outcome: 'ok', status: response.status, result: successResult(structured) };
+    return { outcome: 'ok', status: response.status, result: successResult(structured, rateLimitMeta(response.rateLimit)) };
   } catch (error) {
     const failure = toGiftingError(error);
     return {
@@ -126,14 +126,18 @@ async function spend(
     ...(context.idempotencyKey !== undefined && { idempotencyKey: context.idempotencyKey }),
   };
   let status: number | undefined;
+  let meta: Record<string, unknown> = {};
   const outcome = await runtime.gate.submit(request, async () => {
     // No caller signal here: abandoning a send half-way would only turn it into an unknown outcome.
     const response = await runtime.http.request({ method: 'POST', path, body });
     status = response.status;
+    meta = rateLimitMeta(response.rateLimit);
     checkResponse(tool, response.body, 'POST');
     return { body: response.body };
   });
-  return { ...spendInvocation(outcome), status };
+  const invocation = spendInvocation(outcome);
+  const result = Object.keys(meta).length > 0 && !invocation.result.isError ? { ...invocation.result, _meta: { ...invocation.result._meta, ...meta } } : invocation.result;
+  return { ...invocation, result, status };
 }
 
 function spendInvocation(outcome: SpendOutcome): Invocation {

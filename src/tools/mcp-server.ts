@@ -31,6 +31,8 @@ export interface McpServerOptions {
   readonly group?: string | null | undefined;
   /** Honour `_meta` group and idempotency keys (only for in-process callers giftguard controls). */
   readonly trustCallerMeta?: boolean;
+  /** How callers of this server are labelled for the guard (default `mcp`). */
+  readonly callerVia?: 'mcp' | 'workflow';
   /** Client identity seen at initialize on another request (stateless HTTP). */
   readonly knownClient?: () => { name?: string; version?: string } | undefined;
   readonly version: string;
@@ -87,7 +89,7 @@ export function createMcpServer(options: McpServerOptions): Server {
     const meta = options.trustCallerMeta ? (request.params._meta ?? {}) : {};
     const group = typeof meta[META_GROUP] === 'string' ? (meta[META_GROUP] as string) : (options.group ?? undefined);
     const context: CallContext = {
-      caller: { via: 'mcp', id: options.serverId, name: options.serverName, ...(client?.name && { clientName: client.name }) },
+      caller: { via: options.callerVia ?? 'mcp', id: options.serverId, name: options.serverName, ...(client?.name && { clientName: client.name }) },
       ...(group !== undefined && { group }),
       ...(typeof meta[META_IDEMPOTENCY_KEY] === 'string' && { idempotencyKey: meta[META_IDEMPOTENCY_KEY] as string }),
       signal: extra.signal,

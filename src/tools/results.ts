@@ -10,8 +10,25 @@ import { GiftingError } from '../domain/index.js';
 /** Keys under `_meta` giftguard sets on error results, for programs rather than models. */
 export const META_ERROR = 'giftguard/error';
 
-export function successResult(structured: Record<string, unknown>): CallToolResult {
-  return { content: [{ type: 'text', text: JSON.stringify(structured) }], structuredContent: structured };
+export function successResult(structured: Record<string, unknown>, meta?: Record<string, unknown>): CallToolResult {
+  return {
+    content: [{ type: 'text', text: JSON.stringify(structured) }],
+    structuredContent: structured,
+    ...(meta && Object.keys(meta).length > 0 && { _meta: meta }),
+  };
+}
+
+/**
+ * Rate-limit state as `_meta` values (`ratelimit-limit`, `-remaining`, `-reset` in seconds), on
+ * successes too, so a caller such as giftguard's own limiter can slow down before a 429.
+ */
+export function rateLimitMeta(rateLimit: { limit?: number; remaining?: number; resetSeconds?: number } | undefined): Record<string, unknown> {
+  if (!rateLimit) return {};
+  return {
+    ...(rateLimit.limit !== undefined && { 'ratelimit-limit': rateLimit.limit }),
+    ...(rateLimit.remaining !== undefined && { 'ratelimit-remaining': rateLimit.remaining }),
+    ...(rateLimit.resetSeconds !== undefined && { 'ratelimit-reset': rateLimit.resetSeconds }),
+  };
 }
 
 export function errorResult(text: string, meta?: Record<string, unknown>): CallToolResult {
@@ -40,9 +57,7 @@ export function failureResult(error: unknown, spending: boolean): CallToolResult
     case 'rate_limited': {
       const rateLimit = (error as { rateLimit?: { limit?: number; remaining?: number; resetSeconds?: number } }).rateLimit ?? {};
       const reset = rateLimit.resetSeconds ?? (error.retryAfterMs !== undefined ? Math.ceil(error.retryAfterMs / 1000) : undefined);
-      if (rateLimit.limit !== undefined) meta['ratelimit-limit'] = rateLimit.limit;
-      meta['ratelimit-remaining'] = rateLimit.remaining ?? 0;
-      if (reset !== undefined) meta['ratelimit-reset'] = reset;
+      Object.assign(meta, rateLimitMeta({ ...rateLimit, remaining: rateLimit.remaining ?? 0, ...(reset !== undefined && { resetSeconds: reset }) }));
       const when = reset !== undefined ? `Retry in ${reset} second${reset === 1 ? '' : 's'}.` : 'Retry a little later.';
       return errorResult(`Sendoso is rate limiting requests.${notSent} ${when}`, meta);
     }

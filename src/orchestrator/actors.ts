@@ -1,0 +1,291 @@
+/**
+ * @module The implementations of the workflows' named actors. Each reaches Sendoso only through
+ * the ToolClient (so every call is rate-limited and every send guarded) and keys each send by run
+ * and step: an actor restarted by a restore finds the intent it already made instead of sending
+ * again (DESIGN.md invariant 5).
+ */
+import { fromPromise } from 'xstate';
+import { GiftingError, parseUnitsToCents, sleep } from '../domain/index.js';
+import type { Clock } from '../domain/index.js';
+import type { Logger } from '../log/index.js';
+import type {
+  AbmSendInput,
+  AttendeesLoaded,
+  AuditLine,
+  BatchPrecheck,
+  BatchProgress,
+  BudgetCheck,
+  CampaignFound,
+  GroupFound,
+  Member,
+  SendSeen,
+  SettledResult,
+  SpendResult,
+} from '../../workflows/index.js';
+import { readAttendees } from './attendees-csv.js';
+import type { GuardView } from './guard-view.js';
+import type { ItemStatus, RunStore } from './run-store.js';
+import { closest } from './text.js';
+import type { ToolAnswer, ToolClient } from './tool-client.js';
+
+/** What a run's actors work with. */
+export interface ActorDeps {
+  readonly runId: string;
+  readonly tools: ToolClient;
+  readonly guard: GuardView | undefined;
+  readonly store: RunStore;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** True once someone asked to cancel the run. */
+  readonly cancelled: () => boolean;
+  readonly onProgress?: ((progress: BatchProgress & { total: number }) => void) | undefined;
+  /** How often waits poll (approvals); default 2 s. */
+  readonly pollMs?: number;
+  /** Sends in flight at once in a batch (the limiter still spaces them); default 8. */
+  readonly batchConcurrency?: number;
+}
+
+function unwrap(answer: ToolAnswer, what: string): Record<string, unknown> {
+  if (answer.ok) return answer.data;
+  throw new GiftingError('bad_request', `${what} failed: ${answer.message}`);
+}
+
+/** Every item of a paged list tool. */
+async function listAll<T>(tools: ToolClient, tool: string, itemsKey: string, totalKey: string, args: Record<string, unknown> = {}): Promise<T[]> {
+  const items: T[] = [];
+  for (let page = 1; ; page++) {
+    const data = unwrap(await tools.call(tool, { ...args, page, per_page: 100 }), tool);
+    const batch = (data[itemsKey] as T[] | undefined) ?? [];
+    items.push(...batch);
+    if (batch.length < 100 || items.length >= Number(data[totalKey] ?? 0)) return items;
+  }
+}
+
+const cents = (value: unknown): number => parseUnitsToCents(value as string | number) ?? 0;
+
+async function findGroup(deps: ActorDeps, name: string): Promise<GroupFound> {
+  const groups = await listAll<{ id: number; name: string; budget: number | string }>(deps.tools, 'list_all_sendoso_groups', 'groups', 'total_groups');
+  const wanted = name.trim().toLowerCase();
+  const matches = groups.filter((g) => g.name.trim().toLowerCase() === wanted || String(g.id) === wanted);
+  if (matches.length > 1) {
+    throw new GiftingError('bad_request', `Several team groups are called "${name}": ${matches.map((g) => `${g.name} (id ${g.id})`).join(', ')}. Name one by id.`);
+  }
+  const group = matches[0];
+  if (!group) {
+    const near = closest(name, groups.map((g) => g.name));
+    throw new GiftingError('not_found', `No team group called "${name}".${near.length ? ` Did you mean ${near.map((n) => `"${n}"`).join(' or ')}?` : ''}`);
+  }
+  return { id: group.id, name: group.name, budgetCents: cents(group.budget) };
+}
+
+async function findCampaign(deps: ActorDeps, name: string, deliveryType: 'mail' | 'email' | 'any'): Promise<CampaignFound> {
+  const touches = await listAll<{ id: number; name: string; delivery_type: 'mail' | 'email' }>(deps.tools, 'list_all_sendoso_campaigns', 'touches', 'total_posts');
+  const wanted = name.trim().toLowerCase();
+  const touch = touches.find((t) => t.name.trim().toLowerCase() === wanted || String(t.id) === wanted);
+  if (!touch) {
+    const near = closest(name, touches.map((t) => t.name));
+    throw new GiftingError('not_found', `No active campaign called "${name}".${near.length ? ` The closest are ${near.map((n) => `"${n}"`).join(', ')}.` : ''}`);
+  }
+  if (deliveryType !== 'any' && touch.delivery_type !== deliveryType) {
+    throw new GiftingError(
+      'bad_request',
+      deliveryType === 'mail'
+        ? `${touch.name} (touch ${touch.id}) is an eGift campaign; this needs a physical campaign (delivery type "mail").`
+        : `${touch.name} (touch ${touch.id}) is a physical campaign; this needs an eGift campaign (delivery type "email").`,
+    );
+  }
+  return { id: touch.id, name: touch.name, deliveryType: touch.delivery_type, costCents: (await deps.guard?.costOf(touch.id)) ?? null };
+}
+
+/** Maps a spending tool's answer to the workflow's view of it. */
+function spendResult(answer: ToolAnswer): SpendResult {
+  if (!answer.ok) throw new GiftingError(answer.code === 'denied' ? 'forbidden' : 'bad_request', answer.message);
+  const data = answer.data as Record<string, string | undefined>;
+  return {
+    status: data.status as SpendResult['status'],
+    message: data.message ?? '',
+    ...(data.tracking_code && { trackingCode: data.tracking_code }),
+    ...(data.address_confirmation_link && { confirmationLink: data.address_confirmation_link }),
+    ...(data.approval_id && { approvalId: data.approval_id }),
+    ...(data.approval_expires_at && { approvalExpiresAt: Date.parse(data.approval_expires_at) }),
+  };
+}
+
+async function sendAbm(deps: ActorDeps, input: AbmSendInput, group: GroupFound, campaign: CampaignFound, key: string): Promise<SpendResult> {
+  if (input.dryRun) {
+    const message = deps.guard ? await deps.guard.explain(group.name, campaign.id, input.recipientEmail) : 'Nothing was sent (dry run).';
+    return { status: 'dry_run', message };
+  }
+  const common = {
+    touch_id: campaign.id,
+    name: input.recipientName,
+    email: input.recipientEmail,
+    ...(input.message && { custom_message: input.message }),
+  };
+  const answer = input.address
+    ? await deps.tools.call('create_a_sendoso_physical_gift', { ...common, ...input.address }, { idempotencyKey: key, group: group.name })
+    : await deps.tools.call(
+        'create_a_sendoso_physical_gift_address_collection',
+        { ...common, expire_after_days: input.expireAfterDays },
+        { idempotencyKey: key, group: group.name },
+      );
+  return spendResult(answer);
+}
+
+/** The actors every workflow may name, bound to one run. */
+export function workflowActors(deps: ActorDeps) {
+  const pollMs = deps.pollMs ?? 2000;
+  return {
+    findGroup: fromPromise<GroupFound, { name: string }>(({ input }) => findGroup(deps, input.name)),
+
+    checkBudget: fromPromise<BudgetCheck, { group: GroupFound }>(async ({ input }) => {
+      if (input.group.budgetCents <= 0) {
+        throw new GiftingError('forbidden', `${input.group.name} has no Sendoso budget available; nothing was sent.`);
+      }
+      const headroom = deps.guard ? await deps.guard.headroom(input.group.name) : null;
+      if (headroom !== null && headroom <= 0) {
+        throw new GiftingError('forbidden', `The spend policy leaves ${input.group.name} nothing more to spend in the current window; nothing was sent.`);
+      }
+      return { sendosoAvailableCents: input.group.budgetCents, guardHeadroomCents: headroom };
+    }),
+
+    findCampaign: fromPromise<CampaignFound, { name: string; deliveryType: 'mail' | 'email' | 'any' }>(({ input }) => findCampaign(deps, input.name, input.deliveryType)),
+
+    sendGift: fromPromise<SpendResult, { input: AbmSendInput; group: GroupFound; campaign: CampaignFound }>(({ input }) =>
+      sendAbm(deps, input.input, input.group, input.campaign, `${deps.runId}:send`),
+    ),
+
+    waitForApproval: fromPromise<SettledResult, { approvalId: string; deadlineAt: number }>(async ({ input, signal }) => {
+      const guard = deps.guard;
+      if (!guard) throw new GiftingError('config', 'This run waits for an approval, which needs the local guard; resume it on the giftguard service.');
+      for (;;) {
+        const state = await guard.approval(input.approvalId);
+        if (!state) throw new GiftingError('not_found', `Approval ${input.approvalId} no longer exists.`);
+        switch (state.status) {
+          case 'sent':
+            return { status: 'sent', message: 'Approved and sent.', ...(state.trackingCode && { trackingCode: state.trackingCode }) };
+          case 'denied':
+            return { status: 'denied', message: `A person denied the send${state.reason ? `: ${state.reason}` : ''}. Nothing was sent.` };
+          case 'expired':
+            return { status: 'expired', message: 'Nobody approved the send before it expired. Nothing was sent.' };
+          case 'voided':
+            return { status: 'voided', message: `The approval was void: ${state.reason ?? 'the request changed'}. Nothing was sent.` };
+          case 'failed':
+            return { status: 'failed', message: `The approved send failed: ${state.reason ?? 'unknown error'}.` };
+          default:
+            break; // pending or approved (waiting to be dispatched): keep waiting
+        }
+        if (deps.cancelled()) return { status: 'not_sent', message: 'The run was cancelled while waiting for approval.' };
+        if (deps.clock.now() >= input.deadlineAt) return { status: 'expired', message: 'Nobody approved the send before it expired. Nothing was sent.' };
+        await sleep(deps.clock, Math.min(pollMs, Math.max(0, input.deadlineAt - deps.clock.now())), signal);
+      }
+    }),
+
+    listMembers: fromPromise<Member[], { group: GroupFound }>(async ({ input }) => {
+      const data = unwrap(await deps.tools.call('list_all_sendoso_team_group_users', { team_group_id: input.group.id }), 'Listing members');
+      const members = (data.members as { first_name: string; last_name: string; email: string }[]) ?? [];
+      return members.map((m) => ({ name: `${m.first_name} ${m.last_name}`.trim(), email: m.email }));
+    }),
+
+    scanSends: fromPromise<SendSeen[], { touchId: number; since: number }>(async ({ input }) => {
+      // GET /send has no filters and lists newest first: page until sends are older than `since`.
+      const found: SendSeen[] = [];
+      for (let page = 1; ; page++) {
+        const data = unwrap(await deps.tools.call('list_all_sendoso_sends', { page, per_page: 100 }), 'Listing sends');
+        const sends = (data.sends as { id: number; status: string; created_at: string; tracking_code?: string | null; touch: { id: number }; recipient: { email?: string | null } }[]) ?? [];
+        let older = false;
+        for (const send of sends) {
+          const createdAt = Date.parse(send.created_at);
+          if (createdAt < input.since) {
+            older = true;
+            continue;
+          }
+          if (send.touch.id === input.touchId && send.recipient.email) {
+            found.push({ id: send.id, email: send.recipient.email, status: send.status, trackingCode: send.tracking_code ?? null, createdAt });
+          }
+        }
+        if (older || sends.length < 100) return found;
+      }
+    }),
+
+    sendMissing: fromPromise<AuditLine[], { lines: readonly AuditLine[]; group: GroupFound; campaign: CampaignFound; expireAfterDays: number }>(async ({ input }) => {
+      const out: AuditLine[] = [];
+      for (const line of input.lines) {
+        if (line.gifted || deps.cancelled()) {
+          out.push(line);
+          continue;
+        }
+        try {
+          const answer = await deps.tools.call(
+            'create_a_sendoso_physical_gift_address_collection',
+            { touch_id: input.campaign.id, name: line.name, email: line.email, expire_after_days: input.expireAfterDays },
+            { idempotencyKey: `${deps.runId}:fix:${line.email.toLowerCase()}`, group: input.group.name },
+          );
+          out.push({ ...line, fix: spendResult(answer) });
+        } catch (error) {
+          out.push({ ...line, fix: { status: 'failed', message: (error as Error).message } });
+        }
+      }
+      return out;
+    }),
+
+    loadAttendees: fromPromise<AttendeesLoaded, { csvPath: string }>(async ({ input }) => {
+      let index = 0;
+      const report = await readAttendees(input.csvPath, (chunk) => {
+        deps.store.addItems(deps.runId, chunk.map((a) => ({ ...a, idx: index++ })));
+      });
+      return { valid: report.valid, invalid: report.invalid, duplicates: report.duplicates };
+    }),
+
+    precheckBatch: fromPromise<BatchPrecheck, { group: GroupFound; campaign: CampaignFound }>(async ({ input }) => {
+      const pending = deps.store.items(deps.runId, 'pending');
+      const emails = pending.map((i) => i.email.toLowerCase());
+      const gifted = deps.guard ? await deps.guard.recentlyGifted(input.group.name, input.campaign.id, emails) : new Set<string>();
+      for (const item of pending) {
+        if (gifted.has(item.email.toLowerCase())) deps.store.setItem(deps.runId, item.idx, 'skipped', 'already gifted within the policy frequency window');
+      }
+      const toSend = emails.filter((e) => !gifted.has(e));
+      const check = deps.guard ? await deps.guard.fits(input.group.name, input.campaign.id, toSend) : { fits: toSend.length, costPerSendCents: input.campaign.costCents ?? 0, reasons: [] };
+      return { toSend: toSend.length, skipped: gifted.size, fits: check.fits, costPerSendCents: check.costPerSendCents, reasons: check.reasons };
+    }),
+
+    sendBatch: fromPromise<BatchProgress, { group: GroupFound; campaign: CampaignFound; limit: number; message?: string | undefined }>(async ({ input }) => {
+      // A resumed batch first settles sends whose outcome was unknown when it stopped.
+      await deps.guard?.reconcile();
+      const all = deps.store.items(deps.runId);
+      const retryable: ItemStatus[] = ['pending', 'outcome_unknown'];
+      const open = all.filter((i) => retryable.includes(i.status));
+      const alreadyDone = all.filter((i) => i.status === 'sent' || i.status === 'pending_approval').length;
+      const room = Math.max(0, input.limit - alreadyDone);
+      const queue = open.slice(0, room);
+      for (const item of open.slice(room)) deps.store.setItem(deps.runId, item.idx, 'failed', 'did not fit the spend policy (partial batch)');
+      const report = () => {
+        const counts = deps.store.itemCounts(deps.runId);
+        const progress = { sent: counts.sent, pendingApproval: counts.pending_approval, failed: counts.failed, unknown: counts.outcome_unknown, skipped: counts.skipped };
+        deps.onProgress?.({ ...progress, total: all.length });
+        return progress;
+      };
+      report();
+      const workers = Array.from({ length: Math.max(1, Math.min(deps.batchConcurrency ?? 8, queue.length)) }, async () => {
+        for (let item = queue.shift(); item; item = queue.shift()) {
+          if (deps.cancelled()) return;
+          const answer = await deps.tools.call(
+            'create_a_sendoso_egift',
+            { touch_id: input.campaign.id, email: item.email, ...(item.name && { name: item.name }), ...(input.message && { custom_message: input.message }) },
+            { idempotencyKey: `${deps.runId}:${item.email.toLowerCase()}`, group: input.group.name },
+          );
+          if (answer.ok) {
+            const data = answer.data as Record<string, string | undefined>;
+            const status = data.status === 'sent' ? 'sent' : data.status === 'pending_approval' ? 'pending_approval' : 'outcome_unknown';
+            deps.store.setItem(deps.runId, item.idx, status, data.tracking_code ?? data.approval_id ?? data.message ?? null);
+          } else {
+            deps.store.setItem(deps.runId, item.idx, answer.outcome === 'unknown' ? 'outcome_unknown' : 'failed', answer.message);
+          }
+          report();
+        }
+      });
+      await Promise.all(workers);
+      return report();
+    }),
+  };
+}

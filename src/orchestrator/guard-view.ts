@@ -1,0 +1,91 @@
+/**
+ * @module What workflows ask the guard without sending anything: headroom, whether a batch fits,
+ * who was gifted recently, how an approval ended, and reconciliation before a resumed batch.
+ * Absent when the orchestrator works against a remote MCP server (then those checks are skipped
+ * and the remote guard still decides every send).
+ */
+import { cents, formatMoney } from '../domain/index.js';
+import type { Cents, Clock, SendHistory } from '../domain/index.js';
+import { findGroupPolicy } from '../guard/index.js';
+import type { ApprovalStatus, Guard, LedgerPort } from '../guard/index.js';
+
+export interface FitCheck {
+  readonly fits: number;
+  readonly costPerSendCents: number;
+  readonly reasons: readonly string[];
+}
+
+export interface ApprovalState {
+  readonly status: ApprovalStatus;
+  readonly reason: string | null;
+  readonly trackingCode: string | null;
+}
+
+export interface GuardView {
+  /** Cents the policy still allows the group in its tightest window now; null if uncapped or unknown. */
+  headroom(group: string): Promise<Cents | null>;
+  costOf(touchId: number): Promise<Cents | null>;
+  /** How many of these recipients' sends fit every rule right now. */
+  fits(group: string, touchId: number, emails: readonly string[]): Promise<FitCheck>;
+  /** Recipients gifted within the group's frequency window (policy `max_sends.per_days`). */
+  recentlyGifted(group: string, touchId: number, emails: readonly string[]): Promise<Set<string>>;
+  /** The decision a send would get, in one sentence, for dry runs. */
+  explain(group: string, touchId: number, email: string): Promise<string>;
+  approval(id: string): Promise<ApprovalState | undefined>;
+  reconcile(): Promise<void>;
+}
+
+/** The guard view over this process's guard and ledger. */
+export function localGuardView(guard: Guard, ledger: LedgerPort, history: SendHistory, clock: Clock): GuardView {
+  const view: GuardView = {
+    async headroom(group) {
+      const lines = await ledger.budget(group, guard.policy, clock.now());
+      const available = lines.map((l) => l.available).filter((a): a is Cents => a !== undefined);
+      return available.length === 0 ? null : cents(Math.max(0, Math.min(...available)));
+    },
+    async costOf(touchId) {
+      return (await guard.campaignCost(touchId)) ?? null;
+    },
+    async fits(group, touchId, emails) {
+      const decide = async (n: number) => (await guard.explain({ group, touchId, emails: emails.slice(0, n) }))!.decision;
+      const all = await decide(emails.length);
+      const cost = all.costPerSend ?? 0;
+      if (all.outcome !== 'deny') return { fits: emails.length, costPerSendCents: cost, reasons: [] };
+      // Find the largest prefix that still fits (caps are monotonic in the number of sends).
+      let low = 0;
+      let high = emails.length - 1;
+      while (low < high) {
+        const mid = Math.ceil((low + high) / 2);
+        if ((await decide(mid)).outcome !== 'deny') low = mid;
+        else high = mid - 1;
+      }
+      return { fits: low, costPerSendCents: cost, reasons: all.reasons.map((r) => r.message) };
+    },
+    async recentlyGifted(group, touchId, emails) {
+      const policy = findGroupPolicy(guard.policy, group);
+      if (!policy?.per_recipient.max_sends || emails.length === 0) return new Set();
+      const explained = await guard.explain({ group, touchId, emails });
+      if (!explained) return new Set();
+      return new Set(Object.entries(explained.view.recipients).filter(([, r]) => r.recentSends > 0).map(([email]) => email));
+    },
+    async explain(group, touchId, email) {
+      const explained = await guard.explain({ group, touchId, emails: [email] });
+      if (!explained) return `No active campaign with touch id ${touchId}.`;
+      const { decision } = explained;
+      const cost = decision.total === undefined ? '' : ` and reserve ${formatMoney(decision.total)}`;
+      if (decision.outcome === 'allow') return `The send would be allowed${cost}; nothing was sent.`;
+      if (decision.outcome === 'needs_approval') return `The send would need a person's approval${cost}: ${decision.reasons.map((r) => r.message).join(' ')} Nothing was sent.`;
+      return `The send would be refused: ${decision.reasons.map((r) => r.message).join(' ')}`;
+    },
+    async approval(id) {
+      const approval = await ledger.approval(id);
+      if (!approval) return undefined;
+      const intents = approval.status === 'sent' ? await ledger.intentsOfApproval(id) : [];
+      return { status: approval.status, reason: approval.decisionReason, trackingCode: intents[0]?.trackingCode ?? null };
+    },
+    async reconcile() {
+      await guard.reconcile(history);
+    },
+  };
+  return view;
+}

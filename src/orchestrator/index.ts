@@ -1,0 +1,12 @@
+/** @module Public surface of the orchestrator: runs, their store, the tool client and the guard view. */
+export { Orchestrator, WORKFLOWS } from './orchestrator.js';
+export type { OrchestratorOptions, RunHandle, RunListeners, WorkflowName } from './orchestrator.js';
+export { RunStore, FINISHED } from './run-store.js';
+export type { RunRecord, RunStatus, RunEvent, RunItem, ItemStatus } from './run-store.js';
+export { ToolClient, inProcessToolClient, remoteToolClient } from './tool-client.js';
+export type { ToolAnswer, ToolCallOptions } from './tool-client.js';
+export { localGuardView } from './guard-view.js';
+export type { GuardView, FitCheck, ApprovalState } from './guard-view.js';
+export { readAttendees } from './attendees-csv.js';
+export type { Attendee, AttendeeReport } from './attendees-csv.js';
+export { closest, distance } from './text.js';

@@ -1,0 +1,226 @@
+/**
+ * @module Where runs live: one row per run with its persisted XState snapshot, an append-only
+ * event log, and the run's items (a batch's attendees) with a status each. Same SQLite file as the
+ * ledger, so a run and the intents it created are always consistent.
+ */
+import { randomBytes } from 'node:crypto';
+import { migrate } from '../storage/index.js';
+import type { Migration, SqliteDatabase } from '../storage/index.js';
+
+const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    description: 'runs, run events, run items',
+    sql: `
+      CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        workflow TEXT NOT NULL,
+        machine_version INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        state TEXT,
+        input TEXT NOT NULL,
+        snapshot TEXT,
+        output TEXT,
+        summary TEXT,
+        owner_pid INTEGER,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX runs_status ON runs (status, updated_at);
+      CREATE TABLE run_events (
+        run_id TEXT NOT NULL REFERENCES runs (id),
+        seq INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        data TEXT,
+        PRIMARY KEY (run_id, seq)
+      ) WITHOUT ROWID;
+      CREATE TABLE run_items (
+        run_id TEXT NOT NULL REFERENCES runs (id),
+        idx INTEGER NOT NULL,
+        line INTEGER NOT NULL,
+        email TEXT NOT NULL,
+        name TEXT,
+        company TEXT,
+        status TEXT NOT NULL,
+        detail TEXT,
+        PRIMARY KEY (run_id, idx)
+      ) WITHOUT ROWID;
+      CREATE INDEX run_items_status ON run_items (run_id, status);
+    `,
+  },
+];
+
+export type RunStatus = 'running' | 'waiting' | 'done' | 'failed' | 'cancelled' | 'dry_run' | 'outcome_unknown';
+export const FINISHED: readonly RunStatus[] = ['done', 'failed', 'cancelled', 'dry_run', 'outcome_unknown'];
+
+export interface RunRecord {
+  readonly id: string;
+  readonly workflow: string;
+  readonly machineVersion: number;
+  readonly status: RunStatus;
+  readonly state: string | null;
+  readonly input: unknown;
+  readonly snapshot: unknown;
+  readonly output: unknown;
+  readonly summary: string | null;
+  readonly ownerPid: number | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface RunEvent {
+  readonly seq: number;
+  readonly at: number;
+  readonly type: string;
+  readonly data: unknown;
+}
+
+export type ItemStatus = 'pending' | 'sent' | 'pending_approval' | 'failed' | 'outcome_unknown' | 'skipped';
+
+export interface RunItem {
+  readonly idx: number;
+  readonly line: number;
+  readonly email: string;
+  readonly name: string | null;
+  readonly company: string | null;
+  readonly status: ItemStatus;
+  readonly detail: string | null;
+}
+
+const parse = (text: unknown) => (typeof text === 'string' ? (JSON.parse(text) as unknown) : null);
+
+/** Runs, their events and items. */
+export class RunStore {
+  private readonly s;
+
+  constructor(private readonly db: SqliteDatabase) {
+    migrate(db, 'orchestrator', MIGRATIONS);
+    this.s = {
+      insert: db.prepare(
+        'INSERT INTO runs (id, workflow, machine_version, status, input, owner_pid, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      save: db.prepare('UPDATE runs SET status = ?, state = ?, snapshot = ?, output = ?, summary = ?, updated_at = ? WHERE id = ?'),
+      setStatus: db.prepare('UPDATE runs SET status = ?, updated_at = ? WHERE id = ?'),
+      setOwner: db.prepare('UPDATE runs SET owner_pid = ? WHERE id = ?'),
+      release: db.prepare('UPDATE runs SET owner_pid = NULL WHERE id = ? AND owner_pid = ?'),
+      get: db.prepare<[string], Record<string, unknown>>('SELECT * FROM runs WHERE id = ?'),
+      list: db.prepare<[number], Record<string, unknown>>('SELECT * FROM runs ORDER BY created_at DESC LIMIT ?'),
+      unfinished: db.prepare<[], Record<string, unknown>>(`SELECT * FROM runs WHERE status IN ('running', 'waiting') ORDER BY created_at`),
+      nextSeq: db.prepare<[string], { n: number }>('SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM run_events WHERE run_id = ?'),
+      event: db.prepare('INSERT INTO run_events (run_id, seq, at, type, data) VALUES (?, ?, ?, ?, ?)'),
+      events: db.prepare<[string], Record<string, unknown>>('SELECT * FROM run_events WHERE run_id = ? ORDER BY seq'),
+      item: db.prepare('INSERT OR IGNORE INTO run_items (run_id, idx, line, email, name, company, status) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      items: db.prepare<[string], Record<string, unknown>>('SELECT * FROM run_items WHERE run_id = ? ORDER BY idx'),
+      itemsByStatus: db.prepare<[string, string], Record<string, unknown>>('SELECT * FROM run_items WHERE run_id = ? AND status = ? ORDER BY idx'),
+      itemCount: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM run_items WHERE run_id = ?'),
+      setItem: db.prepare('UPDATE run_items SET status = ?, detail = ? WHERE run_id = ? AND idx = ?'),
+      counts: db.prepare<[string], { status: ItemStatus; n: number }>('SELECT status, COUNT(*) AS n FROM run_items WHERE run_id = ? GROUP BY status'),
+    };
+  }
+
+  create(workflow: string, machineVersion: number, input: unknown, now: number): RunRecord {
+    const id = `run_${randomBytes(6).toString('hex')}`;
+    this.s.insert.run(id, workflow, machineVersion, 'running', JSON.stringify(input), process.pid, now, now);
+    return this.get(id)!;
+  }
+
+  save(id: string, update: { status: RunStatus; state: string; snapshot: unknown; output?: unknown; summary?: string | null }, now: number): void {
+    this.s.save.run(update.status, update.state, JSON.stringify(update.snapshot), update.output === undefined ? null : JSON.stringify(update.output), update.summary ?? null, now, id);
+  }
+
+  setStatus(id: string, status: RunStatus, now: number): void {
+    this.s.setStatus.run(status, now, id);
+  }
+
+  /** Takes ownership of a run for this process unless a live process owns it. */
+  claim(id: string, isAlive: (pid: number) => boolean): boolean {
+    const claim = this.db.transaction(() => {
+      const run = this.get(id);
+      if (!run) return false;
+      if (run.ownerPid !== null && run.ownerPid !== process.pid && isAlive(run.ownerPid)) return false;
+      this.s.setOwner.run(process.pid, id);
+      return true;
+    });
+    return claim.immediate();
+  }
+
+  release(id: string): void {
+    this.s.release.run(id, process.pid);
+  }
+
+  get(id: string): RunRecord | undefined {
+    const row = this.s.get.get(id);
+    return row ? this.toRun(row) : undefined;
+  }
+
+  list(limit = 50): RunRecord[] {
+    return this.s.list.all(limit).map((r) => this.toRun(r));
+  }
+
+  unfinished(): RunRecord[] {
+    return this.s.unfinished.all().map((r) => this.toRun(r));
+  }
+
+  event(id: string, type: string, data: unknown, now: number): void {
+    this.db.transaction(() => {
+      const seq = this.s.nextSeq.get(id)!.n;
+      this.s.event.run(id, seq, now, type, data === undefined ? null : JSON.stringify(data));
+    })();
+  }
+
+  events(id: string): RunEvent[] {
+    return this.s.events.all(id).map((r) => ({ seq: r.seq as number, at: r.at as number, type: r.type as string, data: parse(r.data) }));
+  }
+
+  /** Adds items once: `idx` is their position, so a load repeated after a restore adds nothing. */
+  addItems(id: string, items: readonly { idx: number; line: number; email: string; name: string | null; company: string | null }[]): void {
+    this.db.transaction(() => {
+      for (const item of items) this.s.item.run(id, item.idx, item.line, item.email, item.name, item.company, 'pending');
+    })();
+  }
+
+  itemCount(id: string): number {
+    return this.s.itemCount.get(id)!.n;
+  }
+
+  items(id: string, status?: ItemStatus): RunItem[] {
+    const rows = status ? this.s.itemsByStatus.all(id, status) : this.s.items.all(id);
+    return rows.map((r) => ({
+      idx: r.idx as number,
+      line: r.line as number,
+      email: r.email as string,
+      name: (r.name as string | null) ?? null,
+      company: (r.company as string | null) ?? null,
+      status: r.status as ItemStatus,
+      detail: (r.detail as string | null) ?? null,
+    }));
+  }
+
+  setItem(id: string, idx: number, status: ItemStatus, detail: string | null): void {
+    this.s.setItem.run(status, detail, id, idx);
+  }
+
+  itemCounts(id: string): Record<ItemStatus, number> {
+    const counts: Record<ItemStatus, number> = { pending: 0, sent: 0, pending_approval: 0, failed: 0, outcome_unknown: 0, skipped: 0 };
+    for (const row of this.s.counts.all(id)) counts[row.status] = row.n;
+    return counts;
+  }
+
+  private toRun(r: Record<string, unknown>): RunRecord {
+    return {
+      id: r.id as string,
+      workflow: r.workflow as string,
+      machineVersion: r.machine_version as number,
+      status: r.status as RunStatus,
+      state: (r.state as string | null) ?? null,
+      input: parse(r.input),
+      snapshot: parse(r.snapshot),
+      output: parse(r.output),
+      summary: (r.summary as string | null) ?? null,
+      ownerPid: (r.owner_pid as number | null) ?? null,
+      createdAt: r.created_at as number,
+      updatedAt: r.updated_at as number,
+    };
+  }
+}

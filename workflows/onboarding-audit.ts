@@ -1,0 +1,200 @@
+/**
+ * Onboarding audit: did every member of a team group get the onboarding gift? Finds the group and
+ * its members, pages through sends once, and reports each member as gifted (status, tracking
+ * code, date) or missing, flagging sends stuck in "Confirming Address". With `fix`, the missing
+ * members are proposed as address-collection sends and, once confirmed, sent through the guard.
+ */
+import { assign, setup } from 'xstate';
+import { messageOf, namedActor } from './named-actor.js';
+import type { CampaignFound, GroupFound, SpendResult } from './shared-types.js';
+
+export const ONBOARDING_AUDIT_VERSION = 1;
+
+export interface OnboardingAuditInput {
+  readonly group: string;
+  readonly campaign: string;
+  /** Only sends created at or after this instant count (epoch ms). */
+  readonly since: number;
+  /** A send still "Confirming Address" after this many days is flagged. */
+  readonly stuckAfterDays: number;
+  /** Propose sends for missing members. */
+  readonly fix: boolean;
+  /** Start the proposed sends (with `fix`). */
+  readonly confirm: boolean;
+  readonly expireAfterDays: number;
+  /** The audit's own clock reading at start, for "stuck" ages (epoch ms). */
+  readonly now: number;
+}
+
+export interface Member {
+  readonly name: string;
+  readonly email: string;
+}
+
+export interface SendSeen {
+  readonly id: number;
+  readonly email: string;
+  readonly status: string;
+  readonly trackingCode: string | null;
+  readonly createdAt: number;
+}
+
+export interface AuditLine {
+  readonly name: string;
+  readonly email: string;
+  readonly gifted: boolean;
+  readonly status?: string | undefined;
+  readonly trackingCode?: string | null | undefined;
+  readonly date?: number | undefined;
+  readonly stuck: boolean;
+  /** Set when `fix` started a send for a missing member. */
+  readonly fix?: SpendResult | { readonly status: 'failed'; readonly message: string } | undefined;
+}
+
+export interface OnboardingAuditOutput {
+  readonly status: 'done' | 'failed' | 'cancelled';
+  readonly group?: string | undefined;
+  readonly campaign?: string | undefined;
+  readonly lines: readonly AuditLine[];
+  readonly stuck: readonly SendSeen[];
+  readonly summary: string;
+}
+
+interface AuditContext {
+  readonly input: OnboardingAuditInput;
+  readonly group?: GroupFound;
+  readonly members?: readonly Member[];
+  readonly campaign?: CampaignFound;
+  readonly sends?: readonly SendSeen[];
+  readonly lines?: readonly AuditLine[];
+  readonly error?: string;
+  readonly status?: OnboardingAuditOutput['status'];
+}
+
+const DAY = 86_400_000;
+
+/** Pure: members × sends → one line per member. The latest send of the campaign counts. */
+export function crossReference(input: OnboardingAuditInput, members: readonly Member[], sends: readonly SendSeen[]): AuditLine[] {
+  return members.map((member) => {
+    const mine = sends.filter((s) => s.email.toLowerCase() === member.email.toLowerCase()).sort((a, b) => b.createdAt - a.createdAt);
+    const latest = mine[0];
+    if (!latest) return { name: member.name, email: member.email, gifted: false, stuck: false };
+    return {
+      name: member.name,
+      email: member.email,
+      gifted: true,
+      status: latest.status,
+      trackingCode: latest.trackingCode,
+      date: latest.createdAt,
+      stuck: isStuck(latest, input),
+    };
+  });
+}
+
+function isStuck(send: SendSeen, input: OnboardingAuditInput): boolean {
+  return send.status === 'Confirming Address' && input.now - send.createdAt > input.stuckAfterDays * DAY;
+}
+
+function summarize(context: AuditContext): string {
+  if (context.status === 'failed') return context.error ?? 'The audit failed.';
+  if (context.status === 'cancelled') return 'The audit was cancelled.';
+  const lines = context.lines ?? [];
+  const gifted = lines.filter((l) => l.gifted).length;
+  const missing = lines.filter((l) => !l.gifted);
+  const stuck = lines.filter((l) => l.stuck).length;
+  const parts = [`${context.group?.name}: ${gifted} of ${lines.length} members got ${context.campaign?.name}; ${missing.length} missing${missing.length ? ` (${missing.map((m) => m.name).join(', ')})` : ''}.`];
+  if (stuck > 0) parts.push(`${stuck} send${stuck === 1 ? ' is' : 's are'} stuck in "Confirming Address" for more than ${context.input.stuckAfterDays} days.`);
+  const fixed = missing.filter((m) => m.fix);
+  if (fixed.length > 0) {
+    parts.push(`Started ${fixed.filter((m) => m.fix?.status === 'sent').length} address-collection send(s); ${fixed.filter((m) => m.fix?.status === 'pending_approval').length} wait for approval; ${fixed.filter((m) => m.fix?.status === 'failed').length} failed.`);
+  } else if (context.input.fix && missing.length > 0) {
+    parts.push(`Proposed: ${missing.length} address-collection send(s) of ${context.campaign?.name}; run again with --fix --yes to start them.`);
+  }
+  return parts.join(' ');
+}
+
+export const onboardingAuditMachine = setup({
+  types: {
+    context: {} as AuditContext,
+    input: {} as OnboardingAuditInput,
+    output: {} as OnboardingAuditOutput,
+    events: {} as { type: 'run.cancel' },
+  },
+  actors: {
+    findGroup: namedActor<GroupFound, { name: string }>('findGroup'),
+    listMembers: namedActor<Member[], { group: GroupFound }>('listMembers'),
+    findCampaign: namedActor<CampaignFound, { name: string; deliveryType: 'mail' | 'email' | 'any' }>('findCampaign'),
+    scanSends: namedActor<SendSeen[], { touchId: number; since: number }>('scanSends'),
+    sendMissing: namedActor<AuditLine[], { lines: readonly AuditLine[]; group: GroupFound; campaign: CampaignFound; expireAfterDays: number }>('sendMissing'),
+  },
+  guards: {
+    fixAndConfirmed: ({ context }) => context.input.fix && context.input.confirm && (context.lines ?? []).some((l) => !l.gifted),
+  },
+}).createMachine({
+  id: 'onboarding-audit',
+  context: ({ input }) => ({ input }),
+  initial: 'findingGroup',
+  on: { 'run.cancel': '.cancelled' },
+  states: {
+    findingGroup: {
+      invoke: {
+        src: 'findGroup',
+        input: ({ context }) => ({ name: context.input.group }),
+        onDone: { target: 'listingMembers', actions: assign({ group: ({ event }) => event.output }) },
+        onError: { target: 'failed', actions: assign({ error: ({ event }) => messageOf(event.error) }) },
+      },
+    },
+    listingMembers: {
+      invoke: {
+        src: 'listMembers',
+        input: ({ context }) => ({ group: context.group! }),
+        onDone: { target: 'findingCampaign', actions: assign({ members: ({ event }) => event.output }) },
+        onError: { target: 'failed', actions: assign({ error: ({ event }) => messageOf(event.error) }) },
+      },
+    },
+    findingCampaign: {
+      invoke: {
+        src: 'findCampaign',
+        input: ({ context }) => ({ name: context.input.campaign, deliveryType: 'any' as const }),
+        onDone: { target: 'scanningSends', actions: assign({ campaign: ({ event }) => event.output }) },
+        onError: { target: 'failed', actions: assign({ error: ({ event }) => messageOf(event.error) }) },
+      },
+    },
+    scanningSends: {
+      invoke: {
+        src: 'scanSends',
+        input: ({ context }) => ({ touchId: context.campaign!.id, since: context.input.since }),
+        onDone: {
+          target: 'reported',
+          actions: assign({
+            sends: ({ event }) => event.output,
+            lines: ({ context, event }) => crossReference(context.input, context.members ?? [], event.output),
+          }),
+        },
+        onError: { target: 'failed', actions: assign({ error: ({ event }) => messageOf(event.error) }) },
+      },
+    },
+    reported: {
+      always: [{ guard: 'fixAndConfirmed', target: 'fixing' }, { target: 'done' }],
+    },
+    fixing: {
+      invoke: {
+        src: 'sendMissing',
+        input: ({ context }) => ({ lines: context.lines!, group: context.group!, campaign: context.campaign!, expireAfterDays: context.input.expireAfterDays }),
+        onDone: { target: 'done', actions: assign({ lines: ({ event }) => event.output }) },
+        onError: { target: 'failed', actions: assign({ error: ({ event }) => messageOf(event.error) }) },
+      },
+    },
+    done: { type: 'final', entry: assign({ status: 'done' as const }) },
+    failed: { type: 'final', entry: assign({ status: 'failed' as const }) },
+    cancelled: { type: 'final', entry: assign({ status: 'cancelled' as const }) },
+  },
+  output: ({ context }) => ({
+    status: context.status ?? 'failed',
+    group: context.group?.name,
+    campaign: context.campaign?.name,
+    lines: context.lines ?? [],
+    stuck: (context.sends ?? []).filter((s) => isStuck(s, context.input)),
+    summary: summarize(context),
+  }),
+});
