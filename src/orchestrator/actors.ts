@@ -97,6 +97,27 @@ async function findCampaign(deps: ActorDeps, name: string, deliveryType: 'mail' 
   return { id: touch.id, name: touch.name, deliveryType: touch.delivery_type, costCents: (await deps.guard?.costOf(touch.id)) ?? null };
 }
 
+/** Sends of one campaign created at or after `since`. GET /send has no filters and lists newest first: page until older. */
+async function sendsOfCampaignSince(deps: ActorDeps, touchId: number, since: number): Promise<SendSeen[]> {
+  const found: SendSeen[] = [];
+  for (let page = 1; ; page++) {
+    const data = unwrap(await deps.tools.call('list_all_sendoso_sends', { page, per_page: 100 }), 'Listing sends');
+    const sends = (data.sends as { id: number; status: string; created_at: string; tracking_code?: string | null; touch: { id: number }; recipient: { email?: string | null } }[]) ?? [];
+    let older = false;
+    for (const send of sends) {
+      const createdAt = Date.parse(send.created_at);
+      if (createdAt < since) {
+        older = true;
+        continue;
+      }
+      if (send.touch.id === touchId && send.recipient.email) {
+        found.push({ id: send.id, email: send.recipient.email, status: send.status, trackingCode: send.tracking_code ?? null, createdAt });
+      }
+    }
+    if (older || sends.length < 100) return found;
+  }
+}
+
 /** Maps a spending tool's answer to the workflow's view of it. */
 function spendResult(answer: ToolAnswer): SpendResult {
   if (!answer.ok) throw new GiftingError(answer.code === 'denied' ? 'forbidden' : 'bad_request', answer.message);
@@ -187,26 +208,7 @@ export function workflowActors(deps: ActorDeps) {
       return members.map((m) => ({ name: `${m.first_name} ${m.last_name}`.trim(), email: m.email }));
     }),
 
-    scanSends: fromPromise<SendSeen[], { touchId: number; since: number }>(async ({ input }) => {
-      // GET /send has no filters and lists newest first: page until sends are older than `since`.
-      const found: SendSeen[] = [];
-      for (let page = 1; ; page++) {
-        const data = unwrap(await deps.tools.call('list_all_sendoso_sends', { page, per_page: 100 }), 'Listing sends');
-        const sends = (data.sends as { id: number; status: string; created_at: string; tracking_code?: string | null; touch: { id: number }; recipient: { email?: string | null } }[]) ?? [];
-        let older = false;
-        for (const send of sends) {
-          const createdAt = Date.parse(send.created_at);
-          if (createdAt < input.since) {
-            older = true;
-            continue;
-          }
-          if (send.touch.id === input.touchId && send.recipient.email) {
-            found.push({ id: send.id, email: send.recipient.email, status: send.status, trackingCode: send.tracking_code ?? null, createdAt });
-          }
-        }
-        if (older || sends.length < 100) return found;
-      }
-    }),
+    scanSends: fromPromise<SendSeen[], { touchId: number; since: number }>(({ input }) => sendsOfCampaignSince(deps, input.touchId, input.since)),
 
     sendMissing: fromPromise<AuditLine[], { lines: readonly AuditLine[]; group: GroupFound; campaign: CampaignFound; expireAfterDays: number }>(async ({ input }) => {
       const out: AuditLine[] = [];
@@ -240,9 +242,18 @@ export function workflowActors(deps: ActorDeps) {
     precheckBatch: fromPromise<BatchPrecheck, { group: GroupFound; campaign: CampaignFound }>(async ({ input }) => {
       const pending = deps.store.items(deps.runId, 'pending');
       const emails = pending.map((i) => i.email.toLowerCase());
+      // Already gifted within the policy's frequency window: by giftguard (the ledger), or by anyone
+      // (Sendoso's send history for this campaign, which also holds sends made outside giftguard).
       const gifted = deps.guard ? await deps.guard.recentlyGifted(input.group.name, input.campaign.id, emails) : new Set<string>();
+      const windowDays = deps.guard?.frequencyWindowDays(input.group.name) ?? null;
+      if (windowDays !== null) {
+        const wanted = new Set(emails);
+        for (const send of await sendsOfCampaignSince(deps, input.campaign.id, deps.clock.now() - windowDays * 86_400_000)) {
+          if (wanted.has(send.email.toLowerCase())) gifted.add(send.email.toLowerCase());
+        }
+      }
       for (const item of pending) {
-        if (gifted.has(item.email.toLowerCase())) deps.store.setItem(deps.runId, item.idx, 'skipped', 'already gifted within the policy frequency window');
+        if (gifted.has(item.email.toLowerCase())) deps.store.setItem(deps.runId, item.idx, 'skipped', `already gifted within the policy's ${windowDays ?? ''} day window`.replace('  ', ' '));
       }
       const toSend = emails.filter((e) => !gifted.has(e));
       const check = deps.guard ? await deps.guard.fits(input.group.name, input.campaign.id, toSend) : { fits: toSend.length, costPerSendCents: input.campaign.costCents ?? 0, reasons: [] };

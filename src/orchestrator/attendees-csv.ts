@@ -84,5 +84,7 @@ export async function readAttendees(path: string, accept: (attendees: Attendee[]
   }
   if (!headerChecked) throw new GiftingError('bad_request', `${path} is empty: it needs a header row with an "email" column and one row per attendee.`);
   if (chunk.length > 0) accept(chunk);
+  // Skipped (malformed) records are reported as the parser meets them, ahead of the rows read.
+  report.invalid.sort((a, b) => a.line - b.line);
   return report;
 }

@@ -27,8 +27,10 @@ export interface GuardView {
   costOf(touchId: number): Promise<Cents | null>;
   /** How many of these recipients' sends fit every rule right now. */
   fits(group: string, touchId: number, emails: readonly string[]): Promise<FitCheck>;
-  /** Recipients gifted within the group's frequency window (policy `max_sends.per_days`). */
+  /** Recipients giftguard gifted within the group's frequency window (policy `max_sends.per_days`). */
   recentlyGifted(group: string, touchId: number, emails: readonly string[]): Promise<Set<string>>;
+  /** The group's frequency window in days, when the policy sets one. */
+  frequencyWindowDays(group: string): number | null;
   /** The decision a send would get, in one sentence, for dry runs. */
   explain(group: string, touchId: number, email: string): Promise<string>;
   approval(id: string): Promise<ApprovalState | undefined>;
@@ -67,6 +69,9 @@ export function localGuardView(guard: Guard, ledger: LedgerPort, history: SendHi
       const explained = await guard.explain({ group, touchId, emails });
       if (!explained) return new Set();
       return new Set(Object.entries(explained.view.recipients).filter(([, r]) => r.recentSends > 0).map(([email]) => email));
+    },
+    frequencyWindowDays(group) {
+      return findGroupPolicy(guard.policy, group)?.per_recipient.max_sends?.per_days ?? null;
     },
     async explain(group, touchId, email) {
       const explained = await guard.explain({ group, touchId, emails: [email] });

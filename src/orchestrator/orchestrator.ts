@@ -55,10 +55,13 @@ export interface RunListeners {
   readonly onProgress?: (progress: BatchProgress & { total: number }) => void;
 }
 
-/** A started run: its id, and a promise that settles when it finishes or starts waiting. */
+/** A started run. */
 export interface RunHandle {
   readonly id: string;
+  /** Settles when the run finishes or starts waiting for a person (what a CLI waits for). */
   readonly settled: Promise<RunRecord>;
+  /** Settles when the run finishes (or this process stops driving it). */
+  readonly finished: Promise<RunRecord>;
 }
 
 /** What the machine's output says, as a run status. */
@@ -90,7 +93,7 @@ const defaultIsAlive = (pid: number) => {
 
 /** Starts, restores, cancels and lists runs. */
 export class Orchestrator {
-  private readonly active = new Map<string, AnyActorRef>();
+  private readonly active = new Map<string, { actor: AnyActorRef; finish: () => void }>();
   private readonly log: Logger;
 
   constructor(private readonly options: OrchestratorOptions) {
@@ -102,7 +105,7 @@ export class Orchestrator {
     const definition = WORKFLOWS[workflow];
     const run = this.options.store.create(workflow, definition.version, input, this.options.clock.now());
     this.options.store.event(run.id, 'started', { workflow, input }, this.options.clock.now());
-    return { id: run.id, settled: this.launch(run, undefined, listeners) };
+    return this.launch(run, undefined, listeners);
   }
 
   /** Continues a run from its last persisted snapshot. */
@@ -120,7 +123,7 @@ export class Orchestrator {
       throw new GiftingError('bad_request', `Run ${id} was made by version ${run.machineVersion} of the ${run.workflow} workflow; this giftguard has version ${definition.version} and cannot resume it.`);
     }
     this.options.store.event(id, 'resumed', { pid: process.pid }, this.options.clock.now());
-    return { id, settled: this.launch(run, run.snapshot ?? undefined, listeners) };
+    return this.launch(run, run.snapshot ?? undefined, listeners);
   }
 
   /** Resumes every unfinished run not owned by a live process; returns their ids. */
@@ -144,20 +147,21 @@ export class Orchestrator {
     if (FINISHED.includes(run.status)) throw new GiftingError('bad_request', `Run ${id} is already ${run.status}.`);
     this.options.store.setStatus(id, 'cancelled', this.options.clock.now());
     this.options.store.event(id, 'cancelled', null, this.options.clock.now());
-    this.active.get(id)?.send({ type: 'run.cancel' });
+    this.active.get(id)?.actor.send({ type: 'run.cancel' });
     return this.options.store.get(id)!;
   }
 
   /** Stops actors in this process without changing their runs' status (shutdown); they resume later. */
   async stop(): Promise<void> {
-    for (const [id, actor] of this.active) {
+    for (const [id, { actor, finish }] of [...this.active]) {
       actor.stop();
       this.options.store.release(id);
+      finish();
     }
     this.active.clear();
   }
 
-  private launch(run: RunRecord, snapshot: unknown, listeners: RunListeners): Promise<RunRecord> {
+  private launch(run: RunRecord, snapshot: unknown, listeners: RunListeners): RunHandle {
     const { store, clock } = this.options;
     const definition = WORKFLOWS[run.workflow as WorkflowName];
     const isCancelled = () => store.get(run.id)?.status === 'cancelled';
@@ -180,21 +184,25 @@ export class Orchestrator {
       }) as never,
     });
     const actor: AnyActorRef = createActor(machine, snapshot ? { snapshot: snapshot as Snapshot<unknown>, input: run.input } : { input: run.input });
-    this.active.set(run.id, actor);
-
-    return new Promise<RunRecord>((resolve) => {
+    let resolveSettled: (run: RunRecord) => void = () => {};
+    let resolveFinished: (run: RunRecord) => void = () => {};
+    const settled = new Promise<RunRecord>((resolve) => (resolveSettled = resolve));
+    const finished = new Promise<RunRecord>((resolve) => (resolveFinished = resolve));
+    let isSettled = false;
+    const settle = () => {
+      if (isSettled) return;
+      isSettled = true;
+      resolveSettled(store.get(run.id)!);
+    };
+    const finish = () => {
+      this.active.delete(run.id);
+      store.release(run.id);
+      settle();
+      resolveFinished(store.get(run.id)!);
+    };
+    this.active.set(run.id, { actor, finish });
+    {
       let lastState: string | undefined;
-      let settled = false;
-      const settle = () => {
-        if (settled) return;
-        settled = true;
-        resolve(store.get(run.id)!);
-      };
-      const finish = () => {
-        this.active.delete(run.id);
-        store.release(run.id);
-        settle();
-      };
       actor.subscribe({
         next: (snap: { status: string; value: unknown; output?: unknown; error?: unknown }) => {
           const state = typeof snap.value === 'string' ? snap.value : JSON.stringify(snap.value);
@@ -232,6 +240,7 @@ export class Orchestrator {
         },
       });
       actor.start();
-    });
+    }
+    return { id: run.id, settled, finished };
   }
 }
