@@ -11,6 +11,8 @@ import type { Config } from './config/index.js';
 import { ConfigError, GiftingError, systemClock } from './domain/index.js';
 import type { Clock } from './domain/index.js';
 import { Guard, SqliteLedger, loadPolicy } from './guard/index.js';
+import { AccountLimiter } from './limiter/index.js';
+import { Orchestrator, RunStore, inProcessToolClient, localGuardView, remoteToolClient } from './orchestrator/index.js';
 import type { Policy } from './guard/index.js';
 import { createLogger } from './log/index.js';
 import type { Logger } from './log/index.js';
@@ -22,6 +24,7 @@ import {
   createSendosoClient,
   sendosoCampaignDirectory,
   sendosoDispatcher,
+  sendosoSendHistory,
   staticAccessToken,
 } from './sendoso/index.js';
 import type { AccessTokenProvider } from './sendoso/index.js';
@@ -94,6 +97,8 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) =
   let audit: ToolAuditLog | undefined;
   let ledger: SqliteLedger | undefined;
   let policy: Promise<Policy | undefined> | undefined;
+  let runs: RunStore | undefined;
+  const cleanups: (() => Promise<void>)[] = [];
   const guards = new Map<SendosoConnection, Promise<Guard | undefined>>();
   const connections: SendosoConnection[] = [];
 
@@ -143,7 +148,30 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) =
       const guard = await app.guard(connection);
       return { http: connection.http, gate: guard ?? refusingSpendGate, viaFrom: config.sendosoViaFrom };
     },
+    runs: () => (runs ??= new RunStore(database())),
+    async orchestrator(connection) {
+      const limiter = new AccountLimiter({ requestsPerSecond: config.rateLimit, maxConcurrent: config.maxInFlight, clock, logger });
+      const guard = await app.guard(connection);
+      const client = config.toolsUrl
+        ? await remoteToolClient(config.toolsUrl, limiter, packageJson.version)
+        : await inProcessToolClient({ tools: app.tools, runtime: await app.toolRuntime(connection), limiter, clock, logger, version: packageJson.version, runnerId: `orchestrator:${process.pid}` });
+      const orchestrator = new Orchestrator({
+        store: app.runs(),
+        tools: client,
+        // With remote tools the remote guard decides; local headroom checks would describe the wrong ledger.
+        guard: guard && !config.toolsUrl ? localGuardView(guard, app.ledger(), sendosoSendHistory(connection.client), clock) : undefined,
+        clock,
+        logger,
+      });
+      cleanups.push(async () => {
+        await orchestrator.stop();
+        await client.close();
+        await limiter.stop();
+      });
+      return orchestrator;
+    },
     async close() {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
       await Promise.all(connections.map((c) => c.close()));
       db?.close();
     },

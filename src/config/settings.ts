@@ -99,6 +99,22 @@ export const settings = {
     schema: z.coerce.number().int().min(0).max(86_400).default(120),
     description: 'A send left "dispatching" this long (a crashed worker) is reconciled as unknown.',
   }),
+  rateLimit: define({
+    env: 'GIFTGUARD_RATE_LIMIT',
+    schema: positiveInt.max(10_000).default(10),
+    description: 'Requests per second giftguard allows itself per Sendoso account (Sendoso: 10); lowered automatically if Sendoso reports less.',
+  }),
+  maxInFlight: define({
+    env: 'GIFTGUARD_MAX_IN_FLIGHT',
+    schema: positiveInt.max(100).default(1),
+    description: 'Workflow calls to Sendoso in flight at once. Raise only when Sendoso answers slower than 1 s / rate limit.',
+  }),
+  toolsUrl: define({
+    env: 'GIFTGUARD_TOOLS_URL',
+    flag: '--tools-url',
+    schema: url.optional(),
+    description: 'Run workflows against this remote MCP URL (same tool names) instead of the in-process tools.',
+  }),
   sandboxHost: define({
     env: 'GIFTGUARD_SANDBOX_HOST',
     flag: '--sandbox-host',

@@ -1,14 +1,18 @@
 /**
- * @module The per-account request limiter: Bottleneck spaces calls (minTime = 1 s / limit, with a
- * bounded number in flight) and queues — it never drops a call. On top sits the shared PauseGate:
- * a 429 pauses the whole account until Retry-After / ratelimit-reset and the rejected call is
- * re-queued at the front; a response reporting `remaining: 0` pauses until its reset before the
- * next call leaves.
+ * @module The per-account request limiter: Bottleneck spaces calls (minTime = 1 s / limit) and
+ * queues them — it never drops a call. On top sits the shared PauseGate: a 429 pauses the whole
+ * account until Retry-After / ratelimit-reset, and a response reporting `remaining: 0` pauses until
+ * its reset before the next call leaves.
  *
- * Bottleneck traps avoided on purpose: retries are re-scheduled as fresh jobs, never returned
- * from the `failed` handler (those bypass minTime and the reservoir, issue #170); no reservoir is
- * used, so the limit can be re-tuned with `updateSettings` without breaking reservoir refresh
- * (issue #185).
+ * The gate is closed inside the call's Bottleneck slot, before the slot is given up, and the
+ * rejected call is retried in that same slot once the pause ends — so it goes first, and with one
+ * call in flight (the default) no request leaves during a pause. Raise `maxConcurrent` only when
+ * Sendoso's latency exceeds 1 s / limit; calls already on the wire when a 429 arrives then finish
+ * on their own.
+ *
+ * Bottleneck traps avoided on purpose: retries never come from the `failed` handler (those bypass
+ * minTime and the reservoir, issue #170); no reservoir is used, so the limit can be re-tuned with
+ * `updateSettings` without breaking reservoir refresh (issue #185).
  */
 import Bottleneck from 'bottleneck';
 import type { Clock, RateLimitInfo } from '../domain/index.js';
@@ -26,7 +30,7 @@ export interface LimitedOutcome<T> {
 export interface AccountLimiterOptions {
   /** Known requests per second (Sendoso: 10). */
   readonly requestsPerSecond: number;
-  /** Calls in flight at once (default: the per-second limit). */
+  /** Calls in flight at once (default 1; see the module note). */
   readonly maxConcurrent?: number;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -44,9 +48,8 @@ export interface LimiterStats {
   readonly pauses: number;
 }
 
-/** Normal priority; the retry of a rejected call jumps the queue. */
+/** Bottleneck's default priority; a rejected call keeps its slot rather than re-queueing. */
 const NORMAL = 5;
-const FIRST = 0;
 
 /** Limits every call to one Sendoso account. */
 export class AccountLimiter {
@@ -59,27 +62,26 @@ export class AccountLimiter {
   constructor(private readonly options: AccountLimiterOptions) {
     this.limit = options.requestsPerSecond;
     this.gate = new PauseGate(options.clock);
-    this.bottleneck = new Bottleneck({ minTime: Math.ceil(1000 / this.limit), maxConcurrent: options.maxConcurrent ?? Math.max(1, this.limit) });
+    this.bottleneck = new Bottleneck({ minTime: Math.ceil(1000 / this.limit), maxConcurrent: options.maxConcurrent ?? 1 });
     this.log = options.logger.child({ module: 'limiter' });
   }
 
-  /** Runs `task` when the account may make a call; retries it (first in line) after a 429. */
+  /** Runs `task` when the account may make a call; after a 429 retries it, first, once the pause ends. */
   async schedule<T>(task: () => Promise<LimitedOutcome<T>>): Promise<T> {
-    let priority = NORMAL;
-    for (let attempt = 0; ; attempt++) {
-      await this.gate.wait();
-      const outcome = await this.bottleneck.schedule({ priority }, async () => {
-        // Queued before a pause began? Wait it out here too: nothing leaves during a pause.
+    await this.gate.wait();
+    return this.bottleneck.schedule({ priority: NORMAL }, async () => {
+      for (let attempt = 0; ; attempt++) {
+        // Queued before a pause began? Wait it out here: nothing leaves during a pause.
         await this.gate.wait();
         this.counters.calls += 1;
-        return task();
-      });
-      this.observe(outcome.rateLimit, outcome.rateLimited === true);
-      if (!outcome.rateLimited) return outcome.value;
-      this.counters.rateLimited += 1;
-      if (attempt + 1 >= (this.options.maxRateLimitRetries ?? 20)) return outcome.value;
-      priority = FIRST;
-    }
+        const outcome = await task();
+        // Closed before this slot is released, so no queued call slips out ahead of the pause.
+        this.observe(outcome.rateLimit, outcome.rateLimited === true);
+        if (!outcome.rateLimited) return outcome.value;
+        this.counters.rateLimited += 1;
+        if (attempt + 1 >= (this.options.maxRateLimitRetries ?? 20)) return outcome.value;
+      }
+    });
   }
 
   /** Adapts to what a response said about the account's limit. */
@@ -95,7 +97,7 @@ export class AccountLimiter {
     if (rateLimit?.limit !== undefined && rateLimit.limit > 0 && rateLimit.limit < this.limit) {
       // The account's real limit is lower than configured: space calls accordingly.
       this.limit = rateLimit.limit;
-      this.bottleneck.updateSettings({ minTime: Math.ceil(1000 / this.limit), maxConcurrent: this.options.maxConcurrent ?? Math.max(1, this.limit) });
+      this.bottleneck.updateSettings({ minTime: Math.ceil(1000 / this.limit), maxConcurrent: this.options.maxConcurrent ?? 1 });
       this.log.info({ limit: this.limit }, 'lowered request rate to the limit Sendoso reported');
     }
   }

@@ -141,14 +141,10 @@ export class Orchestrator {
   }
 
   /** Cancels a run: no further sends. A run active in another process stops at its next check. */
-  cancel(id: string): RunRecord {
-    const run = this.options.store.get(id);
-    if (!run) throw new GiftingError('not_found', `No run ${id}; see giftguard runs list`);
-    if (FINISHED.includes(run.status)) throw new GiftingError('bad_request', `Run ${id} is already ${run.status}.`);
-    this.options.store.setStatus(id, 'cancelled', this.options.clock.now());
-    this.options.store.event(id, 'cancelled', null, this.options.clock.now());
+  cancel(id: string, by = 'orchestrator'): RunRecord {
+    const run = this.options.store.cancel(id, by, this.options.clock.now());
     this.active.get(id)?.actor.send({ type: 'run.cancel' });
-    return this.options.store.get(id)!;
+    return run;
   }
 
   /** Stops actors in this process without changing their runs' status (shutdown); they resume later. */

@@ -4,6 +4,7 @@
  * ledger, so a run and the intents it created are always consistent.
  */
 import { randomBytes } from 'node:crypto';
+import { GiftingError } from '../domain/index.js';
 import { migrate } from '../storage/index.js';
 import type { Migration, SqliteDatabase } from '../storage/index.js';
 
@@ -131,6 +132,16 @@ export class RunStore {
 
   setStatus(id: string, status: RunStatus, now: number): void {
     this.s.setStatus.run(status, now, id);
+  }
+
+  /** Marks an unfinished run cancelled (whoever runs it stops before its next send). */
+  cancel(id: string, by: string, now: number): RunRecord {
+    const run = this.get(id);
+    if (!run) throw new GiftingError('not_found', `No run ${id}; see giftguard runs list`);
+    if (FINISHED.includes(run.status)) throw new GiftingError('bad_request', `Run ${id} is already ${run.status}.`);
+    this.setStatus(id, 'cancelled', now);
+    this.event(id, 'cancelled', { by }, now);
+    return this.get(id)!;
   }
 
   /** Takes ownership of a run for this process unless a live process owns it. */

@@ -6,6 +6,7 @@
 import type { Config, ConfigOverrides, SettingKey } from '../../config/index.js';
 import type { Clock } from '../../domain/index.js';
 import type { Guard, LedgerPort, Policy } from '../../guard/index.js';
+import type { Orchestrator, RunStore } from '../../orchestrator/index.js';
 import type { Logger } from '../../log/index.js';
 import type { RunningSandbox } from '../../sandbox/index.js';
 import type { SendosoClient, SendosoHttp } from '../../sendoso/index.js';
@@ -49,6 +50,9 @@ export interface App {
   guard(connection: SendosoConnection): Promise<Guard | undefined>;
   /** What tools run with, on a connection: the guard as SpendGate, or the refusing gate. */
   toolRuntime(connection: SendosoConnection): Promise<ToolRuntime>;
+  runs(): RunStore;
+  /** The orchestrator over a connection (in-process tools, or GIFTGUARD_TOOLS_URL). */
+  orchestrator(connection: SendosoConnection): Promise<Orchestrator>;
   close(): Promise<void>;
 }
 

@@ -7,6 +7,7 @@ import type { AppFactory } from './app.js';
 import type { CliIo } from './io.js';
 import { approvalsCommand, budgetCommand, policyCommand, reconcileCommand } from './guard-commands.js';
 import { apiTokenCommand, auditCommand, mcpCommand } from './mcp-command.js';
+import { runCommand, runsCommand } from './run-commands.js';
 import { sandboxCommand } from './sandbox-command.js';
 import { serveCommand } from './serve-command.js';
 import { toolsCommand } from './tools-command.js';
@@ -20,6 +21,8 @@ export function createProgram(io: CliIo, version: string, factory: AppFactory): 
   program.addCommand(serveCommand(io, factory));
   program.addCommand(mcpCommand(io, factory));
   program.addCommand(apiTokenCommand(io, factory));
+  program.addCommand(runCommand(io, factory));
+  program.addCommand(runsCommand(io, factory));
   program.addCommand(policyCommand(io, factory));
   program.addCommand(budgetCommand(io, factory));
   program.addCommand(approvalsCommand(io, factory));

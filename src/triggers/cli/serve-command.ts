@@ -130,6 +130,9 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
         // Sends whose outcome was unknown when the last process stopped are settled first.
         const history = sendosoSendHistory(connection.client);
         const reconciled = guard ? await guard.reconcile(history) : undefined;
+        // Runs left unfinished by the last process (waiting for approval, or cut off) continue here.
+        const orchestrator = await app.orchestrator(connection);
+        const resumed = orchestrator.resumeUnfinished();
         const stopGuardLoops = guard
           ? [
               every(app.clock, RECONCILE_INTERVAL_MS, () => guard.reconcile(history).then(() => undefined), app.logger),
@@ -161,7 +164,14 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
           const count = registry.listServers().length;
           lines.push(`${count} MCP server${count === 1 ? '' : 's'} configured (giftguard mcp list). Their URLs were shown when created.`, '');
         }
+        if (resumed.length > 0) lines.push(`Resumed ${resumed.length} unfinished run(s): ${resumed.map((r) => r.id).join(', ')}`, '');
         lines.push(
+          'Run the workflows (in another terminal):',
+          '  npx giftguard run abm --group "Enterprise Sales" --campaign "Executive Whiskey Set" --name "Sarah Connor" --email sarah@cyberdyne.example',
+          '  npx giftguard run audit --group "New Hires Q3" --campaign "Welcome Swag Box" [--fix --yes]',
+          '  npx giftguard run batch --campaign "Q3 Webinar Attendees" --group Marketing --csv attendees.csv',
+          '  npx giftguard runs list',
+          '',
           'More:',
           '  giftguard mcp create --name "read-only" --methods read     a read-only server for reporting',
           '  giftguard mcp list | giftguard mcp revoke ID              manage servers',

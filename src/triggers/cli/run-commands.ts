@@ -1,0 +1,311 @@
+/**
+ * @module `giftguard run abm|audit|batch` (start a workflow and wait until it finishes or waits for
+ * a person) and `giftguard runs list|show|resume|cancel`.
+ */
+import { Command, Option } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { GiftingError } from '../../domain/index.js';
+import type { AuditLine, OnboardingAuditOutput } from '../../../workflows/index.js';
+import type { Orchestrator, RunHandle, RunListeners, RunRecord, WorkflowName } from '../../orchestrator/index.js';
+import type { App, AppFactory } from './app.js';
+import { table, when } from './format.js';
+import type { CliIo } from './io.js';
+
+const DAY = 86_400_000;
+
+/** "2026-08-01", an ISO time, or "90d" (days ago). */
+function parseSince(value: string, now: number): number {
+  const relative = /^(\d+)d$/.exec(value.trim());
+  if (relative) return now - Number(relative[1]) * DAY;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new GiftingError('bad_request', `--since must be a date (2026-08-01) or a number of days ago (90d); got "${value}"`);
+  return ms;
+}
+
+function integer(name: string, min: number, max: number) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new GiftingError('bad_request', `${name} must be a whole number from ${min} to ${max}; got "${value}"`);
+    return n;
+  };
+}
+
+/** Progress for batches: a bar on a terminal, JSON lines otherwise. */
+function progressListener(io: CliIo, runId: () => string): { listeners: RunListeners; stop: () => void } {
+  const tty = (io.stdout as NodeJS.WriteStream).isTTY === true;
+  if (tty) {
+    const bar = new SingleBar({ format: 'sending {bar} {value}/{total}  sent {sent}  approval {approval}  failed {failed}  skipped {skipped}', stream: io.stdout as NodeJS.WriteStream, hideCursor: true });
+    let started = false;
+    return {
+      listeners: {
+        onProgress: (p) => {
+          const done = p.sent + p.pendingApproval + p.failed + p.unknown + p.skipped;
+          const payload = { sent: p.sent, approval: p.pendingApproval, failed: p.failed, skipped: p.skipped };
+          if (!started) {
+            bar.start(p.total, done, payload);
+            started = true;
+          } else bar.update(done, payload);
+        },
+      },
+      stop: () => started && bar.stop(),
+    };
+  }
+  return {
+    listeners: { onProgress: (p) => io.stdout.write(`${JSON.stringify({ run: runId(), progress: p })}\n`) },
+    stop: () => undefined,
+  };
+}
+
+async function withOrchestrator<T>(factory: AppFactory, io: CliIo, toolsUrl: string | undefined, run: (orchestrator: Orchestrator, app: App) => Promise<T>): Promise<T> {
+  const app = factory({ env: io.env, overrides: { toolsUrl } });
+  try {
+    const connection = await app.connectSendoso({ sandboxPort: 0 });
+    return await run(await app.orchestrator(connection), app);
+  } finally {
+    await app.close();
+  }
+}
+
+function auditLines(output: OnboardingAuditOutput, format: string): string {
+  const rows = output.lines.map((l: AuditLine) => ({
+    name: l.name,
+    email: l.email,
+    gifted: l.gifted ? 'yes' : 'MISSING',
+    status: l.status ?? '-',
+    tracking: l.trackingCode ?? '-',
+    date: l.date ? when(l.date).slice(0, 10) : '-',
+    stuck: l.stuck ? 'STUCK' : '',
+    fix: l.fix ? `${l.fix.status}${'trackingCode' in l.fix && l.fix.trackingCode ? ` ${l.fix.trackingCode}` : ''}` : '',
+  }));
+  const headers = ['NAME', 'EMAIL', 'GIFTED', 'STATUS', 'TRACKING', 'DATE', 'STUCK', 'FIX'];
+  const values = rows.map((r) => [r.name, r.email, r.gifted, r.status, r.tracking, r.date, r.stuck, r.fix]);
+  switch (format) {
+    case 'csv': {
+      const cell = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+      return [headers.map((h) => h.toLowerCase()).join(','), ...values.map((v) => v.map(cell).join(','))].join('\n') + '\n';
+    }
+    case 'markdown':
+      return [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...values.map((v) => `| ${v.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`)].join('\n') + '\n';
+    default:
+      return table(headers, values);
+  }
+}
+
+/** Prints a run's end state for people (or as JSON) and sets the exit code. */
+function report(io: CliIo, run: RunRecord, json: boolean, format = 'table'): void {
+  if (json || format === 'json') {
+    io.stdout.write(`${JSON.stringify({ id: run.id, workflow: run.workflow, status: run.status, summary: run.summary, output: run.output }, null, 2)}\n`);
+  } else if (run.workflow === 'audit' && run.output && (run.status === 'done')) {
+    io.stdout.write(auditLines(run.output as OnboardingAuditOutput, format));
+    if (format === 'table') io.stdout.write(`\n${run.summary}\n`);
+  } else if (run.status === 'waiting') {
+    const approval = (run.snapshot as { context?: { send?: { approvalId?: string; message?: string } } } | null)?.context?.send;
+    io.stdout.write(
+      `Run ${run.id} is waiting for a person to approve ${approval?.approvalId ?? 'the send'}. Nothing has been sent yet.\n` +
+        `  Approve: giftguard approvals approve ${approval?.approvalId ?? '<id>'}    Deny: giftguard approvals deny ${approval?.approvalId ?? '<id>'}\n` +
+        `  giftguard serve resumes the run (or: giftguard runs resume ${run.id}).\n`,
+    );
+  } else {
+    io.stdout.write(`${run.summary ?? run.status}\n`);
+  }
+  if (run.status === 'failed' || run.status === 'cancelled') process.exitCode = 1;
+}
+
+async function startAndWait(orchestrator: Orchestrator, io: CliIo, workflow: WorkflowName, input: unknown, json: boolean): Promise<RunRecord> {
+  let id = '';
+  const progress = progressListener(io, () => id);
+  let handle: RunHandle;
+  try {
+    handle = orchestrator.start(workflow, input, progress.listeners);
+    id = handle.id;
+    if (!json) io.stderr.write(`Run ${handle.id} (${workflow}) started.\n`);
+    return await handle.settled;
+  } finally {
+    progress.stop();
+  }
+}
+
+export function runCommand(io: CliIo, factory: AppFactory): Command {
+  const run = new Command('run').description('Start a workflow: abm, audit or batch');
+
+  run
+    .command('abm')
+    .description('Send a physical gift to one person: address collection unless you give the address')
+    .requiredOption('--group <name>', 'the team group that pays, e.g. "Enterprise Sales"')
+    .requiredOption('--campaign <name-or-id>', 'a physical campaign, e.g. "Executive Whiskey Set"')
+    .requiredOption('--name <name>', 'the recipient, e.g. "Sarah Connor"')
+    .requiredOption('--email <email>', "the recipient's email")
+    .option('--company <name>', "the recipient's company")
+    .option('--address <street>', 'ship to this address instead of asking the recipient (with --city, --state, --zip, --country)')
+    .option('--city <city>')
+    .option('--state <state>')
+    .option('--zip <zip>')
+    .option('--country <country>', 'default USA')
+    .option('--message <text>', 'a note for the recipient')
+    .addOption(new Option('--expire-after-days <n>', 'days to confirm the address (2-7)').default(7).argParser(integer('--expire-after-days', 1, 30)))
+    .option('--dry-run', 'evaluate the policy and report; send nothing')
+    .option('--json', 'print JSON')
+    .option('--tools-url <url>', 'use a remote MCP server (same tool names) instead of the in-process tools')
+    .action(async (flags: Record<string, string | number | boolean | undefined>) => {
+      const address = flags.address
+        ? {
+            address: String(flags.address),
+            city: required(flags.city, '--city'),
+            state: required(flags.state, '--state'),
+            zip: required(flags.zip, '--zip'),
+            country: String(flags.country ?? 'USA'),
+          }
+        : undefined;
+      const input = {
+        group: String(flags.group),
+        campaign: String(flags.campaign),
+        recipientName: String(flags.name),
+        recipientEmail: String(flags.email),
+        ...(flags.company && { company: String(flags.company) }),
+        ...(address && { address }),
+        ...(flags.message && { message: String(flags.message) }),
+        expireAfterDays: Number(flags.expireAfterDays),
+        dryRun: flags.dryRun === true,
+      };
+      await withOrchestrator(factory, io, flags.toolsUrl as string | undefined, async (orchestrator) =>
+        report(io, await startAndWait(orchestrator, io, 'abm', input, flags.json === true), flags.json === true),
+      );
+    });
+
+  run
+    .command('audit')
+    .description('Check that every member of a group got a campaign (e.g. the onboarding gift)')
+    .requiredOption('--group <name>', 'e.g. "New Hires Q3"')
+    .requiredOption('--campaign <name-or-id>', 'e.g. "Welcome Swag Box"')
+    .option('--since <date>', 'only sends since this date (2026-08-01) or days ago (90d)', '90d')
+    .addOption(new Option('--stuck-after-days <n>', 'flag sends "Confirming Address" for longer than this').default(3).argParser(integer('--stuck-after-days', 0, 365)))
+    .option('--fix', 'propose address-collection sends for missing members')
+    .option('--yes', 'with --fix: start them (through the spend policy)')
+    .addOption(new Option('--expire-after-days <n>', 'days to confirm the address for --fix sends (2-7)').default(7).argParser(integer('--expire-after-days', 1, 30)))
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'csv', 'markdown']).default('table'))
+    .option('--tools-url <url>', 'use a remote MCP server instead of the in-process tools')
+    .action(async (flags: { group: string; campaign: string; since: string; stuckAfterDays: number; fix?: boolean; yes?: boolean; expireAfterDays: number; format: string; toolsUrl?: string }) =>
+      withOrchestrator(factory, io, flags.toolsUrl, async (orchestrator, app) => {
+        const now = app.clock.now();
+        const input = {
+          group: flags.group,
+          campaign: flags.campaign,
+          since: parseSince(flags.since, now),
+          stuckAfterDays: flags.stuckAfterDays,
+          fix: flags.fix === true,
+          confirm: flags.fix === true && flags.yes === true,
+          expireAfterDays: flags.expireAfterDays,
+          now,
+        };
+        report(io, await startAndWait(orchestrator, io, 'audit', input, flags.format === 'json'), false, flags.format);
+      }),
+    );
+
+  run
+    .command('batch')
+    .description('Send an eGift to every attendee in a CSV (columns: email, and optionally name, company)')
+    .requiredOption('--campaign <name-or-id>', 'an eGift campaign, e.g. "Q3 Webinar Attendees"')
+    .requiredOption('--group <name>', 'the team group that pays, e.g. Marketing')
+    .requiredOption('--csv <file>', 'the attendee list')
+    .option('--partial', 'if the whole batch does not fit the caps, send as many as fit (default: send none)')
+    .option('--message <text>', 'the eGift email text')
+    .option('--dry-run', 'validate and pre-check only; send nothing')
+    .option('--json', 'print JSON (progress as JSON lines)')
+    .option('--tools-url <url>', 'use a remote MCP server instead of the in-process tools')
+    .action(async (flags: { campaign: string; group: string; csv: string; partial?: boolean; message?: string; dryRun?: boolean; json?: boolean; toolsUrl?: string }) =>
+      withOrchestrator(factory, io, flags.toolsUrl, async (orchestrator) => {
+        const input = { campaign: flags.campaign, group: flags.group, csvPath: flags.csv, partial: flags.partial === true, ...(flags.message && { message: flags.message }), dryRun: flags.dryRun === true };
+        report(io, await startAndWait(orchestrator, io, 'batch', input, flags.json === true), flags.json === true);
+      }),
+    );
+  return run;
+}
+
+function required(value: unknown, flag: string): string {
+  if (value === undefined || value === '') throw new GiftingError('bad_request', `${flag} is needed with --address`);
+  return String(value);
+}
+
+export function runsCommand(io: CliIo, factory: AppFactory): Command {
+  const runs = new Command('runs').description('Workflow runs: list, show, resume, cancel');
+  runs
+    .command('list')
+    .description('Recent runs, newest first')
+    .option('--json', 'print JSON')
+    .action(async (flags: { json?: boolean }) => {
+      const app = factory({ env: io.env });
+      try {
+        const list = app.runs().list(50);
+        if (flags.json) {
+          io.stdout.write(`${JSON.stringify(list.map(({ snapshot: _s, ...r }) => r), null, 2)}\n`);
+          return;
+        }
+        io.stdout.write(
+          list.length === 0
+            ? 'No runs yet. Start one with: giftguard run abm|audit|batch --help\n'
+            : table(['ID', 'WORKFLOW', 'STATUS', 'STATE', 'STARTED', 'SUMMARY'], list.map((r) => [r.id, r.workflow, r.status, r.state ?? '-', when(r.createdAt), (r.summary ?? '').slice(0, 80)])),
+        );
+      } finally {
+        await app.close();
+      }
+    });
+  runs
+    .command('show')
+    .description('A run: status, summary, its event log and items')
+    .argument('<id>', 'the run id')
+    .option('--json', 'print JSON')
+    .action(async (id: string, flags: { json?: boolean }) => {
+      const app = factory({ env: io.env });
+      try {
+        const run = app.runs().get(id);
+        if (!run) throw new GiftingError('not_found', `No run ${id}; see giftguard runs list`);
+        const events = app.runs().events(id);
+        const items = app.runs().items(id);
+        if (flags.json) {
+          const { snapshot: _s, ...rest } = run;
+          io.stdout.write(`${JSON.stringify({ ...rest, events, items }, null, 2)}\n`);
+          return;
+        }
+        io.stdout.write(`Run ${run.id} (${run.workflow}): ${run.status}${run.state ? `, in ${run.state}` : ''}\n${run.summary ? `${run.summary}\n` : ''}\nEvents:\n`);
+        io.stdout.write(table(['#', 'WHEN', 'EVENT', 'DETAIL'], events.map((e) => [String(e.seq), when(e.at), e.type, e.data === null ? '' : JSON.stringify(e.data).slice(0, 100)])));
+        if (items.length > 0) {
+          const counts = app.runs().itemCounts(id);
+          io.stdout.write(`\nItems: ${items.length} (${Object.entries(counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(', ')})\n`);
+        }
+      } finally {
+        await app.close();
+      }
+    });
+  runs
+    .command('resume')
+    .description('Continue an unfinished run from where it stopped (nothing already sent is sent again)')
+    .argument('<id>', 'the run id')
+    .option('--json', 'print JSON')
+    .action(async (id: string, flags: { json?: boolean }) =>
+      withOrchestrator(factory, io, undefined, async (orchestrator) => {
+        let runId = id;
+        const progress = progressListener(io, () => runId);
+        try {
+          const handle = orchestrator.resume(id, progress.listeners);
+          runId = handle.id;
+          report(io, await handle.settled, flags.json === true);
+        } finally {
+          progress.stop();
+        }
+      }),
+    );
+  runs
+    .command('cancel')
+    .description('Cancel a run: nothing more is sent (sends already made stay made)')
+    .argument('<id>', 'the run id')
+    .action(async (id: string) => {
+      const app = factory({ env: io.env });
+      try {
+        app.runs().cancel(id, 'cli', app.clock.now());
+        io.stdout.write(`Cancelled ${id}. A process still running it stops before its next send.\n`);
+      } finally {
+        await app.close();
+      }
+    });
+  return runs;
+}

@@ -1,0 +1,87 @@
+/**
+ * Kill the process (SIGKILL) in the middle of a 200-recipient batch at several points and resume
+ * the run by id each time: every recipient ends with exactly one send — none twice, none missing.
+ * The CLI runs as a real separate process against the sandbox over HTTP.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { startSandbox } from '../../src/sandbox/index.js';
+import { openDatabase } from '../../src/storage/index.js';
+import { BIN } from '../support/cli.js';
+
+describe('a 200-recipient batch killed and resumed', () => {
+  it('ends with exactly one send per recipient', async () => {
+    const sandbox = await startSandbox({ rateLimit: 100_000, control: true });
+    const dir = mkdtempSync(join(tmpdir(), 'giftguard-batch-crash-'));
+    mkdirSync(join(dir, 'policies'));
+    writeFileSync(join(dir, 'policies', 'batch.yaml'), 'version: 1\ngroups:\n  - group: Marketing\n    caps: { per_day: 100000 }\n');
+    const recipients = Array.from({ length: 200 }, (_, i) => `attendee${i}@example.com`);
+    writeFileSync(join(dir, 'attendees.csv'), ['email,name', ...recipients.map((e, i) => `${e},Attendee ${i}`)].join('\n'));
+    const env = {
+      ...process.env,
+      GIFTGUARD_HOME: join(dir, 'home'),
+      GIFTGUARD_POLICIES: join(dir, 'policies'),
+      GIFTGUARD_LOG_LEVEL: 'silent',
+      GIFTGUARD_RATE_LIMIT: '2000',
+      GIFTGUARD_RECONCILE_SETTLE_SECONDS: '0',
+      GIFTGUARD_DISPATCH_STALE_SECONDS: '0',
+      SENDOSO_API_URL: sandbox.apiBaseUrl,
+      SENDOSO_ACCESS_TOKEN: sandbox.issueToken().access_token,
+    };
+    const sent = () => sandbox.state.sends.filter((s) => s.viaFrom === 'giftguard').length;
+    let runId: string | undefined;
+
+    /** Runs the CLI until `killAt` sends exist upstream (then SIGKILL), or to the end. */
+    async function cli(args: string[], killAt?: number): Promise<{ killed: boolean; out: string }> {
+      const child = spawn(process.execPath, [BIN, ...args], { env });
+      let out = '';
+      child.stdout.on('data', (c) => {
+        out += c;
+        runId ??= /"run":"(run_\w+)"/.exec(out)?.[1];
+      });
+      const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+      let killed = false;
+      while (child.exitCode === null && child.signalCode === null) {
+        if (killAt !== undefined && sent() >= killAt) {
+          child.kill('SIGKILL');
+          killed = true;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      await exited;
+      return { killed, out };
+    }
+
+    try {
+      const first = await cli(['run', 'batch', '--campaign', 'Q3 Webinar Attendees', '--group', 'Marketing', '--csv', join(dir, 'attendees.csv'), '--json'], 15);
+      expect(first.killed).toBe(true);
+      expect(runId).toMatch(/^run_/);
+      for (const killAt of [60, 110, 170]) {
+        const resumed = await cli(['runs', 'resume', runId!, '--json'], killAt);
+        expect(resumed.killed, `resume before ${killAt}`).toBe(true);
+      }
+      const last = await cli(['runs', 'resume', runId!, '--json']);
+      expect(JSON.parse(last.out.slice(last.out.indexOf('{\n')))).toMatchObject({ status: 'done' });
+
+      const perRecipient = new Map<string, number>();
+      for (const send of sandbox.state.sends.filter((s) => s.viaFrom === 'giftguard')) {
+        perRecipient.set(send.recipient.email, (perRecipient.get(send.recipient.email) ?? 0) + 1);
+      }
+      expect([...perRecipient.entries()].filter(([, n]) => n !== 1)).toEqual([]);
+      expect([...perRecipient.keys()].sort()).toEqual([...recipients].sort());
+
+      const db = openDatabase(join(dir, 'home', 'giftguard.db'));
+      const items = db.prepare('SELECT status, COUNT(*) AS n FROM run_items WHERE run_id = ? GROUP BY status').all(runId!) as { status: string; n: number }[];
+      expect(items).toEqual([{ status: 'sent', n: 200 }]);
+      const events = db.prepare(`SELECT type FROM run_events WHERE run_id = ? AND type = 'resumed'`).all(runId!);
+      expect(events).toHaveLength(4);
+      db.close();
+    } finally {
+      await sandbox.close();
+    }
+  }, 120_000);
+});
