@@ -3,6 +3,7 @@
  * baseline in that same run (absolute numbers vary by machine; ratios travel).
  * Usage: npm run bench [-- section ...]   (default: all sections)
  */
+import { batchComparison } from './batch.js';
 import { clientOverhead } from './client-overhead.js';
 import { guardThroughput } from './guard.js';
 import { mcpOverhead } from './mcp-overhead.js';
@@ -11,6 +12,7 @@ const sections: Record<string, () => Promise<string[]>> = {
   client: () => clientOverhead(Number(process.env.BENCH_CALLS ?? 2000)),
   mcp: () => mcpOverhead(Number(process.env.BENCH_CALLS ?? 2000)),
   guard: () => guardThroughput(Number(process.env.BENCH_DECISIONS ?? 5000)),
+  batch: () => batchComparison(Number(process.env.BENCH_BATCH ?? 1000)),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -314,10 +314,11 @@ async function connectSandbox(config: Config, clock: Clock, logger: Logger, opti
  * GiftingError's message is written for people, so it is shown as is.
  */
 export async function runCli(argv: readonly string[], io: CliIo = processIo(), appFactory: AppFactory = createApp): Promise<number> {
-  const program = createProgram(io, packageJson.version, appFactory);
+  let exitCode = 0;
+  const program = createProgram({ ...io, setExitCode: (code) => (exitCode = code) }, packageJson.version, appFactory);
   try {
     await program.parseAsync([...argv]);
-    return 0;
+    return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
       // commander already printed its message (or the help/version text).

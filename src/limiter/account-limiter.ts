@@ -92,7 +92,11 @@ export class AccountLimiter {
       const wait = rateLimit?.resetSeconds !== undefined ? rateLimit.resetSeconds * 1000 : (this.options.defaultPauseMs ?? 1000);
       this.pauseFor(Math.min(Math.max(wait, 0), maxPause), now, 'rate limited');
     } else if (rateLimit?.remaining === 0 && rateLimit.resetSeconds !== undefined) {
-      this.pauseFor(Math.min(rateLimit.resetSeconds * 1000, maxPause), now, 'no requests left in this window');
+      // A reset in whole seconds is a ceiling: the window turns over somewhere in the last second
+      // of it. Wait the part that is certain plus one spacing; if the window has not turned over
+      // yet, the 429 that follows pauses fully — at most one 429 per window.
+      const spacing = Math.ceil(1000 / this.limit);
+      this.pauseFor(Math.min(Math.max(spacing, (rateLimit.resetSeconds - 1) * 1000 + spacing), maxPause), now, 'no requests left in this window');
     }
     if (rateLimit?.limit !== undefined && rateLimit.limit > 0 && rateLimit.limit < this.limit) {
       // The account's real limit is lower than configured: space calls accordingly.

@@ -9,6 +9,8 @@ export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
   /** Resolves when the process is asked to stop (SIGINT/SIGTERM). */
   readonly untilStopped: () => Promise<void>;
+  /** Sets the exit code without throwing (a workflow that ran but failed). */
+  readonly setExitCode?: (code: number) => void;
 }
 
 /** The real process's streams and signals. */

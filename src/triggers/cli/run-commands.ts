@@ -108,7 +108,7 @@ function report(io: CliIo, run: RunRecord, json: boolean, format = 'table'): voi
   } else {
     io.stdout.write(`${run.summary ?? run.status}\n`);
   }
-  if (run.status === 'failed' || run.status === 'cancelled') process.exitCode = 1;
+  if (run.status === 'failed' || run.status === 'cancelled') io.setExitCode?.(1);
 }
 
 async function startAndWait(orchestrator: Orchestrator, io: CliIo, workflow: WorkflowName, input: unknown, json: boolean): Promise<RunRecord> {

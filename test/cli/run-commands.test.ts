@@ -1,0 +1,92 @@
+/**
+ * The workflow commands as a user runs them: `run abm|audit|batch` against a Sendoso (the
+ * sandbox over HTTP), the formats of the audit, bad input with clear messages and no sends, and
+ * `runs list|show|cancel`.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSandbox } from '../../src/sandbox/index.js';
+import type { RunningSandbox } from '../../src/sandbox/index.js';
+import { cli, tempHome } from '../support/cli.js';
+
+let sandbox: RunningSandbox;
+let env: Record<string, string>;
+beforeAll(async () => {
+  sandbox = await startSandbox({ rateLimit: 100_000 });
+  env = { GIFTGUARD_HOME: tempHome(), SENDOSO_API_URL: sandbox.apiBaseUrl, SENDOSO_ACCESS_TOKEN: sandbox.issueToken().access_token, GIFTGUARD_RATE_LIMIT: '1000' };
+});
+afterAll(async () => {
+  await sandbox.close();
+});
+
+const ours = () => sandbox.state.sends.filter((s) => s.viaFrom === 'giftguard');
+
+describe('giftguard run', () => {
+  it('abm prints the summary; --json prints the run', async () => {
+    const dry = await cli(env, 'run', 'abm', '--group', 'Enterprise Sales', '--campaign', 'Executive Whiskey Set', '--name', 'Sarah Connor', '--email', 'sarah@cyberdyne.example', '--dry-run');
+    expect(dry.code).toBe(0);
+    expect(dry.out).toContain('Dry run: The send would be allowed and reserve 150.00 USD; nothing was sent.');
+    expect(ours()).toHaveLength(0);
+    const real = await cli(env, 'run', 'abm', '--group', 'Enterprise Sales', '--campaign', '8934', '--name', 'Sarah Connor', '--email', 'sarah@cyberdyne.example', '--json');
+    const run = JSON.parse(real.out);
+    expect(run).toMatchObject({ workflow: 'abm', status: 'done', output: { status: 'sent', trackingCode: expect.any(String) } });
+    expect(ours()).toHaveLength(1);
+  });
+
+  it('abm with an eGift campaign fails clearly, exits 1 and sends nothing', async () => {
+    const before = ours().length;
+    const result = await cli(env, 'run', 'abm', '--group', 'Enterprise Sales', '--campaign', 'Amazon eGift 10', '--name', 'X', '--email', 'x@example.com');
+    expect(result.out).toContain('Amazon eGift 10 (touch 8938) is an eGift campaign; this needs a physical campaign');
+    expect(result.code).toBe(1);
+    expect(ours()).toHaveLength(before);
+  });
+
+  it('audit prints a table, CSV, Markdown or JSON', async () => {
+    const tableOut = await cli(env, 'run', 'audit', '--group', 'New Hires Q3', '--campaign', 'Welcome Swag Box');
+    expect(tableOut.out).toMatch(/Tom Becker\s+tom\.becker@acme-robotics\.example\s+MISSING/);
+    expect(tableOut.out).toContain('New Hires Q3: 3 of 4 members got Welcome Swag Box; 1 missing (Tom Becker).');
+    const csv = await cli(env, 'run', 'audit', '--group', 'New Hires Q3', '--campaign', 'Welcome Swag Box', '--format', 'csv');
+    expect(csv.out.split('\n')[0]).toBe('name,email,gifted,status,tracking,date,stuck,fix');
+    expect(csv.out).toContain('Tom Becker,tom.becker@acme-robotics.example,MISSING,-,-,-,,');
+    const markdown = await cli(env, 'run', 'audit', '--group', 'New Hires Q3', '--campaign', 'Welcome Swag Box', '--format', 'markdown');
+    expect(markdown.out).toMatch(/^\| NAME \| EMAIL \|/);
+    const json = JSON.parse((await cli(env, 'run', 'audit', '--group', 'New Hires Q3', '--campaign', 'Welcome Swag Box', '--format', 'json')).out);
+    expect(json.output.lines.filter((l: any) => !l.gifted).map((l: any) => l.name)).toEqual(['Tom Becker']);
+  });
+
+  it('batch refuses a CSV without an email column', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'giftguard-cli-csv-')), 'a.csv');
+    writeFileSync(path, 'name\nAda\n');
+    const result = await cli(env, 'run', 'batch', '--campaign', 'Q3 Webinar Attendees', '--group', 'Marketing', '--csv', path);
+    expect(result.out).toContain('has no "email" column (its columns are: name); nothing was sent.');
+    expect(result.code).toBe(1);
+  });
+
+  it('rejects bad flags before starting anything', async () => {
+    const days = await cli(env, 'run', 'abm', '--group', 'G', '--campaign', 'C', '--name', 'N', '--email', 'e@x.com', '--expire-after-days', 'seven');
+    expect(days.code).toBe(1);
+    expect(days.err).toContain('--expire-after-days must be a whole number');
+    const since = await cli(env, 'run', 'audit', '--group', 'G', '--campaign', 'C', '--since', 'last spring');
+    expect(since.err).toContain('--since must be a date (2026-08-01) or a number of days ago (90d)');
+    const missing = await cli(env, 'run', 'abm', '--group', 'G');
+    expect(missing.code).not.toBe(0);
+    expect(missing.err).toContain("required option '--campaign <name-or-id>' not specified");
+  });
+});
+
+describe('giftguard runs', () => {
+  it('lists and shows runs, and cancel refuses a finished one', async () => {
+    const list = await cli(env, 'runs', 'list');
+    expect(list.out).toMatch(/run_\w+\s+abm\s+done/);
+    const id = /(run_\w+)\s+abm\s+done/.exec(list.out)![1]!;
+    const show = await cli(env, 'runs', 'show', id);
+    expect(show.out).toContain(`Run ${id} (abm): done`);
+    expect(show.out).toMatch(/state\s+\{"state":"findingGroup"\}/);
+    const cancel = await cli(env, 'runs', 'cancel', id);
+    expect(cancel.code).toBe(1);
+    expect(cancel.err).toContain(`Run ${id} is already done.`);
+    expect((await cli(env, 'runs', 'show', 'run_nope')).err).toContain('No run run_nope');
+  });
+});
