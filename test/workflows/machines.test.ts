@@ -1,0 +1,138 @@
+/**
+ * The machines alone, with their named actors swapped for plain values through `provide`: every
+ * path ends in the right final state, and a snapshot taken at every step survives two JSON
+ * round trips and restores to the same ending (XState issue #5077 is about exactly that).
+ */
+import { createActor, fromPromise, toPromise } from 'xstate';
+import type { AnyStateMachine } from 'xstate';
+import { describe, expect, it } from 'vitest';
+import { abmSendMachine, crossReference, onboardingAuditMachine, webinarEgiftBatchMachine } from '../../workflows/index.js';
+
+const group = { id: 101, name: 'Enterprise Sales', budgetCents: 500_000 };
+const campaign = { id: 8934, name: 'Executive Whiskey Set', deliveryType: 'mail' as const, costCents: 15_000 };
+const abmInput = { group: 'Enterprise Sales', campaign: 'Executive Whiskey Set', recipientName: 'Sarah Connor', recipientEmail: 'sarah@cyberdyne.example', expireAfterDays: 7 };
+
+function abmWith(send: object, settled: object = { status: 'sent', message: 'ok', trackingCode: 'tc2' }) {
+  return abmSendMachine.provide({
+    actors: {
+      findGroup: fromPromise(async () => group),
+      checkBudget: fromPromise(async () => ({ sendosoAvailableCents: 500_000, guardHeadroomCents: 150_000 })),
+      findCampaign: fromPromise(async () => campaign),
+      sendGift: fromPromise(async () => send as never),
+      waitForApproval: fromPromise(async () => settled as never),
+    },
+  });
+}
+
+/** Runs to the end, saving (and double-JSON round-tripping) the persisted snapshot at every step. */
+async function runAndSnapshot(machine: AnyStateMachine, input: unknown) {
+  const snapshots: unknown[] = [];
+  const actor = createActor(machine, { input });
+  actor.subscribe(() => snapshots.push(JSON.parse(JSON.stringify(JSON.parse(JSON.stringify(actor.getPersistedSnapshot()))))));
+  actor.start();
+  const output = await toPromise(actor);
+  return { output, snapshots };
+}
+
+describe('abm-send', () => {
+  it('ends sent with a summary, or waits for approval, or fails with the actor\'s message', async () => {
+    const sent = await toPromise(createActor(abmWith({ status: 'sent', message: 'ok', trackingCode: 'tc1' }), { input: abmInput }).start());
+    expect(sent).toMatchObject({ status: 'sent', trackingCode: 'tc1' });
+    expect(sent.summary).toContain('Found Executive Whiskey Set (touch 8934) and started an address-collection send; Sarah Connor will get an email to confirm their address within 7 days. Tracking code tc1.');
+
+    const approved = await toPromise(createActor(abmWith({ status: 'pending_approval', message: 'wait', approvalId: 'apr_1', approvalExpiresAt: 10 }), { input: abmInput }).start());
+    expect(approved).toMatchObject({ status: 'sent', trackingCode: 'tc2', approvalId: 'apr_1' });
+
+    const denied = await toPromise(createActor(abmWith({ status: 'pending_approval', message: 'wait', approvalId: 'apr_1', approvalExpiresAt: 10 }, { status: 'denied', message: 'A person denied the send. Nothing was sent.' }), { input: abmInput }).start());
+    expect(denied).toMatchObject({ status: 'failed', summary: 'A person denied the send. Nothing was sent.' });
+
+    const failing = abmSendMachine.provide({ actors: { findGroup: fromPromise(async () => { throw new Error('No team group called "X".'); }) } });
+    expect(await toPromise(createActor(failing, { input: abmInput }).start())).toMatchObject({ status: 'failed', summary: 'No team group called "X".' });
+  });
+
+  it('keeps the approval deadline in context, so a restore re-arms the wait', async () => {
+    const machine = abmWith({ status: 'pending_approval', message: 'wait', approvalId: 'apr_1', approvalExpiresAt: 123_456 });
+    const { snapshots } = await runAndSnapshot(machine, abmInput);
+    const waiting = snapshots.find((s: any) => s.value === 'awaitingApproval') as any;
+    expect(waiting.context.deadlineAt).toBe(123_456);
+  });
+
+  it('restores from every persisted step to the same ending', async () => {
+    const machine = abmWith({ status: 'sent', message: 'ok', trackingCode: 'tc1' });
+    const { output, snapshots } = await runAndSnapshot(machine, abmInput);
+    for (const snapshot of snapshots) {
+      const restored = createActor(machine, { snapshot: snapshot as never, input: abmInput }).start();
+      expect(await toPromise(restored)).toEqual(output);
+    }
+  });
+
+  it('cancels from any working state', async () => {
+    const never = abmSendMachine.provide({ actors: { findGroup: fromPromise(() => new Promise<never>(() => {})) } });
+    const actor = createActor(never, { input: abmInput }).start();
+    actor.send({ type: 'run.cancel' });
+    expect(await toPromise(actor)).toMatchObject({ status: 'cancelled' });
+  });
+});
+
+describe('onboarding-audit', () => {
+  const input = { group: 'New Hires Q3', campaign: 'Welcome Swag Box', since: 0, stuckAfterDays: 3, fix: false, confirm: false, expireAfterDays: 7, now: 10 * 86_400_000 };
+  const members = [{ name: 'Priya Shah', email: 'priya@x.com' }, { name: 'Tom Becker', email: 'tom@x.com' }];
+  const sends = [
+    { id: 1, email: 'PRIYA@x.com', status: 'Delivered', trackingCode: 'a', createdAt: 1 },
+    { id: 2, email: 'priya@x.com', status: 'Confirming Address', trackingCode: 'b', createdAt: 2 },
+  ];
+
+  it('cross-references members and sends; the latest send counts and can be stuck', () => {
+    expect(crossReference(input, members, sends)).toEqual([
+      { name: 'Priya Shah', email: 'priya@x.com', gifted: true, status: 'Confirming Address', trackingCode: 'b', date: 2, stuck: true },
+      { name: 'Tom Becker', email: 'tom@x.com', gifted: false, stuck: false },
+    ]);
+  });
+
+  it('only sends for missing members when asked to fix and confirmed', async () => {
+    let fixed = 0;
+    const machine = onboardingAuditMachine.provide({
+      actors: {
+        findGroup: fromPromise(async () => ({ id: 103, name: 'New Hires Q3', budgetCents: 0 })),
+        listMembers: fromPromise(async () => members),
+        findCampaign: fromPromise(async () => ({ ...campaign, name: 'Welcome Swag Box' })),
+        scanSends: fromPromise(async () => sends),
+        sendMissing: fromPromise(async ({ input: i }: any) => {
+          fixed += 1;
+          return i.lines.map((l: any) => (l.gifted ? l : { ...l, fix: { status: 'sent', message: 'ok' } }));
+        }),
+      },
+    });
+    const report = await toPromise(createActor(machine, { input: { ...input, fix: true } }).start());
+    expect(fixed).toBe(0);
+    expect(report.summary).toContain('Proposed: 1 address-collection send(s)');
+    const done = await toPromise(createActor(machine, { input: { ...input, fix: true, confirm: true } }).start());
+    expect(fixed).toBe(1);
+    expect(done.summary).toContain('Started 1 address-collection send(s)');
+    const { output, snapshots } = await runAndSnapshot(machine, { ...input, fix: true, confirm: true });
+    for (const snapshot of snapshots) expect(await toPromise(createActor(machine, { snapshot: snapshot as never, input }).start())).toEqual(output);
+  });
+});
+
+describe('webinar-egift-batch', () => {
+  const input = { campaign: 'Q3 Webinar Attendees', group: 'Marketing', csvPath: 'x.csv', partial: false };
+  const machine = (fits: number) =>
+    webinarEgiftBatchMachine.provide({
+      actors: {
+        loadAttendees: fromPromise(async () => ({ valid: 10, invalid: [], duplicates: [] })),
+        findCampaign: fromPromise(async () => ({ id: 8937, name: 'Q3 Webinar Attendees', deliveryType: 'email' as const, costCents: 2500 })),
+        findGroup: fromPromise(async () => ({ id: 104, name: 'Marketing', budgetCents: 300_000 })),
+        precheckBatch: fromPromise(async () => ({ toSend: 10, skipped: 0, fits, costPerSendCents: 2500, reasons: ['Marketing has 100.00 USD left today.'] })),
+        sendBatch: fromPromise(async ({ input: i }: any) => ({ sent: i.limit, pendingApproval: 0, failed: 0, unknown: 0, skipped: 0 })),
+      },
+    });
+
+  it('stops before sending when the batch does not fit, sends what fits with partial, and dry-runs', async () => {
+    expect(await toPromise(createActor(machine(4), { input }).start())).toMatchObject({ status: 'failed' });
+    expect(await toPromise(createActor(machine(4), { input: { ...input, partial: true } }).start())).toMatchObject({ status: 'done', progress: { sent: 4 } });
+    expect(await toPromise(createActor(machine(10), { input: { ...input, dryRun: true } }).start())).toMatchObject({ status: 'dry_run' });
+    const { output, snapshots } = await runAndSnapshot(machine(10), input);
+    expect(output).toMatchObject({ status: 'done', progress: { sent: 10 } });
+    for (const snapshot of snapshots) expect(await toPromise(createActor(machine(10), { snapshot: snapshot as never, input }).start())).toEqual(output);
+  });
+});
