@@ -7,6 +7,10 @@ import { createActor, fromPromise, toPromise } from 'xstate';
 import type { AnyStateMachine } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { abmSendMachine, crossReference, onboardingAuditMachine, webinarEgiftBatchMachine } from '../../workflows/index.js';
+import type { AttendeesLoaded, AuditLine, BatchPrecheck, BatchProgress, BudgetCheck, CampaignFound, GroupFound, Member, SendSeen, SettledResult, SpendResult } from '../../workflows/index.js';
+
+/** A stand-in actor that resolves to a fixed value (typed as the machine expects). */
+const value = <T>(v: T) => fromPromise<T, any>(async () => v);
 
 const group = { id: 101, name: 'Enterprise Sales', budgetCents: 500_000 };
 const campaign = { id: 8934, name: 'Executive Whiskey Set', deliveryType: 'mail' as const, costCents: 15_000 };
@@ -15,11 +19,11 @@ const abmInput = { group: 'Enterprise Sales', campaign: 'Executive Whiskey Set',
 function abmWith(send: object, settled: object = { status: 'sent', message: 'ok', trackingCode: 'tc2' }) {
   return abmSendMachine.provide({
     actors: {
-      findGroup: fromPromise(async () => group),
-      checkBudget: fromPromise(async () => ({ sendosoAvailableCents: 500_000, guardHeadroomCents: 150_000 })),
-      findCampaign: fromPromise(async () => campaign),
-      sendGift: fromPromise(async () => send as never),
-      waitForApproval: fromPromise(async () => settled as never),
+      findGroup: value<GroupFound>(group),
+      checkBudget: value<BudgetCheck>({ sendosoAvailableCents: 500_000, guardHeadroomCents: 150_000 }),
+      findCampaign: value<CampaignFound>(campaign),
+      sendGift: value<SpendResult>(send as SpendResult),
+      waitForApproval: value<SettledResult>(settled as SettledResult),
     },
   });
 }
@@ -46,7 +50,7 @@ describe('abm-send', () => {
     const denied = await toPromise(createActor(abmWith({ status: 'pending_approval', message: 'wait', approvalId: 'apr_1', approvalExpiresAt: 10 }, { status: 'denied', message: 'A person denied the send. Nothing was sent.' }), { input: abmInput }).start());
     expect(denied).toMatchObject({ status: 'failed', summary: 'A person denied the send. Nothing was sent.' });
 
-    const failing = abmSendMachine.provide({ actors: { findGroup: fromPromise(async () => { throw new Error('No team group called "X".'); }) } });
+    const failing = abmSendMachine.provide({ actors: { findGroup: fromPromise<GroupFound, any>(async () => { throw new Error('No team group called "X".'); }) } });
     expect(await toPromise(createActor(failing, { input: abmInput }).start())).toMatchObject({ status: 'failed', summary: 'No team group called "X".' });
   });
 
@@ -67,7 +71,7 @@ describe('abm-send', () => {
   });
 
   it('cancels from any working state', async () => {
-    const never = abmSendMachine.provide({ actors: { findGroup: fromPromise(() => new Promise<never>(() => {})) } });
+    const never = abmSendMachine.provide({ actors: { findGroup: fromPromise<GroupFound, any>(() => new Promise<never>(() => {})) } });
     const actor = createActor(never, { input: abmInput }).start();
     actor.send({ type: 'run.cancel' });
     expect(await toPromise(actor)).toMatchObject({ status: 'cancelled' });
@@ -93,11 +97,11 @@ describe('onboarding-audit', () => {
     let fixed = 0;
     const machine = onboardingAuditMachine.provide({
       actors: {
-        findGroup: fromPromise(async () => ({ id: 103, name: 'New Hires Q3', budgetCents: 0 })),
-        listMembers: fromPromise(async () => members),
-        findCampaign: fromPromise(async () => ({ ...campaign, name: 'Welcome Swag Box' })),
-        scanSends: fromPromise(async () => sends),
-        sendMissing: fromPromise(async ({ input: i }: any) => {
+        findGroup: value<GroupFound>({ id: 103, name: 'New Hires Q3', budgetCents: 0 }),
+        listMembers: value<Member[]>(members),
+        findCampaign: value<CampaignFound>({ ...campaign, name: 'Welcome Swag Box' }),
+        scanSends: value<SendSeen[]>(sends),
+        sendMissing: fromPromise<AuditLine[], any>(async ({ input: i }) => {
           fixed += 1;
           return i.lines.map((l: any) => (l.gifted ? l : { ...l, fix: { status: 'sent', message: 'ok' } }));
         }),
@@ -119,11 +123,11 @@ describe('webinar-egift-batch', () => {
   const machine = (fits: number) =>
     webinarEgiftBatchMachine.provide({
       actors: {
-        loadAttendees: fromPromise(async () => ({ valid: 10, invalid: [], duplicates: [] })),
-        findCampaign: fromPromise(async () => ({ id: 8937, name: 'Q3 Webinar Attendees', deliveryType: 'email' as const, costCents: 2500 })),
-        findGroup: fromPromise(async () => ({ id: 104, name: 'Marketing', budgetCents: 300_000 })),
-        precheckBatch: fromPromise(async () => ({ toSend: 10, skipped: 0, fits, costPerSendCents: 2500, reasons: ['Marketing has 100.00 USD left today.'] })),
-        sendBatch: fromPromise(async ({ input: i }: any) => ({ sent: i.limit, pendingApproval: 0, failed: 0, unknown: 0, skipped: 0 })),
+        loadAttendees: value<AttendeesLoaded>({ valid: 10, invalid: [], duplicates: [] }),
+        findCampaign: value<CampaignFound>({ id: 8937, name: 'Q3 Webinar Attendees', deliveryType: 'email', costCents: 2500 }),
+        findGroup: value<GroupFound>({ id: 104, name: 'Marketing', budgetCents: 300_000 }),
+        precheckBatch: value<BatchPrecheck>({ toSend: 10, skipped: 0, fits, costPerSendCents: 2500, reasons: ['Marketing has 100.00 USD left today.'] }),
+        sendBatch: fromPromise<BatchProgress, any>(async ({ input: i }) => ({ sent: i.limit, pendingApproval: 0, failed: 0, unknown: 0, skipped: 0 })),
       },
     });
 
