@@ -13,6 +13,7 @@ import type { Clock } from './domain/index.js';
 import { Guard, SqliteLedger, loadPolicy } from './guard/index.js';
 import { AccountLimiter } from './limiter/index.js';
 import { Orchestrator, RunStore, inProcessToolClient, localGuardView, remoteToolClient } from './orchestrator/index.js';
+import type { ToolClient } from './orchestrator/index.js';
 import type { Policy } from './guard/index.js';
 import { createLogger } from './log/index.js';
 import type { Logger } from './log/index.js';
@@ -31,7 +32,7 @@ import type { AccessTokenProvider } from './sendoso/index.js';
 import { openDatabase, startBackgroundCheckpoints } from './storage/index.js';
 import type { SqliteDatabase } from './storage/index.js';
 import { McpRegistry, ToolAuditLog, buildTools, refusingSpendGate, sendosoCatalogue } from './tools/index.js';
-import { createProgram, processIo, startConfiguredSandbox } from './triggers/index.js';
+import { ConversationStore, createProgram, processIo, startConfiguredSandbox } from './triggers/index.js';
 import type { App, AppFactory, CliIo, SendosoConnection, SendosoConnectOptions } from './triggers/index.js';
 import packageJson from '../package.json' with { type: 'json' };
 
@@ -98,6 +99,8 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) =
   let ledger: SqliteLedger | undefined;
   let policy: Promise<Policy | undefined> | undefined;
   let runs: RunStore | undefined;
+  let conversations: ConversationStore | undefined;
+  const orchestrations = new Map<SendosoConnection, Promise<{ orchestrator: Orchestrator; tools: ToolClient }>>();
   const cleanups: (() => Promise<void>)[] = [];
   const guards = new Map<SendosoConnection, Promise<Guard | undefined>>();
   const connections: SendosoConnection[] = [];
@@ -149,26 +152,34 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) =
       return { http: connection.http, gate: guard ?? refusingSpendGate, viaFrom: config.sendosoViaFrom };
     },
     runs: () => (runs ??= new RunStore(database())),
-    async orchestrator(connection) {
-      const limiter = new AccountLimiter({ requestsPerSecond: config.rateLimit, maxConcurrent: config.maxInFlight, clock, logger });
-      const guard = await app.guard(connection);
-      const client = config.toolsUrl
-        ? await remoteToolClient(config.toolsUrl, limiter, packageJson.version)
-        : await inProcessToolClient({ tools: app.tools, runtime: await app.toolRuntime(connection), limiter, clock, logger, version: packageJson.version, runnerId: `orchestrator:${process.pid}` });
-      const orchestrator = new Orchestrator({
-        store: app.runs(),
-        tools: client,
-        // With remote tools the remote guard decides; local headroom checks would describe the wrong ledger.
-        guard: guard && !config.toolsUrl ? localGuardView(guard, app.ledger(), sendosoSendHistory(connection.client), clock) : undefined,
-        clock,
-        logger,
-      });
-      cleanups.push(async () => {
-        await orchestrator.stop();
-        await client.close();
-        await limiter.stop();
-      });
-      return orchestrator;
+    conversations: () => (conversations ??= new ConversationStore(database())),
+    orchestration(connection) {
+      let built = orchestrations.get(connection);
+      if (!built) {
+        built = (async () => {
+          const limiter = new AccountLimiter({ requestsPerSecond: config.rateLimit, maxConcurrent: config.maxInFlight, clock, logger });
+          const guard = await app.guard(connection);
+          const tools = config.toolsUrl
+            ? await remoteToolClient(config.toolsUrl, limiter, packageJson.version)
+            : await inProcessToolClient({ tools: app.tools, runtime: await app.toolRuntime(connection), limiter, clock, logger, version: packageJson.version, runnerId: `orchestrator:${process.pid}` });
+          const orchestrator = new Orchestrator({
+            store: app.runs(),
+            tools,
+            // With remote tools the remote guard decides; local headroom checks would describe the wrong ledger.
+            guard: guard && !config.toolsUrl ? localGuardView(guard, app.ledger(), sendosoSendHistory(connection.client), clock) : undefined,
+            clock,
+            logger,
+          });
+          cleanups.push(async () => {
+            await orchestrator.stop();
+            await tools.close();
+            await limiter.stop();
+          });
+          return { orchestrator, tools };
+        })();
+        orchestrations.set(connection, built);
+      }
+      return built;
     },
     async close() {
       for (const cleanup of cleanups.splice(0).reverse()) await cleanup();

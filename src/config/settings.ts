@@ -115,6 +115,60 @@ export const settings = {
     schema: url.optional(),
     description: 'Run workflows against this remote MCP URL (same tool names) instead of the in-process tools.',
   }),
+  openAiApiKey: define({
+    env: 'OPENAI_API_KEY',
+    schema: optionalText,
+    description: 'API key for the agent (`giftguard ask`, `/gift ask`).',
+    secret: true,
+  }),
+  openAiBaseUrl: define({
+    env: 'OPENAI_BASE_URL',
+    schema: url.optional(),
+    description: 'An OpenAI-compatible server for the agent, e.g. http://127.0.0.1:11434/v1.',
+  }),
+  openAiModel: define({
+    env: 'OPENAI_MODEL',
+    schema: z.string().min(1).default('gpt-4.1-mini'),
+    description: 'The model the agent uses.',
+  }),
+  agentMaxSteps: define({
+    env: 'GIFTGUARD_AGENT_MAX_STEPS',
+    schema: positiveInt.max(50).default(8),
+    description: 'Model turns one agent request may take.',
+  }),
+  agentMaxSends: define({
+    env: 'GIFTGUARD_AGENT_MAX_SENDS',
+    schema: positiveInt.max(50).default(3),
+    description: 'Sends one agent request may start (more is a batch for a person to run).',
+  }),
+  slackSigningSecret: define({
+    env: 'SLACK_SIGNING_SECRET',
+    schema: optionalText,
+    description: 'Enables the Slack endpoints (/slack/commands, /slack/interactions); every request is verified with it.',
+    secret: true,
+  }),
+  slackBotToken: define({
+    env: 'SLACK_BOT_TOKEN',
+    schema: optionalText,
+    description: 'Bot token (xoxb-…) for posting approvals and scheduled reports.',
+    secret: true,
+  }),
+  slackApprovalChannel: define({
+    env: 'SLACK_APPROVAL_CHANNEL',
+    schema: optionalText,
+    description: 'Channel (id or #name) where approval requests are posted with Approve / Deny buttons.',
+  }),
+  slackApiUrl: define({
+    env: 'SLACK_API_URL',
+    schema: url.default('https://slack.com/api/'),
+    description: 'Slack Web API base (change only for a test stand-in).',
+  }),
+  schedules: define({
+    env: 'GIFTGUARD_SCHEDULES',
+    flag: '--schedules',
+    schema: z.string().min(1).default('schedules.yaml'),
+    description: 'Schedule file for `giftguard serve` (missing file: no schedules).',
+  }),
   sandboxHost: define({
     env: 'GIFTGUARD_SANDBOX_HOST',
     flag: '--sandbox-host',

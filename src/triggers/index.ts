@@ -3,3 +3,5 @@ export { createProgram, processIo, startConfiguredSandbox } from './cli/index.js
 export type { App, AppFactory, AppRequest, CliIo, SendosoConnection, SendosoConnectOptions } from './cli/index.js';
 export { startHttpServer } from './http-server.js';
 export type { RequestHandler, RunningHttpServer } from './http-server.js';
+export { ConversationStore, agentRunner, agentToolbox, ask, openAiClient } from './agent/index.js';
+export type { AgentAnswer, AgentRequester, AgentSettings } from './agent/index.js';

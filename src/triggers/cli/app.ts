@@ -6,7 +6,8 @@
 import type { Config, ConfigOverrides, SettingKey } from '../../config/index.js';
 import type { Clock } from '../../domain/index.js';
 import type { Guard, LedgerPort, Policy } from '../../guard/index.js';
-import type { Orchestrator, RunStore } from '../../orchestrator/index.js';
+import type { Orchestrator, RunStore, ToolClient } from '../../orchestrator/index.js';
+import type { ConversationStore } from '../agent/index.js';
 import type { Logger } from '../../log/index.js';
 import type { RunningSandbox } from '../../sandbox/index.js';
 import type { SendosoClient, SendosoHttp } from '../../sendoso/index.js';
@@ -51,8 +52,9 @@ export interface App {
   /** What tools run with, on a connection: the guard as SpendGate, or the refusing gate. */
   toolRuntime(connection: SendosoConnection): Promise<ToolRuntime>;
   runs(): RunStore;
-  /** The orchestrator over a connection (in-process tools, or GIFTGUARD_TOOLS_URL). */
-  orchestrator(connection: SendosoConnection): Promise<Orchestrator>;
+  conversations(): ConversationStore;
+  /** The orchestrator and its rate-limited tool client over a connection (in-process tools, or GIFTGUARD_TOOLS_URL). */
+  orchestration(connection: SendosoConnection): Promise<{ readonly orchestrator: Orchestrator; readonly tools: ToolClient }>;
   close(): Promise<void>;
 }
 

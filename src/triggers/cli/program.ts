@@ -8,6 +8,7 @@ import type { CliIo } from './io.js';
 import { approvalsCommand, budgetCommand, policyCommand, reconcileCommand } from './guard-commands.js';
 import { apiTokenCommand, auditCommand, mcpCommand } from './mcp-command.js';
 import { runCommand, runsCommand } from './run-commands.js';
+import { askCommand } from './ask-command.js';
 import { sandboxCommand } from './sandbox-command.js';
 import { serveCommand } from './serve-command.js';
 import { toolsCommand } from './tools-command.js';
@@ -23,6 +24,7 @@ export function createProgram(io: CliIo, version: string, factory: AppFactory): 
   program.addCommand(apiTokenCommand(io, factory));
   program.addCommand(runCommand(io, factory));
   program.addCommand(runsCommand(io, factory));
+  program.addCommand(askCommand(io, factory));
   program.addCommand(policyCommand(io, factory));
   program.addCommand(budgetCommand(io, factory));
   program.addCommand(approvalsCommand(io, factory));

@@ -60,7 +60,7 @@ async function withOrchestrator<T>(factory: AppFactory, io: CliIo, toolsUrl: str
   const app = factory({ env: io.env, overrides: { toolsUrl } });
   try {
     const connection = await app.connectSendoso({ sandboxPort: 0 });
-    return await run(await app.orchestrator(connection), app);
+    return await run((await app.orchestration(connection)).orchestrator, app);
   } finally {
     await app.close();
   }

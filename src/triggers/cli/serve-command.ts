@@ -131,7 +131,7 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
         const history = sendosoSendHistory(connection.client);
         const reconciled = guard ? await guard.reconcile(history) : undefined;
         // Runs left unfinished by the last process (waiting for approval, or cut off) continue here.
-        const orchestrator = await app.orchestrator(connection);
+        const orchestrator = (await app.orchestration(connection)).orchestrator;
         const resumed = orchestrator.resumeUnfinished();
         const stopGuardLoops = guard
           ? [

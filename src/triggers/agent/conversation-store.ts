@@ -1,0 +1,78 @@
+/**
+ * @module Agent conversations, kept next to the runs they started: the question, the whole
+ * transcript (tool calls and their results included), the tokens used, the answer.
+ */
+import { randomBytes } from 'node:crypto';
+import { migrate } from '../../storage/index.js';
+import type { Migration, SqliteDatabase } from '../../storage/index.js';
+
+const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    description: 'agent conversations',
+    sql: `CREATE TABLE agent_conversations (
+      id TEXT PRIMARY KEY,
+      requester TEXT NOT NULL,
+      question TEXT NOT NULL,
+      model TEXT NOT NULL,
+      answer TEXT,
+      transcript TEXT NOT NULL,
+      prompt_tokens INTEGER NOT NULL DEFAULT 0,
+      completion_tokens INTEGER NOT NULL DEFAULT 0,
+      run_ids TEXT NOT NULL DEFAULT '[]',
+      created_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL
+    )`,
+  },
+];
+
+export interface Conversation {
+  readonly id: string;
+  readonly requester: string;
+  readonly question: string;
+  readonly model: string;
+  readonly answer: string | null;
+  readonly transcript: unknown[];
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  readonly runIds: string[];
+}
+
+export class ConversationStore {
+  private readonly s;
+
+  constructor(db: SqliteDatabase) {
+    migrate(db, 'agent', MIGRATIONS);
+    this.s = {
+      insert: db.prepare('INSERT INTO agent_conversations (id, requester, question, model, transcript, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      update: db.prepare('UPDATE agent_conversations SET answer = ?, transcript = ?, prompt_tokens = ?, completion_tokens = ?, run_ids = ?, updated_at = ? WHERE id = ?'),
+      get: db.prepare<[string], Record<string, unknown>>('SELECT * FROM agent_conversations WHERE id = ?'),
+    };
+  }
+
+  start(requester: string, question: string, model: string, now: number): string {
+    const id = `ask_${randomBytes(6).toString('hex')}`;
+    this.s.insert.run(id, requester, question, model, '[]', now, now);
+    return id;
+  }
+
+  save(id: string, update: { answer: string | null; transcript: unknown[]; promptTokens: number; completionTokens: number; runIds: string[] }, now: number): void {
+    this.s.update.run(update.answer, JSON.stringify(update.transcript), update.promptTokens, update.completionTokens, JSON.stringify(update.runIds), now, id);
+  }
+
+  get(id: string): Conversation | undefined {
+    const r = this.s.get.get(id);
+    if (!r) return undefined;
+    return {
+      id: r.id as string,
+      requester: r.requester as string,
+      question: r.question as string,
+      model: r.model as string,
+      answer: (r.answer as string | null) ?? null,
+      transcript: JSON.parse(r.transcript as string) as unknown[],
+      promptTokens: r.prompt_tokens as number,
+      completionTokens: r.completion_tokens as number,
+      runIds: JSON.parse(r.run_ids as string) as string[],
+    };
+  }
+}

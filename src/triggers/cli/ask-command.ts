@@ -1,0 +1,47 @@
+/**
+ * @module `giftguard ask "…"`: the natural-language agent from the command line.
+ */
+import { Command } from 'commander';
+import { agentRunner, agentToolbox, openAiClient } from '../agent/index.js';
+import type { AgentRequester } from '../agent/index.js';
+import type { App, AppFactory, SendosoConnection } from './app.js';
+import type { CliIo } from './io.js';
+
+/** The agent over a connection, for any trigger (CLI, Slack, schedules). */
+export async function agentFor(app: App, connection: SendosoConnection) {
+  const settings = { apiKey: app.config.openAiApiKey, baseUrl: app.config.openAiBaseUrl, model: app.config.openAiModel, maxSteps: app.config.agentMaxSteps };
+  const client = openAiClient(settings);
+  const { orchestrator, tools } = await app.orchestration(connection);
+  const ledger = (await app.policy()) ? app.ledger() : undefined;
+  return agentRunner({
+    client,
+    settings,
+    toolboxFor: (requester: AgentRequester) =>
+      agentToolbox({ catalogue: app.tools, tools, orchestrator, runs: app.runs(), ledger, requester, maxSends: app.config.agentMaxSends, now: () => app.clock.now() }),
+    store: app.conversations(),
+    clock: app.clock,
+    logger: app.logger,
+  });
+}
+
+export function askCommand(io: CliIo, factory: AppFactory): Command {
+  return new Command('ask')
+    .description('Ask the gifting assistant in plain words (OpenAI or any OpenAI-compatible server)')
+    .argument('<words...>', 'what you want, e.g. "check the New Hires Q3 group got their Welcome Swag Box"')
+    .option('--json', 'print JSON (answer, runs, conversation id, tokens)')
+    .addHelpText('after', '\nNeeds OPENAI_API_KEY, or OPENAI_BASE_URL for a compatible server; OPENAI_MODEL picks the model.')
+    .action(async (words: string[], flags: { json?: boolean }) => {
+      const app = factory({ env: io.env });
+      try {
+        // Configuration first: a missing key should not wait for a Sendoso connection.
+        openAiClient({ apiKey: app.config.openAiApiKey, baseUrl: app.config.openAiBaseUrl, model: app.config.openAiModel, maxSteps: app.config.agentMaxSteps });
+        const connection = await app.connectSendoso({ sandboxPort: 0 });
+        const run = await agentFor(app, connection);
+        const answer = await run(words.join(' '), { via: 'cli', id: io.env.USER ?? 'cli', maySend: () => true });
+        if (flags.json) io.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
+        else io.stdout.write(`${answer.answer}\n${answer.runIds.length ? `\n(runs: ${answer.runIds.join(', ')}; conversation ${answer.conversationId})\n` : ''}`);
+      } finally {
+        await app.close();
+      }
+    });
+}
