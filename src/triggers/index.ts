@@ -1,7 +1,9 @@
-/** @module Triggers: the ways work starts (command line and the HTTP service; Slack, schedules and the agent later). */
+/** @module Triggers: the ways work starts — command line, the HTTP service, Slack, schedules and the agent. */
 export { createProgram, processIo, startConfiguredSandbox } from './cli/index.js';
 export type { App, AppFactory, AppRequest, CliIo, SendosoConnection, SendosoConnectOptions } from './cli/index.js';
 export { startHttpServer } from './http-server.js';
 export type { RequestHandler, RunningHttpServer } from './http-server.js';
 export { ConversationStore, agentRunner, agentToolbox, ask, openAiClient } from './agent/index.js';
 export type { AgentAnswer, AgentRequester, AgentSettings } from './agent/index.js';
+export { createSlackIntegration, parseGiftCommand, signSlackRequest, verifySlackRequest } from './slack/index.js';
+export type { SlackIntegration, SlackOptions } from './slack/index.js';

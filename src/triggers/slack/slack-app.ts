@@ -1,0 +1,242 @@
+/**
+ * @module giftguard's Slack app on @slack/bolt: the `/gift` slash command (abm, audit, ask, help),
+ * acknowledged at once and answered on the response_url in Block Kit when the run ends; approval
+ * requests posted to a channel with Approve / Deny buttons that only the group's approvers (policy
+ * file) may press, deciding through the guard's approval path. Who may start sends from Slack is
+ * listed per group too. Nothing here spends except through workflows and the guard.
+ */
+import { App, LogLevel } from '@slack/bolt';
+import type { Logger as BoltLogger, RespondFn } from '@slack/bolt';
+import { GiftingError, toGiftingError } from '../../domain/index.js';
+import type { Clock } from '../../domain/index.js';
+import { findGroupPolicy } from '../../guard/index.js';
+import type { Guard, LedgerPort, Policy } from '../../guard/index.js';
+import type { Logger } from '../../log/index.js';
+import type { Orchestrator, RunHandle, RunRecord } from '../../orchestrator/index.js';
+import { migrate } from '../../storage/index.js';
+import type { SqliteDatabase } from '../../storage/index.js';
+import type { AgentAnswer, AgentRequester } from '../agent/index.js';
+import { approvalBlocks, decisionBlocks, runBlocks } from './blocks.js';
+import { HELP_TEXT, parseGiftCommand } from './command.js';
+import { GiftguardSlackReceiver } from './receiver.js';
+
+export interface SlackOptions {
+  readonly signingSecret: string;
+  readonly botToken?: string | undefined;
+  readonly approvalChannel?: string | undefined;
+  readonly slackApiUrl: string;
+  readonly policy: Policy | undefined;
+  readonly orchestrator: Orchestrator;
+  readonly guard: Guard | undefined;
+  readonly ledger: LedgerPort | undefined;
+  readonly db: SqliteDatabase;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Answers `/gift ask`; absent when no model is configured. */
+  readonly ask?: ((question: string, requester: AgentRequester) => Promise<AgentAnswer>) | undefined;
+}
+
+export interface SlackIntegration {
+  /** Mount in the HTTP server: handles /slack/commands and /slack/interactions. */
+  handle: GiftguardSlackReceiver['handle'];
+  /** Posts approval requests not yet posted; returns how many. */
+  announceApprovals(): Promise<number>;
+  /** Settles when every background reply started so far is sent (tests, shutdown). */
+  idle(): Promise<void>;
+}
+
+/** Lists name Slack user ids (U…); display names can be changed by their owner, ids cannot. */
+function listed(list: readonly string[] | undefined, userId: string): boolean {
+  return (list ?? []).includes(userId);
+}
+
+/** Bolt's own messages go to pino. */
+function boltLogger(log: Logger): BoltLogger {
+  let level = LogLevel.INFO;
+  return {
+    debug: (...parts: unknown[]) => log.debug({ bolt: true }, parts.map(String).join(' ')),
+    info: (...parts: unknown[]) => log.info({ bolt: true }, parts.map(String).join(' ')),
+    warn: (...parts: unknown[]) => log.warn({ bolt: true }, parts.map(String).join(' ')),
+    error: (...parts: unknown[]) => log.error({ bolt: true }, parts.map(String).join(' ')),
+    setLevel: (next: LogLevel) => (level = next),
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+}
+
+export function createSlackIntegration(options: SlackOptions): SlackIntegration {
+  const log = options.logger.child({ module: 'slack' });
+  const receiver = new GiftguardSlackReceiver(options.signingSecret, options.clock, options.logger);
+  const app = new App({
+    receiver,
+    // Bolt's token mode calls auth.test on every request; commands and buttons need no bot
+    // identity (replies go to response_url), so authorization is just the optional bot token.
+    authorize: async () => ({ ...(options.botToken && { botToken: options.botToken }) }),
+    ignoreSelf: false,
+    logger: boltLogger(log),
+    clientOptions: { slackApiUrl: options.slackApiUrl },
+  });
+  migrate(options.db, 'slack', [
+    {
+      version: 1,
+      description: 'approval messages posted to Slack',
+      sql: 'CREATE TABLE slack_approval_posts (approval_id TEXT PRIMARY KEY, channel TEXT NOT NULL, ts TEXT NOT NULL, posted_at INTEGER NOT NULL)',
+    },
+  ]);
+  const posted = options.db.prepare<[string], { channel: string; ts: string }>('SELECT channel, ts FROM slack_approval_posts WHERE approval_id = ?');
+  const recordPost = options.db.prepare('INSERT OR IGNORE INTO slack_approval_posts (approval_id, channel, ts, posted_at) VALUES (?, ?, ?, ?)');
+  const background = new Set<Promise<unknown>>();
+  const inBackground = (work: Promise<unknown>) => {
+    const tracked = work.catch((error: unknown) => log.error({ err: error }, 'Slack reply failed')).finally(() => background.delete(tracked));
+    background.add(tracked);
+  };
+
+  const maySend = (group: string, userId: string) => (options.policy ? listed(findGroupPolicy(options.policy, group)?.triggers.slack_users, userId) : false);
+
+  /** Replies on the response_url when the run ends (and once when it starts waiting). */
+  async function replyWithRun(handle: RunHandle, respond: RespondFn): Promise<void> {
+    const settled = await handle.settled;
+    await respond({ response_type: 'in_channel', ...runBlocks(settled) });
+    if (settled.status === 'waiting') {
+      // The approvers hear about it now rather than at the next poll.
+      await announceApprovals();
+      const finished: RunRecord = await handle.finished;
+      if (finished.status !== 'waiting') await respond({ response_type: 'in_channel', ...runBlocks(finished) });
+    }
+  }
+
+  /** Posts each pending approval once to the approval channel. */
+  async function announceApprovals(): Promise<number> {
+  if (!options.botToken || !options.approvalChannel || !options.ledger) return 0;
+  await options.ledger.expireApprovals(options.clock.now());
+  let count = 0;
+  for (const approval of await options.ledger.approvals('pending')) {
+    if (posted.get(approval.id)) continue;
+    const message = approvalBlocks(approval);
+    const result = await app.client.chat.postMessage({ token: options.botToken, channel: options.approvalChannel, text: message.text, blocks: message.blocks as never });
+    if (!result.ok || !result.ts) throw new GiftingError('connection', `Slack refused to post approval ${approval.id}: ${result.error ?? 'unknown error'}`);
+    recordPost.run(approval.id, result.channel ?? options.approvalChannel, result.ts, options.clock.now());
+    count += 1;
+  }
+  return count;
+  }
+
+  app.command('/gift', async ({ command, ack, respond }) => {
+    const parsed = parseGiftCommand(command.text ?? '');
+    const user = { id: command.user_id };
+    switch (parsed.kind) {
+      case 'help':
+        await ack({ response_type: 'ephemeral', text: HELP_TEXT });
+        return;
+      case 'batch':
+        await ack({ response_type: 'ephemeral', text: 'CSV batches run from the command line, so the file never passes through Slack: `giftguard run batch --campaign "…" --group "…" --csv attendees.csv`' });
+        return;
+      case 'invalid':
+        await ack({ response_type: 'ephemeral', text: parsed.message });
+        return;
+      case 'abm': {
+        if (!maySend(parsed.group, user.id)) {
+          log.warn({ user: user.id, group: parsed.group }, 'refused a Slack send request from an unlisted user');
+          await ack({ response_type: 'ephemeral', text: `You are not allowed to start sends for ${parsed.group} from Slack (the spend policy lists who may). Nothing was sent.` });
+          return;
+        }
+        const handle = options.orchestrator.start('abm', { group: parsed.group, campaign: parsed.campaign, recipientName: parsed.name, recipientEmail: parsed.email, ...(parsed.message && { message: parsed.message }), expireAfterDays: 7 });
+        await ack({ response_type: 'ephemeral', text: `Starting an ABM send of ${parsed.campaign} to ${parsed.name} (run \`${handle.id}\`). I will post the result here.` });
+        inBackground(replyWithRun(handle, respond));
+        return;
+      }
+      case 'audit': {
+        const now = options.clock.now();
+        const handle = options.orchestrator.start('audit', {
+          group: parsed.group,
+          campaign: parsed.campaign,
+          since: now - (parsed.sinceDays ?? 90) * 86_400_000,
+          stuckAfterDays: 3,
+          fix: false,
+          confirm: false,
+          expireAfterDays: 7,
+          now,
+        });
+        await ack({ response_type: 'ephemeral', text: `Auditing ${parsed.group} for ${parsed.campaign} (run \`${handle.id}\`)…` });
+        inBackground(replyWithRun(handle, respond));
+        return;
+      }
+      case 'ask': {
+        if (!options.ask) {
+          await ack({ response_type: 'ephemeral', text: 'The assistant is not configured (OPENAI_API_KEY or OPENAI_BASE_URL on the giftguard service).' });
+          return;
+        }
+        await ack({ response_type: 'ephemeral', text: 'Thinking…' });
+        const ask = options.ask;
+        inBackground(
+          (async () => {
+            try {
+              const answer = await ask(parsed.question, { via: 'slack', id: user.id, maySend: (group) => maySend(group, user.id) });
+              await respond({ response_type: 'in_channel', text: answer.answer, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: answer.answer } }, { type: 'context', elements: [{ type: 'mrkdwn', text: `asked by <@${user.id}>${answer.runIds.length ? ` · runs ${answer.runIds.map((r) => `\`${r}\``).join(', ')}` : ''}` }] }] });
+            } catch (error) {
+              await respond({ response_type: 'ephemeral', text: `The assistant could not answer: ${toGiftingError(error).message}` });
+            }
+          })(),
+        );
+        return;
+      }
+    }
+  });
+
+  async function decide(body: { user: { id: string } }, approvalId: string, approve: boolean, respond: RespondFn): Promise<void> {
+    const guard = options.guard;
+    const approval = await options.ledger?.approval(approvalId);
+    if (!guard || !approval) {
+      await respond({ response_type: 'ephemeral', replace_original: false, text: `Approval ${approvalId} is unknown here.` });
+      return;
+    }
+    const user = { id: body.user.id };
+    const approvers = findGroupPolicy(guard.policy, approval.group)?.approval.approvers;
+    if (!listed(approvers, user.id)) {
+      log.warn({ user: user.id, approvalId }, 'refused an approval decision from a user who is not an approver');
+      await respond({ response_type: 'ephemeral', replace_original: false, text: `You are not an approver for ${approval.group}; the request stays open for one who is.` });
+      return;
+    }
+    let outcome: string;
+    try {
+      if (approve) {
+        const result = await guard.approve(approvalId, `slack:${user.id}`);
+        if (result.status === 'approved') {
+          await guard.dispatchApproved();
+          const after = await options.ledger!.approval(approvalId);
+          outcome = after?.status === 'sent' ? ':white_check_mark: approved and sent.' : ':white_check_mark: approved; it will be sent shortly.';
+        } else if (result.status === 'denied') {
+          outcome = `:no_entry: approved, but the spend policy no longer allows it: ${result.reasons.map((r) => r.message).join(' ')} Nothing was sent.`;
+        } else {
+          outcome = `:no_entry: ${result.reason}`;
+        }
+      } else {
+        await guard.deny(approvalId, `slack:${user.id}`);
+        outcome = ':x: denied. Nothing was sent.';
+      }
+    } catch (error) {
+      outcome = `:warning: ${toGiftingError(error).message}`;
+    }
+    await respond({ replace_original: true, ...decisionBlocks(approval, outcome, user.id) });
+  }
+
+  app.action('approval.approve', async ({ ack, body, action, respond }) => {
+    await ack();
+    inBackground(decide(body as never, (action as { value: string }).value, true, respond));
+  });
+  app.action('approval.deny', async ({ ack, body, action, respond }) => {
+    await ack();
+    inBackground(decide(body as never, (action as { value: string }).value, false, respond));
+  });
+  app.error(async (error) => {
+    log.error({ err: error }, 'Slack app error');
+  });
+
+  return {
+    handle: (request, response) => receiver.handle(request, response),
+    announceApprovals,
+    async idle() {
+      while (background.size > 0) await Promise.all([...background]);
+    },
+  };
+}
