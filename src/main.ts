@@ -32,7 +32,8 @@ import type { AccessTokenProvider } from './sendoso/index.js';
 import { openDatabase, startBackgroundCheckpoints } from './storage/index.js';
 import type { SqliteDatabase } from './storage/index.js';
 import { McpRegistry, ToolAuditLog, buildTools, refusingSpendGate, sendosoCatalogue } from './tools/index.js';
-import { ConversationStore, createProgram, processIo, startConfiguredSandbox } from './triggers/index.js';
+import { ConversationStore, ScheduleStateStore, createProgram, loadSchedules, processIo, slackPoster, startConfiguredSandbox } from './triggers/index.js';
+import type { Schedule, SlackPoster } from './triggers/index.js';
 import type { App, AppFactory, CliIo, SendosoConnection, SendosoConnectOptions } from './triggers/index.js';
 import packageJson from '../package.json' with { type: 'json' };
 
@@ -100,6 +101,9 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) =
   let policy: Promise<Policy | undefined> | undefined;
   let runs: RunStore | undefined;
   let conversations: ConversationStore | undefined;
+  let schedules: Promise<readonly Schedule[]> | undefined;
+  let scheduleState: ScheduleStateStore | undefined;
+  let poster: SlackPoster | undefined;
   const orchestrations = new Map<SendosoConnection, Promise<{ orchestrator: Orchestrator; tools: ToolClient }>>();
   const cleanups: (() => Promise<void>)[] = [];
   const guards = new Map<SendosoConnection, Promise<Guard | undefined>>();
@@ -153,6 +157,11 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) =
     },
     runs: () => (runs ??= new RunStore(database())),
     conversations: () => (conversations ??= new ConversationStore(database())),
+    database,
+    // Like the policy: the default file may be absent; a file someone named must exist.
+    schedules: () => (schedules ??= loadSchedules(config.schedules, { missingOk: env.GIFTGUARD_SCHEDULES === undefined && overrides.schedules === undefined })),
+    scheduleState: () => (scheduleState ??= new ScheduleStateStore(database())),
+    slackPoster: () => (config.slackBotToken ? (poster ??= slackPoster({ botToken: config.slackBotToken, apiUrl: config.slackApiUrl, logger })) : undefined),
     orchestration(connection) {
       let built = orchestrations.get(connection);
       if (!built) {

@@ -3,3 +3,5 @@ export { loadConfig } from './load-config.js';
 export type { Config, ConfigOverrides } from './load-config.js';
 export { settings } from './settings.js';
 export type { SettingKey, SettingSpec } from './settings.js';
+export { parseYamlFile } from './yaml-file.js';
+export type { ParsedYaml } from './yaml-file.js';

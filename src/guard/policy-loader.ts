@@ -5,8 +5,8 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LineCounter, isNode, parseDocument } from 'yaml';
-import type { Document } from 'yaml';
+import { parseYamlFile } from '../config/index.js';
+import type { ParsedYaml } from '../config/index.js';
 import { GiftingError } from '../domain/index.js';
 import { policyFileSchema } from './policy-schema.js';
 import type { GroupPolicy, Policy, PolicyFile } from './policy-schema.js';
@@ -23,48 +23,11 @@ export class PolicyError extends GiftingError {
   }
 }
 
-interface ParsedFile {
-  readonly path: string;
-  readonly data: PolicyFile;
-  readonly lineOf: (path: readonly (string | number)[]) => number | undefined;
-}
-
-function locate(doc: Document, counter: LineCounter) {
-  return (path: readonly (string | number)[]): number | undefined => {
-    for (let depth = path.length; depth >= 0; depth--) {
-      const node = doc.getIn(path.slice(0, depth), true);
-      if (isNode(node) && node.range) return counter.linePos(node.range[0]).line;
-    }
-    return undefined;
-  };
-}
-
-function fieldName(path: readonly PropertyKey[]): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || '(file)';
-}
+type ParsedFile = ParsedYaml<PolicyFile>;
 
 /** Parses and validates one policy file's text. */
 export function parsePolicyText(path: string, text: string): { file?: ParsedFile; problems: string[] } {
-  const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    return { problems: doc.errors.map((e) => `${path}:${counter.linePos(e.pos[0]).line}: YAML: ${e.message.split('\n')[0]}`) };
-  }
-  const lineOf = locate(doc, counter);
-  const parsed = policyFileSchema.safeParse(doc.toJS() ?? {});
-  if (!parsed.success) {
-    return {
-      problems: parsed.error.issues.map((issue) => {
-        // An unknown key is reported on its parent; point at the key itself.
-        const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
-        const at = keys.length > 0 ? [...issue.path, keys[0]!] : issue.path;
-        const line = lineOf(at as (string | number)[]);
-        const field = keys.length > 0 ? fieldName([...issue.path, ...keys]) : fieldName(issue.path);
-        return `${path}:${line ?? '?'}: ${field}: ${issue.message}`;
-      }),
-    };
-  }
-  return { file: { path, data: parsed.data, lineOf }, problems: [] };
+  return parseYamlFile(path, text, policyFileSchema);
 }
 
 /** Normalizes a group reference for comparison: names case-insensitively, ids as numbers. */

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../src/log/index.js';
-import { createSlackIntegration, startHttpServer } from '../../src/triggers/index.js';
+import { createSlackIntegration, slackPoster, startHttpServer } from '../../src/triggers/index.js';
 import type { RunningHttpServer, SlackIntegration } from '../../src/triggers/index.js';
 import { control } from '../support/sandbox-client.js';
 import { policyFrom } from '../support/guard.js';
@@ -42,9 +42,8 @@ async function start(options: { policy?: ReturnType<typeof policyFrom> } = {}) {
   const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
   const slack: SlackIntegration = createSlackIntegration({
     signingSecret: SECRET,
-    botToken: 'xoxb-test-bot-token',
+    poster: slackPoster({ botToken: 'xoxb-test-bot-token', apiUrl: slackSide.apiUrl, logger }),
     approvalChannel: 'C0APPROVALS',
-    slackApiUrl: slackSide.apiUrl,
     policy: env.guard.policy,
     orchestrator: env.orchestrator,
     guard: env.guard,

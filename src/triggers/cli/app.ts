@@ -8,6 +8,9 @@ import type { Clock } from '../../domain/index.js';
 import type { Guard, LedgerPort, Policy } from '../../guard/index.js';
 import type { Orchestrator, RunStore, ToolClient } from '../../orchestrator/index.js';
 import type { ConversationStore } from '../agent/index.js';
+import type { Schedule, ScheduleStateStore } from '../schedule/index.js';
+import type { SlackPoster } from '../slack/index.js';
+import type { SqliteDatabase } from '../../storage/index.js';
 import type { Logger } from '../../log/index.js';
 import type { RunningSandbox } from '../../sandbox/index.js';
 import type { SendosoClient, SendosoHttp } from '../../sendoso/index.js';
@@ -53,6 +56,13 @@ export interface App {
   toolRuntime(connection: SendosoConnection): Promise<ToolRuntime>;
   runs(): RunStore;
   conversations(): ConversationStore;
+  /** giftguard's own SQLite database (for stores a trigger keeps, such as which approvals Slack was shown). */
+  database(): SqliteDatabase;
+  /** The schedules from the schedule file; [] when the default file does not exist. Throws on an invalid one. */
+  schedules(): Promise<readonly Schedule[]>;
+  scheduleState(): ScheduleStateStore;
+  /** Posts to Slack with SLACK_BOT_TOKEN; undefined when it is not set. */
+  slackPoster(): SlackPoster | undefined;
   /** The orchestrator and its rate-limited tool client over a connection (in-process tools, or GIFTGUARD_TOOLS_URL). */
   orchestration(connection: SendosoConnection): Promise<{ readonly orchestrator: Orchestrator; readonly tools: ToolClient }>;
   close(): Promise<void>;

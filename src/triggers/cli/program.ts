@@ -10,6 +10,7 @@ import { apiTokenCommand, auditCommand, mcpCommand } from './mcp-command.js';
 import { runCommand, runsCommand } from './run-commands.js';
 import { askCommand } from './ask-command.js';
 import { sandboxCommand } from './sandbox-command.js';
+import { schedulesCommand } from './schedules-command.js';
 import { serveCommand } from './serve-command.js';
 import { toolsCommand } from './tools-command.js';
 
@@ -25,6 +26,7 @@ export function createProgram(io: CliIo, version: string, factory: AppFactory): 
   program.addCommand(runCommand(io, factory));
   program.addCommand(runsCommand(io, factory));
   program.addCommand(askCommand(io, factory));
+  program.addCommand(schedulesCommand(io, factory));
   program.addCommand(policyCommand(io, factory));
   program.addCommand(budgetCommand(io, factory));
   program.addCommand(approvalsCommand(io, factory));

@@ -5,7 +5,9 @@
 import { Command, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { GiftingError } from '../../domain/index.js';
-import type { AuditLine, OnboardingAuditOutput } from '../../../workflows/index.js';
+import type { OnboardingAuditOutput } from '../../../workflows/index.js';
+import { auditReport } from '../audit-report.js';
+import type { AuditReportFormat } from '../audit-report.js';
 import type { Orchestrator, RunHandle, RunListeners, RunRecord, WorkflowName } from '../../orchestrator/index.js';
 import type { App, AppFactory } from './app.js';
 import { table, when } from './format.js';
@@ -66,37 +68,12 @@ async function withOrchestrator<T>(factory: AppFactory, io: CliIo, toolsUrl: str
   }
 }
 
-function auditLines(output: OnboardingAuditOutput, format: string): string {
-  const rows = output.lines.map((l: AuditLine) => ({
-    name: l.name,
-    email: l.email,
-    gifted: l.gifted ? 'yes' : 'MISSING',
-    status: l.status ?? '-',
-    tracking: l.trackingCode ?? '-',
-    date: l.date ? when(l.date).slice(0, 10) : '-',
-    stuck: l.stuck ? 'STUCK' : '',
-    fix: l.fix ? `${l.fix.status}${'trackingCode' in l.fix && l.fix.trackingCode ? ` ${l.fix.trackingCode}` : ''}` : '',
-  }));
-  const headers = ['NAME', 'EMAIL', 'GIFTED', 'STATUS', 'TRACKING', 'DATE', 'STUCK', 'FIX'];
-  const values = rows.map((r) => [r.name, r.email, r.gifted, r.status, r.tracking, r.date, r.stuck, r.fix]);
-  switch (format) {
-    case 'csv': {
-      const cell = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
-      return [headers.map((h) => h.toLowerCase()).join(','), ...values.map((v) => v.map(cell).join(','))].join('\n') + '\n';
-    }
-    case 'markdown':
-      return [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...values.map((v) => `| ${v.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`)].join('\n') + '\n';
-    default:
-      return table(headers, values);
-  }
-}
-
 /** Prints a run's end state for people (or as JSON) and sets the exit code. */
 function report(io: CliIo, run: RunRecord, json: boolean, format = 'table'): void {
   if (json || format === 'json') {
     io.stdout.write(`${JSON.stringify({ id: run.id, workflow: run.workflow, status: run.status, summary: run.summary, output: run.output }, null, 2)}\n`);
   } else if (run.workflow === 'audit' && run.output && (run.status === 'done')) {
-    io.stdout.write(auditLines(run.output as OnboardingAuditOutput, format));
+    io.stdout.write(auditReport(run.output as OnboardingAuditOutput, format as AuditReportFormat));
     if (format === 'table') io.stdout.write(`\n${run.summary}\n`);
   } else if (run.status === 'waiting') {
     const approval = (run.snapshot as { context?: { send?: { approvalId?: string; message?: string } } } | null)?.context?.send;

@@ -9,12 +9,18 @@ import type { Logger } from '../../log/index.js';
 import { sendosoSendHistory } from '../../sendoso/index.js';
 import { McpHttpEndpoint } from '../../tools/index.js';
 import { startHttpServer } from '../http-server.js';
+import { formatInZone } from '../schedule/index.js';
+import { createSlackIntegration } from '../slack/index.js';
+import type { SlackIntegration } from '../slack/index.js';
+import { agentFor } from './ask-command.js';
 import type { AppFactory } from './app.js';
+import { reportTargets, schedulerFor } from './schedules-command.js';
 import { connectionHelp, publicBaseUrl } from './mcp-command.js';
 import type { CliIo } from './io.js';
 
 interface ServeFlags {
   policies?: string;
+  schedules?: string;
   port?: string;
   host?: string;
   publicUrl?: string;
@@ -67,6 +73,7 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
     .option('--state <file>', 'keep the embedded sandbox\'s state in this file')
     .option('--seed <file>', 'seed the embedded sandbox from this JSON file')
     .option('--policies <paths>', 'spend policy files or directories, comma-separated (default policies/)')
+    .option('--schedules <file>', 'scheduled workflows (default schedules.yaml, env GIFTGUARD_SCHEDULES)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .action(async (flags: ServeFlags) => {
       const app = factory({
@@ -82,22 +89,28 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
           sandboxSeed: flags.seed,
           logLevel: flags.logLevel,
           policies: flags.policies,
+          schedules: flags.schedules,
         },
         flagNames: { sandboxPort: '--sandbox-port' },
       });
       try {
         // An invalid policy stops the service before it listens: better down than unguarded.
         const policy = await app.policy();
+        const schedules = await app.schedules();
         const connection = await app.connectSendoso({ sandboxPortFlag: '--sandbox-port' });
         const guard = await app.guard(connection);
         const runtime = await app.toolRuntime(connection);
         const registry = app.registry();
         const stopCheckpoints = app.backgroundCheckpoints();
         let endpoint: McpHttpEndpoint | undefined;
+        let slack: SlackIntegration | undefined;
         const http = await startHttpServer({
           host: app.config.host,
           port: app.config.port,
-          handlers: [(request, response) => (endpoint ? endpoint.handle(request, response) : Promise.resolve(false))],
+          handlers: [
+            (request, response) => (slack ? slack.handle(request, response) : Promise.resolve(false)),
+            (request, response) => (endpoint ? endpoint.handle(request, response) : Promise.resolve(false)),
+          ],
           logger: app.logger,
           info: () => ({ name: 'giftguard', version: app.version, mcp: `${publicBaseUrl(app, http.port)}/mcp/<token>`, sendoso: connection.description }),
         });
@@ -140,6 +153,40 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
             ]
           : [];
 
+        const poster = app.slackPoster();
+        if (app.config.slackSigningSecret) {
+          const agentConfigured = Boolean(app.config.openAiApiKey || app.config.openAiBaseUrl);
+          const agent = agentConfigured ? await agentFor(app, connection) : undefined;
+          slack = createSlackIntegration({
+            signingSecret: app.config.slackSigningSecret,
+            poster,
+            approvalChannel: app.config.slackApprovalChannel,
+            policy,
+            orchestrator,
+            guard,
+            ledger: policy ? app.ledger() : undefined,
+            db: app.database(),
+            clock: app.clock,
+            logger: app.logger,
+            ask: agent,
+          });
+          const announcer = slack;
+          stopGuardLoops.push(every(app.clock, APPROVAL_POLL_MS, () => announcer.announceApprovals().then(() => undefined), app.logger));
+        }
+        const scheduler = schedulerFor(app, orchestrator, schedules);
+        const { caughtUp } = scheduler.start();
+
+        function scheduleLines(): string[] {
+          if (schedules.length === 0) return [`  Schedules    none (${app.config.schedules})`];
+          return [
+            `  Schedules    ${schedules.length} from ${app.config.schedules}${caughtUp.length ? `; caught up ${caughtUp.join(', ')}` : ''}`,
+            ...scheduler.status().map(({ schedule, next }) => {
+              const missingToken = schedule.report.slackChannel && !poster ? ' (Slack report needs SLACK_BOT_TOKEN)' : '';
+              return `    ${schedule.name}: ${schedule.workflow}, next ${next === undefined ? (schedule.enabled ? 'never' : 'disabled') : formatInZone(next, schedule.timezone)} → ${reportTargets(schedule)}${missingToken}`;
+            }),
+          ];
+        }
+
         const demo = connection.sandbox
           ? registry.createServer({ name: 'serve demo (sandbox)', scope: {}, expiresAt: app.clock.now() + DEMO_LIFETIME_MS })
           : undefined;
@@ -149,6 +196,12 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
           policy
             ? `  Spending     guarded by ${policy.groups.length} group polic${policy.groups.length === 1 ? 'y' : 'ies'} from ${app.config.policies.join(', ')}${policy.dryRun ? ' (DRY RUN)' : ''}${policy.killSwitch ? ' (KILL SWITCH ON)' : ''}${reconciled && reconciled.checked > 0 ? `; reconciled ${reconciled.checked} open send(s)` : ''}`
             : `  Spending     no policy found in ${app.config.policies.join(', ')}: every spend is refused`,
+          app.config.slackSigningSecret
+            ? `  Slack        ${base}/slack/commands and ${base}/slack/interactions; ${
+                poster && app.config.slackApprovalChannel ? `approvals posted to ${app.config.slackApprovalChannel}` : 'approvals not posted (set SLACK_BOT_TOKEN and SLACK_APPROVAL_CHANNEL)'
+              }${app.config.openAiApiKey || app.config.openAiBaseUrl ? '; /gift ask on' : ''}`
+            : '  Slack        off (set SLACK_SIGNING_SECRET to enable /gift)',
+          ...scheduleLines(),
           '',
         ];
         if (demo) {
@@ -182,8 +235,10 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
         );
         io.stdout.write(lines.join('\n'));
 
+
         await io.untilStopped();
         stopSweeping();
+        scheduler.stop();
         for (const stop of stopGuardLoops) stop();
         if (demo) registry.revokeServer(demo.server.id);
         await endpoint.close();

@@ -5,9 +5,9 @@
  * file) may press, deciding through the guard's approval path. Who may start sends from Slack is
  * listed per group too. Nothing here spends except through workflows and the guard.
  */
-import { App, LogLevel } from '@slack/bolt';
-import type { Logger as BoltLogger, RespondFn } from '@slack/bolt';
-import { GiftingError, toGiftingError } from '../../domain/index.js';
+import { App } from '@slack/bolt';
+import type { RespondFn } from '@slack/bolt';
+import { toGiftingError } from '../../domain/index.js';
 import type { Clock } from '../../domain/index.js';
 import { findGroupPolicy } from '../../guard/index.js';
 import type { Guard, LedgerPort, Policy } from '../../guard/index.js';
@@ -19,12 +19,14 @@ import type { AgentAnswer, AgentRequester } from '../agent/index.js';
 import { approvalBlocks, decisionBlocks, runBlocks } from './blocks.js';
 import { HELP_TEXT, parseGiftCommand } from './command.js';
 import { GiftguardSlackReceiver } from './receiver.js';
+import { slackLogger } from './slack-logger.js';
+import type { SlackPoster } from './slack-poster.js';
 
 export interface SlackOptions {
   readonly signingSecret: string;
-  readonly botToken?: string | undefined;
+  /** Posts approval requests (with the bot token); absent when SLACK_BOT_TOKEN is not set. */
+  readonly poster?: SlackPoster | undefined;
   readonly approvalChannel?: string | undefined;
-  readonly slackApiUrl: string;
   readonly policy: Policy | undefined;
   readonly orchestrator: Orchestrator;
   readonly guard: Guard | undefined;
@@ -50,31 +52,16 @@ function listed(list: readonly string[] | undefined, userId: string): boolean {
   return (list ?? []).includes(userId);
 }
 
-/** Bolt's own messages go to pino. */
-function boltLogger(log: Logger): BoltLogger {
-  let level = LogLevel.INFO;
-  return {
-    debug: (...parts: unknown[]) => log.debug({ bolt: true }, parts.map(String).join(' ')),
-    info: (...parts: unknown[]) => log.info({ bolt: true }, parts.map(String).join(' ')),
-    warn: (...parts: unknown[]) => log.warn({ bolt: true }, parts.map(String).join(' ')),
-    error: (...parts: unknown[]) => log.error({ bolt: true }, parts.map(String).join(' ')),
-    setLevel: (next: LogLevel) => (level = next),
-    getLevel: () => level,
-    setName: () => undefined,
-  };
-}
-
 export function createSlackIntegration(options: SlackOptions): SlackIntegration {
   const log = options.logger.child({ module: 'slack' });
   const receiver = new GiftguardSlackReceiver(options.signingSecret, options.clock, options.logger);
   const app = new App({
     receiver,
     // Bolt's token mode calls auth.test on every request; commands and buttons need no bot
-    // identity (replies go to response_url), so authorization is just the optional bot token.
-    authorize: async () => ({ ...(options.botToken && { botToken: options.botToken }) }),
+    // identity (replies go to response_url, messages through the poster), so nothing to authorize.
+    authorize: async () => ({}),
     ignoreSelf: false,
-    logger: boltLogger(log),
-    clientOptions: { slackApiUrl: options.slackApiUrl },
+    logger: slackLogger(log),
   });
   migrate(options.db, 'slack', [
     {
@@ -105,20 +92,26 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
     }
   }
 
-  /** Posts each pending approval once to the approval channel. */
-  async function announceApprovals(): Promise<number> {
-  if (!options.botToken || !options.approvalChannel || !options.ledger) return 0;
-  await options.ledger.expireApprovals(options.clock.now());
-  let count = 0;
-  for (const approval of await options.ledger.approvals('pending')) {
-    if (posted.get(approval.id)) continue;
-    const message = approvalBlocks(approval);
-    const result = await app.client.chat.postMessage({ token: options.botToken, channel: options.approvalChannel, text: message.text, blocks: message.blocks as never });
-    if (!result.ok || !result.ts) throw new GiftingError('connection', `Slack refused to post approval ${approval.id}: ${result.error ?? 'unknown error'}`);
-    recordPost.run(approval.id, result.channel ?? options.approvalChannel, result.ts, options.clock.now());
-    count += 1;
+  /** Posts each pending approval once to the approval channel; one pass at a time, so none is posted twice. */
+  let announcing: Promise<number> = Promise.resolve(0);
+  function announceApprovals(): Promise<number> {
+    const pass = announcing.catch(() => 0).then(announcePending);
+    announcing = pass;
+    return pass;
   }
-  return count;
+
+  async function announcePending(): Promise<number> {
+    const { poster, approvalChannel, ledger } = options;
+    if (!poster || !approvalChannel || !ledger) return 0;
+    await ledger.expireApprovals(options.clock.now());
+    let count = 0;
+    for (const approval of await ledger.approvals('pending')) {
+      if (posted.get(approval.id)) continue;
+      const result = await poster.post(approvalChannel, approvalBlocks(approval));
+      recordPost.run(approval.id, result.channel, result.ts, options.clock.now());
+      count += 1;
+    }
+    return count;
   }
 
   app.command('/gift', async ({ command, ack, respond }) => {

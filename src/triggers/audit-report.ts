@@ -1,0 +1,33 @@
+/**
+ * @module An onboarding audit's member lines as text, for the CLI and for scheduled reports.
+ */
+import type { AuditLine, OnboardingAuditOutput } from '../../workflows/index.js';
+import { table, when } from './cli/format.js';
+
+export type AuditReportFormat = 'table' | 'csv' | 'markdown';
+
+/** The audit as a table (aligned text), csv or markdown. */
+export function auditReport(output: OnboardingAuditOutput, format: AuditReportFormat): string {
+  const rows = output.lines.map((l: AuditLine) => ({
+    name: l.name,
+    email: l.email,
+    gifted: l.gifted ? 'yes' : 'MISSING',
+    status: l.status ?? '-',
+    tracking: l.trackingCode ?? '-',
+    date: l.date ? when(l.date).slice(0, 10) : '-',
+    stuck: l.stuck ? 'STUCK' : '',
+    fix: l.fix ? `${l.fix.status}${'trackingCode' in l.fix && l.fix.trackingCode ? ` ${l.fix.trackingCode}` : ''}` : '',
+  }));
+  const headers = ['NAME', 'EMAIL', 'GIFTED', 'STATUS', 'TRACKING', 'DATE', 'STUCK', 'FIX'];
+  const values = rows.map((r) => [r.name, r.email, r.gifted, r.status, r.tracking, r.date, r.stuck, r.fix]);
+  switch (format) {
+    case 'csv': {
+      const cell = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+      return [headers.map((h) => h.toLowerCase()).join(','), ...values.map((v) => v.map(cell).join(','))].join('\n') + '\n';
+    }
+    case 'markdown':
+      return [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...values.map((v) => `| ${v.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`)].join('\n') + '\n';
+    default:
+      return table(headers, values);
+  }
+}

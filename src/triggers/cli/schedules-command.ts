@@ -1,0 +1,149 @@
+/**
+ * @module `giftguard schedules list` (what runs when, next fire times in each schedule's timezone)
+ * and `giftguard schedules run NAME` (run one now, deliver its report); plus the scheduler that
+ * `giftguard serve` runs.
+ */
+import { Command, Option } from 'commander';
+import { GiftingError } from '../../domain/index.js';
+import type { Orchestrator } from '../../orchestrator/index.js';
+import { closest } from '../../orchestrator/index.js';
+import { Scheduler, deliverReport, formatInZone, nextFireAfter, reportMarkdown, scheduledInput } from '../schedule/index.js';
+import type { Schedule } from '../schedule/index.js';
+import type { App, AppFactory } from './app.js';
+import { table, when } from './format.js';
+import type { CliIo } from './io.js';
+
+/** The scheduler over an orchestrator, reporting to files and (with a bot token) Slack. */
+export function schedulerFor(app: App, orchestrator: Orchestrator, schedules: readonly Schedule[]): Scheduler {
+  const runs = app.runs();
+  return new Scheduler({
+    schedules,
+    clock: app.clock,
+    state: app.scheduleState(),
+    launch: (schedule) => {
+      const { workflow, input } = scheduledInput(schedule, app.clock.now());
+      return orchestrator.start(workflow, input);
+    },
+    isActive: (runId) => ['running', 'waiting'].includes(runs.get(runId)?.status ?? ''),
+    report: deliverReport({ poster: app.slackPoster(), logger: app.logger }),
+    logger: app.logger,
+  });
+}
+
+/** Where a schedule's report goes, for people. */
+export function reportTargets(schedule: Schedule): string {
+  const targets = [schedule.report.slackChannel && `Slack ${schedule.report.slackChannel}`, schedule.report.file].filter(Boolean);
+  return targets.length > 0 ? targets.join(', ') : 'run history only';
+}
+
+function positive(flag: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > 100) throw new GiftingError('bad_request', `${flag} must be a whole number from 1 to 100`);
+    return n;
+  };
+}
+
+export function schedulesCommand(io: CliIo, factory: AppFactory): Command {
+  const schedules = new Command('schedules').description('Scheduled workflows (schedules.yaml): list them, or run one now');
+  const fileOption = () => new Option('--file <path>', 'the schedule file (default schedules.yaml, env GIFTGUARD_SCHEDULES)');
+
+  schedules
+    .command('list')
+    .description('Each schedule with its next fire times, in its own timezone, and its last run')
+    .addOption(fileOption())
+    .addOption(new Option('--count <n>', 'next fire times to show per schedule').default(1).argParser(positive('--count')))
+    .option('--json', 'print JSON')
+    .action(async (flags: { file?: string; count: number; json?: boolean }) => {
+      const app = factory({ env: io.env, overrides: { schedules: flags.file }, flagNames: { schedules: '--file' } });
+      try {
+        const list = await app.schedules();
+        const now = app.clock.now();
+        const rows = list.map((schedule) => {
+          const next: number[] = [];
+          let cursor = now;
+          while (schedule.enabled && next.length < flags.count) {
+            const at = nextFireAfter(schedule.cron, schedule.timezone, cursor);
+            if (at === undefined) break;
+            next.push(at);
+            cursor = at;
+          }
+          return { schedule, next, state: app.scheduleState().get(schedule.name) };
+        });
+        if (flags.json) {
+          const json = rows.map(({ schedule, next, state }) => ({
+            name: schedule.name,
+            workflow: schedule.workflow,
+            cron: schedule.cron,
+            timezone: schedule.timezone,
+            enabled: schedule.enabled,
+            catchUp: schedule.catchUp,
+            input: schedule.input,
+            report: schedule.report,
+            next: next.map((at) => new Date(at).toISOString()),
+            lastRunId: state?.lastRunId ?? null,
+            lastOutcome: state?.lastOutcome ?? null,
+          }));
+          io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+          return;
+        }
+        if (rows.length === 0) {
+          io.stdout.write(`No schedules in ${app.config.schedules}. The README's "Schedules" section shows the format.\n`);
+          return;
+        }
+        io.stdout.write(
+          table(
+            ['NAME', 'WORKFLOW', 'CRON', 'NEXT', 'REPORT', 'LAST RUN'],
+            rows.map(({ schedule, next, state }) => [
+              schedule.name,
+              schedule.workflow,
+              schedule.cron,
+              schedule.enabled ? next.map((at) => formatInZone(at, schedule.timezone)).join('; ') || 'never' : 'disabled',
+              reportTargets(schedule),
+              state?.lastRunId ? `${state.lastRunId} at ${when(state.lastStartedAt)}: ${(state.lastOutcome ?? '').slice(0, 60)}` : (state?.lastOutcome ?? '-'),
+            ]),
+          ),
+        );
+      } finally {
+        await app.close();
+      }
+    });
+
+  schedules
+    .command('run')
+    .description('Run a schedule now (through the spend policy, as its times do) and deliver its report')
+    .argument('<name>', 'the schedule name')
+    .addOption(fileOption())
+    .option('--json', 'print JSON')
+    .action(async (name: string, flags: { file?: string; json?: boolean }) => {
+      const app = factory({ env: io.env, overrides: { schedules: flags.file }, flagNames: { schedules: '--file' } });
+      try {
+        const list = await app.schedules();
+        const schedule = list.find((s) => s.name.toLowerCase() === name.toLowerCase());
+        if (!schedule) {
+          const near = closest(name, list.map((s) => s.name));
+          throw new GiftingError(
+            'not_found',
+            list.length === 0 ? `No schedules in ${app.config.schedules}.` : `No schedule "${name}" in ${app.config.schedules}.${near.length ? ` Did you mean ${near.map((n) => `"${n}"`).join(' or ')}?` : ''} (giftguard schedules list)`,
+          );
+        }
+        const connection = await app.connectSendoso({ sandboxPort: 0 });
+        const { orchestrator } = await app.orchestration(connection);
+        const result = await schedulerFor(app, orchestrator, [schedule]).runNow(schedule);
+        if (result.status === 'skipped') {
+          io.stderr.write(`Not run: ${schedule.name}'s last run ${result.activeRunId} is still going (giftguard runs show ${result.activeRunId}).\n`);
+          io.setExitCode?.(1);
+          return;
+        }
+        const { run } = result;
+        if (flags.json) io.stdout.write(`${JSON.stringify({ schedule: schedule.name, run: { id: run.id, workflow: run.workflow, status: run.status, summary: run.summary, output: run.output }, reportError: result.reportError ?? null }, null, 2)}\n`);
+        else io.stdout.write(reportMarkdown(schedule, run, app.clock.now(), 'manual'));
+        if (result.reportError) io.stderr.write(`The report was not fully delivered: ${result.reportError}\n`);
+        else if (!flags.json) io.stderr.write(`Report delivered to: ${reportTargets(schedule)}\n`);
+        if (run.status === 'failed' || run.status === 'cancelled' || result.reportError) io.setExitCode?.(1);
+      } finally {
+        await app.close();
+      }
+    });
+  return schedules;
+}

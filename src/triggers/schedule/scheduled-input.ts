@@ -1,0 +1,22 @@
+/**
+ * @module What a schedule hands the orchestrator: its workflow's input, built at run time (an
+ * audit looks back `since_days` from when it runs). A scheduled audit with `fix: true` starts its
+ * sends without asking — there is nobody to ask — and they still go through the spend policy.
+ */
+import type { OnboardingAuditInput, WebinarBatchInput } from '../../../workflows/index.js';
+import type { WorkflowName } from '../../orchestrator/index.js';
+import type { Schedule } from './schedule-file.js';
+
+const DAY_MS = 86_400_000;
+
+export function scheduledInput(schedule: Schedule, now: number): { workflow: WorkflowName; input: OnboardingAuditInput | WebinarBatchInput } {
+  if (schedule.workflow === 'audit') {
+    const i = schedule.input;
+    return {
+      workflow: 'audit',
+      input: { group: i.group, campaign: i.campaign, since: now - i.since_days * DAY_MS, stuckAfterDays: i.stuck_after_days, fix: i.fix, confirm: i.fix, expireAfterDays: i.expire_after_days, now },
+    };
+  }
+  const i = schedule.input;
+  return { workflow: 'batch', input: { campaign: i.campaign, group: i.group, csvPath: i.csv, partial: i.partial, ...(i.message && { message: i.message }) } };
+}
