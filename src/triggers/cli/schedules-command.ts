@@ -3,6 +3,7 @@
  * and `giftguard schedules run NAME` (run one now, deliver its report); plus the scheduler that
  * `giftguard serve` runs.
  */
+import { relative } from 'node:path';
 import { Command, Option } from 'commander';
 import { GiftingError } from '../../domain/index.js';
 import type { Orchestrator } from '../../orchestrator/index.js';
@@ -32,7 +33,8 @@ export function schedulerFor(app: App, orchestrator: Orchestrator, schedules: re
 
 /** Where a schedule's report goes, for people. */
 export function reportTargets(schedule: Schedule): string {
-  const targets = [schedule.report.slackChannel && `Slack ${schedule.report.slackChannel}`, schedule.report.file].filter(Boolean);
+  const file = schedule.report.file && (relative('.', schedule.report.file).startsWith('..') ? schedule.report.file : relative('.', schedule.report.file));
+  const targets = [schedule.report.slackChannel && `Slack ${schedule.report.slackChannel}`, file].filter(Boolean);
   return targets.length > 0 ? targets.join(', ') : 'run history only';
 }
 
