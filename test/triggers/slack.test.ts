@@ -6,9 +6,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createLogger } from '../../src/log/index.js';
-import { createSlackIntegration, slackPoster, startHttpServer } from '../../src/triggers/index.js';
-import type { RunningHttpServer, SlackIntegration } from '../../src/triggers/index.js';
+import { createLogger, silentLogger } from '../../src/log/index.js';
+import { ConversationStore, agentRunner, agentToolbox, createSlackIntegration, openAiClient, slackPoster, startHttpServer } from '../../src/triggers/index.js';
+import type { RunningHttpServer, SlackIntegration, SlackOptions } from '../../src/triggers/index.js';
+import { allTools } from '../support/mcp.js';
+import { lastToolResult, startFakeOpenAi } from '../support/fake-openai.js';
+import type { FakeOpenAi, Turn } from '../support/fake-openai.js';
 import { control } from '../support/sandbox-client.js';
 import { policyFrom } from '../support/guard.js';
 import { startOrchestration } from '../support/orchestration.js';
@@ -23,8 +26,11 @@ const APPROVER = 'U0APPROVER1';
 let env: Orchestration | undefined;
 let slackSide: SlackStandIn | undefined;
 let server: RunningHttpServer | undefined;
+let openai: FakeOpenAi | undefined;
 afterEach(async () => {
   await server?.close();
+  await openai?.close();
+  openai = undefined;
   await env?.close();
   await slackSide?.close();
   env = undefined;
@@ -35,8 +41,22 @@ afterEach(async () => {
 /** The default policy, with Enterprise Sales needing approval above 100 USD (the whiskey set costs 150). */
 const approvalPolicy = () => policyFrom(readFileSync('policies/default.yaml', 'utf8').replace('above: 200.00', 'above: 100.00'));
 
-async function start(options: { policy?: ReturnType<typeof policyFrom> } = {}) {
+async function start(options: { policy?: ReturnType<typeof policyFrom>; turns?: Turn[] } = {}) {
   env = await startOrchestration(options.policy ? { policy: options.policy } : {});
+  let ask: SlackOptions['ask'];
+  if (options.turns) {
+    openai = await startFakeOpenAi(options.turns);
+    const settings = { baseUrl: openai.baseUrl, model: 'scripted-model', maxSteps: 6 };
+    const e = env;
+    ask = agentRunner({
+      client: openAiClient(settings),
+      settings,
+      toolboxFor: (requester) => agentToolbox({ catalogue: allTools, tools: e.tools, orchestrator: e.orchestrator, runs: e.runs, ledger: e.ledger, requester, maxSends: 3, now: () => e.clock.now() }),
+      store: new ConversationStore(e.db),
+      clock: e.clock,
+      logger: silentLogger(),
+    });
+  }
   slackSide = await startSlackStandIn();
   const lines: any[] = [];
   const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
@@ -51,6 +71,7 @@ async function start(options: { policy?: ReturnType<typeof policyFrom> } = {}) {
     db: env.db,
     clock: env.clock,
     logger,
+    ask,
   });
   server = await startHttpServer({ host: '127.0.0.1', port: 0, handlers: [slack.handle], logger, info: () => ({}) });
   const base = `http://127.0.0.1:${server.port}`;
@@ -122,6 +143,38 @@ describe('/gift audit, help and batch', () => {
     expect((await slack.command('', REP, 'h')).json().text).toContain('/gift audit');
     expect((await slack.command('batch campaign:"Q3 Webinar Attendees"', REP, 'h')).json().text).toContain('giftguard run batch');
     expect((await slack.command('ask something', REP, 'h')).json().text).toBe('The assistant is not configured (OPENAI_API_KEY or OPENAI_BASE_URL on the giftguard service).');
+  });
+});
+
+describe('/gift ask', () => {
+  it('answers in the channel with the assistant\'s words and the runs it started', async () => {
+    const slack = await start({
+      turns: [
+        () => ({ toolCalls: [{ name: 'run_onboarding_audit', arguments: { group: 'New Hires Q3', campaign: 'Welcome Swag Box', since_days: null } }] }),
+        (request) => ({ content: `${lastToolResult(request).summary} Shall I start an address-collection send for Tom Becker?` }),
+      ],
+    });
+    const ack = await slack.command('ask check the New Hires Q3 group got their Welcome Swag Box', 'U0ANYONE', 'ask');
+    expect(ack.json()).toEqual({ response_type: 'ephemeral', text: 'Thinking…' });
+    await vi.waitFor(() => expect(responses('ask')).toHaveLength(1));
+    const [answer] = responses('ask');
+    expect(answer).toMatchObject({ response_type: 'in_channel', text: 'New Hires Q3: 3 of 4 members got Welcome Swag Box; 1 missing (Tom Becker). Shall I start an address-collection send for Tom Becker?' });
+    expect(blockText(answer)).toMatch(/asked by <@U0ANYONE> · runs `run_[^`]+`/);
+    expect(await giftguardSends()).toHaveLength(0);
+  });
+
+  it('acts as the Slack user: a send for a group that does not list them is refused', async () => {
+    const slack = await start({
+      turns: [
+        () => ({ toolCalls: [{ name: 'start_abm_send', arguments: { group: 'Enterprise Sales', campaign: 'Executive Whiskey Set', recipient_name: 'Sarah Connor', recipient_email: 'sarah@cyberdyne.example', company: null, message: null, expire_after_days: null } }] }),
+        (request) => ({ content: lastToolResult(request).error }),
+      ],
+    });
+    await slack.command('ask send the whiskey set to sarah@cyberdyne.example', 'U0STRANGER', 'ask');
+    await vi.waitFor(() => expect(responses('ask')).toHaveLength(1));
+    expect(responses('ask')[0].text).toBe('You are not allowed to start sends for Enterprise Sales (the policy lists who may).');
+    expect(env!.runs.list()).toHaveLength(0);
+    expect(await giftguardSends()).toHaveLength(0);
   });
 });
 

@@ -20,13 +20,16 @@ function pairs(text: string): Record<string, string> {
   return out;
 }
 
-/** "Sarah Connor <sarah@x.com>", "<mailto:sarah@x.com|sarah@x.com>" (Slack's autolink) or a bare address. */
+/**
+ * "Sarah Connor <sarah@x.com>", "Sarah Connor sarah@x.com" or a bare address; Slack may have
+ * turned the address into a link, "<mailto:sarah@x.com|sarah@x.com>", which is undone first.
+ */
 export function parseRecipient(value: string): { name: string; email: string } | undefined {
-  const unlinked = value.replace(/<mailto:([^|>]+)\|[^>]+>/g, '$1');
-  const angle = /^(.*?)<\s*([^<>\s]+@[^<>\s]+)\s*>$/.exec(unlinked.trim());
-  if (angle) return { name: angle[1]!.trim() || angle[2]!.split('@')[0]!, email: angle[2]! };
-  if (/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(unlinked.trim())) return { name: unlinked.trim().split('@')[0]!, email: unlinked.trim() };
-  return undefined;
+  const unlinked = value.replace(/<mailto:([^|>]+)\|[^>]+>/g, '$1').trim();
+  const match = /^(.*?)\s*<?\s*([^<>\s@]+@[^<>\s@]+\.[^<>\s@]+)\s*>?$/.exec(unlinked);
+  if (!match) return undefined;
+  const email = match[2]!;
+  return { name: match[1]!.trim() || email.split('@')[0]!, email };
 }
 
 export function parseGiftCommand(text: string): GiftCommand {
