@@ -5,7 +5,7 @@ export { startHttpServer } from './http-server.js';
 export type { RequestHandler, RunningHttpServer } from './http-server.js';
 export { ConversationStore, agentRunner, agentToolbox, ask, openAiClient } from './agent/index.js';
 export type { AgentAnswer, AgentRequester, AgentSettings } from './agent/index.js';
-export { createSlackIntegration, parseGiftCommand, runBlocks, signSlackRequest, slackPoster, verifySlackRequest } from './slack/index.js';
+export { answerBlocks, createSlackIntegration, parseGiftCommand, runBlocks, signSlackRequest, slackPoster, verifySlackRequest } from './slack/index.js';
 export type { SlackIntegration, SlackMessage, SlackOptions, SlackPoster } from './slack/index.js';
 export { ScheduleFileError, ScheduleStateStore, Scheduler, deliverReport, formatInZone, loadSchedules, nextFireAfter, parseSchedules, reportMarkdown, scheduledInput } from './schedule/index.js';
 export type { FireReason, FireResult, Schedule, ScheduleState, ScheduleStatus, SchedulerOptions } from './schedule/index.js';

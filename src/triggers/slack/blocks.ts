@@ -8,7 +8,12 @@ import { formatMoney } from '../../domain/index.js';
 
 type Block = Record<string, unknown>;
 
-const section = (text: string): Block => ({ type: 'section', text: { type: 'mrkdwn', text } });
+/** Slack refuses a section over 3,000 characters; long text is cut with a pointer to the rest. */
+const SECTION_LIMIT = 3000;
+function section(text: string, rest = 'the rest is in giftguard'): Block {
+  const fitted = text.length <= SECTION_LIMIT ? text : `${text.slice(0, SECTION_LIMIT - rest.length - 6).replace(/\n[^\n]*$/, '')}\n… (${rest})`;
+  return { type: 'section', text: { type: 'mrkdwn', text: fitted } };
+}
 const context = (text: string): Block => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
 
 const ICON: Record<string, string> = { done: ':white_check_mark:', waiting: ':hourglass:', failed: ':x:', cancelled: ':no_entry_sign:', dry_run: ':mag:', outcome_unknown: ':grey_question:', running: ':arrows_counterclockwise:' };
@@ -21,10 +26,18 @@ export function runBlocks(run: RunRecord): { text: string; blocks: Block[] } {
     const lines = (run.output as OnboardingAuditOutput).lines;
     const row = (l: AuditLine) =>
       l.gifted ? `• ${l.name} — ${l.status}${l.trackingCode ? ` (\`${l.trackingCode.slice(0, 12)}…\`)` : ''}${l.stuck ? ' :warning: stuck' : ''}` : `• ${l.name} — *missing*`;
-    blocks.push(section(lines.map(row).join('\n')));
+    blocks.push(section(lines.map(row).join('\n'), `all ${lines.length} members: giftguard runs show ${run.id}`));
   }
   blocks.push(context(`run \`${run.id}\` · ${run.workflow} · ${run.status}`));
   return { text: summary, blocks };
+}
+
+/** The assistant's answer, naming who asked and the runs it started. */
+export function answerBlocks(answer: string, askedBy: string, runIds: readonly string[]): { text: string; blocks: Block[] } {
+  return {
+    text: answer,
+    blocks: [section(answer), context(`asked by <@${askedBy}>${runIds.length ? ` · runs ${runIds.map((r) => `\`${r}\``).join(', ')}` : ''}`)],
+  };
 }
 
 /** The approval request, with Approve and Deny buttons carrying the approval id. */

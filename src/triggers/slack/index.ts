@@ -3,7 +3,7 @@ export { createSlackIntegration } from './slack-app.js';
 export type { SlackIntegration, SlackOptions } from './slack-app.js';
 export { slackPoster } from './slack-poster.js';
 export type { SlackMessage, SlackPoster } from './slack-poster.js';
-export { runBlocks } from './blocks.js';
+export { answerBlocks, runBlocks } from './blocks.js';
 export { parseGiftCommand, parseRecipient, HELP_TEXT } from './command.js';
 export type { GiftCommand } from './command.js';
 export { signSlackRequest, verifySlackRequest, REPLAY_WINDOW_SECONDS } from './signature.js';

@@ -63,7 +63,13 @@ export class GiftguardSlackReceiver implements Receiver {
       return true;
     }
     const form = new URLSearchParams(rawBody);
-    const body: Record<string, unknown> = form.has('payload') ? (JSON.parse(form.get('payload')!) as Record<string, unknown>) : Object.fromEntries(form);
+    let body: Record<string, unknown>;
+    try {
+      body = form.has('payload') ? (JSON.parse(form.get('payload')!) as Record<string, unknown>) : Object.fromEntries(form);
+    } catch {
+      response.writeHead(400, { 'content-type': 'text/plain' }).end('payload is not JSON');
+      return true;
+    }
     let acked = false;
     const event: ReceiverEvent = {
       body,

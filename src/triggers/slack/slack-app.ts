@@ -13,10 +13,10 @@ import { findGroupPolicy } from '../../guard/index.js';
 import type { Guard, LedgerPort, Policy } from '../../guard/index.js';
 import type { Logger } from '../../log/index.js';
 import type { Orchestrator, RunHandle, RunRecord } from '../../orchestrator/index.js';
-import { migrate } from '../../storage/index.js';
 import type { SqliteDatabase } from '../../storage/index.js';
 import type { AgentAnswer, AgentRequester } from '../agent/index.js';
-import { approvalBlocks, decisionBlocks, runBlocks } from './blocks.js';
+import { SlackApprovalPosts } from './approval-posts.js';
+import { answerBlocks, approvalBlocks, decisionBlocks, runBlocks } from './blocks.js';
 import { HELP_TEXT, parseGiftCommand } from './command.js';
 import { GiftguardSlackReceiver } from './receiver.js';
 import { slackLogger } from './slack-logger.js';
@@ -43,8 +43,6 @@ export interface SlackIntegration {
   handle: GiftguardSlackReceiver['handle'];
   /** Posts approval requests not yet posted; returns how many. */
   announceApprovals(): Promise<number>;
-  /** Settles when every background reply started so far is sent (tests, shutdown). */
-  idle(): Promise<void>;
 }
 
 /** Lists name Slack user ids (U…); display names can be changed by their owner, ids cannot. */
@@ -63,19 +61,10 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
     ignoreSelf: false,
     logger: slackLogger(log),
   });
-  migrate(options.db, 'slack', [
-    {
-      version: 1,
-      description: 'approval messages posted to Slack',
-      sql: 'CREATE TABLE slack_approval_posts (approval_id TEXT PRIMARY KEY, channel TEXT NOT NULL, ts TEXT NOT NULL, posted_at INTEGER NOT NULL)',
-    },
-  ]);
-  const posted = options.db.prepare<[string], { channel: string; ts: string }>('SELECT channel, ts FROM slack_approval_posts WHERE approval_id = ?');
-  const recordPost = options.db.prepare('INSERT OR IGNORE INTO slack_approval_posts (approval_id, channel, ts, posted_at) VALUES (?, ?, ?, ?)');
-  const background = new Set<Promise<unknown>>();
+  const posts = new SlackApprovalPosts(options.db);
+  // Replies outlive the HTTP request that asked for them (Slack wants an answer within 3 s).
   const inBackground = (work: Promise<unknown>) => {
-    const tracked = work.catch((error: unknown) => log.error({ err: error }, 'Slack reply failed')).finally(() => background.delete(tracked));
-    background.add(tracked);
+    void work.catch((error: unknown) => log.error({ err: error }, 'Slack reply failed'));
   };
 
   const maySend = (group: string, userId: string) => (options.policy ? listed(findGroupPolicy(options.policy, group)?.triggers.slack_users, userId) : false);
@@ -106,9 +95,9 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
     await ledger.expireApprovals(options.clock.now());
     let count = 0;
     for (const approval of await ledger.approvals('pending')) {
-      if (posted.get(approval.id)) continue;
+      if (posts.has(approval.id)) continue;
       const result = await poster.post(approvalChannel, approvalBlocks(approval));
-      recordPost.run(approval.id, result.channel, result.ts, options.clock.now());
+      posts.record(approval.id, result.channel, result.ts, options.clock.now());
       count += 1;
     }
     return count;
@@ -116,7 +105,7 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
 
   app.command('/gift', async ({ command, ack, respond }) => {
     const parsed = parseGiftCommand(command.text ?? '');
-    const user = { id: command.user_id };
+    const userId = command.user_id;
     switch (parsed.kind) {
       case 'help':
         await ack({ response_type: 'ephemeral', text: HELP_TEXT });
@@ -128,8 +117,8 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
         await ack({ response_type: 'ephemeral', text: parsed.message });
         return;
       case 'abm': {
-        if (!maySend(parsed.group, user.id)) {
-          log.warn({ user: user.id, group: parsed.group }, 'refused a Slack send request from an unlisted user');
+        if (!maySend(parsed.group, userId)) {
+          log.warn({ user: userId, group: parsed.group }, 'refused a Slack send request from an unlisted user');
           await ack({ response_type: 'ephemeral', text: `You are not allowed to start sends for ${parsed.group} from Slack (the spend policy lists who may). Nothing was sent.` });
           return;
         }
@@ -164,8 +153,8 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
         inBackground(
           (async () => {
             try {
-              const answer = await ask(parsed.question, { via: 'slack', id: user.id, maySend: (group) => maySend(group, user.id) });
-              await respond({ response_type: 'in_channel', text: answer.answer, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: answer.answer } }, { type: 'context', elements: [{ type: 'mrkdwn', text: `asked by <@${user.id}>${answer.runIds.length ? ` · runs ${answer.runIds.map((r) => `\`${r}\``).join(', ')}` : ''}` }] }] });
+              const answer = await ask(parsed.question, { via: 'slack', id: userId, maySend: (group) => maySend(group, userId) });
+              await respond({ response_type: 'in_channel', ...answerBlocks(answer.answer, userId, answer.runIds) });
             } catch (error) {
               await respond({ response_type: 'ephemeral', text: `The assistant could not answer: ${toGiftingError(error).message}` });
             }
@@ -183,17 +172,17 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
       await respond({ response_type: 'ephemeral', replace_original: false, text: `Approval ${approvalId} is unknown here.` });
       return;
     }
-    const user = { id: body.user.id };
+    const userId = body.user.id;
     const approvers = findGroupPolicy(guard.policy, approval.group)?.approval.approvers;
-    if (!listed(approvers, user.id)) {
-      log.warn({ user: user.id, approvalId }, 'refused an approval decision from a user who is not an approver');
+    if (!listed(approvers, userId)) {
+      log.warn({ user: userId, approvalId }, 'refused an approval decision from a user who is not an approver');
       await respond({ response_type: 'ephemeral', replace_original: false, text: `You are not an approver for ${approval.group}; the request stays open for one who is.` });
       return;
     }
     let outcome: string;
     try {
       if (approve) {
-        const result = await guard.approve(approvalId, `slack:${user.id}`);
+        const result = await guard.approve(approvalId, `slack:${userId}`);
         if (result.status === 'approved') {
           await guard.dispatchApproved();
           const after = await options.ledger!.approval(approvalId);
@@ -204,13 +193,13 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
           outcome = `:no_entry: ${result.reason}`;
         }
       } else {
-        await guard.deny(approvalId, `slack:${user.id}`);
+        await guard.deny(approvalId, `slack:${userId}`);
         outcome = ':x: denied. Nothing was sent.';
       }
     } catch (error) {
       outcome = `:warning: ${toGiftingError(error).message}`;
     }
-    await respond({ replace_original: true, ...decisionBlocks(approval, outcome, user.id) });
+    await respond({ replace_original: true, ...decisionBlocks(approval, outcome, userId) });
   }
 
   app.action('approval.approve', async ({ ack, body, action, respond }) => {
@@ -228,8 +217,5 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
   return {
     handle: (request, response) => receiver.handle(request, response),
     announceApprovals,
-    async idle() {
-      while (background.size > 0) await Promise.all([...background]);
-    },
   };
 }
