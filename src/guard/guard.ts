@@ -251,10 +251,7 @@ export class Guard implements SpendGate {
   async approve(id: string, by: string): Promise<ApprovalResult> {
     const ledger = this.options.ledger;
     const now = this.options.clock.now();
-    await ledger.expireApprovals(now);
-    const approval = await ledger.approval(id);
-    if (!approval) throw new GiftingError('not_found', `No approval ${id}`);
-    if (approval.status !== 'pending') throw new GiftingError('bad_request', `Approval ${id} is ${approval.status}, not pending`);
+    const approval = await this.pendingApproval(id, now);
 
     const recipients = approval.recipients.map((email) => ({ email }));
     const candidate = await this.candidateFor({ kind: approval.kind, touchId: approval.touchId, recipients, group: approval.group });
@@ -293,14 +290,20 @@ export class Guard implements SpendGate {
     return { status: 'denied', reasons };
   }
 
+  /** The approval `id`, if it is still pending now (expired ones are expired first); throws otherwise. */
+  private async pendingApproval(id: string, now: number): Promise<Approval> {
+    await this.options.ledger.expireApprovals(now);
+    const approval = await this.options.ledger.approval(id);
+    if (!approval) throw new GiftingError('not_found', `No approval ${id}`);
+    if (approval.status !== 'pending') throw new GiftingError('bad_request', `Approval ${id} is ${approval.status}, not pending`);
+    return approval;
+  }
+
   /** A person refused the request. */
   async deny(id: string, by: string, reason?: string): Promise<void> {
     const ledger = this.options.ledger;
     const now = this.options.clock.now();
-    await ledger.expireApprovals(now);
-    const approval = await ledger.approval(id);
-    if (!approval) throw new GiftingError('not_found', `No approval ${id}`);
-    if (approval.status !== 'pending') throw new GiftingError('bad_request', `Approval ${id} is ${approval.status}, not pending`);
+    const approval = await this.pendingApproval(id, now);
     await ledger.decideApproval(id, 'denied', by, reason ?? null, now);
   }
 

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { GiftingError } from '../../domain/index.js';
+import { auditInput } from '../../orchestrator/index.js';
 import type { Orchestrator, RunRecord, RunStore, ToolClient } from '../../orchestrator/index.js';
 import { inputJsonSchema, selectTools, toOpenAiStrictSchema, toOpenAiTool, dropNulls } from '../../tools/index.js';
 import type { OpenAiFunctionTool, ToolDefinition } from '../../tools/index.js';
@@ -94,17 +95,7 @@ function workflowTools(deps: AgentToolDeps): WorkflowTool[] {
       schema: runAudit,
       async run(args, state) {
         const a = runAudit.parse(args);
-        const now = deps.now();
-        const handle = deps.orchestrator.start('audit', {
-          group: a.group,
-          campaign: a.campaign,
-          since: now - (a.since_days ?? 90) * 86_400_000,
-          stuckAfterDays: 3,
-          fix: false,
-          confirm: false,
-          expireAfterDays: 7,
-          now,
-        });
+        const handle = deps.orchestrator.start('audit', auditInput({ group: a.group, campaign: a.campaign, sinceDays: a.since_days }, deps.now()));
         state.runIds.push(handle.id);
         return runView(await handle.finished);
       },

@@ -11,6 +11,7 @@ import type { ToolScope } from '../../tools/index.js';
 import type { App, AppFactory } from './app.js';
 import { list, table, when } from './format.js';
 import type { CliIo } from './io.js';
+import { integer } from './options.js';
 
 /** The base URL clients reach `giftguard serve` at. */
 export function publicBaseUrl(app: App, port = app.config.port): string {
@@ -263,15 +264,11 @@ export function auditCommand(io: CliIo, factory: AppFactory): Command {
   return new Command('audit')
     .description('Show recent MCP tool calls (personal data in arguments is redacted)')
     .option('--server <id>', 'only calls to this MCP server')
-    .addOption(new Option('--limit <n>', 'how many, newest first').default('20').argParser((v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new GiftingError('bad_request', '--limit must be an integer from 1 to 10000');
-      return String(n);
-    }))
+    .addOption(new Option('--limit <n>', 'how many, newest first').default(20).argParser(integer('--limit', 1, 10_000)))
     .option('--json', 'print JSON')
-    .action(async (flags: { server?: string; limit: string; json?: boolean }) =>
+    .action(async (flags: { server?: string; limit: number; json?: boolean }) =>
       withApp(factory, io, (app) => {
-        const rows = app.audit().list({ ...(flags.server && { serverId: flags.server }), limit: Number(flags.limit) });
+        const rows = app.audit().list({ ...(flags.server && { serverId: flags.server }), limit: flags.limit });
         if (flags.json) {
           io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
           return;

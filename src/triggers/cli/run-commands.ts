@@ -8,9 +8,11 @@ import { GiftingError } from '../../domain/index.js';
 import type { OnboardingAuditOutput } from '../../../workflows/index.js';
 import { auditReport } from '../audit-report.js';
 import type { AuditReportFormat } from '../audit-report.js';
+import { AUDIT_DEFAULTS, auditInput } from '../../orchestrator/index.js';
 import type { Orchestrator, RunHandle, RunListeners, RunRecord, WorkflowName } from '../../orchestrator/index.js';
 import type { App, AppFactory } from './app.js';
 import { table, when } from './format.js';
+import { integer } from './options.js';
 import type { CliIo } from './io.js';
 
 const DAY = 86_400_000;
@@ -22,14 +24,6 @@ function parseSince(value: string, now: number): number {
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) throw new GiftingError('bad_request', `--since must be a date (2026-08-01) or a number of days ago (90d); got "${value}"`);
   return ms;
-}
-
-function integer(name: string, min: number, max: number) {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new GiftingError('bad_request', `${name} must be a whole number from ${min} to ${max}; got "${value}"`);
-    return n;
-  };
 }
 
 /** Progress for batches: a bar on a terminal, JSON lines otherwise. */
@@ -154,26 +148,20 @@ export function runCommand(io: CliIo, factory: AppFactory): Command {
     .description('Check that every member of a group got a campaign (e.g. the onboarding gift)')
     .requiredOption('--group <name>', 'e.g. "New Hires Q3"')
     .requiredOption('--campaign <name-or-id>', 'e.g. "Welcome Swag Box"')
-    .option('--since <date>', 'only sends since this date (2026-08-01) or days ago (90d)', '90d')
-    .addOption(new Option('--stuck-after-days <n>', 'flag sends "Confirming Address" for longer than this').default(3).argParser(integer('--stuck-after-days', 0, 365)))
+    .option('--since <date>', 'only sends since this date (2026-08-01) or days ago (90d)', `${AUDIT_DEFAULTS.sinceDays}d`)
+    .addOption(new Option('--stuck-after-days <n>', 'flag sends "Confirming Address" for longer than this').default(AUDIT_DEFAULTS.stuckAfterDays).argParser(integer('--stuck-after-days', 0, 365)))
     .option('--fix', 'propose address-collection sends for missing members')
     .option('--yes', 'with --fix: start them (through the spend policy)')
-    .addOption(new Option('--expire-after-days <n>', 'days to confirm the address for --fix sends (2-7)').default(7).argParser(integer('--expire-after-days', 1, 30)))
+    .addOption(new Option('--expire-after-days <n>', 'days to confirm the address for --fix sends (2-7)').default(AUDIT_DEFAULTS.expireAfterDays).argParser(integer('--expire-after-days', 1, 30)))
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'csv', 'markdown']).default('table'))
     .option('--tools-url <url>', 'use a remote MCP server instead of the in-process tools')
     .action(async (flags: { group: string; campaign: string; since: string; stuckAfterDays: number; fix?: boolean; yes?: boolean; expireAfterDays: number; format: string; toolsUrl?: string }) =>
       withOrchestrator(factory, io, flags.toolsUrl, async (orchestrator, app) => {
         const now = app.clock.now();
-        const input = {
-          group: flags.group,
-          campaign: flags.campaign,
-          since: parseSince(flags.since, now),
-          stuckAfterDays: flags.stuckAfterDays,
-          fix: flags.fix === true,
-          confirm: flags.fix === true && flags.yes === true,
-          expireAfterDays: flags.expireAfterDays,
+        const input = auditInput(
+          { group: flags.group, campaign: flags.campaign, since: parseSince(flags.since, now), stuckAfterDays: flags.stuckAfterDays, fix: flags.fix, confirm: flags.yes, expireAfterDays: flags.expireAfterDays },
           now,
-        };
+        );
         report(io, await startAndWait(orchestrator, io, 'audit', input, flags.format === 'json'), false, flags.format);
       }),
     );

@@ -8,11 +8,12 @@ import { Command, Option } from 'commander';
 import { GiftingError } from '../../domain/index.js';
 import type { Orchestrator } from '../../orchestrator/index.js';
 import { closest } from '../../orchestrator/index.js';
-import { Scheduler, deliverReport, formatInZone, nextFireAfter, reportMarkdown, scheduledInput } from '../schedule/index.js';
+import { Scheduler, deliverReport, formatInZone, nextFireTimes, reportMarkdown, scheduledInput } from '../schedule/index.js';
 import type { Schedule } from '../schedule/index.js';
 import type { App, AppFactory } from './app.js';
 import { table, when } from './format.js';
 import type { CliIo } from './io.js';
+import { integer } from './options.js';
 
 /** The scheduler over an orchestrator, reporting to files and (with a bot token) Slack. */
 export function schedulerFor(app: App, orchestrator: Orchestrator, schedules: readonly Schedule[]): Scheduler {
@@ -38,14 +39,6 @@ export function reportTargets(schedule: Schedule): string {
   return targets.length > 0 ? targets.join(', ') : 'run history only';
 }
 
-function positive(flag: string) {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1 || n > 100) throw new GiftingError('bad_request', `${flag} must be a whole number from 1 to 100`);
-    return n;
-  };
-}
-
 export function schedulesCommand(io: CliIo, factory: AppFactory): Command {
   const schedules = new Command('schedules').description('Scheduled workflows (schedules.yaml): list them, or run one now');
   const fileOption = () => new Option('--file <path>', 'the schedule file (default schedules.yaml, env GIFTGUARD_SCHEDULES)');
@@ -54,24 +47,18 @@ export function schedulesCommand(io: CliIo, factory: AppFactory): Command {
     .command('list')
     .description('Each schedule with its next fire times, in its own timezone, and its last run')
     .addOption(fileOption())
-    .addOption(new Option('--count <n>', 'next fire times to show per schedule').default(1).argParser(positive('--count')))
+    .addOption(new Option('--count <n>', 'next fire times to show per schedule').default(1).argParser(integer('--count', 1, 100)))
     .option('--json', 'print JSON')
     .action(async (flags: { file?: string; count: number; json?: boolean }) => {
       const app = factory({ env: io.env, overrides: { schedules: flags.file }, flagNames: { schedules: '--file' } });
       try {
         const list = await app.schedules();
         const now = app.clock.now();
-        const rows = list.map((schedule) => {
-          const next: number[] = [];
-          let cursor = now;
-          while (schedule.enabled && next.length < flags.count) {
-            const at = nextFireAfter(schedule.cron, schedule.timezone, cursor);
-            if (at === undefined) break;
-            next.push(at);
-            cursor = at;
-          }
-          return { schedule, next, state: app.scheduleState().get(schedule.name) };
-        });
+        const rows = list.map((schedule) => ({
+          schedule,
+          next: schedule.enabled ? nextFireTimes(schedule.cron, schedule.timezone, now, flags.count) : [],
+          state: app.scheduleState().get(schedule.name),
+        }));
         if (flags.json) {
           const json = rows.map(({ schedule, next, state }) => ({
             name: schedule.name,

@@ -27,6 +27,16 @@ export function nextFireAfter(cron: string, timezone: string, afterMs: number): 
   }
 }
 
+/** The next `count` fire times strictly after `afterMs` (fewer if the expression stops firing). */
+export function nextFireTimes(cron: string, timezone: string, afterMs: number, count: number): number[] {
+  const job = new Cron(cron, { timezone, paused: true });
+  try {
+    return job.nextRuns(count, new Date(afterMs)).map((d) => d.getTime());
+  } finally {
+    job.stop();
+  }
+}
+
 /** "Mon 2026-11-30 09:00 America/New_York", the way the schedule's owner thinks of the time. */
 export function formatInZone(ms: number, timezone: string): string {
   const parts = Object.fromEntries(

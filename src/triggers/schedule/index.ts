@@ -6,5 +6,5 @@ export type { ScheduleState } from './schedule-state.js';
 export { Scheduler } from './scheduler.js';
 export type { FireReason, FireResult, ScheduleStatus, SchedulerOptions } from './scheduler.js';
 export { deliverReport, reportMarkdown } from './schedule-report.js';
-export { formatInZone, nextFireAfter } from './cron-times.js';
+export { formatInZone, nextFireAfter, nextFireTimes } from './cron-times.js';
 export { scheduledInput } from './scheduled-input.js';

@@ -10,6 +10,7 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseYamlFile } from '../../config/index.js';
 import { GiftingError } from '../../domain/index.js';
+import { AUDIT_DEFAULTS } from '../../orchestrator/index.js';
 import { cronProblem } from './cron-times.js';
 
 const name = z
@@ -21,10 +22,10 @@ const timezone = z.string().refine((tz) => cronProblem('0 0 * * *', tz) === unde
 const auditInput = z.strictObject({
   group: text,
   campaign: text,
-  since_days: z.int().min(1).max(3650).default(90).describe('only sends created in this many days before the run count'),
-  stuck_after_days: z.int().min(0).max(365).default(3),
+  since_days: z.int().min(1).max(3650).default(AUDIT_DEFAULTS.sinceDays).describe('only sends created in this many days before the run count'),
+  stuck_after_days: z.int().min(0).max(365).default(AUDIT_DEFAULTS.stuckAfterDays),
   fix: z.boolean().default(false).describe('start address-collection sends for missing members, through the spend policy'),
-  expire_after_days: z.int().min(2).max(7).default(7),
+  expire_after_days: z.int().min(2).max(7).default(AUDIT_DEFAULTS.expireAfterDays),
 });
 
 const batchInput = z.strictObject({

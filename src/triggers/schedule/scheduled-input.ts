@@ -4,17 +4,16 @@
  * sends without asking — there is nobody to ask — and they still go through the spend policy.
  */
 import type { OnboardingAuditInput, WebinarBatchInput } from '../../../workflows/index.js';
+import { auditInput } from '../../orchestrator/index.js';
 import type { WorkflowName } from '../../orchestrator/index.js';
 import type { Schedule } from './schedule-file.js';
-
-const DAY_MS = 86_400_000;
 
 export function scheduledInput(schedule: Schedule, now: number): { workflow: WorkflowName; input: OnboardingAuditInput | WebinarBatchInput } {
   if (schedule.workflow === 'audit') {
     const i = schedule.input;
     return {
       workflow: 'audit',
-      input: { group: i.group, campaign: i.campaign, since: now - i.since_days * DAY_MS, stuckAfterDays: i.stuck_after_days, fix: i.fix, confirm: i.fix, expireAfterDays: i.expire_after_days, now },
+      input: auditInput({ group: i.group, campaign: i.campaign, sinceDays: i.since_days, stuckAfterDays: i.stuck_after_days, fix: i.fix, confirm: i.fix, expireAfterDays: i.expire_after_days }, now),
     };
   }
   const i = schedule.input;

@@ -12,6 +12,7 @@ import type { Clock } from '../../domain/index.js';
 import { findGroupPolicy } from '../../guard/index.js';
 import type { Guard, LedgerPort, Policy } from '../../guard/index.js';
 import type { Logger } from '../../log/index.js';
+import { auditInput } from '../../orchestrator/index.js';
 import type { Orchestrator, RunHandle, RunRecord } from '../../orchestrator/index.js';
 import type { SqliteDatabase } from '../../storage/index.js';
 import type { AgentAnswer, AgentRequester } from '../agent/index.js';
@@ -128,17 +129,7 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
         return;
       }
       case 'audit': {
-        const now = options.clock.now();
-        const handle = options.orchestrator.start('audit', {
-          group: parsed.group,
-          campaign: parsed.campaign,
-          since: now - (parsed.sinceDays ?? 90) * 86_400_000,
-          stuckAfterDays: 3,
-          fix: false,
-          confirm: false,
-          expireAfterDays: 7,
-          now,
-        });
+        const handle = options.orchestrator.start('audit', auditInput({ group: parsed.group, campaign: parsed.campaign, sinceDays: parsed.sinceDays }, options.clock.now()));
         await ack({ response_type: 'ephemeral', text: `Auditing ${parsed.group} for ${parsed.campaign} (run \`${handle.id}\`)…` });
         inBackground(replyWithRun(handle, respond));
         return;
