@@ -1,24 +1,25 @@
 /**
  * @module Bench section: 1,000 eGifts against a sandbox limited to 100 requests/s (its own thread,
- * real time), in one run: giftguard's batch workflow (guard, ledger, limiter honouring the
- * rate-limit headers) against three things a user might write instead — `Promise.all`, a
- * `p-limit(10)` pool, and Bottleneck with a fixed minTime. For each: wall time ÷ ideal (N ÷ limit),
- * 429s received, failed sends and duplicate sends.
+ * real time), in one run: giftguard's batch workflow (guard, ledger, the gateway honouring the
+ * rate-limit headers) in one process, and split over two processes sharing one data file (so one
+ * pace), against three things a user might write instead — `Promise.all`, a `p-limit(10)` pool,
+ * and Bottleneck with a fixed minTime. For each: wall time ÷ ideal (N ÷ limit), 429s received,
+ * failed sends and duplicate sends.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import Bottleneck from 'bottleneck';
 import pLimit from 'p-limit';
 import { systemClock } from '../src/domain/index.js';
-import { Guard, SqliteLedger, mergePolicyFiles, parsePolicyText } from '../src/guard/index.js';
-import { AccountLimiter } from '../src/limiter/index.js';
 import { silentLogger } from '../src/log/index.js';
-import { Orchestrator, RunStore, inProcessToolClient, localGuardView } from '../src/orchestrator/index.js';
-import { SendosoHttp, createSendosoClient, sendosoCampaignDirectory, sendosoDispatcher, sendosoSendHistory, staticAccessToken } from '../src/sendoso/index.js';
-import { openDatabase, startBackgroundCheckpoints } from '../src/storage/index.js';
+import { SendosoHttp, staticAccessToken } from '../src/sendoso/index.js';
 import { buildTools, sendosoCatalogue } from '../src/tools/index.js';
+import { runBatch } from './batch-run.js';
+import type { BatchRunInput, BatchRunResult } from './batch-run.js';
 import { fmt } from './stats.js';
 
 const LIMIT = 100;
@@ -78,13 +79,14 @@ async function tally(sandbox: Sandbox, name: string, wallMs: number, failed: num
   };
 }
 
-/** One naive send: a 429 or any error counts as a failure (no retry logic). */
+/** One naive send, built as the eGift tool builds it: a 429 or any error counts as a failure (no retry logic). */
 function naive(sandbox: Sandbox) {
   const http = new SendosoHttp({ apiBaseUrl: sandbox.apiBaseUrl, auth: staticAccessToken(sandbox.token), clock: systemClock, logger: silentLogger() });
-  const client = createSendosoClient(http, { viaFrom: 'bench-baseline' });
+  const tool = buildTools(sendosoCatalogue).find((t) => t.name === 'create_a_sendoso_egift')!;
   return async (email: string) => {
     try {
-      await client.sends.createEgift({ touchId: TOUCH as never, email });
+      const { path, body } = tool.split({ touch_id: TOUCH, email }, 'bench-baseline');
+      await http.request({ method: 'POST', path, body });
       return true;
     } catch {
       return false;
@@ -103,30 +105,29 @@ async function baseline(sandbox: Sandbox, name: string, emails: readonly string[
 
 async function giftguard(sandbox: Sandbox, emails: readonly string[]): Promise<Row> {
   await fresh(sandbox);
-  const dir = mkdtempSync(join(tmpdir(), 'giftguard-bench-batch-'));
-  const csv = join(dir, 'attendees.csv');
-  writeFileSync(csv, ['email', ...emails].join('\n'));
-  const dbPath = join(dir, 'giftguard.db');
-  const db = openDatabase(dbPath);
-  const stopCheckpoints = startBackgroundCheckpoints(db, dbPath);
-  const logger = silentLogger();
-  const http = new SendosoHttp({ apiBaseUrl: sandbox.apiBaseUrl, auth: staticAccessToken(sandbox.token), clock: systemClock, logger });
-  const client = createSendosoClient(http);
-  const ledger = new SqliteLedger(db);
-  const policy = mergePolicyFiles([parsePolicyText('bench.yaml', 'version: 1\ngroups:\n  - group: Marketing\n    caps: { per_day: 1000000 }\n').file!]);
-  const guard = new Guard({ ledger, policy, campaigns: sendosoCampaignDirectory(client, systemClock), dispatcher: sendosoDispatcher(http), clock: systemClock, logger });
-  const limiter = new AccountLimiter({ requestsPerSecond: LIMIT, clock: systemClock, logger });
-  const tools = await inProcessToolClient({ tools: buildTools(sendosoCatalogue), runtime: { http, gate: guard, viaFrom: 'giftguard' }, limiter, clock: systemClock, logger, version: 'bench', runnerId: 'bench' });
-  const orchestrator = new Orchestrator({ store: new RunStore(db), tools, guard: localGuardView(guard, ledger, sendosoSendHistory(client), systemClock), clock: systemClock, logger });
+  const dbPath = join(mkdtempSync(join(tmpdir(), 'giftguard-bench-batch-')), 'giftguard.db');
+  const result = await runBatch({ apiBaseUrl: sandbox.apiBaseUrl, token: sandbox.token, dbPath, emails, requestsPerSecond: LIMIT });
+  return tally(sandbox, 'giftguard batch', result.wallMs, result.failed, emails);
+}
+
+const run = promisify(execFile);
+
+/** The same batch split over `processes` processes on one data file: they share one pace. */
+async function giftguardProcesses(sandbox: Sandbox, emails: readonly string[], processes: number): Promise<Row> {
+  await fresh(sandbox);
+  const dbPath = join(mkdtempSync(join(tmpdir(), 'giftguard-bench-batch-')), 'giftguard.db');
+  const share = Math.ceil(emails.length / processes);
+  const script = new URL('./batch-run.js', import.meta.url).pathname;
   const start = performance.now();
-  const run = await orchestrator.start('batch', { campaign: 'Amazon eGift 10', group: 'Marketing', csvPath: csv, partial: false }).finished;
+  const results = await Promise.all(
+    Array.from({ length: processes }, async (_, i) => {
+      const input: BatchRunInput = { apiBaseUrl: sandbox.apiBaseUrl, token: sandbox.token, dbPath, emails: emails.slice(i * share, (i + 1) * share), requestsPerSecond: LIMIT };
+      const { stdout } = await run(process.execPath, [script, JSON.stringify(input)], { maxBuffer: 1 << 20 });
+      return JSON.parse(stdout.trim().split('\n').at(-1)!) as BatchRunResult;
+    }),
+  );
   const wallMs = performance.now() - start;
-  const progress = (run.output as { progress?: { failed: number; unknown: number } }).progress;
-  await tools.close();
-  await limiter.stop();
-  await stopCheckpoints();
-  db.close();
-  return tally(sandbox, 'giftguard batch', wallMs, (progress?.failed ?? emails.length) + (progress?.unknown ?? 0), emails);
+  return tally(sandbox, `giftguard, ${processes} processes`, wallMs, results.reduce((sum, r) => sum + r.failed, 0), emails);
 }
 
 export async function batchComparison(count: number): Promise<string[]> {
@@ -136,16 +137,22 @@ export async function batchComparison(count: number): Promise<string[]> {
   try {
     const rows: Row[] = [];
     rows.push(await giftguard(sandbox, emails));
+    rows.push(await giftguardProcesses(sandbox, emails, 2));
     if (!process.env.BENCH_ONLY_GIFTGUARD) rows.push(await baseline(sandbox, 'Promise.all', emails, (send) => Promise.all(emails.map(send))));
     if (!process.env.BENCH_ONLY_GIFTGUARD) rows.push(await baseline(sandbox, 'p-limit(10)', emails, (send) => { const limit = pLimit(10); return Promise.all(emails.map((e) => limit(() => send(e)))); }));
     if (!process.env.BENCH_ONLY_GIFTGUARD) rows.push(await baseline(sandbox, `Bottleneck minTime ${1000 / LIMIT} ms`, emails, (send) => { const b = new Bottleneck({ minTime: 1000 / LIMIT }); return Promise.all(emails.map((e) => b.schedule(() => send(e)))); }));
-    const windows = Math.ceil(rows[0]!.wallMs / 1000);
     const ours = rows[0]!;
+    const shared = rows[1]!;
+    const verdict = (row: Row) => {
+      const windows = Math.ceil(row.wallMs / 1000);
+      return `<= 1.03 x ideal ${row.wallMs / ideal <= 1.03 ? 'met' : 'MISSED'}; no failures ${row.failed === 0 ? 'met' : 'MISSED'}; no duplicates ${row.duplicates === 0 ? 'met' : 'MISSED'}; <= one 429 per reset window ${row.rateLimited <= windows ? 'met' : 'MISSED'} (${row.rateLimited} in ${windows} windows)`;
+    };
     return [
       `${count} eGifts, sandbox limit ${LIMIT} req/s (own thread, real time); ideal ${fmt(ideal / 1000, 1)} s`,
       `  ${'strategy'.padEnd(26)} ${'wall/ideal'.padStart(10)} ${'429s'.padStart(6)} ${'failed'.padStart(7)} ${'dupes'.padStart(6)} ${'sent'.padStart(6)}`,
       ...rows.map((r) => `  ${r.name.padEnd(26)} ${fmt(r.wallMs / ideal, 3).padStart(10)} ${String(r.rateLimited).padStart(6)} ${String(r.failed).padStart(7)} ${String(r.duplicates).padStart(6)} ${String(r.sent).padStart(6)}`),
-      `  giftguard targets: <= 1.03 x ideal ${ours.wallMs / ideal <= 1.03 ? 'met' : 'MISSED'}; no failures ${ours.failed === 0 ? 'met' : 'MISSED'}; no duplicates ${ours.duplicates === 0 ? 'met' : 'MISSED'}; <= one 429 per reset window ${ours.rateLimited <= windows ? 'met' : 'MISSED'} (${ours.rateLimited} in ${windows} windows)`,
+      `  giftguard targets (one process): ${verdict(ours)}`,
+      `  giftguard targets (two processes, one pace): ${verdict(shared)}`,
     ];
   } finally {
     await sandbox.stop();

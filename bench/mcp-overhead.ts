@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { ManualClock } from '../src/domain/index.js';
 import { silentLogger } from '../src/log/index.js';
 import { startSandbox } from '../src/sandbox/index.js';
-import { SendosoHttp, staticAccessToken } from '../src/sendoso/index.js';
+import { MemoryPacingStore, Pacer, SendosoGateway, SendosoHttp, staticAccessToken } from '../src/sendoso/index.js';
 import { openDatabase } from '../src/storage/index.js';
 import { McpHttpEndpoint, McpRegistry, ToolAuditLog, buildTools, refusingSpendGate, sendosoCatalogue } from '../src/tools/index.js';
 import { startHttpServer } from '../src/triggers/index.js';
@@ -30,7 +30,8 @@ export async function mcpOverhead(count: number): Promise<string[]> {
   endpoint = new McpHttpEndpoint({
     registry,
     tools: buildTools(sendosoCatalogue),
-    runtime: { http, gate: refusingSpendGate, viaFrom: 'bench' },
+    // Through the account's gateway, as serve runs it (at a limit this bench never reaches).
+    runtime: { transport: new SendosoGateway({ http, pacer: new Pacer({ account: 'bench', store: new MemoryPacingStore(), requestsPerSecond: 1_000_000, clock, logger }), clock, logger }), gate: refusingSpendGate, viaFrom: 'bench', clock, outsideCallerWaitMs: 5000 },
     audit: new ToolAuditLog(db),
     clock,
     logger,

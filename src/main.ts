@@ -10,28 +10,31 @@ import { loadConfig } from './config/index.js';
 import type { Config } from './config/index.js';
 import { ConfigError, GiftingError, systemClock } from './domain/index.js';
 import type { Clock } from './domain/index.js';
-import { Guard, SqliteLedger, loadPolicy } from './guard/index.js';
-import { AccountLimiter } from './limiter/index.js';
-import { Orchestrator, RunStore, inProcessToolClient, localGuardView, remoteToolClient } from './orchestrator/index.js';
+import { Guard, LivePolicy, SqliteLedger } from './guard/index.js';
+import { Orchestrator, RunStore, inProcessToolClient, localGuardView, remoteToolClient, settleRunItems } from './orchestrator/index.js';
 import type { ToolClient } from './orchestrator/index.js';
-import type { Policy } from './guard/index.js';
+import type { Policy, Settlement } from './guard/index.js';
 import { createLogger } from './log/index.js';
 import type { Logger } from './log/index.js';
 import {
   FileTokenStore,
   MemoryTokenStore,
+  Pacer,
+  RedisPacingStore,
+  SendosoGateway,
   SendosoHttp,
   SendosoOAuth,
+  SqlitePacingStore,
   createSendosoClient,
   sendosoCampaignDirectory,
   sendosoDispatcher,
   sendosoSendHistory,
   staticAccessToken,
 } from './sendoso/index.js';
-import type { AccessTokenProvider } from './sendoso/index.js';
+import type { AccessTokenProvider, PacingStore } from './sendoso/index.js';
 import { openDatabase, startBackgroundCheckpoints } from './storage/index.js';
 import type { SqliteDatabase } from './storage/index.js';
-import { McpRegistry, ToolAuditLog, buildTools, refusingSpendGate, sendosoCatalogue } from './tools/index.js';
+import { McpRegistry, ToolAuditLog, buildTools, sendosoCatalogue } from './tools/index.js';
 import { ConversationStore, ScheduleStateStore, createProgram, loadSchedules, processIo, slackPoster, startConfiguredSandbox } from './triggers/index.js';
 import type { Schedule, SlackPoster } from './triggers/index.js';
 import type { App, AppFactory, CliIo, SendosoConnection, SendosoConnectOptions } from './triggers/index.js';
@@ -98,7 +101,8 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) =
   let registry: McpRegistry | undefined;
   let audit: ToolAuditLog | undefined;
   let ledger: SqliteLedger | undefined;
-  let policy: Promise<Policy | undefined> | undefined;
+  let livePolicy: LivePolicy | undefined;
+  let pacing: PacingStore | undefined;
   let runs: RunStore | undefined;
   let conversations: ConversationStore | undefined;
   let schedules: Promise<readonly Schedule[]> | undefined;
@@ -106,10 +110,44 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) =
   let poster: SlackPoster | undefined;
   const orchestrations = new Map<SendosoConnection, Promise<{ orchestrator: Orchestrator; tools: ToolClient }>>();
   const cleanups: (() => Promise<void>)[] = [];
-  const guards = new Map<SendosoConnection, Promise<Guard | undefined>>();
+  const guards = new Map<SendosoConnection, Guard>();
   const connections: SendosoConnection[] = [];
 
   const database = () => (db ??= openDatabase(config.databasePath));
+  // A missing default directory means "no policy yet"; a directory someone named must exist.
+  const policySource = () =>
+    (livePolicy ??= new LivePolicy({
+      paths: config.policies,
+      missingOk: env.GIFTGUARD_POLICIES === undefined && overrides.policies === undefined,
+      clock,
+      logger,
+    }));
+  /**
+   * Where every process on the account keeps its pace: Redis when configured (several machines),
+   * else the shared database (every process using this data directory).
+   */
+  const pacingStore = async (): Promise<PacingStore> => {
+    if (pacing) return pacing;
+    if (config.redisUrl) {
+      const redis = new RedisPacingStore(config.redisUrl);
+      try {
+        await redis.ready();
+      } catch (error) {
+        await redis.close();
+        throw new ConfigError('GIFTGUARD_REDIS_URL', `Redis at ${config.redisUrl} did not answer: ${(error as Error).message}`);
+      }
+      cleanups.push(() => redis.close());
+      return (pacing = redis);
+    }
+    return (pacing = new SqlitePacingStore(database()));
+  };
+  /** The one door to the account: every Sendoso call of this process passes it. */
+  const openGateway = async (http: SendosoHttp, account: string): Promise<SendosoGateway> => {
+    const pacer = new Pacer({ account, store: await pacingStore(), requestsPerSecond: config.rateLimit, maxInFlight: config.maxInFlight, clock, logger });
+    const gateway = new SendosoGateway({ http, pacer, clock, logger });
+    cleanups.push(async () => gateway.stop());
+    return gateway;
+  };
   const app: App = {
     config,
     logger,
@@ -123,38 +161,43 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) =
     },
     ledger: () => (ledger ??= new SqliteLedger(database())),
     backgroundCheckpoints: () => startBackgroundCheckpoints(database(), config.databasePath, 250, (message) => logger.warn({ message }, 'background checkpoint failed')),
-    // A missing default directory means "no policy yet"; a directory someone named must exist.
-    policy: () => (policy ??= loadPolicy(config.policies, { missingOk: env.GIFTGUARD_POLICIES === undefined && overrides.policies === undefined })),
+    // Loaded at first use: an invalid policy throws here (a service should not start on one).
+    policy: async () => policySource().initial,
     async connectSendoso(options: SendosoConnectOptions = {}) {
-      const connection = config.sendosoApiUrl ? await connectRealSendoso(config, clock, logger) : await connectSandbox(config, clock, logger, options);
+      const { http, account, ...rest } = config.sendosoApiUrl ? await connectRealSendoso(config, clock, logger) : await connectSandbox(config, clock, logger, options);
+      const gateway = await openGateway(http, account);
+      const connection: SendosoConnection = { ...rest, gateway, client: createSendosoClient(gateway) };
       connections.push(connection);
       return connection;
     },
     guard(connection) {
       let guard = guards.get(connection);
       if (!guard) {
-        guard = app.policy().then((loaded) =>
-          loaded
-            ? new Guard({
-                ledger: app.ledger(),
-                policy: loaded,
-                campaigns: sendosoCampaignDirectory(connection.client, clock),
-                dispatcher: sendosoDispatcher(connection.http),
-                clock,
-                logger,
-                settleMs: config.reconcileSettleSeconds * 1000,
-                staleDispatchMs: config.dispatchStaleSeconds * 1000,
-              })
-            : undefined,
-        );
+        guard = new Guard({
+          ledger: app.ledger(),
+          policy: policySource(),
+          campaigns: sendosoCampaignDirectory(connection.client, clock),
+          dispatcher: sendosoDispatcher(connection.gateway),
+          clock,
+          logger,
+          settleMs: config.reconcileSettleSeconds * 1000,
+          staleDispatchMs: config.dispatchStaleSeconds * 1000,
+          onSettled: (settlements) => settleRuns(connection, settlements),
+        });
         guards.set(connection, guard);
       }
       return guard;
     },
-    async toolRuntime(connection) {
-      const guard = await app.guard(connection);
-      return { http: connection.http, gate: guard ?? refusingSpendGate, viaFrom: config.sendosoViaFrom };
+    toolRuntime(connection) {
+      return {
+        transport: connection.gateway,
+        gate: app.guard(connection),
+        viaFrom: config.sendosoViaFrom,
+        clock,
+        outsideCallerWaitMs: config.mcpWaitSeconds * 1000,
+      };
     },
+    sendHistory: (connection) => sendosoSendHistory(connection.client, clock),
     runs: () => (runs ??= new RunStore(database())),
     conversations: () => (conversations ??= new ConversationStore(database())),
     database,
@@ -166,23 +209,22 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) =
       let built = orchestrations.get(connection);
       if (!built) {
         built = (async () => {
-          const limiter = new AccountLimiter({ requestsPerSecond: config.rateLimit, maxConcurrent: config.maxInFlight, clock, logger });
-          const guard = await app.guard(connection);
+          const guard = app.guard(connection);
           const tools = config.toolsUrl
-            ? await remoteToolClient(config.toolsUrl, limiter, packageJson.version)
-            : await inProcessToolClient({ tools: app.tools, runtime: await app.toolRuntime(connection), limiter, clock, logger, version: packageJson.version, runnerId: `orchestrator:${process.pid}` });
+            ? await remoteToolClient(config.toolsUrl, packageJson.version)
+            : await inProcessToolClient({ tools: app.tools, runtime: app.toolRuntime(connection), clock, logger, version: packageJson.version, runnerId: `orchestrator:${process.pid}` });
           const orchestrator = new Orchestrator({
             store: app.runs(),
             tools,
             // With remote tools the remote guard decides; local headroom checks would describe the wrong ledger.
-            guard: guard && !config.toolsUrl ? localGuardView(guard, app.ledger(), sendosoSendHistory(connection.client), clock) : undefined,
+            guard: !config.toolsUrl ? localGuardView(guard, app.ledger(), app.sendHistory(connection), clock) : undefined,
             clock,
             logger,
+            batchWindowMs: config.batchWindowDays * 86_400_000,
           });
           cleanups.push(async () => {
             await orchestrator.stop();
             await tools.close();
-            await limiter.stop();
           });
           return { orchestrator, tools };
         })();
@@ -191,15 +233,32 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) =
       return built;
     },
     async close() {
-      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-      await Promise.all(connections.map((c) => c.close()));
-      db?.close();
+      // Every part is closed even if one fails; the first failure is reported after.
+      const failures: unknown[] = [];
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error: unknown) => failures.push(error));
+      for (const connection of connections.splice(0)) await connection.close().catch((error: unknown) => failures.push(error));
+      try {
+        db?.close();
+      } catch (error) {
+        failures.push(error);
+      }
+      if (failures.length > 0) throw failures[0];
     },
   };
+
+  /** Settled outcomes reach the run rows that carried them (through the orchestrator when one runs here). */
+  async function settleRuns(connection: SendosoConnection, settlements: readonly Settlement[]): Promise<void> {
+    const built = orchestrations.get(connection);
+    if (built) (await built).orchestrator.applySettlements(settlements);
+    else settleRunItems(app.runs(), settlements, clock);
+  }
   return app;
 };
 
-async function connectRealSendoso(config: Config, clock: Clock, logger: Logger): Promise<SendosoConnection> {
+/** A connection before its gateway: the bare transport, and the account its pace is shared by. */
+type RawConnection = Omit<SendosoConnection, 'gateway' | 'client'> & { readonly http: SendosoHttp; readonly account: string };
+
+async function connectRealSendoso(config: Config, clock: Clock, logger: Logger): Promise<RawConnection> {
   const http = new SendosoHttp({
     apiBaseUrl: config.sendosoApiUrl!,
     auth: await realSendosoAuth(config, clock, logger),
@@ -207,12 +266,7 @@ async function connectRealSendoso(config: Config, clock: Clock, logger: Logger):
     logger,
     timeoutMs: config.sendosoTimeoutMs,
   });
-  return {
-    http,
-    client: createSendosoClient(http, { viaFrom: config.sendosoViaFrom }),
-    description: `Sendoso at ${config.sendosoApiUrl}`,
-    close: async () => undefined,
-  };
+  return { http, account: config.sendosoApiUrl!, description: `Sendoso at ${config.sendosoApiUrl}`, close: async () => undefined };
 }
 
 /** Where a running embedded sandbox announces itself, so every giftguard process uses the same one. */
@@ -274,17 +328,13 @@ async function authorizeAgainst(announced: SandboxAnnouncement, clock: Clock, lo
  * state is kept in $GIFTGUARD_HOME/sandbox-state.json, so the ledger and the sandbox agree across
  * restarts.
  */
-async function connectSandbox(config: Config, clock: Clock, logger: Logger, options: SendosoConnectOptions): Promise<SendosoConnection> {
+async function connectSandbox(config: Config, clock: Clock, logger: Logger, options: SendosoConnectOptions): Promise<RawConnection> {
   const running = await runningSandbox(config);
   if (running) {
     const auth = await authorizeAgainst(running, clock, logger);
-    const http = new SendosoHttp({ apiBaseUrl: `${running.url}/api/v3`, auth, clock, logger, timeoutMs: config.sendosoTimeoutMs });
-    return {
-      http,
-      client: createSendosoClient(http, { viaFrom: config.sendosoViaFrom }),
-      description: `embedded sandbox at ${running.url}/api/v3 (run by process ${running.pid})`,
-      close: async () => undefined,
-    };
+    const apiBaseUrl = `${running.url}/api/v3`;
+    const http = new SendosoHttp({ apiBaseUrl, auth, clock, logger, timeoutMs: config.sendosoTimeoutMs });
+    return { http, account: apiBaseUrl, description: `embedded sandbox at ${apiBaseUrl} (run by process ${running.pid})`, close: async () => undefined };
   }
   const sandbox = await startConfiguredSandbox(
     {
@@ -314,7 +364,7 @@ async function connectSandbox(config: Config, clock: Clock, logger: Logger, opti
   const http = new SendosoHttp({ apiBaseUrl: sandbox.apiBaseUrl, auth, clock, logger, timeoutMs: config.sendosoTimeoutMs });
   return {
     http,
-    client: createSendosoClient(http, { viaFrom: config.sendosoViaFrom }),
+    account: sandbox.apiBaseUrl,
     sandbox,
     description: `embedded sandbox at ${sandbox.apiBaseUrl}`,
     close: async () => {

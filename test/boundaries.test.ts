@@ -1,5 +1,5 @@
 /**
- * Imports flow one way (DESIGN.md): domain → {sendoso, sandbox, limiter, guard} → tools →
+ * Imports flow one way (DESIGN.md): domain → {sendoso, sandbox, guard} → tools →
  * orchestrator → triggers → main. Other folders are reached only through their index.ts barrel,
  * and workflows/ imports nothing but types from src/domain.
  */
@@ -17,7 +17,6 @@ const RANK: Record<string, number> = {
   storage: 1,
   sendoso: 2,
   sandbox: 2,
-  limiter: 2,
   guard: 2,
   tools: 3,
   orchestrator: 4,

@@ -107,7 +107,22 @@ export const settings = {
   maxInFlight: define({
     env: 'GIFTGUARD_MAX_IN_FLIGHT',
     schema: positiveInt.max(100).default(1),
-    description: 'Workflow calls to Sendoso in flight at once. Raise only when Sendoso answers slower than 1 s / rate limit.',
+    description: 'Calls to Sendoso one giftguard process keeps in flight at once. Raise only when Sendoso answers slower than 1 s / rate limit.',
+  }),
+  mcpWaitSeconds: define({
+    env: 'GIFTGUARD_MCP_WAIT_SECONDS',
+    schema: z.coerce.number().min(0).max(600).default(5),
+    description: 'How long an outside MCP client\'s call may wait for its turn at Sendoso (and retry) before it gets a "rate limited, retry in N s" error. Nothing is sent in that case.',
+  }),
+  redisUrl: define({
+    env: 'GIFTGUARD_REDIS_URL',
+    schema: z.url({ protocol: /^rediss?$/ }).optional(),
+    description: 'Redis (redis://host:6379) shared by giftguard instances on several machines, so together they keep to one Sendoso rate limit. Without it, processes on one machine share the limit through the database.',
+  }),
+  batchWindowDays: define({
+    env: 'GIFTGUARD_BATCH_WINDOW_DAYS',
+    schema: positiveInt.max(3650).default(30),
+    description: 'A batch sends each attendee at most one gift of its campaign within this many days, whatever the policy says: the same list run twice (even at once) sends nobody a second gift.',
   }),
   toolsUrl: define({
     env: 'GIFTGUARD_TOOLS_URL',

@@ -24,7 +24,9 @@ export type GiftingErrorCode =
  * Whether a failed request could have changed anything upstream. `not_sent` is a definite
  * failure (a 4xx or 429: Sendoso refused before doing anything); `unknown` means it may have
  * happened (a timeout, a dropped connection or a 5xx on a POST) and must be reconciled, never
- * blindly retried, because Sendoso has no idempotency keys.
+ * blindly retried, because Sendoso has no idempotency keys. An error that does not say is
+ * `unknown`: only a failure known to have stopped before the request could be written may
+ * release a send's budget (fail closed).
  */
 export type RequestOutcome = 'not_sent' | 'unknown';
 
@@ -47,7 +49,7 @@ export class GiftingError extends Error {
   readonly retryAfterMs: number | undefined;
   /** The upstream HTTP status, when there was one. */
   readonly status: number | undefined;
-  /** For requests with effects: whether the effect may have happened. */
+  /** For requests with effects: whether the effect may have happened (`unknown` unless stated). */
   readonly outcome: RequestOutcome;
   /** Structured detail safe to log (never secrets). */
   readonly data: Record<string, unknown>;
@@ -58,13 +60,8 @@ export class GiftingError extends Error {
     this.retryable = options.retryable ?? false;
     this.retryAfterMs = options.retryAfterMs;
     this.status = options.status;
-    this.outcome = options.outcome ?? 'not_sent';
+    this.outcome = options.outcome ?? 'unknown';
     this.data = options.data ?? {};
-  }
-
-  /** True when a request with effects may have taken effect and must be reconciled. */
-  get outcomeUnknown(): boolean {
-    return this.outcome === 'unknown';
   }
 }
 

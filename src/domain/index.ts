@@ -21,6 +21,8 @@ export type {
   SpendOutcome,
   DecisionReason,
   DispatchResult,
+  DispatchAttempts,
+  Dispatch,
   SpendGate,
   CampaignInfo,
   CampaignDirectory,

@@ -57,6 +57,13 @@ export interface SpendRequest {
   readonly group?: string;
   /** A caller-chosen key (e.g. run id + step) that makes a repeated request the same intent. */
   readonly idempotencyKey?: string;
+  /**
+   * Send each recipient at most one gift of this campaign within this many ms, whoever asked
+   * (a batch: the same attendee list run twice, even at once, sends each attendee one gift).
+   */
+  readonly oncePerRecipientWithinMs?: number;
+  /** How long this caller can wait for a twin request (same key) already in flight to finish. */
+  readonly twinWaitMs?: number;
 }
 
 /** A reason behind a decision: a stable code and a sentence a person understands. */
@@ -71,8 +78,10 @@ export type SpendOutcome =
       readonly status: 'sent';
       readonly response: unknown;
       readonly intentIds: readonly string[];
-      /** The same request had already been sent; it was not sent again. */
+      /** The same request (or, for a batch, the same campaign to the same person) had already been sent; it was not sent again. */
       readonly alreadySent?: boolean;
+      /** With `alreadySent`: it was another request's send (another run, another caller). */
+      readonly byOtherRequest?: boolean;
     }
   | {
       readonly status: 'pending_approval';
@@ -89,12 +98,25 @@ export interface DispatchResult {
 }
 
 /**
+ * What the guard gives a dispatch: a hook the gateway runs before it repeats the POST (after a
+ * 429 or an unreachable Sendoso, when nothing was sent), so the intent's dispatch time stays that
+ * of the attempt on the wire and reconciliation never takes a live retry for a lost send.
+ */
+export interface DispatchAttempts {
+  readonly beforeRetry: () => Promise<void>;
+}
+
+/** Performs the POST of one spend; throws a GiftingError whose `outcome` says whether it may have happened. */
+export type Dispatch = (attempts: DispatchAttempts) => Promise<DispatchResult>;
+
+/**
  * The only way the tool layer may spend money. The guard implements it: evaluate the policy,
  * reserve budget, record the intent, and only then call `dispatch`, which performs the POST.
- * `dispatch` throws a GiftingError whose `outcome` says whether anything may have been sent.
+ * `dispatch` throws a GiftingError whose `outcome` says whether anything may have been sent;
+ * anything else it throws counts as "may have been sent" (fail closed).
  */
 export interface SpendGate {
-  submit(request: SpendRequest, dispatch: () => Promise<DispatchResult>): Promise<SpendOutcome>;
+  submit(request: SpendRequest, dispatch: Dispatch): Promise<SpendOutcome>;
 }
 
 /** What the guard needs to know about a campaign. */
@@ -129,4 +151,4 @@ export interface SendHistory {
 }
 
 /** Performs a stored spend request (an approved one) upstream. */
-export type SpendDispatcher = (request: { readonly path: string; readonly body: unknown }) => Promise<DispatchResult>;
+export type SpendDispatcher = (request: { readonly path: string; readonly body: unknown }, attempts: DispatchAttempts) => Promise<DispatchResult>;

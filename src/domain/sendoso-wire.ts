@@ -317,67 +317,7 @@ export const tokenResponseWire = z.object({
 });
 export type TokenResponseWire = z.output<typeof tokenResponseWire>;
 
-// ---------------------------------------------------------------- request bodies (what giftguard sends)
-
-/** The eGift body: `{send:{via:"single_email_address", …}}`. */
-export interface EgiftSendBody {
-  send: {
-    touch_id: number;
-    email: string;
-    name?: string;
-    custom_message?: string;
-    via: 'single_email_address';
-    via_from: string;
-  };
-}
-
-/** The physical body with a known address: `via:"single_person_or_company"`, `confirm_address:false`. */
-export interface PhysicalSendBody {
-  send: {
-    touch_id: number;
-    name: string;
-    email: string;
-    address: string;
-    city: string;
-    state: string;
-    zip: string;
-    country: string;
-    mobile_no?: string;
-    custom_message?: string;
-    confirm_address: false;
-    via: 'single_person_or_company';
-    via_from: string;
-  };
-}
-
-/** The physical body with address collection: `no_address:true`, `confirm_address:true`. */
-export interface AddressCollectionSendBody {
-  send: {
-    touch_id: number;
-    name: string;
-    email: string;
-    custom_message?: string;
-    no_address: true;
-    confirm_address: true;
-    address_confirmation_via: 'email' | 'link';
-    resume_with_unconfirmed_address: boolean;
-    expire_after_days: number;
-    hide_product_info: boolean;
-    address_confirmation_custom_message?: string;
-    via: 'single_person_or_company';
-    via_from: string;
-  };
-}
-
-/** The eGift links body: `via:"generate_egift_links"` with `recipient_users:[{email}]`. */
-export interface EgiftLinksBody {
-  send: {
-    touch_id: number;
-    via: 'generate_egift_links';
-    via_from: string;
-    recipient_users: { email: string }[];
-  };
-}
+// ---------------------------------------------------------------- request bodies (send bodies come from the tool catalogue)
 
 /** The invite-user body. */
 export interface InviteUserBody {

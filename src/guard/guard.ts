@@ -1,17 +1,19 @@
 /**
  * @module The guard: the SpendGate every spending path goes through. For each request it resolves
- * the campaign and its cost, evaluates the policy and reserves budget in one ledger transaction,
- * records the intent, claims it (one winner), and only then dispatches. Definite failures release
- * the hold; unknown outcomes keep it until reconciliation finds the send or proves it absent.
- * Approvals bind to a hash of the exact payload and re-check the hard caps when given.
+ * the campaign and its cost, evaluates the policy in force (re-read as its files change) and
+ * reserves budget in one ledger transaction, records the intent, claims it (one winner), and only
+ * then dispatches. Definite failures release the hold; unknown outcomes — and anything unexpected
+ * thrown once the request may have been written — keep it until reconciliation finds the send or
+ * proves it absent. Approvals bind to a hash of the exact payload and re-check the hard caps.
  */
 import { createHash } from 'node:crypto';
-import { GiftingError, formatMoney, toGiftingError } from '../domain/index.js';
+import { GiftingError, formatMoney, sleep, toGiftingError } from '../domain/index.js';
 import type {
   CampaignDirectory,
   Cents,
   Clock,
   DecisionReason,
+  Dispatch,
   DispatchResult,
   SendHistory,
   SentRecord,
@@ -24,6 +26,8 @@ import type { Logger } from '../log/index.js';
 import { costOf, evaluate, findGroupPolicy } from './evaluate.js';
 import type { Decision, LedgerView, SpendCandidate } from './evaluate.js';
 import type { Approval, Intent, LedgerPort, StoredRequest } from './ledger-port.js';
+import { fixedPolicy } from './live-policy.js';
+import type { PolicySource, PolicyState } from './live-policy.js';
 import type { Policy } from './policy-schema.js';
 
 /** Points in a spend's life, for observers (metrics, tests that crash a process at each one). */
@@ -31,7 +35,8 @@ export type GuardStep = 'reserved' | 'claimed' | 'dispatching' | 'dispatched' | 
 
 export interface GuardOptions {
   readonly ledger: LedgerPort;
-  readonly policy: Policy;
+  /** The policy, or where to read the policy in force at each decision (live files). */
+  readonly policy: Policy | PolicySource;
   readonly campaigns: CampaignDirectory;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -44,6 +49,29 @@ export interface GuardOptions {
   /** Allowance for Sendoso's clock differing from ours when matching sends (default 5 min). */
   readonly clockSkewMs?: number;
   readonly onStep?: (step: GuardStep, batchId: string) => void;
+  /**
+   * Told when a send's outcome becomes known after the caller got its answer — reconciliation
+   * settled an unknown outcome, an approved send went out or failed, a person denied one — so the
+   * runs that carry those sends learn it.
+   */
+  readonly onSettled?: (settlements: readonly Settlement[]) => void | Promise<void>;
+}
+
+/** A send whose outcome became known later. `ref` is the intent or approval id its caller was given. */
+export interface Settlement {
+  readonly ref: string;
+  /** `not_sent`: certainly not sent, free to be tried again; `refused`: a person said no. */
+  readonly outcome: 'sent' | 'not_sent' | 'refused';
+  readonly detail: string;
+}
+
+/** An intent reconciliation settled. */
+interface SettledIntent {
+  readonly intentId: string;
+  readonly status: 'SENT' | 'FAILED';
+  readonly trackingCode: string | null;
+  readonly approvalId: string | null;
+  readonly detail: string;
 }
 
 /** The result of approving: what happened to the approved send. */
@@ -58,6 +86,14 @@ export interface ReconcileReport {
   readonly failed: number;
   readonly stillUnknown: number;
 }
+
+/** What one dispatch attempt came to, before it is told to the caller. */
+type Attempt =
+  | { readonly kind: 'sent'; readonly body: unknown }
+  | { readonly kind: 'unknown' }
+  | { readonly kind: 'not_sent'; readonly error: GiftingError; readonly requeued: boolean };
+
+const LIVE = new Set(['PENDING', 'DISPATCHING']);
 
 /** Canonical JSON: object keys sorted, so equal payloads hash equally. */
 function canonical(value: unknown): string {
@@ -76,13 +112,24 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 /** The guard. Implements the tool layer's SpendGate. */
 export class Guard implements SpendGate {
   private readonly log: Logger;
+  private readonly policies: PolicySource;
+  /** Batches this process is dispatching now, with what they will come to. */
+  private readonly inFlight = new Map<string, Promise<Attempt>>();
+  private reconciling: Promise<ReconcileReport> | undefined;
 
   constructor(private readonly options: GuardOptions) {
     this.log = options.logger.child({ module: 'guard' });
+    this.policies = 'current' in options.policy ? options.policy : fixedPolicy(options.policy);
   }
 
-  get policy(): Policy {
-    return this.options.policy;
+  /** The policy in force now, or undefined while there is none valid (every spend is refused). */
+  get policy(): Policy | undefined {
+    return this.policies.current().policy;
+  }
+
+  /** The policy in force, or why every spend is refused now. */
+  policyState(): PolicyState {
+    return this.policies.current();
   }
 
   /** The payload an approval binds to: group, campaign, recipients, cost and the exact body. */
@@ -116,9 +163,15 @@ export class Guard implements SpendGate {
     };
   }
 
-  async submit(request: SpendRequest, dispatch: () => Promise<DispatchResult>): Promise<SpendOutcome> {
+  async submit(request: SpendRequest, dispatch: Dispatch): Promise<SpendOutcome> {
     const now = this.options.clock.now();
     const caller = `${request.caller.via}:${request.caller.id}`;
+    const state = this.policies.current();
+    if (!state.policy) {
+      await this.options.ledger.audit({ at: now, event: 'decision', touchId: request.touchId, outcome: 'deny', reasons: [state.refusal.code], caller });
+      return { status: 'denied', reasons: [state.refusal] };
+    }
+    const policy = state.policy;
     const candidate = await this.candidateFor(request);
     if (!candidate) {
       // An invented or inactive campaign id: refuse before anything is reserved.
@@ -126,28 +179,35 @@ export class Guard implements SpendGate {
       await this.options.ledger.audit({ at: now, event: 'decision', touchId: request.touchId, outcome: 'deny', reasons: ['touch_not_found'], caller });
       return { status: 'denied', reasons };
     }
-    const groupPolicy = findGroupPolicy(this.options.policy, candidate.group);
+    const groupPolicy = findGroupPolicy(policy, candidate.group);
     const groupName = groupPolicy ? String(groupPolicy.group) : String(candidate.group ?? '');
-    const cost = costOf(this.options.policy, candidate.touch);
+    const cost = costOf(policy, candidate.touch);
     const requestKey = this.requestKey(request);
+    const keys = this.intentKeys(requestKey, candidate.touch.id, candidate.recipients);
     const stored: StoredRequest = { tool: request.tool, path: request.path, body: request.body, caller: request.caller };
     const payloadHash = Guard.payloadHash(groupName, candidate, cost, request.body);
     const result = await this.options.ledger.reserve({
       candidate,
-      policy: this.options.policy,
-      keys: this.intentKeys(requestKey, candidate.touch.id, candidate.recipients),
+      policy,
+      keys,
       requestKey,
       payloadHash,
       request: stored,
       now,
       dispatchNow: true,
       caller,
+      ...(request.oncePerRecipientWithinMs !== undefined && { onePerRecipientSince: now - request.oncePerRecipientWithinMs }),
     });
 
     switch (result.kind) {
-      case 'existing':
-        if (this.resumable(result.intents, payloadHash)) return this.dispatchBatch(result.intents, dispatch, false);
-        return this.repeated(result.intents);
+      case 'existing': {
+        if (this.resumable(result.intents, payloadHash)) return this.toOutcome(await this.dispatchBatch(result.intents, dispatch, false), result.intents);
+        const twin = result.intents.every((i) => keys.includes(i.key));
+        const settled = await this.afterInFlight(result.intents, request.twinWaitMs);
+        // Another run's send of the same gift to the same person came to nothing: this one is free to go.
+        if (!twin && settled.every((i) => !LIVE.has(i.status) && i.status !== 'SENT' && i.status !== 'UNKNOWN')) return this.submit(request, dispatch);
+        return this.repeated(settled, twin);
+      }
       case 'decided': {
         if (result.decision.dryRun && result.decision.outcome !== 'deny') {
           return { status: 'denied', reasons: [dryRunReason(result.decision)] };
@@ -159,7 +219,7 @@ export class Guard implements SpendGate {
         return { status: 'pending_approval', approvalId: result.approval.id, reasons: result.decision.reasons, expiresAt: result.approval.expiresAt };
       case 'reserved':
         this.options.onStep?.('reserved', result.intents[0]!.batchId);
-        return this.dispatchBatch(result.intents, dispatch, true);
+        return this.toOutcome(await this.dispatchBatch(result.intents, dispatch, true), result.intents);
     }
   }
 
@@ -170,76 +230,137 @@ export class Guard implements SpendGate {
    */
   private resumable(intents: readonly Intent[], payloadHash: string): boolean {
     const batch = intents[0]?.batchId;
-    return intents.length > 0 && intents.every((i) => i.status === 'PENDING' && i.batchId === batch && i.payloadHash === payloadHash);
+    return intents.length > 0 && intents.every((i) => i.status === 'PENDING' && i.batchId === batch && i.payloadHash === payloadHash && i.approvalId === null);
+  }
+
+  /**
+   * Waits for the send these intents belong to if it is still on its way — in this process, as
+   * long as it takes or `waitMs`; in another process, polling the ledger for up to `waitMs` — and
+   * returns the intents as they stand then.
+   */
+  private async afterInFlight(intents: readonly Intent[], waitMs: number | undefined): Promise<Intent[]> {
+    const batches = [...new Set(intents.filter((i) => LIVE.has(i.status)).map((i) => i.batchId))];
+    if (batches.length === 0) return [...intents];
+    const clock = this.options.clock;
+    const deadline = waitMs === undefined ? undefined : clock.now() + waitMs;
+    const local = batches.map((b) => this.inFlight.get(b)).filter((p): p is Promise<Attempt> => p !== undefined);
+    if (local.length > 0) await within(clock, Promise.allSettled(local), deadline);
+    else if (deadline !== undefined) {
+      while (clock.now() < deadline) {
+        const current = await this.reload(intents);
+        if (!current.some((i) => i.status === 'DISPATCHING')) return current;
+        await sleep(clock, Math.min(250, deadline - clock.now()));
+      }
+    }
+    return this.reload(intents);
+  }
+
+  private async reload(intents: readonly Intent[]): Promise<Intent[]> {
+    return Promise.all(intents.map(async (i) => (await this.options.ledger.intent(i.id)) ?? i));
   }
 
   /** The same request again: report what became of the first one, never send a second time. */
-  private repeated(intents: readonly Intent[]): SpendOutcome {
+  private repeated(intents: readonly Intent[], twin: boolean): SpendOutcome {
     const ids = intents.map((i) => i.id);
     if (intents.every((i) => i.status === 'SENT')) {
-      return { status: 'sent', response: intents[0]!.response ?? { message: 'Sent earlier.' }, intentIds: ids, alreadySent: true };
+      return { status: 'sent', response: intents[0]!.response ?? { message: 'Sent earlier.' }, intentIds: ids, alreadySent: true, ...(!twin && { byOtherRequest: true }) };
+    }
+    if (twin && intents.every((i) => i.status === 'FAILED' || i.status === 'EXPIRED')) {
+      // The identical request made at the same moment was refused: say so, rather than "in progress".
+      throw new GiftingError('server_error', `An identical request made at the same moment was not sent (${intents[0]!.detail ?? 'it failed'}); nothing was sent. Try again.`, {
+        outcome: 'not_sent',
+        retryable: true,
+      });
     }
     return {
       status: 'outcome_unknown',
       intentIds: ids,
-      message: 'This exact send was already requested and is still in progress or being checked with Sendoso. It was not sent again; ask later for its outcome.',
+      message: twin
+        ? 'This exact send was already requested and is still in progress or being checked with Sendoso. It was not sent again; ask later for its outcome.'
+        : 'This gift is already being sent to this person (by another request or run) and is still being checked with Sendoso. It was not sent again.',
     };
   }
 
   /**
    * Claim → dispatch → record, for a reserved batch. Intents reserved for immediate dispatch come
    * already claimed (the reserving transaction was the claim); PENDING ones are claimed here.
+   * Only an error known to have stopped before the request was written releases the budget; with
+   * `requeue` (approved sends) a retryable one puts the batch back to wait for the next attempt.
    */
-  private async dispatchBatch(intents: readonly Intent[], dispatch: () => Promise<DispatchResult>, claimed: boolean): Promise<SpendOutcome> {
+  private async dispatchBatch(intents: readonly Intent[], dispatch: Dispatch, claimed: boolean, requeue = false): Promise<Attempt | 'taken'> {
     const ledger = this.options.ledger;
     const batch = intents[0]!.batchId;
-    const ids = intents.map((i) => i.id);
-    if (!claimed && !(await ledger.claim(batch, this.options.clock.now()))) {
-      return { status: 'outcome_unknown', intentIds: ids, message: 'Another giftguard worker took this send over; it was not sent twice.' };
-    }
+    if (!claimed && !(await ledger.claim(batch, this.options.clock.now()))) return 'taken';
     this.options.onStep?.('claimed', batch);
-    let response: DispatchResult;
-    try {
-      this.options.onStep?.('dispatching', batch);
-      response = await dispatch();
-    } catch (thrown) {
-      const error = toGiftingError(thrown);
-      const now = this.options.clock.now();
-      if (error.outcome === 'unknown') {
+    const attempt = (async (): Promise<Attempt> => {
+      let response: DispatchResult;
+      try {
+        this.options.onStep?.('dispatching', batch);
+        response = await dispatch({ beforeRetry: () => ledger.redispatch(batch, this.options.clock.now()) });
+      } catch (thrown) {
+        const error = toGiftingError(thrown);
+        const now = this.options.clock.now();
+        if (error.outcome === 'not_sent') {
+          if (requeue && error.retryable) {
+            await ledger.unclaim(batch, error.message, now);
+            return { kind: 'not_sent', error, requeued: true };
+          }
+          await ledger.markFailed(batch, error.code, error.message, now);
+          return { kind: 'not_sent', error, requeued: false };
+        }
         await ledger.markUnknown(batch, error.code, error.message, now);
         this.log.warn({ batch, code: error.code }, 'send outcome unknown; kept for reconciliation');
+        return { kind: 'unknown' };
+      }
+      this.options.onStep?.('dispatched', batch);
+      await ledger.markSent(batch, response.body, this.options.clock.now());
+      this.options.onStep?.('recorded', batch);
+      return { kind: 'sent', body: response.body };
+    })();
+    this.inFlight.set(batch, attempt);
+    try {
+      return await attempt;
+    } finally {
+      this.inFlight.delete(batch);
+    }
+  }
+
+  private toOutcome(attempt: Attempt | 'taken', intents: readonly Intent[]): SpendOutcome {
+    const ids = intents.map((i) => i.id);
+    if (attempt === 'taken') return { status: 'outcome_unknown', intentIds: ids, message: 'Another giftguard worker took this send over; it was not sent twice.' };
+    switch (attempt.kind) {
+      case 'sent':
+        return { status: 'sent', response: attempt.body, intentIds: ids };
+      case 'unknown':
         return {
           status: 'outcome_unknown',
           intentIds: ids,
           message: 'Sendoso did not answer clearly, so the gift may or may not have gone out. giftguard keeps the budget reserved and checks Sendoso\'s send list before anything is retried. Do not send it again.',
         };
-      }
-      await ledger.markFailed(batch, error.code, error.message, now);
-      throw error;
+      case 'not_sent':
+        throw attempt.error;
     }
-    this.options.onStep?.('dispatched', batch);
-    const now = this.options.clock.now();
-    await ledger.markSent(batch, response.body, now);
-    this.options.onStep?.('recorded', batch);
-    return { status: 'sent', response: response.body, intentIds: ids };
   }
 
   // ---------------------------------------------------------------- explain and budget
 
   /** What one send of a campaign reserves under this policy, if known. */
   async campaignCost(touchId: number): Promise<Cents | undefined> {
-    const touch = await this.options.campaigns.find(touchId);
-    return touch ? costOf(this.options.policy, touch) : undefined;
+    const policy = this.policy;
+    const touch = policy && (await this.options.campaigns.find(touchId));
+    return touch && policy ? costOf(policy, touch) : undefined;
   }
 
   /** The decision for a hypothetical send, with every rule consulted; reserves nothing. */
   async explain(input: { group: string; touchId: number; emails: readonly string[]; kind?: SpendRequest['kind'] }): Promise<{ decision: Decision; view: LedgerView } | undefined> {
+    const policy = this.policy;
+    if (!policy) return undefined;
     const candidate = await this.candidateFor({ kind: input.kind ?? 'egift', touchId: input.touchId, recipients: input.emails.map((email) => ({ email })), group: input.group });
     if (!candidate) return undefined;
     const kind = candidate.touch.deliveryType === 'email' ? 'egift' : 'address_collection';
     const actual = { ...candidate, kind: input.kind ?? kind };
-    const view = await this.options.ledger.view(actual, this.options.policy, this.options.clock.now());
-    return { decision: evaluate(actual, this.options.policy, view), view };
+    const view = await this.options.ledger.view(actual, policy, this.options.clock.now());
+    return { decision: evaluate(actual, policy, view), view };
   }
 
   // ---------------------------------------------------------------- approvals
@@ -252,10 +373,16 @@ export class Guard implements SpendGate {
     const ledger = this.options.ledger;
     const now = this.options.clock.now();
     const approval = await this.pendingApproval(id, now);
+    const state = this.policies.current();
+    if (!state.policy) {
+      await ledger.decideApproval(id, 'denied', by, state.refusal.message, now);
+      return { status: 'denied', reasons: [state.refusal] };
+    }
+    const policy = state.policy;
 
     const recipients = approval.recipients.map((email) => ({ email }));
     const candidate = await this.candidateFor({ kind: approval.kind, touchId: approval.touchId, recipients, group: approval.group });
-    const cost = candidate ? costOf(this.options.policy, candidate.touch) : undefined;
+    const cost = candidate ? costOf(policy, candidate.touch) : undefined;
     const hash = candidate ? Guard.payloadHash(approval.group, candidate, cost, approval.request.body) : undefined;
     if (!candidate || hash !== approval.payloadHash) {
       const reason = !candidate
@@ -267,7 +394,7 @@ export class Guard implements SpendGate {
 
     const result = await ledger.reserve({
       candidate,
-      policy: this.options.policy,
+      policy,
       keys: this.intentKeys(approval.key, candidate.touch.id, candidate.recipients),
       requestKey: approval.key,
       payloadHash: approval.payloadHash,
@@ -303,11 +430,17 @@ export class Guard implements SpendGate {
   async deny(id: string, by: string, reason?: string): Promise<void> {
     const ledger = this.options.ledger;
     const now = this.options.clock.now();
-    const approval = await this.pendingApproval(id, now);
+    await this.pendingApproval(id, now);
     await ledger.decideApproval(id, 'denied', by, reason ?? null, now);
+    await this.options.onSettled?.([{ ref: id, outcome: 'refused', detail: `denied by ${by}${reason ? `: ${reason}` : ''}` }]);
   }
 
-  /** Sends every approved request still waiting; returns how many batches went out. */
+  /**
+   * Sends every approved request still waiting; returns how many batches went out. A send that
+   * Sendoso did not take for a passing reason (429s past the gateway's patience, Sendoso
+   * unreachable) stays approved and is tried again next time; an unknown outcome stays approved
+   * until reconciliation settles it.
+   */
   async dispatchApproved(): Promise<number> {
     const dispatcher = this.options.dispatcher;
     if (!dispatcher) return 0;
@@ -317,13 +450,21 @@ export class Guard implements SpendGate {
     let sent = 0;
     for (const intents of batches.values()) {
       const first = intents[0]!;
-      try {
-        const outcome = await this.dispatchBatch(intents, () => dispatcher({ path: first.request.path, body: first.request.body }), false);
-        if (outcome.status === 'sent') sent += 1;
-        await this.options.ledger.decideApproval(first.approvalId!, outcome.status === 'sent' ? 'sent' : 'approved', null, null, this.options.clock.now());
-      } catch (error) {
-        await this.options.ledger.decideApproval(first.approvalId!, 'failed', null, toGiftingError(error).message, this.options.clock.now());
-        this.log.warn({ approvalId: first.approvalId, err: error }, 'approved send failed');
+      const approvalId = first.approvalId!;
+      const attempt = await this.dispatchBatch(intents, (attempts) => dispatcher({ path: first.request.path, body: first.request.body }, attempts), false, true);
+      const now = this.options.clock.now();
+      if (attempt === 'taken' || attempt.kind === 'unknown') continue;
+      if (attempt.kind === 'sent') {
+        sent += 1;
+        await this.options.ledger.decideApproval(approvalId, 'sent', null, null, now);
+        const code = (attempt.body as { tracking_code?: unknown } | null)?.tracking_code;
+        await this.options.onSettled?.([{ ref: approvalId, outcome: 'sent', detail: typeof code === 'string' ? code : 'approved and sent' }]);
+      } else if (attempt.requeued) {
+        this.log.warn({ approvalId, code: attempt.error.code }, 'approved send not taken by Sendoso yet; will try again');
+      } else {
+        await this.options.ledger.decideApproval(approvalId, 'failed', null, attempt.error.message, now);
+        await this.options.onSettled?.([{ ref: approvalId, outcome: 'refused', detail: `the approved send failed: ${attempt.error.message}` }]);
+        this.log.warn({ approvalId, code: attempt.error.code }, 'approved send failed');
       }
     }
     return sent;
@@ -335,13 +476,21 @@ export class Guard implements SpendGate {
    * Resolves UNKNOWN intents (and DISPATCHING ones left by a crash) against Sendoso's send list:
    * a send to the same recipient of the same campaign after the dispatch → SENT, captured at its
    * current_total_cost; none after the settle window → FAILED, released, eligible again. Never a
-   * blind retry.
+   * blind retry. One pass at a time per process; sends this process is still dispatching are
+   * left alone. The history is read through the gateway, which waits out 429s and outages.
    */
-  async reconcile(history: SendHistory): Promise<ReconcileReport> {
+  reconcile(history: SendHistory): Promise<ReconcileReport> {
+    this.reconciling ??= this.reconcileOnce(history).finally(() => {
+      this.reconciling = undefined;
+    });
+    return this.reconciling;
+  }
+
+  private async reconcileOnce(history: SendHistory): Promise<ReconcileReport> {
     const ledger = this.options.ledger;
     const now = this.options.clock.now();
     await ledger.expireHolds(now);
-    const open = await ledger.unresolved(now, this.options.staleDispatchMs ?? 120_000);
+    const open = (await ledger.unresolved(now, this.options.staleDispatchMs ?? 120_000)).filter((i) => !this.inFlight.has(i.batchId));
     if (open.length === 0) return { checked: 0, sent: 0, failed: 0, stillUnknown: 0 };
     const skew = this.options.clockSkewMs ?? 300_000;
     const since = Math.min(...open.map((i) => i.dispatchedAt ?? i.createdAt)) - skew;
@@ -352,7 +501,9 @@ export class Guard implements SpendGate {
     const ownCodes = new Set(sentIntents.map((i) => i.trackingCode).filter((c): c is string => c !== null));
     const codesSeen = new Set<string>();
     const upstream = new Map<string, SentRecord[]>();
+    let read = 0;
     for await (const send of history.newestFirst()) {
+      read += 1;
       if (send.createdAt < since) break;
       if (matched.has(send.id)) continue;
       if (send.trackingCode && ownCodes.has(send.trackingCode)) {
@@ -370,34 +521,72 @@ export class Guard implements SpendGate {
       const key = `${intent.recipient}|${intent.touchId}`;
       claimants.set(key, [...(claimants.get(key) ?? []), intent]);
     }
-    const openIds = new Set(open.map((i) => i.id));
-    let sent = 0;
+    const openById = new Map(open.map((i) => [i.id, i]));
+    const settled: SettledIntent[] = [];
+    const settledAt = this.options.clock.now();
     for (const [key, intents] of claimants) {
       const sends = (upstream.get(key) ?? []).sort((a, b) => a.createdAt - b.createdAt || a.id - b.id);
       const ordered = intents.sort((a, b) => (a.dispatchedAt ?? a.createdAt) - (b.dispatchedAt ?? b.createdAt));
       for (let i = 0; i < Math.min(sends.length, ordered.length); i++) {
         const intent = ordered[i]!;
         const send = sends[i]!;
-        if (!openIds.has(intent.id)) continue;
-        await ledger.resolveSent(intent.id, { sendId: send.id, cost: send.cost, trackingCode: send.trackingCode }, now);
-        openIds.delete(intent.id);
-        sent += 1;
+        if (!openById.has(intent.id)) continue;
+        // Another process may have settled it (or matched this send) meanwhile: then it is theirs.
+        if (await ledger.resolveSent(intent.id, { sendId: send.id, cost: send.cost, trackingCode: send.trackingCode }, settledAt)) {
+          settled.push({ intentId: intent.id, status: 'SENT', trackingCode: send.trackingCode, approvalId: intent.approvalId, detail: 'found in Sendoso by reconciliation' });
+        }
+        openById.delete(intent.id);
       }
     }
-    let failed = 0;
     const settle = this.options.settleMs ?? 600_000;
-    for (const intent of open.filter((i) => openIds.has(i.id))) {
-      if (now - (intent.dispatchedAt ?? intent.createdAt) >= settle) {
-        await ledger.resolveFailed(intent.id, 'not found in Sendoso after the settle window', now);
-        failed += 1;
-      } else if (intent.status === 'DISPATCHING') {
-        await ledger.markUnknown(intent.batchId, 'restart', 'left dispatching by a stopped worker; checking Sendoso', now);
+    let stillUnknown = 0;
+    for (const intent of openById.values()) {
+      if (settledAt - (intent.dispatchedAt ?? intent.createdAt) >= settle) {
+        const detail = 'not found in Sendoso after the settle window';
+        if (await ledger.resolveFailed(intent.id, detail, settledAt)) {
+          settled.push({ intentId: intent.id, status: 'FAILED', trackingCode: null, approvalId: intent.approvalId, detail });
+        }
+      } else {
+        stillUnknown += 1;
+        if (intent.status === 'DISPATCHING') await ledger.markUnknown(intent.batchId, 'restart', 'left dispatching by a stopped worker; checking Sendoso', settledAt);
       }
     }
-    const report = { checked: open.length, sent, failed, stillUnknown: open.length - sent - failed };
-    this.log.info(report, 'reconciled');
+    await this.settleApprovals(settled, settledAt);
+    const sent = settled.filter((s) => s.status === 'SENT').length;
+    const report = { checked: open.length, sent, failed: settled.length - sent, stillUnknown };
+    this.log.info({ ...report, sendsRead: read }, 'reconciled');
+    if (settled.length > 0) {
+      await this.options.onSettled?.(
+        settled.flatMap((s): Settlement[] => {
+          const one: Settlement = { ref: s.intentId, outcome: s.status === 'SENT' ? 'sent' : 'not_sent', detail: s.status === 'SENT' ? (s.trackingCode ?? s.detail) : s.detail };
+          // The approval's answer changes too: an approved send that never arrived is failed, not retried blindly.
+          return s.approvalId ? [one, { ...one, ref: s.approvalId, outcome: s.status === 'SENT' ? 'sent' : 'refused' }] : [one];
+        }),
+      );
+    }
     return report;
   }
+
+  /** An approved send whose outcome was unknown is now known: so is its approval's. */
+  private async settleApprovals(settled: readonly SettledIntent[], now: number): Promise<void> {
+    const byApproval = new Map<string, SettledIntent[]>();
+    for (const s of settled) if (s.approvalId) byApproval.set(s.approvalId, [...(byApproval.get(s.approvalId) ?? []), s]);
+    for (const [approvalId, intents] of byApproval) {
+      const sent = intents.every((i) => i.status === 'SENT');
+      await this.options.ledger.decideApproval(approvalId, sent ? 'sent' : 'failed', null, sent ? null : 'Sendoso never received the approved send; submit it again.', now);
+    }
+  }
+}
+
+/** Resolves when `promise` settles, or at `deadline` on `clock` (never, if none), whichever is first. */
+async function within(clock: Clock, promise: Promise<unknown>, deadline: number | undefined): Promise<void> {
+  if (deadline === undefined) {
+    await promise;
+    return;
+  }
+  let cancel = () => {};
+  await Promise.race([promise, new Promise<void>((resolve) => (cancel = clock.setTimer(deadline - clock.now(), resolve)))]);
+  cancel();
 }
 
 function dryRunReason(decision: Decision): DecisionReason {

@@ -1,7 +1,9 @@
 /** @module Public surface of the guard: policies, the pure decision, the ledger and the SpendGate. */
 export { policyFileSchema } from './policy-schema.js';
 export type { Policy, PolicyFile, GroupPolicy, TouchRef } from './policy-schema.js';
-export { loadPolicy, parsePolicyText, mergePolicyFiles, PolicyError, groupKey } from './policy-loader.js';
+export { loadPolicy, loadPolicySync, parsePolicyText, mergePolicyFiles, PolicyError, groupKey } from './policy-loader.js';
+export { LivePolicy, fixedPolicy } from './live-policy.js';
+export type { PolicySource, PolicyState, LivePolicyOptions } from './live-policy.js';
 export { evaluate, costOf, findGroupPolicy } from './evaluate.js';
 export type { SpendCandidate, LedgerView, Usage, Decision, DecisionOutcome, RuleCheck, EvaluateOptions } from './evaluate.js';
 export { windowAt, isValidTimeZone, localMidnight } from './time-windows.js';
@@ -20,4 +22,4 @@ export type {
 } from './ledger-port.js';
 export { SqliteLedger } from './sqlite-ledger.js';
 export { Guard } from './guard.js';
-export type { GuardOptions, GuardStep, ApprovalResult, ReconcileReport } from './guard.js';
+export type { GuardOptions, GuardStep, ApprovalResult, ReconcileReport, Settlement } from './guard.js';

@@ -89,6 +89,11 @@ export interface ReserveInput {
   readonly dispatchNow?: boolean;
   /** Who asked, for the audit log. */
   readonly caller: string;
+  /**
+   * Also treat as the same request any live or sent intent for the same campaign and recipient
+   * created at or after this time, whatever its key: one gift per person per campaign (batches).
+   */
+  readonly onePerRecipientSince?: number;
 }
 
 export type ReserveResult =
@@ -118,12 +123,19 @@ export interface LedgerPort {
   markFailed(batchId: string, code: string, detail: string, now: number): Promise<void>;
   /** DISPATCHING → UNKNOWN: may have been sent; holds kept until reconciliation decides. */
   markUnknown(batchId: string, code: string, detail: string, now: number): Promise<void>;
+  /** The gateway is about to repeat a batch's POST (nothing was sent before): its dispatch time is now. */
+  redispatch(batchId: string, now: number): Promise<void>;
+  /** DISPATCHING → PENDING, hold kept: certainly not sent, to be tried again (approved sends). */
+  unclaim(batchId: string, detail: string, now: number): Promise<void>;
   /** UNKNOWN or stale DISPATCHING intents, oldest first. */
   unresolved(now: number, staleDispatchMs: number): Promise<Intent[]>;
-  /** Reconciliation found the send: SENT, captured at its actual cost. */
-  resolveSent(intentId: string, found: { sendId: number; cost: Cents; trackingCode: string | null }, now: number): Promise<void>;
-  /** Reconciliation proved it absent: FAILED, hold released. */
-  resolveFailed(intentId: string, detail: string, now: number): Promise<void>;
+  /**
+   * Reconciliation found the send: SENT, captured at its actual cost. False when the intent was
+   * no longer open or the send is already another intent's (someone else settled it meanwhile).
+   */
+  resolveSent(intentId: string, found: { sendId: number; cost: Cents; trackingCode: string | null }, now: number): Promise<boolean>;
+  /** Reconciliation proved it absent: FAILED, hold released. False when it was no longer open. */
+  resolveFailed(intentId: string, detail: string, now: number): Promise<boolean>;
   /** Send ids already matched to intents (so reconciliation never matches one twice). */
   matchedSendIds(): Promise<Set<number>>;
   /** SENT intents to these recipients created at or after `since`: each accounts for one upstream send. */
@@ -131,7 +143,6 @@ export interface LedgerPort {
   /** Releases holds of PENDING intents past their expiry; returns how many. */
   expireHolds(now: number): Promise<number>;
   intent(id: string): Promise<Intent | undefined>;
-  intentsOfBatch(batchId: string): Promise<Intent[]>;
   /** PENDING intents created by approvals, waiting for a dispatcher. */
   approvedPending(): Promise<Intent[]>;
   approval(id: string): Promise<Approval | undefined>;
@@ -150,7 +161,6 @@ export interface LedgerPort {
    * transaction; this is for decisions that change nothing (an unknown campaign).
    */
   audit(event: GuardAuditEvent): Promise<void>;
-  recentAudit(limit: number): Promise<GuardAuditEvent[]>;
 }
 
 export interface GuardAuditEvent {

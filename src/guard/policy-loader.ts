@@ -3,7 +3,7 @@
  * `file:line: field: message`, all at once, so a person fixes a file in one pass; the server
  * refuses to start on any of them.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseYamlFile } from '../config/index.js';
 import type { ParsedYaml } from '../config/index.js';
@@ -86,34 +86,53 @@ export function mergePolicyFiles(files: readonly ParsedFile[]): Policy {
   };
 }
 
-/**
- * Reads policy files (or every *.yaml / *.yml in directories) and returns the merged policy, or
- * undefined when there are none. With `missingOk`, paths that do not exist count as empty (the
- * default directory before anyone wrote a policy); otherwise they are errors.
- */
-export async function loadPolicy(paths: readonly string[], options: { readonly missingOk?: boolean } = {}): Promise<Policy | undefined> {
+/** The policy files `paths` name: files as given, and every *.yaml / *.yml in directories, sorted. */
+export function policyFiles(paths: readonly string[], options: { readonly missingOk?: boolean } = {}): string[] {
   const files: string[] = [];
   for (const path of paths) {
     let info;
     try {
-      info = await stat(path);
+      info = statSync(path);
     } catch {
       if (options.missingOk) continue;
       throw new PolicyError([`${path}: no such file or directory`]);
     }
     if (info.isDirectory()) {
-      const names = (await readdir(path)).filter((n) => /\.ya?ml$/i.test(n)).sort();
+      const names = readdirSync(path).filter((n) => /\.ya?ml$/i.test(n)).sort();
       files.push(...names.map((n) => join(path, n)));
     } else files.push(path);
   }
+  return files;
+}
+
+/**
+ * Reads policy files (or every *.yaml / *.yml in directories) and returns the merged policy, or
+ * undefined when there are none. With `missingOk`, paths that do not exist count as empty (the
+ * default directory before anyone wrote a policy); otherwise they are errors. Synchronous: policy
+ * files are small, and a running service re-reads them between requests (see live-policy.ts).
+ */
+export function loadPolicySync(paths: readonly string[], options: { readonly missingOk?: boolean } = {}): Policy | undefined {
+  const files = policyFiles(paths, options);
   if (files.length === 0) return undefined;
   const problems: string[] = [];
   const parsed: ParsedFile[] = [];
   for (const path of files) {
-    const result = parsePolicyText(path, await readFile(path, 'utf8'));
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      problems.push(`${path}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      continue;
+    }
+    const result = parsePolicyText(path, text);
     problems.push(...result.problems);
     if (result.file) parsed.push(result.file);
   }
   if (problems.length > 0) throw new PolicyError(problems);
   return mergePolicyFiles(parsed);
+}
+
+/** {@link loadPolicySync}, for callers that prefer a promise. */
+export async function loadPolicy(paths: readonly string[], options: { readonly missingOk?: boolean } = {}): Promise<Policy | undefined> {
+  return loadPolicySync(paths, options);
 }

@@ -260,6 +260,11 @@ export class SqliteLedger implements LedgerPort {
       total: db.prepare<[string, number], { held_cents: number; captured_cents: number }>(
         'SELECT held_cents, captured_cents FROM spend_totals WHERE scope = ? AND window_start = ?',
       ),
+      onePerRecipient: db.prepare<[string, number, number], IntentRow>(
+        `${intentSelect} WHERE i.recipient_email = ? AND i.created_at >= ? AND i.touch_id = ? AND i.status IN ('PENDING','DISPATCHING','SENT','UNKNOWN')`,
+      ),
+      redispatch: db.prepare(`UPDATE intents SET dispatched_at = ?, updated_at = ? WHERE id > ? AND id < ? AND status = 'DISPATCHING'`),
+      unclaim: db.prepare(`UPDATE intents SET status = 'PENDING', dispatched_at = NULL, updated_at = ?, detail = ? WHERE id > ? AND id < ? AND status = 'DISPATCHING'`),
       recentSends: db.prepare<[string, number], { n: number }>(
         `SELECT COUNT(*) AS n FROM intents WHERE recipient_email = ? AND created_at >= ? AND status IN ('PENDING','DISPATCHING','SENT','UNKNOWN')`,
       ),
@@ -276,6 +281,7 @@ export class SqliteLedger implements LedgerPort {
         `${intentSelect} WHERE i.status IN ('DISPATCHING', 'UNKNOWN') AND (i.status = 'UNKNOWN' OR i.dispatched_at <= ?) ORDER BY i.dispatched_at, i.id`,
       ),
       matched: db.prepare<[], { id: number }>('SELECT sendoso_send_id AS id FROM intents WHERE sendoso_send_id IS NOT NULL'),
+      sendTaken: db.prepare<[number], { id: string }>('SELECT id FROM intents WHERE sendoso_send_id = ?'),
       sentTo: db.prepare<[string, number], IntentRow>(
         `${intentSelect} WHERE i.recipient_email = ? AND i.created_at >= ? AND i.status = 'SENT' ORDER BY i.dispatched_at, i.id`,
       ),
@@ -298,7 +304,6 @@ export class SqliteLedger implements LedgerPort {
         `INSERT INTO guard_audit (at, event, group_name, touch_id, recipients, amount_cents, outcome, reasons, caller, intent_ids, approval_id)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      recentAudit: db.prepare<[number], Record<string, unknown>>('SELECT * FROM guard_audit ORDER BY id DESC LIMIT ?'),
     };
   }
 
@@ -366,6 +371,11 @@ export class SqliteLedger implements LedgerPort {
       }
       const existing = input.keys.flatMap((key) => this.s.liveByKey.all(key)).map(toIntent);
       if (existing.length > 0) return { kind: 'existing', intents: existing };
+      if (input.onePerRecipientSince !== undefined) {
+        const since = input.onePerRecipientSince;
+        const same = input.candidate.recipients.flatMap((email) => this.s.onePerRecipient.all(email, since, input.candidate.touch.id)).map(toIntent);
+        if (same.length > 0) return { kind: 'existing', intents: same };
+      }
 
       const view = this.viewSync(input.candidate, input.policy, input.now);
       const decision = evaluate(input.candidate, input.policy, view, { approved: input.approvalId !== undefined });
@@ -506,13 +516,49 @@ export class SqliteLedger implements LedgerPort {
     const tracking = typeof (response as { tracking_code?: unknown })?.tracking_code === 'string' ? (response as { tracking_code: string }).tracking_code : null;
     const run = this.db.transaction(() => {
       const changed: string[] = [];
+      const late: string[] = [];
       for (const intent of this.batchRows(batchId)) {
+        if (intent.status === 'FAILED') {
+          // Reconciliation gave up on it while the answer was still coming: the send happened,
+          // so the ledger says so and books it — never lose a send that Sendoso charged.
+          const revive = this.db.transaction(() => {
+            const hold = this.s.hold.get(intent.id);
+            this.s.setSent.run(now, tracking, null, JSON.stringify(response ?? null), intent.id);
+            this.s.setStatus.run('SENT', now, 'answered after reconciliation had given up on it', intent.id);
+            if (hold?.status === 'released') {
+              this.s.closeHold.run('captured', now, intent.id);
+              this.s.insertCapture.run(intent.id, intent.amount_cents, now);
+              this.bump(JSON.parse(hold.scopes) as Scope[], 0, intent.amount_cents);
+            }
+          });
+          try {
+            revive();
+            late.push(intent.id);
+          } catch {
+            // A retry of the same request is live meanwhile (the unique key): Sendoso has two sends.
+            this.auditSync({ at: now, event: 'dispatch', outcome: 'duplicate_send', intentIds: [intent.id], reasons: ['late_answer'] });
+          }
+          continue;
+        }
         if (intent.status !== 'DISPATCHING' && intent.status !== 'UNKNOWN') continue;
         this.s.setSent.run(now, tracking, null, JSON.stringify(response ?? null), intent.id);
         this.closeHold(intent.id, intent.amount_cents, now);
         changed.push(intent.id);
       }
-      this.auditSync({ at: now, event: 'dispatch', outcome: 'sent', intentIds: changed });
+      this.auditSync({ at: now, event: 'dispatch', outcome: 'sent', intentIds: [...changed, ...late] });
+      if (late.length > 0) this.auditSync({ at: now, event: 'dispatch', outcome: 'late_answer', intentIds: late });
+    });
+    run.immediate();
+  }
+
+  async redispatch(batchId: string, now: number): Promise<void> {
+    this.s.redispatch.run(now, now, `${batchId}.`, `${batchId}/`);
+  }
+
+  async unclaim(batchId: string, detail: string, now: number): Promise<void> {
+    const run = this.db.transaction(() => {
+      const changed = this.s.unclaim.run(now, detail, `${batchId}.`, `${batchId}/`).changes;
+      if (changed > 0) this.auditSync({ at: now, event: 'dispatch', outcome: 'requeued', intentIds: this.batchRows(batchId).map((i) => i.id), reasons: [detail] });
     });
     run.immediate();
   }
@@ -548,27 +594,31 @@ export class SqliteLedger implements LedgerPort {
     return this.s.unresolved.all(now - staleDispatchMs).map(toIntent);
   }
 
-  async resolveSent(intentId: string, found: { sendId: number; cost: Cents; trackingCode: string | null }, now: number): Promise<void> {
-    const run = this.db.transaction(() => {
+  async resolveSent(intentId: string, found: { sendId: number; cost: Cents; trackingCode: string | null }, now: number): Promise<boolean> {
+    const run = this.db.transaction((): boolean => {
       const intent = this.s.intent.get(intentId);
-      if (!intent || (intent.status !== 'UNKNOWN' && intent.status !== 'DISPATCHING')) return;
+      if (!intent || (intent.status !== 'UNKNOWN' && intent.status !== 'DISPATCHING')) return false;
+      // Matched to another intent by a concurrent reconciliation: that pairing stands.
+      if (this.s.sendTaken.get(found.sendId)) return false;
       this.s.setSent.run(now, found.trackingCode, found.sendId, null, intentId);
       this.s.setStatus.run('SENT', now, 'found in Sendoso by reconciliation', intentId);
       this.closeHold(intentId, found.cost, now);
       this.auditSync({ at: now, event: 'reconcile', outcome: 'sent', intentIds: [intentId], amount: found.cost });
+      return true;
     });
-    run.immediate();
+    return run.immediate();
   }
 
-  async resolveFailed(intentId: string, detail: string, now: number): Promise<void> {
-    const run = this.db.transaction(() => {
+  async resolveFailed(intentId: string, detail: string, now: number): Promise<boolean> {
+    const run = this.db.transaction((): boolean => {
       const intent = this.s.intent.get(intentId);
-      if (!intent || (intent.status !== 'UNKNOWN' && intent.status !== 'DISPATCHING')) return;
+      if (!intent || (intent.status !== 'UNKNOWN' && intent.status !== 'DISPATCHING')) return false;
       this.s.setStatus.run('FAILED', now, detail, intentId);
       this.closeHold(intentId, undefined, now);
       this.auditSync({ at: now, event: 'reconcile', outcome: 'failed', intentIds: [intentId] });
+      return true;
     });
-    run.immediate();
+    return run.immediate();
   }
 
   async sentTo(recipients: readonly string[], since: number): Promise<Intent[]> {
@@ -597,10 +647,6 @@ export class SqliteLedger implements LedgerPort {
   async intent(id: string): Promise<Intent | undefined> {
     const row = this.s.intent.get(id);
     return row ? toIntent(row) : undefined;
-  }
-
-  async intentsOfBatch(batchId: string): Promise<Intent[]> {
-    return this.batchRows(batchId).map(toIntent);
   }
 
   async approvedPending(): Promise<Intent[]> {
@@ -665,22 +711,6 @@ export class SqliteLedger implements LedgerPort {
       event.intentIds ? JSON.stringify(event.intentIds) : null,
       event.approvalId ?? null,
     );
-  }
-
-  async recentAudit(limit: number): Promise<GuardAuditEvent[]> {
-    return this.s.recentAudit.all(limit).map((r) => ({
-      at: r.at as number,
-      event: r.event as string,
-      group: (r.group_name as string | null) ?? undefined,
-      touchId: (r.touch_id as number | null) ?? undefined,
-      recipients: (r.recipients as number | null) ?? undefined,
-      amount: r.amount_cents === null ? undefined : cents(r.amount_cents as number),
-      outcome: r.outcome as string,
-      reasons: r.reasons ? (JSON.parse(r.reasons as string) as string[]) : undefined,
-      caller: (r.caller as string | null) ?? undefined,
-      intentIds: r.intent_ids ? (JSON.parse(r.intent_ids as string) as string[]) : undefined,
-      approvalId: (r.approval_id as string | null) ?? undefined,
-    }));
   }
 }
 

@@ -24,7 +24,8 @@ import type {
 } from '../../workflows/index.js';
 import { readAttendees } from './attendees-csv.js';
 import type { GuardView } from './guard-view.js';
-import type { ItemStatus, RunStore } from './run-store.js';
+import { ITEM_STATUSES } from './run-store.js';
+import type { ItemStatus, RunItem, RunStore } from './run-store.js';
 import { closest } from './text.js';
 import type { ToolAnswer, ToolClient } from './tool-client.js';
 
@@ -41,8 +42,43 @@ export interface ActorDeps {
   readonly onProgress?: ((progress: BatchProgress & { total: number }) => void) | undefined;
   /** How often waits poll (approvals); default 2 s. */
   readonly pollMs?: number;
-  /** Sends in flight at once in a batch (the limiter still spaces them); default 8. */
+  /** Sends in flight at once in a batch (the gateway still spaces them); default 8. */
   readonly batchConcurrency?: number;
+  /** A batch sends each recipient at most one gift of its campaign within this window (default 30 days). */
+  readonly batchWindowMs?: number;
+}
+
+/** Default batch window: the same attendee list run again within it sends nobody a second gift. */
+export const BATCH_WINDOW_MS = 30 * 86_400_000;
+
+/** Rows a batch round sends: never tried, failed for a passing reason, or still being checked. */
+const OPEN: readonly ItemStatus[] = ['pending', 'retry', 'outcome_unknown'];
+
+/** Pause between batch rounds: 5 s, doubling to 1 min. */
+function roundPause(round: number): number {
+  return Math.min(60_000, 5_000 * 2 ** round);
+}
+
+/** What one spending tool answer means for the batch row it was for. */
+function rowOutcome(answer: ToolAnswer): { status: ItemStatus; detail: string | null; ref: string | null } {
+  if (answer.ok) {
+    const data = answer.data as Record<string, unknown>;
+    const ref = (Array.isArray(data.intent_ids) ? (data.intent_ids[0] as string | undefined) : undefined) ?? null;
+    switch (data.status) {
+      case 'sent':
+        return { status: data.sent_by_another_request === true ? 'already_sent' : 'sent', detail: (data.tracking_code as string | undefined) ?? (data.message as string), ref };
+      case 'pending_approval':
+        return { status: 'pending_approval', detail: (data.message as string | undefined) ?? null, ref: (data.approval_id as string | undefined) ?? null };
+      default:
+        return { status: 'outcome_unknown', detail: (data.message as string | undefined) ?? null, ref };
+    }
+  }
+  if (answer.code === 'denied') return { status: 'refused', detail: answer.message, ref: null };
+  // Passing reasons (rate limits past the gateway's patience, Sendoso unreachable, credentials
+  // an administrator can fix) are retried; only Sendoso's own "this request is invalid" is final.
+  if (answer.outcome === 'unknown' && !answer.retryable) return { status: 'outcome_unknown', detail: answer.message, ref: null };
+  if (answer.code === 'bad_request' || answer.code === 'not_found' || answer.code === 'unsupported_media_type') return { status: 'refused', detail: answer.message, ref: null };
+  return { status: 'retry', detail: answer.message, ref: null };
 }
 
 function unwrap(answer: ToolAnswer, what: string): Record<string, unknown> {
@@ -257,46 +293,72 @@ export function workflowActors(deps: ActorDeps) {
       }
       const toSend = emails.filter((e) => !gifted.has(e));
       const check = deps.guard ? await deps.guard.fits(input.group.name, input.campaign.id, toSend) : { fits: toSend.length, costPerSendCents: input.campaign.costCents ?? 0, reasons: [] };
-      return { toSend: toSend.length, skipped: gifted.size, fits: check.fits, costPerSendCents: check.costPerSendCents, reasons: check.reasons };
+      return { toSend: toSend.length, skipped: gifted.size, fits: check.fits, costPerSendCents: check.costPerSendCents, reasons: check.reasons, checkedAt: deps.clock.now() };
     }),
 
-    sendBatch: fromPromise<BatchProgress, { group: GroupFound; campaign: CampaignFound; limit: number; message?: string | undefined }>(async ({ input }) => {
-      // A resumed batch first settles sends whose outcome was unknown when it stopped.
-      await deps.guard?.reconcile();
-      const all = deps.store.items(deps.runId);
-      const retryable: ItemStatus[] = ['pending', 'outcome_unknown'];
-      const open = all.filter((i) => retryable.includes(i.status));
-      const alreadyDone = all.filter((i) => i.status === 'sent' || i.status === 'pending_approval').length;
-      const room = Math.max(0, input.limit - alreadyDone);
-      const queue = open.slice(0, room);
-      for (const item of open.slice(room)) deps.store.setItem(deps.runId, item.idx, 'failed', 'did not fit the spend policy (partial batch)');
-      const report = () => {
-        const counts = deps.store.itemCounts(deps.runId);
-        const progress = { sent: counts.sent, pendingApproval: counts.pending_approval, failed: counts.failed, unknown: counts.outcome_unknown, skipped: counts.skipped };
-        deps.onProgress?.({ ...progress, total: all.length });
-        return progress;
+    sendBatch: fromPromise<BatchProgress, { group: GroupFound; campaign: CampaignFound; retryUntil: number; message?: string | undefined }>(async ({ input, signal }) => {
+      const { store, runId, clock } = deps;
+      // Counts are kept in memory between rounds: reading them per send would grow with the batch.
+      let counts = store.itemCounts(runId);
+      const progress = (): BatchProgress => ({
+        sent: counts.sent,
+        alreadySent: counts.already_sent,
+        pendingApproval: counts.pending_approval,
+        refused: counts.refused,
+        retrying: counts.pending + counts.retry,
+        unknown: counts.outcome_unknown,
+        skipped: counts.skipped,
+      });
+      const total = () => ITEM_STATUSES.reduce((sum, status) => sum + counts[status], 0);
+      const report = () => deps.onProgress?.({ ...progress(), total: total() });
+      const record = (item: RunItem, status: ItemStatus, detail: string | null, ref: string | null) => {
+        store.setItem(runId, item.idx, status, detail, ref);
+        counts[item.status] -= 1;
+        counts[status] += 1;
       };
-      report();
-      const workers = Array.from({ length: Math.max(1, Math.min(deps.batchConcurrency ?? 8, queue.length)) }, async () => {
-        for (let item = queue.shift(); item; item = queue.shift()) {
-          if (deps.cancelled()) return;
-          const answer = await deps.tools.call(
+      const sendOne = async (item: RunItem) => {
+        let answer: ToolAnswer;
+        try {
+          answer = await deps.tools.call(
             'create_a_sendoso_egift',
             { touch_id: input.campaign.id, email: item.email, ...(item.name && { name: item.name }), ...(input.message && { custom_message: input.message }) },
-            { idempotencyKey: `${deps.runId}:${item.email.toLowerCase()}`, group: input.group.name },
+            { idempotencyKey: `${runId}:${item.email.toLowerCase()}`, group: input.group.name, oncePerRecipientWithinMs: deps.batchWindowMs ?? BATCH_WINDOW_MS },
           );
-          if (answer.ok) {
-            const data = answer.data as Record<string, string | undefined>;
-            const status = data.status === 'sent' ? 'sent' : data.status === 'pending_approval' ? 'pending_approval' : 'outcome_unknown';
-            deps.store.setItem(deps.runId, item.idx, status, data.tracking_code ?? data.approval_id ?? data.message ?? null);
-          } else {
-            deps.store.setItem(deps.runId, item.idx, answer.outcome === 'unknown' ? 'outcome_unknown' : 'failed', answer.message);
-          }
-          report();
+        } catch (error) {
+          // The call itself broke (not an answer): the send may have happened. Asking again with
+          // the same key next round tells which, and never sends twice.
+          answer = { ok: false, code: 'internal', message: (error as Error).message, retryable: false, outcome: 'unknown' };
         }
-      });
-      await Promise.all(workers);
-      return report();
+        const outcome = rowOutcome(answer);
+        record(item, outcome.status, outcome.detail, outcome.ref ?? item.ref);
+        report();
+      };
+
+      report();
+      for (let round = 0; ; round++) {
+        // Every open row is sent — or, if it was sent before, its same key gets the first outcome
+        // back from the guard (sent, still unknown, or free to go again once proved not sent).
+        const queue = store.items(runId).filter((i) => OPEN.includes(i.status));
+        const workers = Array.from({ length: Math.max(1, Math.min(deps.batchConcurrency ?? 8, queue.length)) }, async () => {
+          for (let item = queue.shift(); item; item = queue.shift()) {
+            if (deps.cancelled()) return;
+            await sendOne(item);
+          }
+        });
+        await Promise.all(workers);
+        if (deps.cancelled()) break;
+        const open = counts.pending + counts.retry + counts.outcome_unknown;
+        if (open === 0 || clock.now() >= input.retryUntil) break;
+        try {
+          await sleep(clock, Math.min(roundPause(round), Math.max(0, input.retryUntil - clock.now())), signal);
+        } catch {
+          break; // stopped (shutdown): the run resumes from its items
+        }
+        // Settle unknown outcomes before asking again (best effort: the next round asks anyway).
+        await deps.guard?.reconcile().catch((error: unknown) => deps.logger.warn({ runId, err: error }, 'reconciliation before a batch round failed'));
+        counts = store.itemCounts(runId);
+      }
+      return progress();
     }),
   };
 }

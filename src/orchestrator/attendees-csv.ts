@@ -30,17 +30,20 @@ export async function readAttendees(path: string, accept: (attendees: Attendee[]
   const seen = new Set<string>();
   let chunk: Attendee[] = [];
   let headerChecked = false;
-  const parser = createReadStream(path).pipe(
-    parse({
-      columns: (header: string[]) => header.map((h) => h.trim().toLowerCase().replace(/\s+/g, '_')),
-      skip_empty_lines: true,
-      trim: true,
-      bom: true,
-      info: true,
-      // A malformed record is reported and skipped; the rest of the file still counts.
-      skip_records_with_error: true,
-    }),
-  );
+  // `pipe` does not forward a read error (a missing or unreadable file) to the parser: the stream
+  // would emit it with nobody listening and take the whole process down. Forward it by hand.
+  const input = createReadStream(path);
+  const parser = parse({
+    columns: (header: string[]) => header.map((h) => h.trim().toLowerCase().replace(/\s+/g, '_')),
+    skip_empty_lines: true,
+    trim: true,
+    bom: true,
+    info: true,
+    // A malformed record is reported and skipped; the rest of the file still counts.
+    skip_records_with_error: true,
+  });
+  input.on('error', (error) => parser.destroy(error));
+  input.pipe(parser);
   parser.on('skip', (error: { message: string; lines?: number }) => {
     report.invalid.push({ line: error.lines ?? 0, reason: `malformed row: ${error.message.replace(/^Invalid Record Length: /, '')}` });
   });
@@ -79,8 +82,12 @@ export async function readAttendees(path: string, accept: (attendees: Attendee[]
   } catch (error) {
     if (error instanceof GiftingError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new GiftingError('bad_request', `No such CSV file: ${path}`);
-    throw new GiftingError('bad_request', `${path} could not be read as CSV: ${(error as Error).message}`);
+    if (code === 'ENOENT') throw new GiftingError('bad_request', `No such CSV file: ${path}; nothing was sent.`);
+    if (code === 'EACCES' || code === 'EPERM') throw new GiftingError('bad_request', `The CSV file ${path} cannot be read (permission denied); nothing was sent.`);
+    if (code === 'EISDIR') throw new GiftingError('bad_request', `${path} is a directory, not a CSV file; nothing was sent.`);
+    throw new GiftingError('bad_request', `${path} could not be read as CSV: ${(error as Error).message.split('\n')[0]}; nothing was sent.`);
+  } finally {
+    input.destroy();
   }
   if (!headerChecked) throw new GiftingError('bad_request', `${path} is empty: it needs a header row with an "email" column and one row per attendee.`);
   if (chunk.length > 0) accept(chunk);

@@ -41,7 +41,9 @@ export interface GuardView {
 export function localGuardView(guard: Guard, ledger: LedgerPort, history: SendHistory, clock: Clock): GuardView {
   const view: GuardView = {
     async headroom(group) {
-      const lines = await ledger.budget(group, guard.policy, clock.now());
+      const policy = guard.policy;
+      if (!policy) return null;
+      const lines = await ledger.budget(group, policy, clock.now());
       const available = lines.map((l) => l.available).filter((a): a is Cents => a !== undefined);
       return available.length === 0 ? null : cents(Math.max(0, Math.min(...available)));
     },
@@ -49,6 +51,8 @@ export function localGuardView(guard: Guard, ledger: LedgerPort, history: SendHi
       return (await guard.campaignCost(touchId)) ?? null;
     },
     async fits(group, touchId, emails) {
+      const state = guard.policyState();
+      if (!state.policy) return { fits: 0, costPerSendCents: 0, reasons: [state.refusal.message] };
       const decide = async (n: number) => (await guard.explain({ group, touchId, emails: emails.slice(0, n) }))!.decision;
       const all = await decide(emails.length);
       const cost = all.costPerSend ?? 0;
@@ -64,16 +68,19 @@ export function localGuardView(guard: Guard, ledger: LedgerPort, history: SendHi
       return { fits: low, costPerSendCents: cost, reasons: all.reasons.map((r) => r.message) };
     },
     async recentlyGifted(group, touchId, emails) {
-      const policy = findGroupPolicy(guard.policy, group);
+      const policy = guard.policy && findGroupPolicy(guard.policy, group);
       if (!policy?.per_recipient.max_sends || emails.length === 0) return new Set();
       const explained = await guard.explain({ group, touchId, emails });
       if (!explained) return new Set();
       return new Set(Object.entries(explained.view.recipients).filter(([, r]) => r.recentSends > 0).map(([email]) => email));
     },
     frequencyWindowDays(group) {
-      return findGroupPolicy(guard.policy, group)?.per_recipient.max_sends?.per_days ?? null;
+      const policy = guard.policy;
+      return (policy && findGroupPolicy(policy, group)?.per_recipient.max_sends?.per_days) ?? null;
     },
     async explain(group, touchId, email) {
+      const state = guard.policyState();
+      if (!state.policy) return `The send would be refused: ${state.refusal.message}`;
       const explained = await guard.explain({ group, touchId, emails: [email] });
       if (!explained) return `No active campaign with touch id ${touchId}.`;
       const { decision } = explained;

@@ -1,8 +1,8 @@
 /** @module Public surface of the orchestrator: runs, their store, the tool client and the guard view. */
-export { Orchestrator, WORKFLOWS } from './orchestrator.js';
+export { Orchestrator, WORKFLOWS, settleRunItems } from './orchestrator.js';
 export type { OrchestratorOptions, RunHandle, RunListeners, WorkflowName } from './orchestrator.js';
-export { RunStore, FINISHED } from './run-store.js';
-export type { RunRecord, RunStatus, RunEvent, RunItem, ItemStatus } from './run-store.js';
+export { RunStore, FINISHED, ITEM_STATUSES } from './run-store.js';
+export type { RunRecord, RunStatus, RunEvent, RunItem, ItemStatus, ItemSettlement } from './run-store.js';
 export { ToolClient, inProcessToolClient, remoteToolClient } from './tool-client.js';
 export type { ToolAnswer, ToolCallOptions } from './tool-client.js';
 export { localGuardView } from './guard-view.js';

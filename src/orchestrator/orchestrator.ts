@@ -8,20 +8,22 @@ import { createActor } from 'xstate';
 import type { AnyActorRef, AnyStateMachine, Snapshot } from 'xstate';
 import { GiftingError } from '../domain/index.js';
 import type { Clock } from '../domain/index.js';
+import type { Settlement } from '../guard/index.js';
 import type { Logger } from '../log/index.js';
 import {
   ABM_SEND_VERSION,
   ONBOARDING_AUDIT_VERSION,
   WEBINAR_EGIFT_BATCH_VERSION,
   abmSendMachine,
+  batchSummary,
   onboardingAuditMachine,
   webinarEgiftBatchMachine,
 } from '../../workflows/index.js';
-import type { BatchProgress } from '../../workflows/index.js';
+import type { BatchProgress, WebinarBatchOutput } from '../../workflows/index.js';
 import { workflowActors } from './actors.js';
 import type { GuardView } from './guard-view.js';
 import { FINISHED } from './run-store.js';
-import type { RunRecord, RunStatus, RunStore } from './run-store.js';
+import type { ItemSettlement, RunRecord, RunStatus, RunStore } from './run-store.js';
 import type { ToolClient } from './tool-client.js';
 
 export type WorkflowName = 'abm' | 'audit' | 'batch';
@@ -29,14 +31,33 @@ export type WorkflowName = 'abm' | 'audit' | 'batch';
 interface WorkflowDefinition {
   readonly machine: AnyStateMachine;
   readonly version: number;
-  /** States in which the run waits for a person rather than working. */
-  readonly waiting: readonly string[];
+  /** States in which the run is paused rather than working, and the run status each one means. */
+  readonly paused: Readonly<Record<string, 'waiting' | 'incomplete'>>;
+  /** The approval a waiting run waits for, read from the machine's context. */
+  readonly approvalOf?: (context: unknown) => string | undefined;
+  /** The run's summary while paused (a final state's summary comes from the machine's output). */
+  readonly pausedSummary?: (context: unknown) => string;
 }
 
+type BatchContext = { readonly progress?: WebinarBatchOutput['progress']; readonly precheck?: WebinarBatchOutput['precheck']; readonly loaded?: WebinarBatchOutput['loaded']; readonly campaign?: { name: string }; readonly group?: { name: string } };
+
 export const WORKFLOWS: Record<WorkflowName, WorkflowDefinition> = {
-  abm: { machine: abmSendMachine, version: ABM_SEND_VERSION, waiting: ['awaitingApproval'] },
-  audit: { machine: onboardingAuditMachine, version: ONBOARDING_AUDIT_VERSION, waiting: [] },
-  batch: { machine: webinarEgiftBatchMachine, version: WEBINAR_EGIFT_BATCH_VERSION, waiting: [] },
+  abm: {
+    machine: abmSendMachine,
+    version: ABM_SEND_VERSION,
+    paused: { awaitingApproval: 'waiting' },
+    approvalOf: (context) => (context as { send?: { approvalId?: string } }).send?.approvalId,
+  },
+  audit: { machine: onboardingAuditMachine, version: ONBOARDING_AUDIT_VERSION, paused: {} },
+  batch: {
+    machine: webinarEgiftBatchMachine,
+    version: WEBINAR_EGIFT_BATCH_VERSION,
+    paused: { incomplete: 'incomplete' },
+    pausedSummary: (context) => {
+      const c = context as BatchContext;
+      return batchSummary({ status: 'incomplete', progress: c.progress, precheck: c.precheck, loaded: c.loaded, campaign: c.campaign?.name, group: c.group?.name });
+    },
+  },
 };
 
 export interface OrchestratorOptions {
@@ -47,6 +68,8 @@ export interface OrchestratorOptions {
   readonly logger: Logger;
   readonly pollMs?: number;
   readonly batchConcurrency?: number;
+  /** A batch sends each recipient at most one gift of its campaign within this window. */
+  readonly batchWindowMs?: number;
   /** Whether a process id is alive (runs owned by live processes are not taken over). */
   readonly isAlive?: (pid: number) => boolean;
 }
@@ -73,6 +96,8 @@ function finishedStatus(output: unknown): RunStatus {
       return 'done';
     case 'dry_run':
       return 'dry_run';
+    case 'incomplete':
+      return 'incomplete';
     case 'cancelled':
       return 'cancelled';
     case 'outcome_unknown':
@@ -108,7 +133,10 @@ export class Orchestrator {
     return this.launch(run, undefined, listeners);
   }
 
-  /** Continues a run from its last persisted snapshot. */
+  /**
+   * Continues a run from its last persisted snapshot; an incomplete batch starts a new round of
+   * retries for exactly its open rows.
+   */
   resume(id: string, listeners: RunListeners = {}): RunHandle {
     const run = this.options.store.get(id);
     if (!run) throw new GiftingError('not_found', `No run ${id}; see giftguard runs list`);
@@ -118,19 +146,33 @@ export class Orchestrator {
       throw new GiftingError('bad_request', `Run ${id} is being run by process ${run.ownerPid}; resume it there or stop that process first.`);
     }
     const definition = WORKFLOWS[run.workflow as WorkflowName];
-    if (!definition) throw new GiftingError('bad_request', `Run ${id} is of an unknown workflow "${run.workflow}".`);
-    if (run.machineVersion !== definition.version) {
-      throw new GiftingError('bad_request', `Run ${id} was made by version ${run.machineVersion} of the ${run.workflow} workflow; this giftguard has version ${definition.version} and cannot resume it.`);
+    const unusable = !definition
+      ? `it is of an unknown workflow "${run.workflow}"`
+      : run.machineVersion !== definition.version
+        ? `it was made by version ${run.machineVersion} of the ${run.workflow} workflow and this giftguard has version ${definition.version}`
+        : undefined;
+    if (unusable) {
+      // Said once and recorded: a run no giftguard here can continue is over, not retried at every start.
+      const reason = `Run ${id} cannot be resumed: ${unusable}.`;
+      this.options.store.save(id, { status: 'failed', state: run.state ?? 'unknown', snapshot: run.snapshot, summary: reason }, this.options.clock.now());
+      this.options.store.release(id);
+      throw new GiftingError('bad_request', reason);
     }
-    this.options.store.event(id, 'resumed', { pid: process.pid }, this.options.clock.now());
-    return this.launch(run, run.snapshot ?? undefined, listeners);
+    const now = this.options.clock.now();
+    this.options.store.event(id, 'resumed', { pid: process.pid }, now);
+    return this.launch(run, run.snapshot ?? undefined, listeners, run.status === 'incomplete' ? now : undefined);
   }
 
-  /** Resumes every unfinished run not owned by a live process; returns their ids. */
+  /**
+   * Takes over every run that is running or waiting and that no live process drives — left by a
+   * stopped process, or by a CLI that started a run and returned while it waits for a person.
+   * `serve` calls this at start and every few seconds, so such runs finish without a restart.
+   */
   resumeUnfinished(listeners: RunListeners = {}): RunHandle[] {
     const handles: RunHandle[] = [];
+    const isAlive = this.options.isAlive ?? defaultIsAlive;
     for (const run of this.options.store.unfinished()) {
-      if (this.active.has(run.id)) continue;
+      if (this.active.has(run.id) || (run.ownerPid !== null && run.ownerPid !== process.pid && isAlive(run.ownerPid))) continue;
       try {
         handles.push(this.resume(run.id, listeners));
       } catch (error) {
@@ -138,6 +180,11 @@ export class Orchestrator {
       }
     }
     return handles;
+  }
+
+  /** Outcomes that became known later reach the rows that carried them (see {@link settleRunItems}). */
+  applySettlements(settlements: readonly Settlement[]): void {
+    settleRunItems(this.options.store, settlements, this.options.clock, (id) => this.active.has(id));
   }
 
   /** Cancels a run: no further sends. A run active in another process stops at its next check. */
@@ -157,10 +204,12 @@ export class Orchestrator {
     this.active.clear();
   }
 
-  private launch(run: RunRecord, snapshot: unknown, listeners: RunListeners): RunHandle {
+  /** Runs an actor for `run`; with `resumeAt`, a paused (incomplete) run is sent `run.resume` once started. */
+  private launch(run: RunRecord, snapshot: unknown, listeners: RunListeners, resumeAt?: number): RunHandle {
     const { store, clock } = this.options;
     const definition = WORKFLOWS[run.workflow as WorkflowName];
     const isCancelled = () => store.get(run.id)?.status === 'cancelled';
+    const guard = this.options.guard;
     const machine = definition.machine.provide({
       actors: workflowActors({
         runId: run.id,
@@ -177,6 +226,7 @@ export class Orchestrator {
         onProgress: listeners.onProgress,
         ...(this.options.pollMs !== undefined && { pollMs: this.options.pollMs }),
         ...(this.options.batchConcurrency !== undefined && { batchConcurrency: this.options.batchConcurrency }),
+        ...(this.options.batchWindowMs !== undefined && { batchWindowMs: this.options.batchWindowMs }),
       }) as never,
     });
     const actor: AnyActorRef = createActor(machine, snapshot ? { snapshot: snapshot as Snapshot<unknown>, input: run.input } : { input: run.input });
@@ -200,12 +250,12 @@ export class Orchestrator {
     {
       let lastState: string | undefined;
       actor.subscribe({
-        next: (snap: { status: string; value: unknown; output?: unknown; error?: unknown }) => {
+        next: (snap: { status: string; value: unknown; output?: unknown; error?: unknown; context: unknown }) => {
           const state = typeof snap.value === 'string' ? snap.value : JSON.stringify(snap.value);
           const now = clock.now();
+          const paused = definition.paused[state];
           // A cancel recorded by another process wins over whatever the machine did next.
-          const status: RunStatus =
-            snap.status === 'done' ? (isCancelled() ? 'cancelled' : finishedStatus(snap.output)) : definition.waiting.includes(state) ? 'waiting' : isCancelled() ? 'cancelled' : 'running';
+          const status: RunStatus = snap.status === 'done' ? (isCancelled() ? 'cancelled' : finishedStatus(snap.output)) : isCancelled() ? 'cancelled' : (paused ?? 'running');
           store.save(
             run.id,
             {
@@ -213,6 +263,7 @@ export class Orchestrator {
               state,
               snapshot: actor.getPersistedSnapshot(),
               ...(snap.status === 'done' && { output: snap.output, summary: (snap.output as { summary?: string } | undefined)?.summary ?? null }),
+              ...(paused && definition.pausedSummary && { summary: definition.pausedSummary(snap.context) }),
             },
             now,
           );
@@ -223,12 +274,21 @@ export class Orchestrator {
           if (snap.status === 'done') {
             store.event(run.id, 'finished', { status }, now);
             finish();
+          } else if (status === 'incomplete' && resumeAt === undefined) {
+            // Nothing more happens until someone resumes it: this process lets it go.
+            queueMicrotask(() => actor.stop());
+            finish();
           } else if (status === 'waiting') {
-            settle();
+            // Settle only while the person has not answered yet: a restored run whose approval was
+            // already given finishes in a moment, and saying "nothing sent yet" would be false.
+            const approvalId = definition.approvalOf?.(snap.context);
+            if (!approvalId || !guard) settle();
+            else void guard.approval(approvalId).then((a) => (a === undefined || a.status === 'pending' ? settle() : undefined), () => settle());
           }
         },
         error: (error: unknown) => {
-          const message = error instanceof Error ? error.message : String(error);
+          // One line: the run's summary is what the CLI prints and what Slack shows.
+          const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
           store.save(run.id, { status: 'failed', state: 'error', snapshot: null, summary: message }, clock.now());
           store.event(run.id, 'error', { message }, clock.now());
           this.log.error({ runId: run.id, err: error }, 'run failed');
@@ -236,7 +296,43 @@ export class Orchestrator {
         },
       });
       actor.start();
+      if (resumeAt !== undefined) {
+        const at = resumeAt;
+        resumeAt = undefined; // from here on, reaching `incomplete` again means this round is over
+        actor.send({ type: 'run.resume', at });
+      }
     }
     return { id: run.id, settled, finished };
+  }
+}
+
+/**
+ * Outcomes that became known after the fact (reconciliation, a person's answer to an approval)
+ * reach the rows that carried them, whichever run owns them. A batch no process is driving (`isActive`
+ * says which are) gets its counts and summary rewritten, and an incomplete batch whose last open
+ * rows turned out sent is done.
+ */
+export function settleRunItems(store: RunStore, settlements: readonly Settlement[], clock: Clock, isActive: (runId: string) => boolean = () => false): void {
+  if (settlements.length === 0) return;
+  const rows = settlements.map((s): ItemSettlement => ({ ref: s.ref, status: s.outcome === 'sent' ? 'sent' : s.outcome === 'refused' ? 'refused' : 'retry', detail: s.detail }));
+  for (const id of store.settleItems(rows)) {
+    const run = store.get(id);
+    if (!run || run.workflow !== 'batch' || isActive(id) || (run.status !== 'done' && run.status !== 'incomplete')) continue;
+    const counts = store.itemCounts(id);
+    const output = (run.output ?? (run.snapshot as { context?: BatchContext } | null)?.context ?? {}) as BatchContext;
+    const progress: BatchProgress = {
+      sent: counts.sent,
+      alreadySent: counts.already_sent,
+      pendingApproval: counts.pending_approval,
+      refused: counts.refused,
+      retrying: counts.pending + counts.retry,
+      unknown: counts.outcome_unknown,
+      skipped: counts.skipped,
+    };
+    const status = progress.retrying + progress.unknown > 0 ? 'incomplete' : 'done';
+    const input = run.input as { campaign?: string; group?: string };
+    const summary = batchSummary({ status, progress, precheck: output.precheck, loaded: output.loaded, campaign: output.campaign?.name ?? input.campaign, group: output.group?.name ?? input.group });
+    store.setOutcome(id, status, { ...output, status, summary, progress }, summary, clock.now());
+    store.event(id, 'settled', { progress }, clock.now());
   }
 }

@@ -50,9 +50,21 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX run_items_status ON run_items (run_id, status);
     `,
   },
+  {
+    version: 2,
+    description: 'run items remember the intent or approval that carries their send',
+    sql: `
+      ALTER TABLE run_items ADD COLUMN ref TEXT;
+      CREATE INDEX run_items_ref ON run_items (ref) WHERE ref IS NOT NULL;
+    `,
+  },
 ];
 
-export type RunStatus = 'running' | 'waiting' | 'done' | 'failed' | 'cancelled' | 'dry_run' | 'outcome_unknown';
+/**
+ * `waiting`: for a person (an approval). `incomplete`: a batch whose retries ran out with rows
+ * still open; it waits for `giftguard runs resume`, which sends exactly those rows.
+ */
+export type RunStatus = 'running' | 'waiting' | 'incomplete' | 'done' | 'failed' | 'cancelled' | 'dry_run' | 'outcome_unknown';
 export const FINISHED: readonly RunStatus[] = ['done', 'failed', 'cancelled', 'dry_run', 'outcome_unknown'];
 
 export interface RunRecord {
@@ -77,7 +89,24 @@ export interface RunEvent {
   readonly data: unknown;
 }
 
-export type ItemStatus = 'pending' | 'sent' | 'pending_approval' | 'failed' | 'outcome_unknown' | 'skipped';
+/**
+ * A row's state. Final: `sent`, `already_sent` (this campaign reached the person earlier, by another
+ * run or request), `refused` (by the spend policy, a person, or Sendoso as invalid), `skipped`
+ * (gifted within the policy's frequency window). Handed to a person: `pending_approval`. Open:
+ * `pending` (not tried yet), `retry` (failed for a passing reason), `outcome_unknown` (being
+ * checked with Sendoso).
+ */
+export type ItemStatus = 'pending' | 'sent' | 'already_sent' | 'pending_approval' | 'refused' | 'retry' | 'outcome_unknown' | 'skipped';
+
+export const ITEM_STATUSES: readonly ItemStatus[] = ['pending', 'sent', 'already_sent', 'pending_approval', 'refused', 'retry', 'outcome_unknown', 'skipped'];
+
+/** What a settled send means for the row that carried it. */
+export interface ItemSettlement {
+  /** The intent (or approval) id the row recorded as its `ref`. */
+  readonly ref: string;
+  readonly status: 'sent' | 'retry' | 'refused';
+  readonly detail: string;
+}
 
 export interface RunItem {
   readonly idx: number;
@@ -87,6 +116,8 @@ export interface RunItem {
   readonly company: string | null;
   readonly status: ItemStatus;
   readonly detail: string | null;
+  /** The intent (or approval) carrying this row's send, once there is one. */
+  readonly ref: string | null;
 }
 
 const parse = (text: unknown) => (typeof text === 'string' ? (JSON.parse(text) as unknown) : null);
@@ -115,8 +146,12 @@ export class RunStore {
       items: db.prepare<[string], Record<string, unknown>>('SELECT * FROM run_items WHERE run_id = ? ORDER BY idx'),
       itemsByStatus: db.prepare<[string, string], Record<string, unknown>>('SELECT * FROM run_items WHERE run_id = ? AND status = ? ORDER BY idx'),
       itemCount: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM run_items WHERE run_id = ?'),
-      setItem: db.prepare('UPDATE run_items SET status = ?, detail = ? WHERE run_id = ? AND idx = ?'),
+      setItem: db.prepare('UPDATE run_items SET status = ?, detail = ?, ref = COALESCE(?, ref) WHERE run_id = ? AND idx = ?'),
       counts: db.prepare<[string], { status: ItemStatus; n: number }>('SELECT status, COUNT(*) AS n FROM run_items WHERE run_id = ? GROUP BY status'),
+      settle: db.prepare<[string, string, string], { run_id: string }>(
+        `UPDATE run_items SET status = ?, detail = ? WHERE ref = ? AND status IN ('outcome_unknown', 'pending_approval') RETURNING run_id`,
+      ),
+      setSummary: db.prepare('UPDATE runs SET status = ?, output = ?, summary = ?, updated_at = ? WHERE id = ?'),
     };
   }
 
@@ -205,17 +240,36 @@ export class RunStore {
       company: (r.company as string | null) ?? null,
       status: r.status as ItemStatus,
       detail: (r.detail as string | null) ?? null,
+      ref: (r.ref as string | null) ?? null,
     }));
   }
 
-  setItem(id: string, idx: number, status: ItemStatus, detail: string | null): void {
-    this.s.setItem.run(status, detail, id, idx);
+  /** Records a row's new state; `ref` (the intent or approval carrying it) is kept once known. */
+  setItem(id: string, idx: number, status: ItemStatus, detail: string | null, ref: string | null = null): void {
+    this.s.setItem.run(status, detail, ref, id, idx);
   }
 
   itemCounts(id: string): Record<ItemStatus, number> {
-    const counts: Record<ItemStatus, number> = { pending: 0, sent: 0, pending_approval: 0, failed: 0, outcome_unknown: 0, skipped: 0 };
+    const counts = Object.fromEntries(ITEM_STATUSES.map((s) => [s, 0])) as Record<ItemStatus, number>;
     for (const row of this.s.counts.all(id)) counts[row.status] = row.n;
     return counts;
+  }
+
+  /**
+   * Applies outcomes settled after the fact (reconciliation, an approval) to the rows that
+   * carried them, whichever run owns them; returns the ids of the runs touched.
+   */
+  settleItems(settlements: readonly ItemSettlement[]): Set<string> {
+    const runs = new Set<string>();
+    this.db.transaction(() => {
+      for (const s of settlements) for (const row of this.s.settle.all(s.status, s.detail, s.ref)) runs.add(row.run_id);
+    })();
+    return runs;
+  }
+
+  /** Rewrites a run's status, output and summary (a finished run whose rows settled later). */
+  setOutcome(id: string, status: RunStatus, output: unknown, summary: string, now: number): void {
+    this.s.setSummary.run(status, JSON.stringify(output), summary, now, id);
   }
 
   private toRun(r: Record<string, unknown>): RunRecord {

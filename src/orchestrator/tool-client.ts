@@ -1,17 +1,16 @@
 /**
  * @module How workflows reach the tools: an MCP client — to an in-process server by default, or
- * to any remote MCP URL exposing the same tool names — with every call going through the
- * account's limiter. A 429 result means nothing was sent, so the limiter pauses the account and
- * retries it first; an unclear outcome is never retried (the guard reconciles it).
+ * to any remote MCP URL exposing the same tool names. The orchestrator paces nothing itself:
+ * every Sendoso call the tools make goes through the account's gateway, which paces, pauses and
+ * retries for everyone on the account (src/sendoso/gateway.ts).
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import type { Clock, RateLimitInfo } from '../domain/index.js';
-import type { AccountLimiter } from '../limiter/index.js';
+import type { Clock } from '../domain/index.js';
 import type { Logger } from '../log/index.js';
-import { META_ERROR, META_GROUP, META_IDEMPOTENCY_KEY, createMcpServer } from '../tools/index.js';
+import { META_ERROR, META_GROUP, META_IDEMPOTENCY_KEY, META_ONCE_PER_RECIPIENT_MS, createMcpServer } from '../tools/index.js';
 import type { ToolDefinition, ToolRuntime } from '../tools/index.js';
 
 export interface ToolCallOptions {
@@ -19,20 +18,13 @@ export interface ToolCallOptions {
   readonly idempotencyKey?: string;
   /** The policy group to charge (honoured by the in-process server). */
   readonly group?: string;
+  /** Each recipient gets at most one gift of the campaign within this many ms (batches). */
+  readonly oncePerRecipientWithinMs?: number;
 }
 
 export type ToolAnswer =
   | { readonly ok: true; readonly data: Record<string, unknown> }
   | { readonly ok: false; readonly code: string; readonly message: string; readonly retryable: boolean; readonly outcome?: string };
-
-function rateLimitOf(result: CallToolResult): RateLimitInfo | undefined {
-  const meta = (result._meta ?? {}) as Record<string, unknown>;
-  const pick = (key: string) => (typeof meta[key] === 'number' ? (meta[key] as number) : undefined);
-  const info = { limit: pick('ratelimit-limit'), remaining: pick('ratelimit-remaining'), resetSeconds: pick('ratelimit-reset') };
-  return Object.values(info).some((v) => v !== undefined)
-    ? { ...(info.limit !== undefined && { limit: info.limit }), ...(info.remaining !== undefined && { remaining: info.remaining }), ...(info.resetSeconds !== undefined && { resetSeconds: info.resetSeconds }) }
-    : undefined;
-}
 
 function answerOf(result: CallToolResult): ToolAnswer {
   const text = result.content?.find((c) => c.type === 'text')?.text ?? '';
@@ -41,11 +33,10 @@ function answerOf(result: CallToolResult): ToolAnswer {
   return { ok: false, code: error?.code ?? 'tool_error', message: text, retryable: error?.retryable ?? false, ...(error?.outcome && { outcome: error.outcome }) };
 }
 
-/** Calls tools by name through the limiter. */
+/** Calls tools by name. */
 export class ToolClient {
   constructor(
     private readonly client: Client,
-    private readonly limiter: AccountLimiter,
     private readonly onClose: () => Promise<void> = async () => undefined,
   ) {}
 
@@ -53,12 +44,11 @@ export class ToolClient {
     const meta: Record<string, unknown> = {
       ...(options.idempotencyKey && { [META_IDEMPOTENCY_KEY]: options.idempotencyKey }),
       ...(options.group && { [META_GROUP]: options.group }),
+      ...(options.oncePerRecipientWithinMs !== undefined && { [META_ONCE_PER_RECIPIENT_MS]: options.oncePerRecipientWithinMs }),
     };
-    return this.limiter.schedule(async () => {
-      const result = (await this.client.callTool({ name, arguments: args, ...(Object.keys(meta).length > 0 && { _meta: meta }) })) as CallToolResult;
-      const answer = answerOf(result);
-      return { value: answer, rateLimit: rateLimitOf(result), rateLimited: !answer.ok && answer.code === 'rate_limited' };
-    });
+    // Workflow steps may wait for the gateway far longer than the SDK's default 60 s request timeout.
+    const result = (await this.client.callTool({ name, arguments: args, ...(Object.keys(meta).length > 0 && { _meta: meta }) }, undefined, { timeout: CALL_TIMEOUT_MS })) as CallToolResult;
+    return answerOf(result);
   }
 
   async close(): Promise<void> {
@@ -67,11 +57,13 @@ export class ToolClient {
   }
 }
 
+/** A day: the gateway bounds every wait itself; this only stops the SDK from giving up first. */
+const CALL_TIMEOUT_MS = 86_400_000;
+
 /** A client wired to an in-process MCP server trusted to honour group and idempotency keys. */
 export async function inProcessToolClient(options: {
   readonly tools: readonly ToolDefinition[];
   readonly runtime: ToolRuntime;
-  readonly limiter: AccountLimiter;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly version: string;
@@ -91,12 +83,12 @@ export async function inProcessToolClient(options: {
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   const client = new Client({ name: 'giftguard-orchestrator', version: options.version });
   await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
-  return new ToolClient(client, options.limiter, () => server.close());
+  return new ToolClient(client, () => server.close());
 }
 
-/** A client for a remote MCP URL exposing the same tool names (e.g. another giftguard). */
-export async function remoteToolClient(url: string, limiter: AccountLimiter, version: string, headers?: Record<string, string>): Promise<ToolClient> {
+/** A client for a remote MCP URL exposing the same tool names (e.g. another giftguard, whose gateway paces). */
+export async function remoteToolClient(url: string, version: string, headers?: Record<string, string>): Promise<ToolClient> {
   const client = new Client({ name: 'giftguard-orchestrator', version });
   await client.connect(new StreamableHTTPClientTransport(new URL(url), headers ? { requestInit: { headers } } : undefined));
-  return new ToolClient(client, limiter);
+  return new ToolClient(client);
 }

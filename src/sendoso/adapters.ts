@@ -1,11 +1,12 @@
 /**
  * @module The Sendoso client behind the domain's ports: campaign lookups (cached briefly), the
- * send history reconciliation pages through, and the dispatcher that performs approved sends.
+ * send history reconciliation pages through, and the dispatcher that performs approved sends —
+ * all through the transport the client was built on (the account's gateway in production).
  */
 import type { CampaignDirectory, CampaignInfo, Clock, SendHistory, SpendDispatcher } from '../domain/index.js';
 import type { SendosoClient } from './client.js';
 import { NotFoundError } from './errors.js';
-import type { SendosoHttp } from './http.js';
+import type { SendosoTransport } from './http.js';
 
 const CAMPAIGN_TTL_MS = 60_000;
 
@@ -39,11 +40,19 @@ export function sendosoCampaignDirectory(client: SendosoClient, clock: Clock): C
   };
 }
 
-/** GET /send, newest first, as reconciliation reads it. */
-export function sendosoSendHistory(client: SendosoClient): SendHistory {
+/** Background reads wait out a long outage or a storm of 429s rather than give up (10 min per page). */
+const HISTORY_PAGE_PATIENCE_MS = 600_000;
+
+/**
+ * GET /send, newest first, as reconciliation reads it. Each page keeps retrying 429s, 5xx and
+ * lost connections through the gateway for up to `patienceMs`: no background job gives up on
+ * one bad answer (DESIGN.md invariant 6).
+ */
+export function sendosoSendHistory(client: SendosoClient, clock: Clock, patienceMs = HISTORY_PAGE_PATIENCE_MS): SendHistory {
   return {
     async *newestFirst() {
-      for await (const send of client.sends.listAll()) {
+      const options = { get retryUntil() { return clock.now() + patienceMs; } };
+      for await (const send of client.sends.listAll(options)) {
         yield {
           id: send.id,
           touchId: send.touch.id,
@@ -59,9 +68,9 @@ export function sendosoSendHistory(client: SendosoClient): SendHistory {
 }
 
 /** POSTs a stored spend request (an approved one) as it was submitted. */
-export function sendosoDispatcher(http: SendosoHttp): SpendDispatcher {
-  return async ({ path, body }) => {
-    const response = await http.request({ method: 'POST', path, body });
+export function sendosoDispatcher(transport: SendosoTransport): SpendDispatcher {
+  return async ({ path, body }, attempts) => {
+    const response = await transport.request({ method: 'POST', path, body }, { beforeRetry: attempts.beforeRetry });
     return { body: response.body };
   };
 }

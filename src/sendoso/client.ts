@@ -1,40 +1,28 @@
 /**
- * @module The typed Sendoso API v3 client: the twelve documented operations, each validated with
- * zod on the way in and out. Money comes back as integer cents and ids are branded.
+ * @module The typed Sendoso API v3 client for reading: users, groups, campaigns and the send
+ * history, each answer validated with zod. Money comes back as integer cents and ids are branded.
+ * Sends are not here on purpose: there is one way to build a send body, the tool catalogue's, and
+ * one way to dispatch it, through the guard.
  */
 import { z } from 'zod';
-import {
-  egiftLinksCreatedWire,
-  groupMemberWire,
-  listShapes,
-  meWire,
-  sendCreatedWire,
-  touchEnvelopeWire,
-  userInvitationWire,
-} from '../domain/index.js';
+import { groupMemberWire, listShapes, meWire, touchEnvelopeWire, userInvitationWire } from '../domain/index.js';
 import type {
-  AddressCollectionSendBody,
   DeliveryType,
-  EgiftLinksBody,
-  EgiftLinksCreated,
-  EgiftSendBody,
   Group,
   GroupId,
   GroupMember,
   InviteUserBody,
   ListName,
   Me,
-  PhysicalSendBody,
   RateLimitInfo,
   Send,
-  SendCreated,
   Touch,
   TouchId,
   User,
   UserInvitation,
 } from '../domain/index.js';
 import { InvalidResponseError } from './errors.js';
-import type { SendosoHttp, SendosoRequest } from './http.js';
+import type { CallOptions, SendosoRequest, SendosoTransport } from './http.js';
 import { MAX_PER_PAGE, paginate } from './paginate.js';
 import type { Page } from './paginate.js';
 
@@ -56,60 +44,16 @@ export interface UserInviteParams {
   readonly teamGroupId: GroupId;
 }
 
-export interface EgiftCreateParams {
-  readonly touchId: TouchId;
-  readonly email: string;
-  readonly name?: string;
-  readonly customMessage?: string;
-}
-
-export interface PhysicalCreateParams {
-  readonly touchId: TouchId;
-  readonly name: string;
-  readonly email: string;
-  readonly address: string;
-  readonly city: string;
-  readonly state: string;
-  readonly zip: string;
-  readonly country: string;
-  /** Required by Sendoso for any address outside the US. */
-  readonly mobileNo?: string;
-  readonly customMessage?: string;
-}
-
-export interface AddressCollectionCreateParams {
-  readonly touchId: TouchId;
-  readonly name: string;
-  readonly email: string;
-  readonly customMessage?: string;
-  /** `email`: Sendoso emails the recipient; `link`: a link comes back for the sender to share. */
-  readonly confirmationVia?: 'email' | 'link';
-  /** Days the address form stays open: 2 to 7. */
-  readonly expireAfterDays: number;
-  readonly hideProductInfo?: boolean;
-  readonly confirmationMessage?: string;
-}
-
-export interface EgiftLinksCreateParams {
-  readonly touchId: TouchId;
-  readonly emails: readonly string[];
-}
-
 /** A parsed result together with the rate-limit state the response reported. */
 export interface WithRateLimit<T> {
   readonly data: T;
   readonly rateLimit: RateLimitInfo | undefined;
 }
 
-export interface SendosoClientOptions {
-  /** Identifies the calling application on every send; Sendoso asks that it never change. */
-  readonly viaFrom?: string;
-}
-
 /** The Sendoso API v3 client. Construct with {@link createSendosoClient}. */
 export interface SendosoClient {
-  /** The underlying transport, for callers (the tool layer) that build requests themselves. */
-  readonly http: SendosoHttp;
+  /** The transport underneath (the gateway in production), for callers that build requests themselves. */
+  readonly transport: SendosoTransport;
   readonly me: { retrieve(): Promise<Me> };
   readonly users: {
     list(params?: PageParams): Promise<Page<User>>;
@@ -129,20 +73,15 @@ export interface SendosoClient {
   };
   readonly sends: {
     list(params?: PageParams): Promise<Page<Send>>;
-    listAll(): AsyncGenerator<Send, void, undefined>;
-    createEgift(params: EgiftCreateParams): Promise<WithRateLimit<SendCreated>>;
-    createPhysical(params: PhysicalCreateParams): Promise<WithRateLimit<SendCreated>>;
-    createAddressCollection(params: AddressCollectionCreateParams): Promise<WithRateLimit<SendCreated>>;
-    generateEgiftLinks(params: EgiftLinksCreateParams): Promise<WithRateLimit<EgiftLinksCreated>>;
+    /** Newest first; `options` apply to every page (reconciliation waits longer than a person). */
+    listAll(options?: CallOptions): AsyncGenerator<Send, void, undefined>;
   };
 }
 
-/** Builds the client over an HTTP transport. */
-export function createSendosoClient(http: SendosoHttp, options: SendosoClientOptions = {}): SendosoClient {
-  const viaFrom = options.viaFrom ?? 'giftguard';
-
-  async function call<S extends z.ZodType>(request: SendosoRequest, schema: S): Promise<WithRateLimit<z.output<S>>> {
-    const response = await http.request(request);
+/** Builds the client over a transport (the gateway in production). */
+export function createSendosoClient(transport: SendosoTransport): SendosoClient {
+  async function call<S extends z.ZodType>(request: SendosoRequest, schema: S, options?: CallOptions): Promise<WithRateLimit<z.output<S>>> {
+    const response = await transport.request(request, options);
     const parsed = schema.safeParse(response.body);
     if (!parsed.success) {
       throw new InvalidResponseError(
@@ -155,7 +94,7 @@ export function createSendosoClient(http: SendosoHttp, options: SendosoClientOpt
     return { data: parsed.data, rateLimit: response.rateLimit };
   }
 
-  async function listPage<N extends ListName>(name: N, path: string, params: PageParams & Record<string, unknown>) {
+  async function listPage<N extends ListName>(name: N, path: string, params: PageParams & Record<string, unknown>, options?: CallOptions) {
     const shape = listShapes[name];
     const envelope = z
       .object({
@@ -174,6 +113,7 @@ export function createSendosoClient(http: SendosoHttp, options: SendosoClientOpt
     const { data } = await call(
       { method: 'GET', path, query: { ...(rest as Record<string, string>), page: page ?? 1, per_page: perPage ?? MAX_PER_PAGE } },
       envelope,
+      options,
     );
     return data as Page<z.output<(typeof listShapes)[N]['item']>>;
   }
@@ -182,7 +122,7 @@ export function createSendosoClient(http: SendosoHttp, options: SendosoClientOpt
   const get = async <S extends z.ZodType>(path: string, schema: S) => (await call({ method: 'GET', path }, schema)).data;
 
   return {
-    http,
+    transport,
     me: { retrieve: () => get('/me', meWire) },
     users: {
       list: (params = {}) => listPage('users', '/users', { ...params }),
@@ -209,72 +149,7 @@ export function createSendosoClient(http: SendosoHttp, options: SendosoClientOpt
     },
     sends: {
       list: (params = {}) => listPage('sends', '/send', { ...params }),
-      listAll: () => paginate((page, perPage) => listPage('sends', '/send', { page, perPage }), { key: (s) => s.id }),
-      createEgift: (p) => {
-        const body: EgiftSendBody = {
-          send: {
-            touch_id: p.touchId,
-            email: p.email,
-            ...(p.name !== undefined && { name: p.name }),
-            ...(p.customMessage !== undefined && { custom_message: p.customMessage }),
-            via: 'single_email_address',
-            via_from: viaFrom,
-          },
-        };
-        return post('/send', body, sendCreatedWire);
-      },
-      createPhysical: (p) => {
-        const body: PhysicalSendBody = {
-          send: {
-            touch_id: p.touchId,
-            name: p.name,
-            email: p.email,
-            address: p.address,
-            city: p.city,
-            state: p.state,
-            zip: p.zip,
-            country: p.country,
-            ...(p.mobileNo !== undefined && { mobile_no: p.mobileNo }),
-            ...(p.customMessage !== undefined && { custom_message: p.customMessage }),
-            confirm_address: false,
-            via: 'single_person_or_company',
-            via_from: viaFrom,
-          },
-        };
-        return post('/send', body, sendCreatedWire);
-      },
-      createAddressCollection: (p) => {
-        const body: AddressCollectionSendBody = {
-          send: {
-            touch_id: p.touchId,
-            name: p.name,
-            email: p.email,
-            ...(p.customMessage !== undefined && { custom_message: p.customMessage }),
-            no_address: true,
-            confirm_address: true,
-            address_confirmation_via: p.confirmationVia ?? 'email',
-            // Sendoso's docs say to leave this false for address collection: never ship unconfirmed.
-            resume_with_unconfirmed_address: false,
-            expire_after_days: p.expireAfterDays,
-            hide_product_info: p.hideProductInfo ?? false,
-            ...(p.confirmationMessage !== undefined && { address_confirmation_custom_message: p.confirmationMessage }),
-            via: 'single_person_or_company',
-            via_from: viaFrom,
-          },
-        };
-        return post('/send', body, sendCreatedWire);
-      },
-      generateEgiftLinks: (p) => {
-        const body: EgiftLinksBody = {
-          send: {
-            touch_id: p.touchId,
-            via: 'generate_egift_links',
-            via_from: viaFrom,
-            recipient_users: p.emails.map((email) => ({ email })),
-          },
-        };
-        return post('/send/generate_egift_links', body, egiftLinksCreatedWire);
-      },
+      listAll: (options) => paginate((page, perPage) => listPage('sends', '/send', { page, perPage }, options), { key: (s) => s.id }),
     },
   };
 }

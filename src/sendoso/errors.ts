@@ -88,7 +88,8 @@ export function errorFromResponse(
   rateLimit: RateLimitInfo | undefined,
 ): SendosoApiError {
   const said = upstreamMessage ? `: ${upstreamMessage}` : '';
-  const base = { request, status, upstreamMessage, rateLimit };
+  // Sendoso answered: anything but a 5xx means it refused before doing anything.
+  const base = { request, status, upstreamMessage, rateLimit, outcome: 'not_sent' as const };
   const where = `${request.method} ${request.path}`;
   if (status === 429) {
     const after = rateLimit?.resetSeconds;
@@ -118,5 +119,24 @@ export function errorFromResponse(
       return new UnsupportedMediaTypeError('unsupported_media_type', `Sendoso refused the body of ${where}${said}`, base);
     default:
       return new BadRequestError('bad_request', `Sendoso rejected ${where} (${status})${said}`, base);
+  }
+}
+
+/**
+ * giftguard's own gateway turned a call away before sending it: the account is paused or its
+ * queue is longer than the caller can wait. Shaped like a 429 (code, `rateLimit`) so callers
+ * handle both alike; nothing reached Sendoso.
+ */
+export class SendosoBusyError extends GiftingError {
+  override readonly name = 'SendosoBusyError';
+  constructor(
+    message: string,
+    readonly rateLimit: RateLimitInfo,
+  ) {
+    super('rate_limited', message, {
+      outcome: 'not_sent',
+      retryable: true,
+      ...(rateLimit.resetSeconds !== undefined && { retryAfterMs: rateLimit.resetSeconds * 1000 }),
+    });
   }
 }

@@ -51,8 +51,29 @@ export interface HttpTransportOptions {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
-/** Sends requests to Sendoso; the resource methods in client.ts are built on it. */
-export class SendosoHttp {
+/**
+ * What the typed client and the tools send requests through: the gateway in production (pacing
+ * and retries), or this bare transport underneath it. `options` are the gateway's; the bare
+ * transport ignores them.
+ */
+export interface SendosoTransport {
+  request(request: SendosoRequest, options?: CallOptions): Promise<SendosoResponse>;
+}
+
+/** How one call may wait and retry, for the callers that care (see gateway.ts). */
+export interface CallOptions {
+  /** Give up waiting for a turn at this time (injected clock): the caller cannot wait longer. */
+  readonly waitUntil?: number | undefined;
+  /** Keep retrying what is safe to retry until this time (injected clock). */
+  readonly retryUntil?: number | undefined;
+  /** Aborts waiting; for a GET also the request. A POST on the wire is never abandoned. */
+  readonly signal?: AbortSignal | undefined;
+  /** Before each repeated attempt of a POST (the guard records the new dispatch time). */
+  readonly beforeRetry?: (() => Promise<void>) | undefined;
+}
+
+/** One exchange with Sendoso at a time, no pacing or retries; the gateway is built on it. */
+export class SendosoHttp implements SendosoTransport {
   private readonly fetch: typeof fetch;
   private readonly log: Logger;
   private readonly base: string;
@@ -118,7 +139,8 @@ export class SendosoHttp {
         rateLimit: parseRateLimitHeaders(response.headers, this.options.clock.now()),
       };
     } catch (cause) {
-      const outcome = refusedBeforeSending(cause) ? 'not_sent' : outcomeWhenUnanswered(request.method);
+      const refused = refusedBeforeSending(cause);
+      const outcome = refused ? 'not_sent' : outcomeWhenUnanswered(request.method);
       const retryable = outcome === 'not_sent';
       this.log.warn({ ...description, timedOut, outcome }, 'sendoso request got no answer');
       if (timedOut) {
@@ -129,12 +151,12 @@ export class SendosoHttp {
           data: description,
         });
       }
-      throw new SendosoConnectionError('connection', `Lost the connection to Sendoso during ${request.method} ${request.path}`, {
-        cause,
-        outcome,
-        retryable,
-        data: description,
-      });
+      throw new SendosoConnectionError(
+        'connection',
+        refused ? `Could not reach Sendoso for ${request.method} ${request.path}` : `Lost the connection to Sendoso during ${request.method} ${request.path}`,
+        // `refused`: the request was never written, so even a POST certainly did not happen.
+        { cause, outcome, retryable, data: { ...description, refused } },
+      );
     } finally {
       cancelTimer();
       request.signal?.removeEventListener('abort', onCallerAbort);

@@ -1,19 +1,16 @@
 /** @module Public surface of the Sendoso API v3 client. */
 export { createSendosoClient } from './client.js';
-export type {
-  SendosoClient,
-  SendosoClientOptions,
-  PageParams,
-  TouchListParams,
-  UserInviteParams,
-  EgiftCreateParams,
-  PhysicalCreateParams,
-  AddressCollectionCreateParams,
-  EgiftLinksCreateParams,
-  WithRateLimit,
-} from './client.js';
+export type { SendosoClient, PageParams, TouchListParams, UserInviteParams, WithRateLimit } from './client.js';
 export { SendosoHttp } from './http.js';
-export type { SendosoRequest, SendosoResponse, HttpMethod, QueryParams, HttpTransportOptions } from './http.js';
+export type { SendosoRequest, SendosoResponse, SendosoTransport, CallOptions, HttpMethod, QueryParams, HttpTransportOptions } from './http.js';
+export { SendosoGateway, retryKind } from './gateway.js';
+export type { GatewayOptions, GatewayStats } from './gateway.js';
+export { Pacer } from './pacer.js';
+export type { PacerOptions, PacerStats, TurnOptions, EndTurn } from './pacer.js';
+export { MemoryPacingStore } from './pacing-store.js';
+export type { PacingStore, PacingAnswer } from './pacing-store.js';
+export { SqlitePacingStore } from './sqlite-pacing-store.js';
+export { RedisPacingStore } from './redis-pacing-store.js';
 export { SendosoOAuth, staticAccessToken } from './oauth.js';
 export type { AccessTokenProvider, OAuthClientOptions } from './oauth.js';
 export { MemoryTokenStore, FileTokenStore } from './token-stores.js';
@@ -33,5 +30,6 @@ export {
   SendosoConnectionError,
   SendosoTimeoutError,
   InvalidResponseError,
+  SendosoBusyError,
 } from './errors.js';
 export { sendosoCampaignDirectory, sendosoSendHistory, sendosoDispatcher } from './adapters.js';

@@ -7,18 +7,25 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { toGiftingError } from '../domain/index.js';
-import type { SpendCaller, SpendGate, SpendOutcome, SpendRecipient, SpendRequest } from '../domain/index.js';
+import type { Clock, SpendCaller, SpendGate, SpendOutcome, SpendRecipient, SpendRequest } from '../domain/index.js';
 import { InvalidResponseError } from '../sendoso/index.js';
-import type { SendosoHttp } from '../sendoso/index.js';
+import type { CallOptions, SendosoTransport } from '../sendoso/index.js';
 import type { ToolDefinition } from './definitions.js';
 import { META_ERROR, errorResult, failureResult, rateLimitMeta, successResult } from './results.js';
 import type { SpendResult } from './spend-result.js';
 
 /** What tools need to run. */
 export interface ToolRuntime {
-  readonly http: SendosoHttp;
+  /** The account's gateway: every call is paced and retried there. */
+  readonly transport: SendosoTransport;
   readonly gate: SpendGate;
   readonly viaFrom: string;
+  readonly clock: Clock;
+  /**
+   * How long an outside MCP client's call may wait in the gateway's queue (and retry) before it
+   * gets a not-sent "rate limited" error with the time to retry. giftguard's own workflows wait.
+   */
+  readonly outsideCallerWaitMs: number;
 }
 
 /** Who is calling and on whose behalf. */
@@ -28,7 +35,16 @@ export interface CallContext {
   readonly group?: string;
   /** Makes a repeated spending call the same intent (trusted callers only). */
   readonly idempotencyKey?: string;
+  /** Sends each recipient one gift of the campaign within this many ms (trusted callers only: batches). */
+  readonly oncePerRecipientWithinMs?: number;
   readonly signal?: AbortSignal;
+}
+
+/** Outside MCP clients wait a bounded time; giftguard's own callers wait as long as the gateway's defaults. */
+function patience(runtime: ToolRuntime, context: CallContext): CallOptions {
+  if (context.caller.via !== 'mcp') return {};
+  const until = runtime.clock.now() + runtime.outsideCallerWaitMs;
+  return { waitUntil: until, retryUntil: until };
 }
 
 /** How a call ended, for the audit log. */
@@ -70,13 +86,10 @@ export async function invokeTool(
   const request = tool.split(args, runtime.viaFrom);
   try {
     if (tool.spend) return await spend(tool, args, request.path, request.body, runtime, context);
-    const response = await runtime.http.request({
-      method: request.method,
-      path: request.path,
-      query: request.query,
-      ...(request.body !== undefined && { body: request.body }),
-      ...(context.signal && { signal: context.signal }),
-    });
+    const response = await runtime.transport.request(
+      { method: request.method, path: request.path, query: request.query, ...(request.body !== undefined && { body: request.body }) },
+      { ...patience(runtime, context), signal: context.signal },
+    );
     checkResponse(tool, response.body, request.method);
     const structured = tool.source.resultKey ? { [tool.source.resultKey]: response.body } : (response.body as Record<string, unknown>);
     return { outcome: 'ok', status: response.status, result: successResult(structured, rateLimitMeta(response.rateLimit)) };
@@ -124,12 +137,16 @@ async function spend(
     caller: context.caller,
     ...(context.group !== undefined && { group: context.group }),
     ...(context.idempotencyKey !== undefined && { idempotencyKey: context.idempotencyKey }),
+    ...(context.oncePerRecipientWithinMs !== undefined && { oncePerRecipientWithinMs: context.oncePerRecipientWithinMs }),
+    ...(context.caller.via === 'mcp' && { twinWaitMs: runtime.outsideCallerWaitMs }),
   };
   let status: number | undefined;
   let meta: Record<string, unknown> = {};
-  const outcome = await runtime.gate.submit(request, async () => {
-    // No caller signal here: abandoning a send half-way would only turn it into an unknown outcome.
-    const response = await runtime.http.request({ method: 'POST', path, body });
+  const waiting = patience(runtime, context);
+  const outcome = await runtime.gate.submit(request, async ({ beforeRetry }) => {
+    // The caller's signal only stops the wait for a turn: a send on the wire is never abandoned,
+    // which would only turn it into an unknown outcome.
+    const response = await runtime.transport.request({ method: 'POST', path, body }, { ...waiting, signal: context.signal, beforeRetry });
     status = response.status;
     meta = rateLimitMeta(response.rateLimit);
     checkResponse(tool, response.body, 'POST');
@@ -147,7 +164,13 @@ function spendInvocation(outcome: SpendOutcome): Invocation {
       const said = typeof response.message === 'string' ? response.message : 'Sent.';
       const result: SpendResult = {
         status: 'sent',
-        message: outcome.alreadySent ? `This exact send was already made earlier and was not sent again (${said}).` : said,
+        message: !outcome.alreadySent
+          ? said
+          : outcome.byOtherRequest
+            ? `This gift was already sent to this person by another request or run and was not sent again (${said}).`
+            : `This exact send was already made earlier and was not sent again (${said}).`,
+        ...(outcome.alreadySent && { already_sent: true }),
+        ...(outcome.byOtherRequest && { sent_by_another_request: true }),
         ...pick(response, ['tracking_code', 'tracking_url', 'address_confirmation_link', 'egift_links', 'expiration_days']),
         intent_ids: [...outcome.intentIds],
       };

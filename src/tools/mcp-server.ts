@@ -17,6 +17,8 @@ import type { CallContext, ToolRuntime } from './invoke.js';
 /** `_meta` keys a trusted in-process caller (the orchestrator) may set on tools/call. */
 export const META_GROUP = 'giftguard/group';
 export const META_IDEMPOTENCY_KEY = 'giftguard/idempotencyKey';
+/** Milliseconds within which each recipient gets at most one gift of the campaign (batches). */
+export const META_ONCE_PER_RECIPIENT_MS = 'giftguard/oncePerRecipientWithinMs';
 
 export interface McpServerOptions {
   /** Identity of the scoped server, for the audit log and spend attribution. */
@@ -92,6 +94,7 @@ export function createMcpServer(options: McpServerOptions): Server {
       caller: { via: options.callerVia ?? 'mcp', id: options.serverId, name: options.serverName, ...(client?.name && { clientName: client.name }) },
       ...(group !== undefined && { group }),
       ...(typeof meta[META_IDEMPOTENCY_KEY] === 'string' && { idempotencyKey: meta[META_IDEMPOTENCY_KEY] as string }),
+      ...(typeof meta[META_ONCE_PER_RECIPIENT_MS] === 'number' && { oncePerRecipientWithinMs: meta[META_ONCE_PER_RECIPIENT_MS] as number }),
       signal: extra.signal,
     };
     const invocation = await invokeTool(tool, request.params.arguments, options.runtime, context);

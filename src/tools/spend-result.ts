@@ -18,6 +18,8 @@ export const spendResultSchema = z.object({
   approval_expires_at: z.string().optional(),
   reasons: z.array(z.object({ code: z.string(), message: z.string() })).optional(),
   intent_ids: z.array(z.string()).optional(),
+  already_sent: z.boolean().optional().describe('True when this gift had been sent before; it was not sent again.'),
+  sent_by_another_request: z.boolean().optional().describe('With already_sent: the earlier send was made by another request (another run or caller).'),
 });
 
 export type SpendResult = z.output<typeof spendResultSchema>;

@@ -37,7 +37,7 @@ function makeGuard(policy: Policy = POLICY, options: { settleMs?: number } = {})
     ledger,
     policy,
     campaigns: sendosoCampaignDirectory(env.client, env.clock),
-    dispatcher: sendosoDispatcher(env.client.http),
+    dispatcher: sendosoDispatcher(env.http),
     clock: env.clock,
     logger: silentLogger(),
     settleMs: options.settleMs ?? 600_000,
@@ -85,7 +85,7 @@ function collection(email: string, over: Partial<SpendRequest> = {}): SpendReque
 }
 
 /** The same dispatch the tool layer performs. */
-const post = (request: SpendRequest) => async () => ({ body: (await env.client.http.request({ method: 'POST', path: request.path, body: request.body })).body });
+const post = (request: SpendRequest) => async () => ({ body: (await env.http.request({ method: 'POST', path: request.path, body: request.body })).body });
 const sendsTo = async (email: string) => (await control(env.sandbox, 'GET', '/sends')).sends.filter((s: any) => s.recipient_email === email);
 const month = async (group = 'Marketing') => (await ledger.budget(group, POLICY, env.clock.now())).find((l) => l.window === 'month')!;
 
@@ -154,7 +154,7 @@ describe('unknown outcomes are reconciled, never retried blindly', () => {
     expect(await guard.submit(request, post(request))).toMatchObject({ status: 'outcome_unknown' });
     expect(await sendsTo('ada@example.com')).toHaveLength(1);
 
-    const report = await guard.reconcile(sendosoSendHistory(env.client));
+    const report = await guard.reconcile(sendosoSendHistory(env.client, env.clock));
     expect(report).toEqual({ checked: 1, sent: 1, failed: 0, stillUnknown: 0 });
     expect(await ledger.intent(id)).toMatchObject({ status: 'SENT', capturedAmount: 1000 });
     expect(await month()).toMatchObject({ held: 0, captured: 1000 });
@@ -167,10 +167,10 @@ describe('unknown outcomes are reconciled, never retried blindly', () => {
     const request = egift('ada@example.com');
     const outcome = await guard.submit(request, post(request));
     const id = (outcome as any).intentIds[0];
-    expect(await guard.reconcile(sendosoSendHistory(env.client))).toMatchObject({ sent: 0, failed: 0, stillUnknown: 1 });
+    expect(await guard.reconcile(sendosoSendHistory(env.client, env.clock))).toMatchObject({ sent: 0, failed: 0, stillUnknown: 1 });
     expect(await month()).toMatchObject({ held: 1000 });
     env.clock.advance(600_000);
-    expect(await guard.reconcile(sendosoSendHistory(env.client))).toMatchObject({ sent: 0, failed: 1 });
+    expect(await guard.reconcile(sendosoSendHistory(env.client, env.clock))).toMatchObject({ sent: 0, failed: 1 });
     expect(await ledger.intent(id)).toMatchObject({ status: 'FAILED' });
     expect(await month()).toMatchObject({ held: 0, captured: 0 });
     expect(await guard.submit(request, post(request))).toMatchObject({ status: 'sent' });
@@ -188,7 +188,7 @@ groups:
     env.sandbox.injectFault({ kind: 'drop_after_commit', method: 'POST' });
     const request = egift('ada@example.com', { touchId: 8939, body: { send: { touch_id: 8939, email: 'ada@example.com', via: 'single_email_address', via_from: 'tests' } } });
     const outcome = await guard.submit(request, post(request));
-    await guard.reconcile(sendosoSendHistory(env.client));
+    await guard.reconcile(sendosoSendHistory(env.client, env.clock));
     expect(await ledger.intent((outcome as any).intentIds[0])).toMatchObject({ status: 'SENT', amount: 5000, capturedAmount: 5000 });
   });
 

@@ -11,7 +11,7 @@ import { silentLogger } from '../../src/log/index.js';
 import { createMcpServer } from '../../src/tools/index.js';
 import { control, startSandboxWithClient } from '../support/sandbox-client.js';
 import type { SandboxWithClient } from '../support/sandbox-client.js';
-import { allTools } from '../support/mcp.js';
+import { allTools, testRuntime } from '../support/mcp.js';
 import { guardOverSandbox } from '../support/guard.js';
 import { cli, spawnUntil, stop, tempHome } from '../support/cli.js';
 import { loadPolicy } from '../../src/guard/index.js';
@@ -28,7 +28,7 @@ async function connect(group: string | undefined) {
     serverId: 'mcp_agent',
     serverName: 'agent',
     tools: allTools,
-    runtime: { http: env.client.http, gate: guard, viaFrom: 'giftguard' },
+    runtime: { ...testRuntime(env, guard), viaFrom: 'giftguard' },
     clock: env.clock,
     logger: silentLogger(),
     group,

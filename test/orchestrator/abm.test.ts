@@ -68,7 +68,7 @@ describe('approval waits are durable', () => {
     env = await startOrchestration();
     const runAbove = { ...sarah, group: 'Sales Development', campaign: 'Branded Yeti Mug' };
     // Sales Development needs approval above 40 USD: raise the mug's declared cost for this test.
-    (env.guard.policy.costs as any[]).find((c) => c.touch === 'Branded Yeti Mug').cost = 4500;
+    (env.guard.policy!.costs as any[]).find((c) => c.touch === 'Branded Yeti Mug').cost = 4500;
     const started = env.orchestrator.start('abm', runAbove);
     const waiting = await started.settled;
     expect(waiting).toMatchObject({ status: 'waiting', state: 'awaitingApproval' });
@@ -95,7 +95,7 @@ describe('approval waits are durable', () => {
 
   it('a wait that reaches its deadline ends the run as not sent', async () => {
     env = await startOrchestration();
-    (env.guard.policy.costs as any[]).find((c) => c.touch === 'Branded Yeti Mug').cost = 4500;
+    (env.guard.policy!.costs as any[]).find((c) => c.touch === 'Branded Yeti Mug').cost = 4500;
     const waiting = await env.orchestrator.start('abm', { ...sarah, group: 'Sales Development', campaign: 'Branded Yeti Mug' }).settled;
     expect(waiting.status).toBe('waiting');
     const finished = new Promise<void>((resolve) => {

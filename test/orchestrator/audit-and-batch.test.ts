@@ -90,10 +90,10 @@ describe('webinar eGift batch', () => {
     const output = run.output as any;
     expect(output.loaded.invalid.map((i: any) => i.line)).toEqual([4, 7]);
     expect(output.loaded.duplicates).toEqual([{ line: 5, email: 'ADA@example.com' }]);
-    expect(output.progress).toEqual({ sent: 3, pendingApproval: 0, failed: 0, unknown: 0, skipped: 1 });
+    expect(output.progress).toEqual({ sent: 3, alreadySent: 0, pendingApproval: 0, refused: 0, retrying: 0, unknown: 0, skipped: 1 });
     const sent = await giftguardSends();
     expect(sent.map((s: any) => s.recipient_email).sort()).toEqual(['ada@example.com', 'grace@example.com', 'linus@example.com']);
-    expect(run.summary).toBe('4 valid attendee(s), 3 row(s) rejected; Q3 Webinar Attendees from Marketing. Sent 3, waiting for approval 0, failed 0, being checked 0, skipped as already gifted 1.');
+    expect(run.summary).toBe('4 valid attendee(s), 3 row(s) rejected; Q3 Webinar Attendees from Marketing. Sent 3, waiting for approval 0, refused 0, skipped as already gifted 1.');
   });
 
   it('stops before sending anything when the batch does not fit the caps, and --partial sends what fits', async () => {
@@ -110,7 +110,7 @@ groups:
     expect(refused.summary).toBe('The batch does not fit the spend policy: only 4 of 6 sends fit right now. Marketing has 100.00 USD left today; this send reserves 150.00 USD. Nothing was sent; use --partial to send the 4 that fit.');
     expect(await giftguardSends()).toHaveLength(0);
     const partial = await env.orchestrator.start('batch', { campaign: 'Q3 Webinar Attendees', group: 'Marketing', csvPath: csv(rows), partial: true }).finished;
-    expect((partial.output as any).progress).toMatchObject({ sent: 4, failed: 2 });
+    expect((partial.output as any).progress).toMatchObject({ sent: 4, refused: 2 });
     expect(await giftguardSends()).toHaveLength(4);
   });
 

@@ -4,6 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { control, startSandboxWithClient } from '../support/sandbox-client.js';
 import type { SandboxWithClient } from '../support/sandbox-client.js';
+import { addressCollection } from '../support/sends.js';
 
 let env: SandboxWithClient;
 let token: string;
@@ -100,7 +101,7 @@ describe('bad input changes nothing', () => {
 
   it('through the typed client, the same refusals arrive as not_sent errors', async () => {
     await expect(
-      env.client.sends.createAddressCollection({ touchId: 8934 as never, name: 'S', email: 's@example.com', expireAfterDays: 8 }),
+      addressCollection(env.client, { touch_id: 8934, name: 'S', email: 's@example.com', address_confirmation_via: 'email', hide_product_info: false, expire_after_days: 8 }, { validate: false }),
     ).rejects.toMatchObject({ code: 'bad_request', status: 400, outcome: 'not_sent', upstreamMessage: 'expire_after_days must be between 2 and 7' });
     await expect(env.client.sends.list({ perPage: 500 })).rejects.toMatchObject({ status: 400, upstreamMessage: 'per_page must be between 1 and 100' });
   });

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { groupId, touchId } from '../../src/domain/index.js';
 import { control, startSandboxWithClient } from '../support/sandbox-client.js';
 import type { SandboxWithClient } from '../support/sandbox-client.js';
+import { egift, physical, addressCollection } from '../support/sends.js';
 
 let env: SandboxWithClient;
 beforeEach(async () => {
@@ -23,7 +24,7 @@ describe('address collection', () => {
   it('expires to "Address Confirmation - Cancelled" once the clock passes expire_after_days, and refunds', async () => {
     env.clock.advance(4 * DAY); // let the seed's own pending collections lapse first
     const before = await budget(101);
-    await env.client.sends.createAddressCollection({ touchId: touchId(8934), name: 'Sarah Connor', email: 'sarah@cyberdyne.example', expireAfterDays: 3 });
+    await addressCollection(env.client, { touch_id: 8934, name: 'Sarah Connor', email: 'sarah@cyberdyne.example', expire_after_days: 3 });
     expect(await budget(101)).toBe(before - 15_000);
 
     env.clock.advance(3 * DAY - 1);
@@ -38,13 +39,13 @@ describe('address collection', () => {
   });
 
   it('the control endpoint advances the virtual clock the same way', async () => {
-    await env.client.sends.createAddressCollection({ touchId: touchId(8936), name: 'Miles', email: 'miles@cyberdyne.example', expireAfterDays: 2 });
+    await addressCollection(env.client, { touch_id: 8936, name: 'Miles', email: 'miles@cyberdyne.example', expire_after_days: 2 });
     await control(env.sandbox, 'POST', '/clock/advance', { days: 2 });
     expect((await sendTo('miles@cyberdyne.example')).status).toBe('Address Confirmation - Cancelled');
   });
 
   it('a confirmed address moves on to Order Received → Processing → Shipped → Delivered', async () => {
-    await env.client.sends.createAddressCollection({ touchId: touchId(8934), name: 'Sarah Connor', email: 'sarah@cyberdyne.example', expireAfterDays: 7 });
+    await addressCollection(env.client, { touch_id: 8934, name: 'Sarah Connor', email: 'sarah@cyberdyne.example', expire_after_days: 7 });
     const id = (await sendTo('sarah@cyberdyne.example')).id;
     env.clock.advance(DAY);
     await control(env.sandbox, 'POST', `/sends/${id}/confirm-address`, { address: '1 Tech Way', city: 'Los Angeles', state: 'CA', zip: '90001', country: 'US' });
@@ -56,7 +57,7 @@ describe('address collection', () => {
   });
 
   it('cannot be confirmed after it expired', async () => {
-    await env.client.sends.createAddressCollection({ touchId: touchId(8934), name: 'S', email: 's@example.com', expireAfterDays: 2 });
+    await addressCollection(env.client, { touch_id: 8934, name: 'S', email: 's@example.com', expire_after_days: 2 });
     const id = (await sendTo('s@example.com')).id;
     env.clock.advance(3 * DAY);
     await expect(control(env.sandbox, 'POST', `/sends/${id}/confirm-address`, {})).rejects.toThrow(/409/);
@@ -73,7 +74,7 @@ describe('address collection', () => {
 describe('eGifts and physical sends', () => {
   it('an eGift goes Sent → Opened → Clicked and then Redeemed or Expired', async () => {
     const emails = ['e1@example.com', 'e2@example.com', 'e3@example.com', 'e4@example.com', 'e5@example.com', 'e6@example.com'];
-    for (const email of emails) await env.client.sends.createEgift({ touchId: touchId(8938), email });
+    for (const email of emails) await egift(env.client, { touch_id: 8938, email });
     expect((await sendTo('e1@example.com')).status).toBe('Sent');
     env.clock.advance(2 * 3_600_000);
     expect((await sendTo('e1@example.com')).status).toBe('Opened');
@@ -87,7 +88,7 @@ describe('eGifts and physical sends', () => {
   });
 
   it('a physical send with an address is delivered within five days', async () => {
-    await env.client.sends.createPhysical({ touchId: touchId(8936), name: 'P', email: 'p@example.com', address: '1 Main', city: 'Austin', state: 'TX', zip: '73301', country: 'US' });
+    await physical(env.client, { touch_id: 8936, name: 'P', email: 'p@example.com', address: '1 Main', city: 'Austin', state: 'TX', zip: '73301', country: 'US' });
     env.clock.advance(5 * DAY);
     expect((await sendTo('p@example.com')).statusUpdates.map((u) => u.status)).toEqual(['Order Received', 'Processing', 'Shipped', 'Delivered']);
   });
@@ -98,7 +99,7 @@ describe('charges', () => {
     const me = await env.client.me.retrieve();
     const members = await env.client.groups.listMembers(groupId(101));
     const before = { group: await budget(101), balance: me.balance, member: members.find((m) => m.id === me.id)!.balance };
-    await env.client.sends.createEgift({ touchId: touchId(8939), email: 'coffee@example.com' });
+    await egift(env.client, { touch_id: 8939, email: 'coffee@example.com' });
     const after = await env.client.me.retrieve();
     expect(before.group - (await budget(101))).toBe(5_000); // the top of the 5–50 range
     expect(before.balance - after.balance).toBe(5_000);
@@ -109,12 +110,12 @@ describe('charges', () => {
     env.clock.advance(4 * DAY); // let the seed's own pending collections lapse and refund first
     let sent = 0;
     while ((await budget(101)) >= 15_000) {
-      await env.client.sends.createAddressCollection({ touchId: touchId(8934), name: `N${sent}`, email: `n${sent}@example.com`, expireAfterDays: 7 });
+      await addressCollection(env.client, { touch_id: 8934, name: `N${sent}`, email: `n${sent}@example.com`, expire_after_days: 7 });
       sent += 1;
     }
     const left = await budget(101);
     expect(sent).toBeGreaterThan(30);
-    await env.client.sends.createAddressCollection({ touchId: touchId(8934), name: 'Over', email: 'over@example.com', expireAfterDays: 7 });
+    await addressCollection(env.client, { touch_id: 8934, name: 'Over', email: 'over@example.com', expire_after_days: 7 });
     expect(await sendTo('over@example.com')).toMatchObject({ status: 'On Hold - Insufficient Funds', currentTotalCost: 0 });
     expect(await budget(101)).toBe(left);
   });

@@ -9,12 +9,13 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock, touchId } from '../../src/domain/index.js';
 import { defaultSeed, defaultSeedText, loadSeedFile, parseSeed, resolveSeedTime, startSandbox } from '../../src/sandbox/index.js';
 import { startSandboxWithClient } from '../support/sandbox-client.js';
+import { egift } from '../support/sends.js';
 
 describe('--state FILE', () => {
   it('keeps sends, budgets, tokens and virtual time across a restart', async () => {
     const file = join(await mkdtemp(join(tmpdir(), 'giftguard-state-')), 'sandbox.json');
     const first = await startSandboxWithClient({ stateFile: file });
-    await first.client.sends.createEgift({ touchId: touchId(8938), email: 'kept@example.com' });
+    await egift(first.client, { touch_id: 8938, email: 'kept@example.com' });
     const token = first.sandbox.issueToken().access_token;
     await first.close();
 

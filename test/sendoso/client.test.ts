@@ -8,6 +8,7 @@ import { defaultSeed } from '../../src/sandbox/index.js';
 import type { Seed } from '../../src/sandbox/index.js';
 import { control, startSandboxWithClient } from '../support/sandbox-client.js';
 import type { SandboxWithClient } from '../support/sandbox-client.js';
+import { egift, physical, addressCollection, egiftLinks } from '../support/sends.js';
 
 let env: SandboxWithClient;
 beforeEach(async () => {
@@ -113,7 +114,7 @@ describe('pagination', () => {
     const ids: number[] = [];
     for await (const send of env.client.sends.listAll()) {
       ids.push(send.id);
-      if (ids.length === 1) await env.client.sends.createEgift({ touchId: touchId(8938), email: 'late@example.com' });
+      if (ids.length === 1) await egift(env.client, { touch_id: 8938, email: 'late@example.com' });
     }
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.length).toBe(150);
@@ -123,7 +124,7 @@ describe('pagination', () => {
 describe('POST /send in its three shapes', () => {
   it('eGift: single_email_address with the exact nested body, charged at the eGift price', async () => {
     const before = (await env.client.groups.list()).items.find((g) => g.id === 101)!.budget;
-    const { data } = await env.client.sends.createEgift({ touchId: touchId(8937), email: 'attendee@example.com', name: 'Ada Attendee', customMessage: 'Thanks for joining!' });
+    const { data } = await egift(env.client, { touch_id: 8937, email: 'attendee@example.com', name: 'Ada Attendee', custom_message: 'Thanks for joining!' });
     expect(lastBody()).toEqual({
       send: {
         touch_id: 8937,
@@ -142,8 +143,8 @@ describe('POST /send in its three shapes', () => {
   });
 
   it('physical with address: single_person_or_company, confirm_address false', async () => {
-    const { data } = await env.client.sends.createPhysical({
-      touchId: touchId(8934),
+    const { data } = await physical(env.client, {
+      touch_id: 8934,
       name: 'Sarah Connor',
       email: 'sarah@cyberdyne.example',
       address: '639 Front St, Floor 3',
@@ -151,7 +152,7 @@ describe('POST /send in its three shapes', () => {
       state: 'CA',
       zip: '94111',
       country: 'USA',
-      customMessage: 'Looking forward to working together',
+      custom_message: 'Looking forward to working together',
     });
     expect(lastBody()).toEqual({
       send: {
@@ -175,7 +176,7 @@ describe('POST /send in its three shapes', () => {
   });
 
   it('physical with address collection: no_address and confirm_address true', async () => {
-    await env.client.sends.createAddressCollection({ touchId: touchId(8934), name: 'Sarah Connor', email: 'sarah@cyberdyne.example', expireAfterDays: 7 });
+    await addressCollection(env.client, { touch_id: 8934, name: 'Sarah Connor', email: 'sarah@cyberdyne.example', expire_after_days: 7 });
     expect(lastBody()).toEqual({
       send: {
         touch_id: 8934,
@@ -196,12 +197,12 @@ describe('POST /send in its three shapes', () => {
   });
 
   it('link-mode address collection returns the confirmation link', async () => {
-    const { data } = await env.client.sends.createAddressCollection({
-      touchId: touchId(8936),
+    const { data } = await addressCollection(env.client, {
+      touch_id: 8936,
       name: 'Miles Dyson',
       email: 'miles@cyberdyne.example',
-      expireAfterDays: 3,
-      confirmationVia: 'link',
+      expire_after_days: 3,
+      address_confirmation_via: 'link',
     });
     expect(data.addressConfirmationLink).toMatch(/confirm-address\/[0-9a-f]{40}$/);
   });
@@ -209,7 +210,7 @@ describe('POST /send in its three shapes', () => {
   it('a non-US address without mobile_no is refused and not sent', async () => {
     const before = (await env.client.sends.list()).total;
     await expect(
-      env.client.sends.createPhysical({ touchId: touchId(8934), name: 'Kim', email: 'kim@example.ca', address: '1 Rue', city: 'Montréal', state: 'QC', zip: 'H2X', country: 'CA' }),
+      physical(env.client, { touch_id: 8934, name: 'Kim', email: 'kim@example.ca', address: '1 Rue', city: 'Montréal', state: 'QC', zip: 'H2X', country: 'CA' }),
     ).rejects.toMatchObject({ status: 400, upstreamMessage: 'mobile_no is required for addresses outside the US', outcome: 'not_sent' });
     expect((await env.client.sends.list()).total).toBe(before);
   });
@@ -217,18 +218,18 @@ describe('POST /send in its three shapes', () => {
 
 describe('POST /send/generate_egift_links', () => {
   it('posts recipient_users as {email} objects and returns one link per recipient', async () => {
-    const { data } = await env.client.sends.generateEgiftLinks({ touchId: touchId(8938), emails: ['a@example.com', 'b@example.com'] });
+    const { data } = await egiftLinks(env.client, 8938, ['a@example.com', 'b@example.com']);
     expect(lastBody()).toEqual({
       send: { touch_id: 8938, via: 'generate_egift_links', via_from: 'giftguard-tests', recipient_users: [{ email: 'a@example.com' }, { email: 'b@example.com' }] },
     });
     expect(data.message).toBe('Success! Here are your 2 eGift Card links:');
-    expect(data.links.map((l) => l.recipient)).toEqual(['a@example.com', 'b@example.com']);
-    expect(data.links.every((l) => /^https:\/\/sendo\.so\/g\/\S+$/.test(l.link))).toBe(true);
+    expect(data.links.map((l: any) => l.recipient)).toEqual(['a@example.com', 'b@example.com']);
+    expect(data.links.every((l: any) => /^https:\/\/sendo\.so\/g\/\S+$/.test(l.link))).toBe(true);
     expect(data.expirationDays).toBe(30);
   });
 
   it('refuses a physical campaign', async () => {
-    await expect(env.client.sends.generateEgiftLinks({ touchId: touchId(8934), emails: ['a@example.com'] })).rejects.toMatchObject({
+    await expect(egiftLinks(env.client, 8934, ['a@example.com'])).rejects.toMatchObject({
       status: 400,
       upstreamMessage: 'This touch is not an eGift campaign',
     });
@@ -252,14 +253,14 @@ describe('POST /users', () => {
 
 describe('campaign windows', () => {
   it('honours start and end dates: "Touch not found" outside them', async () => {
-    await expect(env.client.sends.createPhysical({ touchId: touchId(8940), name: 'A', email: 'a@example.com', address: '1 Main', city: 'X', state: 'NY', zip: '1', country: 'US' })).rejects.toMatchObject({
+    await expect(physical(env.client, { touch_id: 8940, name: 'A', email: 'a@example.com', address: '1 Main', city: 'X', state: 'NY', zip: '1', country: 'US' })).rejects.toMatchObject({
       status: 404,
       upstreamMessage: 'Touch not found',
     });
-    const future = { touchId: touchId(8941), name: 'A', email: 'a@example.com', expireAfterDays: 3 };
-    await expect(env.client.sends.createAddressCollection(future)).rejects.toMatchObject({ status: 404, upstreamMessage: 'Touch not found' });
+    const future = { touch_id: 8941, name: 'A', email: 'a@example.com', expire_after_days: 3 };
+    await expect(addressCollection(env.client, future)).rejects.toMatchObject({ status: 404, upstreamMessage: 'Touch not found' });
     await control(env.sandbox, 'POST', '/clock/advance', { days: 31 });
-    await expect(env.client.sends.createAddressCollection(future)).resolves.toBeDefined();
+    await expect(addressCollection(env.client, future)).resolves.toBeDefined();
   });
 });
 

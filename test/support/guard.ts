@@ -38,8 +38,8 @@ export function guardOverSandbox(env: SandboxWithClient, policy: Policy, extra: 
   return new Guard({
     ledger: memoryLedger(),
     policy,
-    campaigns: sendosoCampaignDirectory(env.client, env.clock as Clock),
-    dispatcher: sendosoDispatcher(env.client.http),
+    campaigns: sendosoCampaignDirectory(env.gatewayClient, env.clock as Clock),
+    dispatcher: sendosoDispatcher(env.gateway),
     clock: env.clock,
     logger: silentLogger(),
     ...extra,

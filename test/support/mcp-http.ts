@@ -7,10 +7,10 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { silentLogger } from '../../src/log/index.js';
 import { openDatabase } from '../../src/storage/index.js';
-import { McpHttpEndpoint, McpRegistry, ToolAuditLog, refusingSpendGate } from '../../src/tools/index.js';
+import { McpHttpEndpoint, McpRegistry, ToolAuditLog } from '../../src/tools/index.js';
 import type { McpSessionMode } from '../../src/tools/index.js';
 import { startHttpServer } from '../../src/triggers/index.js';
-import { allTools } from './mcp.js';
+import { allTools, testRuntime } from './mcp.js';
 import { startSandboxWithClient } from './sandbox-client.js';
 import type { SandboxWithClient } from './sandbox-client.js';
 
@@ -38,7 +38,7 @@ export async function startMcpHttp(options: { mode?: McpSessionMode; allowedOrig
   endpoint = new McpHttpEndpoint({
     registry,
     tools: allTools,
-    runtime: { http: env.client.http, gate: refusingSpendGate, viaFrom: 'giftguard-tests' },
+    runtime: testRuntime(env),
     audit,
     clock: env.clock,
     logger: silentLogger(),

@@ -1,21 +1,20 @@
 /**
- * @module Test support: a sandbox, the real guard over it, the in-process MCP tools with a
- * limiter, and an orchestrator persisting runs into one SQLite database — everything `giftguard
- * run` wires, built inline for tests.
+ * @module Test support: a sandbox, the real guard over it, the in-process MCP tools over the
+ * account's gateway, and an orchestrator persisting runs into one SQLite database — everything
+ * `giftguard run` wires, built inline for tests.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Guard, SqliteLedger, loadPolicy } from '../../src/guard/index.js';
 import type { Policy } from '../../src/guard/index.js';
-import { AccountLimiter } from '../../src/limiter/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { Orchestrator, RunStore, inProcessToolClient, localGuardView } from '../../src/orchestrator/index.js';
 import type { ToolClient } from '../../src/orchestrator/index.js';
 import { sendosoCampaignDirectory, sendosoDispatcher, sendosoSendHistory } from '../../src/sendoso/index.js';
 import { openDatabase } from '../../src/storage/index.js';
 import type { SqliteDatabase } from '../../src/storage/index.js';
-import { allTools } from './mcp.js';
+import { allTools, testRuntime } from './mcp.js';
 import { startSandboxWithClient } from './sandbox-client.js';
 import type { SandboxWithClient } from './sandbox-client.js';
 
@@ -26,30 +25,41 @@ export interface Orchestration extends SandboxWithClient {
   readonly guard: Guard;
   readonly runs: RunStore;
   readonly tools: ToolClient;
-  readonly limiter: AccountLimiter;
   readonly orchestrator: Orchestrator;
 }
 
-export async function startOrchestration(options: { policy?: Policy; dbPath?: string; requestsPerSecond?: number; sandboxRateLimit?: number } = {}): Promise<Orchestration> {
-  const env = await startSandboxWithClient({ rateLimit: options.sandboxRateLimit ?? 10_000 });
+export async function startOrchestration(
+  options: { policy?: Policy; dbPath?: string; requestsPerSecond?: number; sandboxRateLimit?: number; settleMs?: number; batchConcurrency?: number } = {},
+): Promise<Orchestration> {
+  const env = await startSandboxWithClient({ rateLimit: options.sandboxRateLimit ?? 10_000, gatewayRate: options.requestsPerSecond ?? 1000 });
   const dbPath = options.dbPath ?? join(mkdtempSync(join(tmpdir(), 'giftguard-orch-')), 'giftguard.db');
   const db = openDatabase(dbPath);
   const ledger = new SqliteLedger(db);
   const logger = silentLogger();
+  const store = new RunStore(db);
+  let orchestrator: Orchestrator | undefined;
   const guard = new Guard({
     ledger,
     policy: options.policy ?? (await loadPolicy(['policies']))!,
-    campaigns: sendosoCampaignDirectory(env.client, env.clock),
-    dispatcher: sendosoDispatcher(env.client.http),
+    campaigns: sendosoCampaignDirectory(env.gatewayClient, env.clock),
+    dispatcher: sendosoDispatcher(env.gateway),
     clock: env.clock,
     logger,
-    settleMs: 0,
+    settleMs: options.settleMs ?? 0,
     staleDispatchMs: 0,
+    onSettled: (settlements) => orchestrator?.applySettlements(settlements),
   });
-  const limiter = new AccountLimiter({ requestsPerSecond: options.requestsPerSecond ?? 1000, clock: env.clock, logger });
-  const tools = await inProcessToolClient({ tools: allTools, runtime: { http: env.client.http, gate: guard, viaFrom: 'giftguard' }, limiter, clock: env.clock, logger, version: 'test', runnerId: 'orchestrator' });
-  const store = new RunStore(db);
-  const orchestrator = new Orchestrator({ store, tools, guard: localGuardView(guard, ledger, sendosoSendHistory(env.client), env.clock), clock: env.clock, logger, pollMs: 1000 });
+  const tools = await inProcessToolClient({ tools: allTools, runtime: { ...testRuntime(env, guard), viaFrom: 'giftguard' }, clock: env.clock, logger, version: 'test', runnerId: 'orchestrator' });
+  const runner = new Orchestrator({
+    store,
+    tools,
+    guard: localGuardView(guard, ledger, sendosoSendHistory(env.gatewayClient, env.clock), env.clock),
+    clock: env.clock,
+    logger,
+    pollMs: 1000,
+    ...(options.batchConcurrency !== undefined && { batchConcurrency: options.batchConcurrency }),
+  });
+  orchestrator = runner;
   return {
     ...env,
     db,
@@ -58,12 +68,10 @@ export async function startOrchestration(options: { policy?: Policy; dbPath?: st
     guard,
     runs: store,
     tools,
-    limiter,
     orchestrator,
     close: async () => {
       await orchestrator.stop();
       await tools.close();
-      await limiter.stop();
       db.close();
       await env.close();
     },

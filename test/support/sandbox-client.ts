@@ -1,13 +1,15 @@
 /**
  * @module Test support: a sandbox on a free port with a real client wired to it over HTTP,
- * sharing one ManualClock so tests move time instead of sleeping.
+ * sharing one ManualClock so tests move time instead of sleeping. `client` talks to the sandbox
+ * directly (to see each answer as it is); `gateway` is the account's door as production builds
+ * it — paced, pausing on 429s, retrying what is safe — for tests of everything above the client.
  */
 import { ManualClock } from '../../src/domain/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { startSandbox } from '../../src/sandbox/index.js';
 import type { RunningSandbox, SandboxOptions } from '../../src/sandbox/index.js';
-import { MemoryTokenStore, SendosoHttp, SendosoOAuth, createSendosoClient } from '../../src/sendoso/index.js';
-import type { SendosoClient } from '../../src/sendoso/index.js';
+import { MemoryPacingStore, MemoryTokenStore, Pacer, SendosoGateway, SendosoHttp, SendosoOAuth, createSendosoClient } from '../../src/sendoso/index.js';
+import type { PacingStore, SendosoClient } from '../../src/sendoso/index.js';
 
 /** A request as it left the client, captured by the fetch wrapper. */
 export interface CapturedRequest {
@@ -18,7 +20,14 @@ export interface CapturedRequest {
 
 export interface SandboxWithClient {
   readonly sandbox: RunningSandbox;
+  /** Straight to the sandbox: no pacing, no retries. */
   readonly client: SendosoClient;
+  readonly http: SendosoHttp;
+  /** The gateway over the same transport (10,000 requests/s unless asked otherwise). */
+  readonly gateway: SendosoGateway;
+  readonly pacer: Pacer;
+  /** The typed client through the gateway. */
+  readonly gatewayClient: SendosoClient;
   readonly clock: ManualClock;
   readonly oauth: SendosoOAuth;
   readonly store: MemoryTokenStore;
@@ -28,7 +37,13 @@ export interface SandboxWithClient {
 }
 
 export async function startSandboxWithClient(
-  options: Omit<SandboxOptions, 'clock'> & { readonly timeoutMs?: number; readonly clock?: ManualClock } = {},
+  options: Omit<SandboxOptions, 'clock'> & {
+    readonly timeoutMs?: number;
+    readonly clock?: ManualClock;
+    /** The gateway's requests per second (default 10,000: effectively unpaced). */
+    readonly gatewayRate?: number;
+    readonly pacingStore?: PacingStore;
+  } = {},
 ): Promise<SandboxWithClient> {
   const clock = options.clock ?? new ManualClock();
   const sandbox = await startSandbox({ rateLimit: 10_000, control: true, ...options, clock });
@@ -62,8 +77,25 @@ export async function startSandboxWithClient(
     logger,
     ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
   });
-  const client = createSendosoClient(http, { viaFrom: 'giftguard-tests' });
-  return { sandbox, client, clock, oauth, store, sent, close: () => sandbox.close() };
+  const client = createSendosoClient(http);
+  const pacer = new Pacer({ account: sandbox.apiBaseUrl, store: options.pacingStore ?? new MemoryPacingStore(), requestsPerSecond: options.gatewayRate ?? 10_000, clock, logger });
+  const gateway = new SendosoGateway({ http, pacer, clock, logger, random: () => 1 });
+  return {
+    sandbox,
+    client,
+    http,
+    gateway,
+    pacer,
+    gatewayClient: createSendosoClient(gateway),
+    clock,
+    oauth,
+    store,
+    sent,
+    close: async () => {
+      gateway.stop();
+      await sandbox.close();
+    },
+  };
 }
 
 /** Calls a sandbox control endpoint. */

@@ -5,7 +5,7 @@
  * error result carrying ratelimit-limit/-remaining/-reset.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DispatchResult, SpendGate, SpendRequest } from '../../src/domain/index.js';
+import type { SpendGate, SpendRequest } from '../../src/domain/index.js';
 import { META_ERROR } from '../../src/tools/index.js';
 import { control } from '../support/sandbox-client.js';
 import { startInMemoryMcp } from '../support/mcp.js';
@@ -19,9 +19,9 @@ afterEach(async () => {
 /** A test double for the guard: records what it was asked and lets everything through. */
 function dispatchingGate(seen: SpendRequest[]): SpendGate {
   return {
-    async submit(request, dispatch: () => Promise<DispatchResult>) {
+    async submit(request, dispatch) {
       seen.push(request);
-      const { body } = await dispatch();
+      const { body } = await dispatch({ beforeRetry: async () => undefined });
       return { status: 'sent', response: body, intentIds: [`intent-${seen.length}`] };
     },
   };

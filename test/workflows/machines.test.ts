@@ -126,8 +126,9 @@ describe('webinar-egift-batch', () => {
         loadAttendees: value<AttendeesLoaded>({ valid: 10, invalid: [], duplicates: [] }),
         findCampaign: value<CampaignFound>({ id: 8937, name: 'Q3 Webinar Attendees', deliveryType: 'email', costCents: 2500 }),
         findGroup: value<GroupFound>({ id: 104, name: 'Marketing', budgetCents: 300_000 }),
-        precheckBatch: value<BatchPrecheck>({ toSend: 10, skipped: 0, fits, costPerSendCents: 2500, reasons: ['Marketing has 100.00 USD left today.'] }),
-        sendBatch: fromPromise<BatchProgress, any>(async ({ input: i }) => ({ sent: i.limit, pendingApproval: 0, failed: 0, unknown: 0, skipped: 0 })),
+        precheckBatch: value<BatchPrecheck>({ toSend: 10, skipped: 0, fits, costPerSendCents: 2500, reasons: ['Marketing has 100.00 USD left today.'], checkedAt: 0 }),
+        // With `partial` every row is tried and the guard refuses those that do not fit.
+        sendBatch: fromPromise<BatchProgress, any>(async () => ({ sent: fits, alreadySent: 0, pendingApproval: 0, refused: 10 - fits, retrying: 0, unknown: 0, skipped: 0 })),
       },
     });
 

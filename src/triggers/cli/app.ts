@@ -4,7 +4,7 @@
  * themselves, so there stays one place where giftguard is wired together.
  */
 import type { Config, ConfigOverrides, SettingKey } from '../../config/index.js';
-import type { Clock } from '../../domain/index.js';
+import type { Clock, SendHistory } from '../../domain/index.js';
 import type { Guard, LedgerPort, Policy } from '../../guard/index.js';
 import type { Orchestrator, RunStore, ToolClient } from '../../orchestrator/index.js';
 import type { ConversationStore } from '../agent/index.js';
@@ -13,12 +13,14 @@ import type { SlackPoster } from '../slack/index.js';
 import type { SqliteDatabase } from '../../storage/index.js';
 import type { Logger } from '../../log/index.js';
 import type { RunningSandbox } from '../../sandbox/index.js';
-import type { SendosoClient, SendosoHttp } from '../../sendoso/index.js';
+import type { SendosoClient, SendosoGateway } from '../../sendoso/index.js';
 import type { McpRegistry, ToolAuditLog, ToolDefinition, ToolRuntime } from '../../tools/index.js';
 
 /** A live connection to Sendoso, or to the embedded sandbox standing in for it. */
 export interface SendosoConnection {
-  readonly http: SendosoHttp;
+  /** The one door to the account: every call of this process is paced and retried there. */
+  readonly gateway: SendosoGateway;
+  /** The typed client, over the gateway. */
   readonly client: SendosoClient;
   /** Set when giftguard started the embedded sandbox. */
   readonly sandbox?: RunningSandbox;
@@ -47,13 +49,18 @@ export interface App {
   ledger(): LedgerPort;
   /** For long-running commands: checkpoint the database from a worker thread; returns the stop. */
   backgroundCheckpoints(): () => Promise<void>;
-  /** The merged spend policy; undefined when no policy file exists. Throws on an invalid one. */
+  /**
+   * The merged spend policy as loaded at start; undefined when no policy file exists. Throws on an
+   * invalid one. The guard itself follows the files as they change.
+   */
   policy(): Promise<Policy | undefined>;
   connectSendoso(options?: SendosoConnectOptions): Promise<SendosoConnection>;
-  /** The guard over a connection; undefined when there is no policy (then every spend is refused). */
-  guard(connection: SendosoConnection): Promise<Guard | undefined>;
-  /** What tools run with, on a connection: the guard as SpendGate, or the refusing gate. */
-  toolRuntime(connection: SendosoConnection): Promise<ToolRuntime>;
+  /** The guard over a connection, on the live policy (with no valid policy it refuses every spend). */
+  guard(connection: SendosoConnection): Guard;
+  /** What tools run with, on a connection: its gateway and the guard as SpendGate. */
+  toolRuntime(connection: SendosoConnection): ToolRuntime;
+  /** Sendoso's send history through the connection's gateway, patient as background work must be. */
+  sendHistory(connection: SendosoConnection): SendHistory;
   runs(): RunStore;
   conversations(): ConversationStore;
   /** giftguard's own SQLite database (for stores a trigger keeps, such as which approvals Slack was shown). */

@@ -7,7 +7,7 @@ import { GiftingError, formatMoney } from '../../domain/index.js';
 import type { Cents } from '../../domain/index.js';
 import { Guard, loadPolicy } from '../../guard/index.js';
 import type { Policy } from '../../guard/index.js';
-import { sendosoSendHistory } from '../../sendoso/index.js';
+import { settleRunItems } from '../../orchestrator/index.js';
 import type { App, AppFactory, SendosoConnection } from './app.js';
 import { list, table, when } from './format.js';
 import type { CliIo } from './io.js';
@@ -25,8 +25,7 @@ async function withGuard<T>(factory: AppFactory, io: CliIo, policies: string | u
   try {
     await requirePolicy(app);
     const connection = await app.connectSendoso({ sandboxPort: 0 });
-    const guard = (await app.guard(connection))!;
-    return await run(guard, app, connection);
+    return await run(app.guard(connection), app, connection);
   } finally {
     await app.close();
   }
@@ -181,7 +180,14 @@ export function approvalsCommand(io: CliIo, factory: AppFactory): Command {
       try {
         const policy = await requirePolicy(app);
         // Denying needs no Sendoso connection; a guard over the ledger alone is enough.
-        const guard = new Guard({ ledger: app.ledger(), policy, campaigns: { find: async () => undefined }, clock: app.clock, logger: app.logger });
+        const guard = new Guard({
+          ledger: app.ledger(),
+          policy,
+          campaigns: { find: async () => undefined },
+          clock: app.clock,
+          logger: app.logger,
+          onSettled: (settlements) => settleRunItems(app.runs(), settlements, app.clock),
+        });
         await guard.deny(id, flags.by, flags.reason);
         io.stdout.write(`Denied ${id}. Nothing was sent.\n`);
       } finally {
@@ -195,8 +201,8 @@ export function reconcileCommand(io: CliIo, factory: AppFactory): Command {
   return new Command('reconcile')
     .description('Settle sends whose outcome is unknown by checking Sendoso\'s send list (never a blind retry)')
     .action(async () =>
-      withGuard(factory, io, undefined, async (guard, _app, connection) => {
-        const report = await guard.reconcile(sendosoSendHistory(connection.client));
+      withGuard(factory, io, undefined, async (guard, app, connection) => {
+        const report = await guard.reconcile(app.sendHistory(connection));
         io.stdout.write(
           report.checked === 0
             ? 'Nothing to reconcile: no send has an unknown outcome.\n'

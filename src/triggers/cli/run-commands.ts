@@ -30,13 +30,15 @@ function parseSince(value: string, now: number): number {
 function progressListener(io: CliIo, runId: () => string): { listeners: RunListeners; stop: () => void } {
   const tty = (io.stdout as NodeJS.WriteStream).isTTY === true;
   if (tty) {
-    const bar = new SingleBar({ format: 'sending {bar} {value}/{total}  sent {sent}  approval {approval}  failed {failed}  skipped {skipped}', stream: io.stdout as NodeJS.WriteStream, hideCursor: true });
+    const bar = new SingleBar(
+      { format: 'sending {bar} {value}/{total}  sent {sent}  approval {approval}  refused {refused}  skipped {skipped}  to retry {retrying}  checking {unknown}', stream: io.stdout as NodeJS.WriteStream, hideCursor: true },
+    );
     let started = false;
     return {
       listeners: {
         onProgress: (p) => {
-          const done = p.sent + p.pendingApproval + p.failed + p.unknown + p.skipped;
-          const payload = { sent: p.sent, approval: p.pendingApproval, failed: p.failed, skipped: p.skipped };
+          const done = p.sent + p.alreadySent + p.pendingApproval + p.refused + p.skipped;
+          const payload = { sent: p.sent + p.alreadySent, approval: p.pendingApproval, refused: p.refused, skipped: p.skipped, retrying: p.retrying, unknown: p.unknown };
           if (!started) {
             bar.start(p.total, done, payload);
             started = true;
@@ -79,7 +81,8 @@ function report(io: CliIo, run: RunRecord, json: boolean, format = 'table'): voi
   } else {
     io.stdout.write(`${run.summary ?? run.status}\n`);
   }
-  if (run.status === 'failed' || run.status === 'cancelled') io.setExitCode?.(1);
+  // Not done is not success: a failed, cancelled or incomplete run exits non-zero.
+  if (run.status === 'failed' || run.status === 'cancelled' || run.status === 'incomplete') io.setExitCode?.(1);
 }
 
 async function startAndWait(orchestrator: Orchestrator, io: CliIo, workflow: WorkflowName, input: unknown, json: boolean): Promise<RunRecord> {
@@ -186,6 +189,12 @@ export function runCommand(io: CliIo, factory: AppFactory): Command {
   return run;
 }
 
+/** Text for one table cell: on one line, cut to `max` characters. */
+function oneLine(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
 function required(value: unknown, flag: string): string {
   if (value === undefined || value === '') throw new GiftingError('bad_request', `${flag} is needed with --address`);
   return String(value);
@@ -208,7 +217,7 @@ export function runsCommand(io: CliIo, factory: AppFactory): Command {
         io.stdout.write(
           list.length === 0
             ? 'No runs yet. Start one with: giftguard run abm|audit|batch --help\n'
-            : table(['ID', 'WORKFLOW', 'STATUS', 'STATE', 'STARTED', 'SUMMARY'], list.map((r) => [r.id, r.workflow, r.status, r.state ?? '-', when(r.createdAt), (r.summary ?? '').slice(0, 80)])),
+            : table(['ID', 'WORKFLOW', 'STATUS', 'STATE', 'STARTED', 'SUMMARY'], list.map((r) => [r.id, r.workflow, r.status, r.state ?? '-', when(r.createdAt), oneLine(r.summary ?? '', 80)])),
         );
       } finally {
         await app.close();
@@ -235,7 +244,8 @@ export function runsCommand(io: CliIo, factory: AppFactory): Command {
         io.stdout.write(table(['#', 'WHEN', 'EVENT', 'DETAIL'], events.map((e) => [String(e.seq), when(e.at), e.type, e.data === null ? '' : JSON.stringify(e.data).slice(0, 100)])));
         if (items.length > 0) {
           const counts = app.runs().itemCounts(id);
-          io.stdout.write(`\nItems: ${items.length} (${Object.entries(counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(', ')})\n`);
+          io.stdout.write(`\nItems: ${items.length} (${Object.entries(counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s.replace('_', ' ')}`).join(', ')})\n`);
+          io.stdout.write(table(['LINE', 'EMAIL', 'STATUS', 'DETAIL'], items.map((i) => [String(i.line), i.email, i.status, oneLine(i.detail ?? '', 100)])));
         }
       } finally {
         await app.close();

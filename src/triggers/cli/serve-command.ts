@@ -1,13 +1,15 @@
 /**
  * @module `giftguard serve`: the long-running service. Starts the embedded sandbox (unless a real
  * Sendoso account is configured) and the HTTP endpoint serving every scoped MCP server, sweeps
- * expired servers, and on the sandbox mints a demo server so a new user has a URL to paste.
+ * expired servers, and on the sandbox mints a demo server so a new user has a URL to paste. In the
+ * background it reconciles unknown outcomes, sends approved requests, and takes over runs no live
+ * process drives.
  */
 import { Command } from 'commander';
 import type { Clock } from '../../domain/index.js';
 import type { Logger } from '../../log/index.js';
-import { sendosoSendHistory } from '../../sendoso/index.js';
 import { McpHttpEndpoint } from '../../tools/index.js';
+import type { McpRegistry } from '../../tools/index.js';
 import { startHttpServer } from '../http-server.js';
 import { formatInZone } from '../schedule/index.js';
 import { createSlackIntegration } from '../slack/index.js';
@@ -35,6 +37,8 @@ interface ServeFlags {
 const SWEEP_INTERVAL_MS = 60_000;
 const RECONCILE_INTERVAL_MS = 60_000;
 const APPROVAL_POLL_MS = 3_000;
+/** How often serve looks for runs no live process drives (a CLI that returned while its run waits). */
+const ADOPT_INTERVAL_MS = 2_000;
 
 /**
  * Runs `task` every `ms` on the clock, one run at a time (a slow run delays the next rather than
@@ -93,15 +97,19 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
         },
         flagNames: { sandboxPort: '--sandbox-port' },
       });
+      // Everything started is stopped in reverse order, each part even if another fails; a failure
+      // at start or at stop ends the process non-zero (DESIGN.md invariant 9).
+      const stops: (() => unknown)[] = [];
+      const log = app.logger.child({ module: 'serve' });
       try {
         // An invalid policy stops the service before it listens: better down than unguarded.
         const policy = await app.policy();
         const schedules = await app.schedules();
         const connection = await app.connectSendoso({ sandboxPortFlag: '--sandbox-port' });
-        const guard = await app.guard(connection);
-        const runtime = await app.toolRuntime(connection);
+        const guard = app.guard(connection);
+        const runtime = app.toolRuntime(connection);
         const registry = app.registry();
-        const stopCheckpoints = app.backgroundCheckpoints();
+        stops.push(app.backgroundCheckpoints());
         let endpoint: McpHttpEndpoint | undefined;
         let slack: SlackIntegration | undefined;
         const http = await startHttpServer({
@@ -114,6 +122,7 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
           logger: app.logger,
           info: () => ({ name: 'giftguard', version: app.version, mcp: `${publicBaseUrl(app, http.port)}/mcp/<token>`, sendoso: connection.description }),
         });
+        stops.push(() => http.close());
         const base = publicBaseUrl(app, http.port);
         const local = [`127.0.0.1:${http.port}`, `localhost:${http.port}`, `[::1]:${http.port}`];
         const publicHost = app.config.publicUrl ? new URL(app.config.publicUrl).host.toLowerCase() : undefined;
@@ -133,25 +142,39 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
             ...app.config.allowedOrigins,
           ],
         });
+        const mcp = endpoint;
+        stops.push(() => mcp.close());
 
         const sweep = async () => {
           const removed = registry.sweepExpired();
-          if (removed > 0) app.logger.info({ removed }, 'deleted expired MCP servers');
+          if (removed > 0) log.info({ removed }, 'deleted expired MCP servers');
         };
         await sweep();
-        const stopSweeping = every(app.clock, SWEEP_INTERVAL_MS, sweep, app.logger);
-        // Sends whose outcome was unknown when the last process stopped are settled first.
-        const history = sendosoSendHistory(connection.client);
-        const reconciled = guard ? await guard.reconcile(history) : undefined;
-        // Runs left unfinished by the last process (waiting for approval, or cut off) continue here.
+        // Demo URLs of earlier serves that died without revoking them stop working now.
+        const stale = revokeOrphanedDemos(registry);
+        if (stale > 0) log.info({ revoked: stale }, 'revoked demo MCP servers left by stopped serves');
+        const demo = connection.sandbox
+          ? registry.createServer({ name: `${DEMO_NAME} pid ${process.pid}`, scope: {}, expiresAt: app.clock.now() + DEMO_LIFETIME_MS })
+          : undefined;
+        if (demo) stops.push(() => registry.revokeServer(demo.server.id));
+
         const orchestrator = (await app.orchestration(connection)).orchestrator;
+        const history = app.sendHistory(connection);
+        const loops: (() => void)[] = [];
+        stops.push(() => loops.forEach((stop) => stop()));
+        loops.push(every(app.clock, SWEEP_INTERVAL_MS, sweep, log));
+        // Sends whose outcome was unknown when the last process stopped are settled in the
+        // background, paced through the gateway: serve answers meanwhile, however long it takes.
+        const reconcile = () =>
+          guard.reconcile(history).then((report) => {
+            if (report.checked > 0) log.info(report, 'reconciliation pass finished');
+          });
+        const firstReconcile = reconcile().catch((error: unknown) => log.warn({ err: error }, 'reconciliation failed; retrying in a minute'));
+        loops.push(every(app.clock, RECONCILE_INTERVAL_MS, reconcile, log));
+        loops.push(every(app.clock, APPROVAL_POLL_MS, () => guard.dispatchApproved().then(() => undefined), log));
+        // Runs left unfinished by a stopped process — or left waiting by a CLI that returned — continue here.
         const resumed = orchestrator.resumeUnfinished();
-        const stopGuardLoops = guard
-          ? [
-              every(app.clock, RECONCILE_INTERVAL_MS, () => guard.reconcile(history).then(() => undefined), app.logger),
-              every(app.clock, APPROVAL_POLL_MS, () => guard.dispatchApproved().then(() => undefined), app.logger),
-            ]
-          : [];
+        loops.push(every(app.clock, ADOPT_INTERVAL_MS, async () => void orchestrator.resumeUnfinished(), log));
 
         const poster = app.slackPoster();
         if (app.config.slackSigningSecret) {
@@ -164,17 +187,19 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
             policy,
             orchestrator,
             guard,
-            ledger: policy ? app.ledger() : undefined,
+            ledger: app.ledger(),
             db: app.database(),
             clock: app.clock,
             logger: app.logger,
             ask: agent,
           });
           const announcer = slack;
-          stopGuardLoops.push(every(app.clock, APPROVAL_POLL_MS, () => announcer.announceApprovals().then(() => undefined), app.logger));
+          loops.push(every(app.clock, APPROVAL_POLL_MS, () => announcer.announceApprovals().then(() => undefined), log));
         }
         const scheduler = schedulerFor(app, orchestrator, schedules);
         const { caughtUp } = scheduler.start();
+        stops.push(() => scheduler.stop());
+        const openSends = await app.ledger().unresolved(app.clock.now(), 0);
 
         function scheduleLines(): string[] {
           if (schedules.length === 0) return [`  Schedules    none (${app.config.schedules})`];
@@ -187,15 +212,14 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
           ];
         }
 
-        const demo = connection.sandbox
-          ? registry.createServer({ name: 'serve demo (sandbox)', scope: {}, expiresAt: app.clock.now() + DEMO_LIFETIME_MS })
-          : undefined;
         const lines = [
           `giftguard ${app.version} — serving MCP on ${base}/mcp/<token> (${app.config.mcpSessions})`,
           `  Sendoso      ${connection.description}${connection.sandbox && app.config.sandboxControl ? ` (control: ${connection.sandbox.url}/__sandbox)` : ''}`,
+          `  Rate limit   ${app.config.rateLimit} requests/s per account, shared ${app.config.redisUrl ? 'across instances through Redis' : 'by every giftguard process using this data directory'}`,
           policy
-            ? `  Spending     guarded by ${policy.groups.length} group polic${policy.groups.length === 1 ? 'y' : 'ies'} from ${app.config.policies.join(', ')}${policy.dryRun ? ' (DRY RUN)' : ''}${policy.killSwitch ? ' (KILL SWITCH ON)' : ''}${reconciled && reconciled.checked > 0 ? `; reconciled ${reconciled.checked} open send(s)` : ''}`
-            : `  Spending     no policy found in ${app.config.policies.join(', ')}: every spend is refused`,
+            ? `  Spending     guarded by ${policy.groups.length} group polic${policy.groups.length === 1 ? 'y' : 'ies'} from ${app.config.policies.join(', ')}${policy.dryRun ? ' (DRY RUN)' : ''}${policy.killSwitch ? ' (KILL SWITCH ON)' : ''}; changes to the files apply within seconds`
+            : `  Spending     no policy found in ${app.config.policies.join(', ')}: every spend is refused until one is added`,
+          ...(openSends.length > 0 ? [`  Reconciling  ${openSends.length} send(s) whose outcome is unknown, in the background (giftguard reconcile shows the result)`] : []),
           app.config.slackSigningSecret
             ? `  Slack        ${base}/slack/commands and ${base}/slack/interactions; ${
                 poster && app.config.slackApprovalChannel ? `approvals posted to ${app.config.slackApprovalChannel}` : 'approvals not posted (set SLACK_BOT_TOKEN and SLACK_APPROVAL_CHANNEL)'
@@ -235,18 +259,46 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
         );
         io.stdout.write(lines.join('\n'));
 
-
         await io.untilStopped();
-        stopSweeping();
-        scheduler.stop();
-        for (const stop of stopGuardLoops) stop();
-        if (demo) registry.revokeServer(demo.server.id);
-        await endpoint.close();
-        await http.close();
-        await stopCheckpoints();
-        io.stdout.write('giftguard stopped\n');
+        await firstReconcile;
       } finally {
-        await app.close();
+        const failures: unknown[] = [];
+        for (const stop of stops.reverse()) {
+          try {
+            await stop();
+          } catch (error) {
+            failures.push(error);
+          }
+        }
+        await app.close().catch((error: unknown) => failures.push(error));
+        if (failures.length > 0) {
+          log.error({ err: failures[0] }, 'serve could not stop cleanly');
+          // The first failure is the one to report; a start-up failure already in flight wins over it.
+          throw failures[0];
+        }
       }
+      io.stdout.write('giftguard stopped\n');
     });
+}
+
+/** Demo servers are named with their serve's pid, so a later serve can tell which ones were orphaned. */
+const DEMO_NAME = 'serve demo (sandbox),';
+
+/** Revokes demo MCP servers whose serve process is gone (it crashed before revoking its own). */
+function revokeOrphanedDemos(registry: McpRegistry): number {
+  let revoked = 0;
+  for (const server of registry.listServers()) {
+    const pid = server.name.startsWith(DEMO_NAME) ? Number(/pid (\d+)$/.exec(server.name)?.[1]) : Number.NaN;
+    if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid) && registry.revokeServer(server.id)) revoked += 1;
+  }
+  return revoked;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

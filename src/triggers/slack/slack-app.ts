@@ -164,7 +164,8 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
       return;
     }
     const userId = body.user.id;
-    const approvers = findGroupPolicy(guard.policy, approval.group)?.approval.approvers;
+    const policy = guard.policy;
+    const approvers = policy ? findGroupPolicy(policy, approval.group)?.approval.approvers : undefined;
     if (!listed(approvers, userId)) {
       log.warn({ user: userId, approvalId }, 'refused an approval decision from a user who is not an approver');
       await respond({ response_type: 'ephemeral', replace_original: false, text: `You are not an approver for ${approval.group}; the request stays open for one who is.` });

@@ -1,0 +1,74 @@
+/**
+ * @module One giftguard batch as `giftguard run batch` wires it — ledger and pace in one SQLite
+ * file, the account's gateway, the guard, the in-process tools and the orchestrator — against a
+ * sandbox URL. The batch bench runs it in-process, and as `node batch-run.js <json>` in several
+ * processes at once sharing one data file (and so one rate limit).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { systemClock } from '../src/domain/index.js';
+import { Guard, SqliteLedger, mergePolicyFiles, parsePolicyText } from '../src/guard/index.js';
+import { silentLogger } from '../src/log/index.js';
+import { Orchestrator, RunStore, inProcessToolClient, localGuardView } from '../src/orchestrator/index.js';
+import {
+  Pacer,
+  SendosoGateway,
+  SendosoHttp,
+  SqlitePacingStore,
+  createSendosoClient,
+  sendosoCampaignDirectory,
+  sendosoDispatcher,
+  sendosoSendHistory,
+  staticAccessToken,
+} from '../src/sendoso/index.js';
+import { openDatabase, startBackgroundCheckpoints } from '../src/storage/index.js';
+import { buildTools, sendosoCatalogue } from '../src/tools/index.js';
+
+export interface BatchRunInput {
+  readonly apiBaseUrl: string;
+  readonly token: string;
+  readonly dbPath: string;
+  readonly emails: readonly string[];
+  readonly requestsPerSecond: number;
+}
+
+export interface BatchRunResult {
+  readonly wallMs: number;
+  readonly failed: number;
+  readonly status: string;
+}
+
+export async function runBatch(input: BatchRunInput): Promise<BatchRunResult> {
+  const csv = join(dirname(input.dbPath), `attendees-${process.pid}.csv`);
+  mkdirSync(dirname(csv), { recursive: true });
+  writeFileSync(csv, ['email', ...input.emails].join('\n'));
+  const db = openDatabase(input.dbPath);
+  const stopCheckpoints = startBackgroundCheckpoints(db, input.dbPath);
+  const logger = silentLogger();
+  const clock = systemClock;
+  const http = new SendosoHttp({ apiBaseUrl: input.apiBaseUrl, auth: staticAccessToken(input.token), clock, logger });
+  const pacer = new Pacer({ account: input.apiBaseUrl, store: new SqlitePacingStore(db), requestsPerSecond: input.requestsPerSecond, clock, logger });
+  const gateway = new SendosoGateway({ http, pacer, clock, logger });
+  const client = createSendosoClient(gateway);
+  const ledger = new SqliteLedger(db);
+  const policy = mergePolicyFiles([parsePolicyText('bench.yaml', 'version: 1\ngroups:\n  - group: Marketing\n    caps: { per_day: 1000000 }\n').file!]);
+  const guard = new Guard({ ledger, policy, campaigns: sendosoCampaignDirectory(client, clock), dispatcher: sendosoDispatcher(gateway), clock, logger });
+  const runtime = { transport: gateway, gate: guard, viaFrom: 'giftguard', clock, outsideCallerWaitMs: 5000 };
+  const tools = await inProcessToolClient({ tools: buildTools(sendosoCatalogue), runtime, clock, logger, version: 'bench', runnerId: `bench:${process.pid}` });
+  const orchestrator = new Orchestrator({ store: new RunStore(db), tools, guard: localGuardView(guard, ledger, sendosoSendHistory(client, clock), clock), clock, logger });
+  const start = performance.now();
+  const run = await orchestrator.start('batch', { campaign: 'Amazon eGift 10', group: 'Marketing', csvPath: csv, partial: false }).finished;
+  const wallMs = performance.now() - start;
+  const progress = (run.output as { progress?: { refused: number; retrying: number; unknown: number } }).progress;
+  await tools.close();
+  gateway.stop();
+  await stopCheckpoints();
+  db.close();
+  return { wallMs, failed: progress ? progress.refused + progress.retrying + progress.unknown : input.emails.length, status: run.status };
+}
+
+// As a child process: run the batch described by argv[2] and print the result as JSON.
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
+  const result = await runBatch(JSON.parse(process.argv[2]!) as BatchRunInput);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
