@@ -96,6 +96,11 @@ export class ManualClock implements AdjustableClock {
   pendingTimers(): number {
     return this.timers.length;
   }
+
+  /** When the earliest waiting timer falls due, if any: lets a test jump straight to it. */
+  nextTimerAt(): number | undefined {
+    return this.timers.length === 0 ? undefined : Math.min(...this.timers.map((t) => t.dueAt));
+  }
 }
 
 /**

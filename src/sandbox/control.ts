@@ -82,6 +82,7 @@ const ENDPOINTS = [
   'POST /__sandbox/faults                  {"kind":"rate_limit|server_error|hang|drop_before_commit|drop_after_commit|hang_after_commit","count":1,"method":"POST","path":"/send"}',
   'DELETE /__sandbox/faults                clear faults',
   'POST /__sandbox/rate-limit              {"limit":10,"headerStyle":"ietf|ietf-structured|x-epoch-seconds|x-epoch-ms|retry-after-date|none"}',
+  'POST /__sandbox/outage                  {"seconds":60}: stop listening (connections refused), then come back',
   'POST /__sandbox/tokens                  mint an access/refresh token pair {"userId":501}',
   'POST /__sandbox/reset                   back to the seed',
 ];

@@ -58,6 +58,11 @@ export interface RunningSandbox {
   issueToken(userId?: number): IssuedTokens;
   /** Queues a fault, as POST /__sandbox/faults would. */
   injectFault(spec: Partial<FaultSpec> & Pick<FaultSpec, 'kind'>): void;
+  /**
+   * Sendoso goes away for `ms` on the sandbox's clock, as POST /__sandbox/outage would: the port
+   * stops listening (connections are refused, open ones dropped) and listens again afterwards.
+   */
+  outage(ms: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -236,6 +241,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     try {
       const text = method === 'GET' ? '' : await readBody(request);
       const body = parseJsonBody(request, text);
+      if (method === 'POST' && url.pathname.replace(/\/$/, '') === `${CONTROL_PREFIX}/outage`) {
+        const seconds = (body as { seconds?: unknown } | undefined)?.seconds;
+        if (typeof seconds !== 'number' || !(seconds > 0 && seconds <= 86_400)) throw new SandboxHttpError(400, 'seconds must be a number from 0 to 86400 (exclusive of 0)');
+        // Answer first: the outage then takes this very connection down too.
+        send(response, 200, { outage: { seconds, until: new Date(core.clock.now() + seconds * 1000).toISOString() } });
+        response.once('finish', () => void outage(seconds * 1000));
+        return;
+      }
       const answer = handleControl(core, method, url.pathname.replace(/\/$/, '') || CONTROL_PREFIX, url.searchParams, body);
       core.persist();
       send(response, answer.status, answer.body);
@@ -283,6 +296,24 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : (options.port ?? 0);
   const host = options.host ?? '127.0.0.1';
+  let closed = false;
+  let cancelOutage: (() => void) | undefined;
+  /** Stops listening for `ms` of the sandbox's clock, then listens on the same port again. */
+  async function outage(ms: number): Promise<void> {
+    if (closed) return;
+    cancelOutage?.();
+    logger.info({ ms }, 'sandbox outage: not listening');
+    await new Promise<void>((resolve) => {
+      if (!server.listening) return resolve();
+      server.close(() => resolve());
+      for (const socket of sockets) socket.destroy();
+    });
+    cancelOutage = core.clock.setTimer(ms, () => {
+      cancelOutage = undefined;
+      if (closed) return;
+      server.listen(port, host, () => logger.info('sandbox outage over: listening again'));
+    });
+  }
   origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const client = core.state.oauth.clients[0]!;
 
@@ -300,10 +331,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     },
     issueToken: (userId) => core.issueToken(userId),
     injectFault: (spec) => core.faults.add({ count: 1, ...spec }),
+    outage,
     close: () =>
       new Promise<void>((resolve) => {
+        closed = true;
+        cancelOutage?.();
         core.persist();
         for (const socket of sockets) socket.destroy();
+        if (!server.listening) return resolve();
         server.close(() => resolve());
       }),
   };
