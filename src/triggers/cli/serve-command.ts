@@ -169,7 +169,9 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
           guard.reconcile(history).then((report) => {
             if (report.checked > 0) log.info(report, 'reconciliation pass finished');
           });
-        const firstReconcile = reconcile().catch((error: unknown) => log.warn({ err: error }, 'reconciliation failed; retrying in a minute'));
+        // Not awaited at shutdown either: stopping the gateway turns its waiting pages away, and
+        // the next start simply reconciles again.
+        void reconcile().catch((error: unknown) => log.warn({ err: error }, 'reconciliation did not finish; it runs again in a minute'));
         loops.push(every(app.clock, RECONCILE_INTERVAL_MS, reconcile, log));
         loops.push(every(app.clock, APPROVAL_POLL_MS, () => guard.dispatchApproved().then(() => undefined), log));
         // Runs left unfinished by a stopped process — or left waiting by a CLI that returned — continue here.
@@ -257,10 +259,10 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
           'Press Ctrl+C to stop.',
           '',
         );
+        // Listening for the stop signal before saying "Press Ctrl+C", so an early one is not missed.
+        const stopped = io.untilStopped();
         io.stdout.write(lines.join('\n'));
-
-        await io.untilStopped();
-        await firstReconcile;
+        await stopped;
       } finally {
         const failures: unknown[] = [];
         for (const stop of stops.reverse()) {
