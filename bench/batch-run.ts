@@ -33,6 +33,9 @@ export interface BatchRunInput {
 }
 
 export interface BatchRunResult {
+  /** Epoch ms the batch started and ended (to combine runs in several processes). */
+  readonly startedAt: number;
+  readonly endedAt: number;
   readonly wallMs: number;
   readonly failed: number;
   readonly status: string;
@@ -56,15 +59,17 @@ export async function runBatch(input: BatchRunInput): Promise<BatchRunResult> {
   const runtime = { transport: gateway, gate: guard, viaFrom: 'giftguard', clock, outsideCallerWaitMs: 5000 };
   const tools = await inProcessToolClient({ tools: buildTools(sendosoCatalogue), runtime, clock, logger, version: 'bench', runnerId: `bench:${process.pid}` });
   const orchestrator = new Orchestrator({ store: new RunStore(db), tools, guard: localGuardView(guard, ledger, sendosoSendHistory(client, clock), clock), clock, logger });
+  const startedAt = Date.now();
   const start = performance.now();
   const run = await orchestrator.start('batch', { campaign: 'Amazon eGift 10', group: 'Marketing', csvPath: csv, partial: false }).finished;
   const wallMs = performance.now() - start;
+  const endedAt = Date.now();
   const progress = (run.output as { progress?: { refused: number; retrying: number; unknown: number } }).progress;
   await tools.close();
   gateway.stop();
   await stopCheckpoints();
   db.close();
-  return { wallMs, failed: progress ? progress.refused + progress.retrying + progress.unknown : input.emails.length, status: run.status };
+  return { startedAt, endedAt, wallMs, failed: progress ? progress.refused + progress.retrying + progress.unknown : input.emails.length, status: run.status };
 }
 
 // As a child process: run the batch described by argv[2] and print the result as JSON.

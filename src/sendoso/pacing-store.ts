@@ -40,9 +40,16 @@ export function decide(
 ): { readonly answer: PacingAnswer; readonly nextPace?: number } {
   if (state.pausedUntil > clockNow) return { answer: { go: false, until: state.pausedUntil, on: 'clock' } };
   if (state.nextPace > paceNow) return { answer: { go: false, until: state.nextPace, on: 'pace' } };
-  // Measured from now, not from the missed slot: a late caller never earns a burst.
-  return { answer: { go: true }, nextPace: paceNow + spacingMs };
+  // A caller that woke a moment after its slot (timers fire late by a millisecond or so) keeps
+  // the slot's schedule, so lateness does not pile up into a slower rate; one that comes after a
+  // quiet spell starts a fresh schedule from now, so it never earns a burst.
+  const late = paceNow - state.nextPace;
+  const from = late <= Math.min(LATENESS_KEPT_MS, spacingMs / 4) ? state.nextPace : paceNow;
+  return { answer: { go: true }, nextPace: from + spacingMs };
 }
+
+/** How late a turn may be taken and still keep its slot's schedule (see `decide`). */
+const LATENESS_KEPT_MS = 2;
 
 /** Pace kept in this process only (tests, or one process on its own). */
 export class MemoryPacingStore implements PacingStore {

@@ -17,9 +17,12 @@ local next_pace = tonumber(redis.call('HGET', KEYS[1], 'next_pace') or '0')
 local paused_until = tonumber(redis.call('HGET', KEYS[1], 'paused_until') or '0')
 local pace_now = tonumber(ARGV[1])
 local clock_now = tonumber(ARGV[2])
+local spacing = tonumber(ARGV[3])
 if paused_until > clock_now then return {0, 'clock', tostring(paused_until)} end
 if next_pace > pace_now then return {0, 'pace', tostring(next_pace)} end
-redis.call('HSET', KEYS[1], 'next_pace', tostring(pace_now + tonumber(ARGV[3])))
+local from = pace_now
+if pace_now - next_pace <= math.min(2, spacing / 4) then from = next_pace end
+redis.call('HSET', KEYS[1], 'next_pace', tostring(from + spacing))
 redis.call('PEXPIRE', KEYS[1], 86400000)
 return {1, '', ''}
 `;
