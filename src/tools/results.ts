@@ -20,7 +20,7 @@ export function successResult(structured: Record<string, unknown>, meta?: Record
 
 /**
  * Rate-limit state as `_meta` values (`ratelimit-limit`, `-remaining`, `-reset` in seconds), on
- * successes too, so a caller such as giftguard's own limiter can slow down before a 429.
+ * successes too, so a caller that paces itself can slow down before a 429.
  */
 export function rateLimitMeta(rateLimit: { limit?: number; remaining?: number; resetSeconds?: number } | undefined): Record<string, unknown> {
   if (!rateLimit) return {};
