@@ -1,6 +1,10 @@
 /**
- * @module Executable entry: runs the CLI and exits with its code.
+ * @module Executable entry: runs the CLI and exits with its code. If something the command left
+ * behind still holds the process open (a socket that would not close after a fatal error), it is
+ * ended shortly after rather than lingering with its port half-closed.
  */
 import { runCli } from './main.js';
 
-process.exitCode = await runCli(process.argv);
+const code = await runCli(process.argv);
+process.exitCode = code;
+setTimeout(() => process.exit(code), 2000).unref();

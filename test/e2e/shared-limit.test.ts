@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { describe, expect, it } from 'vitest';
+import { OffsetClock } from '../../src/domain/index.js';
+import { startSandbox } from '../../src/sandbox/index.js';
 import { BIN, cli, spawnUntil, stop, tempHome } from '../support/cli.js';
 
 const POLICY = 'version: 1\ndefault_group: Marketing\ngroups:\n  - group: Marketing\n    caps: { per_day: 100000 }\n';
@@ -77,6 +79,35 @@ describe('three processes, one account', () => {
     } finally {
       await stop(second.child);
       await stop(first.child);
+    }
+  }, 120_000);
+});
+
+describe('instances on different machines, one account', () => {
+  it('two serves with separate data directories share the limit through Redis', async () => {
+    const sandbox = await startSandbox({ rateLimit: 10, control: true, clock: new OffsetClock() });
+    const token = sandbox.issueToken().access_token;
+    const instance = () => ({ ...setup().env, SENDOSO_API_URL: sandbox.apiBaseUrl, SENDOSO_ACCESS_TOKEN: token, GIFTGUARD_REDIS_URL: 'redis://127.0.0.1:6379' });
+    const [envA, envB] = [instance(), instance()];
+    const a = await spawnUntil(['serve', '--port', '0'], envA, 'Press Ctrl+C');
+    const b = await spawnUntil(['serve', '--port', '0'], envB, 'Press Ctrl+C');
+    try {
+      expect(a.output()).toContain('shared across instances through Redis');
+      const url = async (env: Record<string, string>, output: string) => {
+        const created = await cli(env, 'mcp', 'create', '--name', 'load', '--methods', 'read');
+        const port = /serving MCP on http:\/\/127\.0\.0\.1:(\d+)/.exec(output)![1]!;
+        return `http://127.0.0.1:${port}/mcp/${/\/mcp\/(ggmcp_\S+)/.exec(created.out)![1]!}`;
+      };
+      const [errorsA, errorsB] = await Promise.all([hammer(await url(envA, a.output()), 40), hammer(await url(envB, b.output()), 40)]);
+      expect(errorsA + errorsB).toBe(0);
+      const windows = new Map<number, number>();
+      for (const r of sandbox.requestLog.filter((r) => r.status === 429)) windows.set(Math.floor(r.at / 1000), (windows.get(Math.floor(r.at / 1000)) ?? 0) + 1);
+      expect(Math.max(0, ...windows.values())).toBeLessThanOrEqual(1);
+      expect(sandbox.requestLog.length).toBeGreaterThanOrEqual(80);
+    } finally {
+      await stop(b.child);
+      await stop(a.child);
+      await sandbox.close();
     }
   }, 120_000);
 });
