@@ -89,7 +89,7 @@ describe('fail closed', () => {
       throw new TypeError('a bug somewhere below the guard');
     });
     expect(outcome).toMatchObject({ status: 'outcome_unknown' });
-    expect(await ledger.intent((outcome as { intentIds: string[] }).intentIds[0]!)).toMatchObject({ status: 'UNKNOWN' });
+    expect(await ledger.intent((outcome as { intentIds: readonly string[] }).intentIds[0]!)).toMatchObject({ status: 'UNKNOWN' });
     const month = (await ledger.budget('Marketing', POLICY, env.clock.now())).find((l) => l.window === 'month')!;
     expect(month).toMatchObject({ held: 1000, captured: 0 });
   });
@@ -207,7 +207,7 @@ describe('the policy follows its files while the process runs', () => {
     e.clock.advance(1000);
     const broken = await send('c@example.com');
     expect(broken).toMatchObject({ status: 'denied', reasons: [expect.objectContaining({ code: 'policy_invalid' })] });
-    expect((broken as { reasons: { message: string }[] }).reasons[0]!.message).toContain(`${file}:4`);
+    expect((broken as { reasons?: readonly { message: string }[] }).reasons![0]!.message).toContain(`${file}:4`);
 
     rmSync(file);
     e.clock.advance(1000);

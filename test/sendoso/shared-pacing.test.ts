@@ -27,7 +27,7 @@ async function twoStores(kind: Kind): Promise<[PacingStore, PacingStore]> {
   if (kind === 'sqlite') {
     const path = join(mkdtempSync(join(tmpdir(), 'giftguard-pace-')), 'giftguard.db');
     const [a, b] = [openDatabase(path), openDatabase(path)];
-    closers.push(() => a.close(), () => b.close());
+    closers.push(() => void a.close(), () => void b.close());
     return [new SqlitePacingStore(a), new SqlitePacingStore(b)];
   }
   const prefix = `giftguard-test-${randomBytes(6).toString('hex')}`;
