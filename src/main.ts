@@ -11,7 +11,7 @@ import type { Config } from './config/index.js';
 import { ConfigError, GiftingError, systemClock } from './domain/index.js';
 import type { Clock } from './domain/index.js';
 import { Guard, LivePolicy, SqliteLedger } from './guard/index.js';
-import { Orchestrator, RunStore, inProcessToolClient, localGuardView, remoteToolClient, settleRunItems } from './orchestrator/index.js';
+import { Orchestrator, RunStore, inProcessToolClient, localGuardView, processAlive, remoteToolClient, settleRunItems } from './orchestrator/index.js';
 import type { ToolClient } from './orchestrator/index.js';
 import type { Policy, Settlement } from './guard/index.js';
 import { createLogger } from './log/index.js';
@@ -279,14 +279,6 @@ interface SandboxAnnouncement {
 
 const announcementPath = (config: Config) => join(config.home, 'sandbox.json');
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** The sandbox another giftguard process is running, if it answers. */
 async function runningSandbox(config: Config): Promise<SandboxAnnouncement | undefined> {

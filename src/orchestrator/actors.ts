@@ -51,6 +51,19 @@ export interface ActorDeps {
 /** Default batch window: the same attendee list run again within it sends nobody a second gift. */
 export const BATCH_WINDOW_MS = 30 * 86_400_000;
 
+/** A batch's progress from its rows' counts. */
+export function batchProgress(counts: Readonly<Record<ItemStatus, number>>): BatchProgress {
+  return {
+    sent: counts.sent,
+    alreadySent: counts.already_sent,
+    pendingApproval: counts.pending_approval,
+    refused: counts.refused,
+    retrying: counts.pending + counts.retry,
+    unknown: counts.outcome_unknown,
+    skipped: counts.skipped,
+  };
+}
+
 /** Rows a batch round sends: never tried, failed for a passing reason, or still being checked. */
 const OPEN: readonly ItemStatus[] = ['pending', 'retry', 'outcome_unknown'];
 
@@ -300,15 +313,7 @@ export function workflowActors(deps: ActorDeps) {
       const { store, runId, clock } = deps;
       // Counts are kept in memory between rounds: reading them per send would grow with the batch.
       let counts = store.itemCounts(runId);
-      const progress = (): BatchProgress => ({
-        sent: counts.sent,
-        alreadySent: counts.already_sent,
-        pendingApproval: counts.pending_approval,
-        refused: counts.refused,
-        retrying: counts.pending + counts.retry,
-        unknown: counts.outcome_unknown,
-        skipped: counts.skipped,
-      });
+      const progress = () => batchProgress(counts);
       const total = () => ITEM_STATUSES.reduce((sum, status) => sum + counts[status], 0);
       const report = () => deps.onProgress?.({ ...progress(), total: total() });
       const record = (item: RunItem, status: ItemStatus, detail: string | null, ref: string | null) => {

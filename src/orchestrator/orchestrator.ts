@@ -20,7 +20,7 @@ import {
   webinarEgiftBatchMachine,
 } from '../../workflows/index.js';
 import type { BatchProgress, WebinarBatchOutput } from '../../workflows/index.js';
-import { workflowActors } from './actors.js';
+import { batchProgress, workflowActors } from './actors.js';
 import type { GuardView } from './guard-view.js';
 import { FINISHED } from './run-store.js';
 import type { ItemSettlement, RunRecord, RunStatus, RunStore } from './run-store.js';
@@ -107,14 +107,15 @@ function finishedStatus(output: unknown): RunStatus {
   }
 }
 
-const defaultIsAlive = (pid: number) => {
+/** Whether a process of this machine is alive (one that exists but is not ours counts). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
-};
+}
 
 /** Starts, restores, cancels and lists runs. */
 export class Orchestrator {
@@ -142,7 +143,7 @@ export class Orchestrator {
     if (!run) throw new GiftingError('not_found', `No run ${id}; see giftguard runs list`);
     if (FINISHED.includes(run.status)) throw new GiftingError('bad_request', `Run ${id} is ${run.status}; there is nothing to resume.`);
     if (this.active.has(id)) throw new GiftingError('bad_request', `Run ${id} is already running in this process.`);
-    if (!this.options.store.claim(id, this.options.isAlive ?? defaultIsAlive)) {
+    if (!this.options.store.claim(id, this.options.isAlive ?? processAlive)) {
       throw new GiftingError('bad_request', `Run ${id} is being run by process ${run.ownerPid}; resume it there or stop that process first.`);
     }
     const definition = WORKFLOWS[run.workflow as WorkflowName];
@@ -170,7 +171,7 @@ export class Orchestrator {
    */
   resumeUnfinished(listeners: RunListeners = {}): RunHandle[] {
     const handles: RunHandle[] = [];
-    const isAlive = this.options.isAlive ?? defaultIsAlive;
+    const isAlive = this.options.isAlive ?? processAlive;
     for (const run of this.options.store.unfinished()) {
       if (this.active.has(run.id) || (run.ownerPid !== null && run.ownerPid !== process.pid && isAlive(run.ownerPid))) continue;
       try {
@@ -318,17 +319,8 @@ export function settleRunItems(store: RunStore, settlements: readonly Settlement
   for (const id of store.settleItems(rows)) {
     const run = store.get(id);
     if (!run || run.workflow !== 'batch' || isActive(id) || (run.status !== 'done' && run.status !== 'incomplete')) continue;
-    const counts = store.itemCounts(id);
     const output = (run.output ?? (run.snapshot as { context?: BatchContext } | null)?.context ?? {}) as BatchContext;
-    const progress: BatchProgress = {
-      sent: counts.sent,
-      alreadySent: counts.already_sent,
-      pendingApproval: counts.pending_approval,
-      refused: counts.refused,
-      retrying: counts.pending + counts.retry,
-      unknown: counts.outcome_unknown,
-      skipped: counts.skipped,
-    };
+    const progress = batchProgress(store.itemCounts(id));
     const status = progress.retrying + progress.unknown > 0 ? 'incomplete' : 'done';
     const input = run.input as { campaign?: string; group?: string };
     const summary = batchSummary({ status, progress, precheck: output.precheck, loaded: output.loaded, campaign: output.campaign?.name ?? input.campaign, group: output.group?.name ?? input.group });

@@ -8,6 +8,7 @@
 import { Command } from 'commander';
 import type { Clock } from '../../domain/index.js';
 import type { Logger } from '../../log/index.js';
+import { processAlive } from '../../orchestrator/index.js';
 import { McpHttpEndpoint } from '../../tools/index.js';
 import type { McpRegistry } from '../../tools/index.js';
 import { startHttpServer } from '../http-server.js';
@@ -296,11 +297,3 @@ function revokeOrphanedDemos(registry: McpRegistry): number {
   return revoked;
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
