@@ -14,8 +14,20 @@ export interface SpendCandidate {
   /** The group as the caller named it (name or id). */
   readonly group: string | number | undefined;
   readonly touch: CampaignInfo;
-  /** Lower-cased recipient emails; an eGift-links request has several, each a send. */
+  /**
+   * Each recipient's identity (see recipient-identity.ts) — what per-recipient rules count by; an
+   * eGift-links request has several, each a send.
+   */
   readonly recipients: readonly string[];
+  /** The addresses as given, in the same order, for messages and the audit trail. */
+  readonly given?: readonly string[];
+}
+
+/** How a recipient is named in a reason: as given, and the person it counts as when they differ. */
+function recipientLabel(candidate: SpendCandidate, index: number): string {
+  const identity = candidate.recipients[index]!;
+  const given = candidate.given?.[index]?.trim();
+  return given && given.toLowerCase() !== identity ? `${given} (counted as ${identity})` : identity;
 }
 
 /** Captured and held amounts in one window or scope. */
@@ -130,12 +142,13 @@ export function evaluate(candidate: SpendCandidate, policy: Policy, view: Ledger
   }
 
   // Compliance rules apply to every group.
-  for (const email of candidate.recipients) {
+  candidate.recipients.forEach((email, index) => {
     const domain = domainBlocked(email, policy.compliance.blockedDomains);
-    if (!check(`compliance: ${email}`, !domain && !policy.compliance.blockedAddresses.includes(email), domain ? `domain ${domain} is blocked` : 'allowed')) {
-      deny('recipient_blocked_compliance', domain ? `Gifts to ${domain} addresses are blocked by the compliance rules (${email}).` : `${email} is blocked by the compliance rules.`);
+    const who = recipientLabel(candidate, index);
+    if (!check(`compliance: ${who}`, !domain && !policy.compliance.blockedAddresses.includes(email), domain ? `domain ${domain} is blocked` : 'allowed')) {
+      deny('recipient_blocked_compliance', domain ? `Gifts to ${domain} addresses are blocked by the compliance rules (${who}).` : `${who} is blocked by the compliance rules.`);
     }
-  }
+  });
 
   if (group) {
     if (!check('group kill switch', !group.kill_switch, group.kill_switch ? 'on' : 'off')) {
@@ -149,13 +162,14 @@ export function evaluate(candidate: SpendCandidate, policy: Policy, view: Ledger
     if (!check('campaign not blocked', !blocked, blocked ? 'blocked' : 'not blocked')) {
       deny('touch_blocked', `${touchLabel} is blocked for ${groupName}.`);
     }
-    for (const email of candidate.recipients) {
+    candidate.recipients.forEach((email, index) => {
       const domain = domainBlocked(email, group.recipients.blocked_domains);
       const address = group.recipients.blocked_addresses.includes(email);
-      if (!check(`recipient allowed: ${email}`, !domain && !address, domain ? `domain ${domain} blocked` : address ? 'address blocked' : 'allowed')) {
-        deny('recipient_blocked', `${groupName} may not send to ${email}.`);
+      const who = recipientLabel(candidate, index);
+      if (!check(`recipient allowed: ${who}`, !domain && !address, domain ? `domain ${domain} blocked` : address ? 'address blocked' : 'allowed')) {
+        deny('recipient_blocked', `${groupName} may not send to ${who}.`);
       }
-    }
+    });
 
     if (costPerSend !== undefined && total !== undefined) {
       const perSend = group.caps.per_send;
@@ -187,23 +201,24 @@ export function evaluate(candidate: SpendCandidate, policy: Policy, view: Ledger
           deny('cap_global_day', `giftguard has ${money(Math.max(0, left))} left today across all groups; this send reserves ${money(total)}.`);
         }
       }
-      for (const email of candidate.recipients) {
+      candidate.recipients.forEach((email, index) => {
         const seen = view.recipients[email] ?? { year: { captured: cents(0), held: cents(0) }, recentSends: 0 };
+        const who = recipientLabel(candidate, index);
         const yearCap = group.per_recipient.max_value_per_year;
         if (yearCap !== undefined) {
           const left = yearCap - used(seen.year);
-          if (!check(`recipient value this year: ${email}`, costPerSend <= left, `${money(used(seen.year))} of ${money(yearCap)}`, left - costPerSend)) {
-            deny('recipient_year_value', `${email} has already received ${money(used(seen.year))} in gifts this year; the limit is ${money(yearCap)}.`);
+          if (!check(`recipient value this year: ${who}`, costPerSend <= left, `${money(used(seen.year))} of ${money(yearCap)}`, left - costPerSend)) {
+            deny('recipient_year_value', `${who} has already received ${money(used(seen.year))} in gifts this year; the limit is ${money(yearCap)}.`);
           }
         }
         const frequency = group.per_recipient.max_sends;
         if (frequency) {
           const ok = seen.recentSends + 1 <= frequency.count;
-          if (!check(`recipient frequency: ${email}`, ok, `${seen.recentSends} send(s) in the last ${frequency.per_days} days, at most ${frequency.count}`)) {
-            deny('recipient_frequency', `${email} already got ${seen.recentSends} gift(s) in the last ${frequency.per_days} days; ${groupName} allows ${frequency.count}.`);
+          if (!check(`recipient frequency: ${who}`, ok, `${seen.recentSends} send(s) in the last ${frequency.per_days} days, at most ${frequency.count}`)) {
+            deny('recipient_frequency', `${who} already got ${seen.recentSends} gift(s) in the last ${frequency.per_days} days; ${groupName} allows ${frequency.count}.`);
           }
         }
-      }
+      });
       const above = group.approval.above;
       if (above !== undefined) {
         const needs = costPerSend > above;

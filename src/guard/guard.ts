@@ -27,6 +27,7 @@ import { costOf, evaluate, findGroupPolicy } from './evaluate.js';
 import type { Decision, LedgerView, SpendCandidate } from './evaluate.js';
 import type { Approval, Intent, LedgerPort, StoredRequest } from './ledger-port.js';
 import { fixedPolicy } from './live-policy.js';
+import { recipientIdentity } from './recipient-identity.js';
 import type { PolicySource, PolicyState } from './live-policy.js';
 import type { Policy } from './policy-schema.js';
 
@@ -152,14 +153,19 @@ export class Guard implements SpendGate {
     return recipients.map((email) => sha256(`${requestKey}|${touchId}|${email}`));
   }
 
-  private async candidateFor(request: { readonly kind: SpendRequest['kind']; readonly touchId: number; readonly recipients: readonly { email: string }[]; readonly group?: string | undefined }): Promise<SpendCandidate | undefined> {
+  /** The request as the policy sees it: its campaign looked up, each recipient as one person. */
+  private async candidateFor(
+    policy: Policy,
+    request: { readonly kind: SpendRequest['kind']; readonly touchId: number; readonly recipients: readonly { email: string }[]; readonly group?: string | undefined },
+  ): Promise<SpendCandidate | undefined> {
     const touch = await this.options.campaigns.find(request.touchId);
     if (!touch) return undefined;
     return {
       kind: request.kind,
       group: request.group,
       touch,
-      recipients: request.recipients.map((r) => r.email.trim().toLowerCase()),
+      recipients: request.recipients.map((r) => recipientIdentity(r.email, policy.recipientIdentity)),
+      given: request.recipients.map((r) => r.email.trim()),
     };
   }
 
@@ -172,7 +178,7 @@ export class Guard implements SpendGate {
       return { status: 'denied', reasons: [state.refusal] };
     }
     const policy = state.policy;
-    const candidate = await this.candidateFor(request);
+    const candidate = await this.candidateFor(policy, request);
     if (!candidate) {
       // An invented or inactive campaign id: refuse before anything is reserved.
       const reasons = [{ code: 'touch_not_found', message: `Sendoso has no active campaign with touch id ${request.touchId}. Look it up with list_all_sendoso_campaigns.` }];
@@ -355,7 +361,7 @@ export class Guard implements SpendGate {
   async explain(input: { group: string; touchId: number; emails: readonly string[]; kind?: SpendRequest['kind'] }): Promise<{ decision: Decision; view: LedgerView } | undefined> {
     const policy = this.policy;
     if (!policy) return undefined;
-    const candidate = await this.candidateFor({ kind: input.kind ?? 'egift', touchId: input.touchId, recipients: input.emails.map((email) => ({ email })), group: input.group });
+    const candidate = await this.candidateFor(policy, { kind: input.kind ?? 'egift', touchId: input.touchId, recipients: input.emails.map((email) => ({ email })), group: input.group });
     if (!candidate) return undefined;
     const kind = candidate.touch.deliveryType === 'email' ? 'egift' : 'address_collection';
     const actual = { ...candidate, kind: input.kind ?? kind };
@@ -381,7 +387,7 @@ export class Guard implements SpendGate {
     const policy = state.policy;
 
     const recipients = approval.recipients.map((email) => ({ email }));
-    const candidate = await this.candidateFor({ kind: approval.kind, touchId: approval.touchId, recipients, group: approval.group });
+    const candidate = await this.candidateFor(policy, { kind: approval.kind, touchId: approval.touchId, recipients, group: approval.group });
     const cost = candidate ? costOf(policy, candidate.touch) : undefined;
     const hash = candidate ? Guard.payloadHash(approval.group, candidate, cost, approval.request.body) : undefined;
     if (!candidate || hash !== approval.payloadHash) {
@@ -491,6 +497,7 @@ export class Guard implements SpendGate {
     const now = this.options.clock.now();
     await ledger.expireHolds(now);
     const open = (await ledger.unresolved(now, this.options.staleDispatchMs ?? 120_000)).filter((i) => !this.inFlight.has(i.batchId));
+    const identityRules = this.policy?.recipientIdentity;
     if (open.length === 0) return { checked: 0, sent: 0, failed: 0, stillUnknown: 0 };
     const skew = this.options.clockSkewMs ?? 300_000;
     const since = Math.min(...open.map((i) => i.dispatchedAt ?? i.createdAt)) - skew;
@@ -510,7 +517,8 @@ export class Guard implements SpendGate {
         codesSeen.add(send.trackingCode);
         continue;
       }
-      const key = `${send.recipientEmail.toLowerCase()}|${send.touchId}`;
+      // Intents are keyed by the recipient's identity; Sendoso lists the address as it was sent.
+      const key = `${recipientIdentity(send.recipientEmail, identityRules)}|${send.touchId}`;
       upstream.set(key, [...(upstream.get(key) ?? []), send]);
     }
     // SENT intents that could not be tied to a send by id or tracking code still account for one

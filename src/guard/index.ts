@@ -3,6 +3,8 @@ export { policyFileSchema } from './policy-schema.js';
 export type { Policy, PolicyFile, GroupPolicy, TouchRef } from './policy-schema.js';
 export { loadPolicy, loadPolicySync, parsePolicyText, mergePolicyFiles, PolicyError, groupKey } from './policy-loader.js';
 export { LivePolicy, fixedPolicy } from './live-policy.js';
+export { recipientIdentity, DEFAULT_RECIPIENT_IDENTITY } from './recipient-identity.js';
+export type { RecipientIdentityRules } from './recipient-identity.js';
 export type { PolicySource, PolicyState, LivePolicyOptions } from './live-policy.js';
 export { evaluate, costOf, findGroupPolicy } from './evaluate.js';
 export type { SpendCandidate, LedgerView, Usage, Decision, DecisionOutcome, RuleCheck, EvaluateOptions } from './evaluate.js';

@@ -20,7 +20,10 @@ export interface Intent {
   readonly group: string;
   readonly touchId: number;
   readonly touchName: string;
+  /** The recipient's identity (what per-recipient rules count by). */
   readonly recipient: string;
+  /** The address as the request gave it (what was sent to, and what the audit shows). */
+  readonly recipientGiven: string;
   readonly kind: SpendKind;
   readonly amount: Cents;
   readonly currency: string;

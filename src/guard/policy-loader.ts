@@ -8,12 +8,14 @@ import { join } from 'node:path';
 import { parseYamlFile } from '../config/index.js';
 import type { ParsedYaml } from '../config/index.js';
 import { GiftingError } from '../domain/index.js';
+import { DEFAULT_RECIPIENT_IDENTITY, recipientIdentity } from './recipient-identity.js';
+import type { RecipientIdentityRules } from './recipient-identity.js';
 import { policyFileSchema } from './policy-schema.js';
 import type { GroupPolicy, Policy, PolicyFile } from './policy-schema.js';
 
 const DEFAULT_APPROVAL_HOURS = 72;
 const DEFAULT_HOLD_MINUTES = 15;
-const GLOBAL_KEYS = ['timezone', 'kill_switch', 'dry_run', 'default_group', 'global', 'compliance', 'costs', 'approvals', 'holds'] as const;
+const GLOBAL_KEYS = ['timezone', 'kill_switch', 'dry_run', 'default_group', 'global', 'compliance', 'costs', 'approvals', 'holds', 'recipient_identity'] as const;
 
 /** Raised for any invalid policy; `problems` holds one line per issue. */
 export class PolicyError extends GiftingError {
@@ -68,6 +70,15 @@ export function mergePolicyFiles(files: readonly ParsedFile[]): Policy {
     });
   }
   if (problems.length > 0) throw new PolicyError(problems);
+  const identity: RecipientIdentityRules = merged.recipient_identity
+    ? {
+        ignorePlusTags: merged.recipient_identity.ignore_plus_tags,
+        dotlessDomains: merged.recipient_identity.dotless_domains,
+        domainAliases: merged.recipient_identity.domain_aliases,
+      }
+    : DEFAULT_RECIPIENT_IDENTITY;
+  // A blocked address blocks the person, whichever form of the address a request uses.
+  const fold = (addresses: readonly string[]) => [...new Set(addresses.map((a) => recipientIdentity(a, identity)))];
   return {
     timezone: merged.timezone ?? 'UTC',
     killSwitch: merged.kill_switch ?? false,
@@ -76,12 +87,13 @@ export function mergePolicyFiles(files: readonly ParsedFile[]): Policy {
     globalPerDay: merged.global?.per_day,
     compliance: {
       blockedDomains: merged.compliance?.blocked_domains ?? [],
-      blockedAddresses: merged.compliance?.blocked_addresses ?? [],
+      blockedAddresses: fold(merged.compliance?.blocked_addresses ?? []),
     },
     costs: merged.costs ?? [],
     approvalLifetimeMs: (merged.approvals?.expire_after_hours ?? DEFAULT_APPROVAL_HOURS) * 3_600_000,
     holdLifetimeMs: (merged.holds?.expire_after_minutes ?? DEFAULT_HOLD_MINUTES) * 60_000,
-    groups,
+    recipientIdentity: identity,
+    groups: groups.map((g) => ({ ...g, recipients: { ...g.recipients, blocked_addresses: fold(g.recipients.blocked_addresses) } })),
     sources,
   };
 }

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { parseUnitsToCents } from '../domain/index.js';
 import type { Cents } from '../domain/index.js';
+import type { RecipientIdentityRules } from './recipient-identity.js';
 import { isValidTimeZone } from './time-windows.js';
 
 /** A non-negative amount in currency units, as cents. */
@@ -88,6 +89,14 @@ export const policyFileSchema = z.strictObject({
     .array(z.strictObject({ touch: touchRef, cost: amount, currency: z.string().length(3).default('USD') }))
     .optional(),
   approvals: z.strictObject({ expire_after_hours: z.number().positive().max(24 * 30) }).optional(),
+  /** How addresses fold into one person for per-recipient rules (see recipient-identity.ts). */
+  recipient_identity: z
+    .strictObject({
+      ignore_plus_tags: z.boolean().default(true),
+      dotless_domains: z.array(domain).default(['gmail.com', 'googlemail.com']),
+      domain_aliases: z.record(domain, domain).default({ 'googlemail.com': 'gmail.com' }),
+    })
+    .optional(),
   holds: z.strictObject({ expire_after_minutes: z.number().positive().max(24 * 60) }).optional(),
   groups: z.array(groupPolicy).default([]),
 });
@@ -107,6 +116,8 @@ export interface Policy {
   readonly costs: readonly { readonly touch: TouchRef; readonly cost: Cents; readonly currency: string }[];
   readonly approvalLifetimeMs: number;
   readonly holdLifetimeMs: number;
+  /** How addresses fold into one person; blocked addresses are already folded with it. */
+  readonly recipientIdentity: RecipientIdentityRules;
   readonly groups: readonly GroupPolicy[];
   /** Where each group was declared, for messages. */
   readonly sources: readonly string[];

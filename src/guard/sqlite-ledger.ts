@@ -129,6 +129,11 @@ const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    description: 'intents keep the recipient address as given beside the identity rules count by',
+    sql: `ALTER TABLE intents ADD COLUMN recipient_given TEXT;`,
+  },
 ];
 
 const DAY_MS = 86_400_000;
@@ -150,6 +155,7 @@ interface IntentRow {
   touch_id: number;
   touch_name: string;
   recipient_email: string;
+  recipient_given: string | null;
   kind: SpendKind;
   amount_cents: number;
   currency: string;
@@ -195,6 +201,7 @@ const toIntent = (r: IntentRow): Intent => ({
   touchId: r.touch_id,
   touchName: r.touch_name,
   recipient: r.recipient_email,
+  recipientGiven: r.recipient_given ?? r.recipient_email,
   kind: r.kind,
   amount: cents(r.amount_cents),
   currency: r.currency,
@@ -244,8 +251,8 @@ export class SqliteLedger implements LedgerPort {
       intent: db.prepare<[string], IntentRow>(`${intentSelect} WHERE i.id = ?`),
       batch: db.prepare<[string, string], IntentRow>(`${intentSelect} WHERE i.id > ? AND i.id < ? ORDER BY i.id`),
       insertIntent: db.prepare(
-        `INSERT INTO intents (id, key, batch_id, status, group_name, touch_id, touch_name, recipient_email, kind, amount_cents, currency, payload_hash, request, approval_id, created_at, updated_at, dispatched_at)
-         VALUES (@id, @key, @batch, @status, @group, @touchId, @touchName, @recipient, @kind, @amount, @currency, @hash, @request, @approvalId, @now, @now, @dispatchedAt)`,
+        `INSERT INTO intents (id, key, batch_id, status, group_name, touch_id, touch_name, recipient_email, recipient_given, kind, amount_cents, currency, payload_hash, request, approval_id, created_at, updated_at, dispatched_at)
+         VALUES (@id, @key, @batch, @status, @group, @touchId, @touchName, @recipient, @given, @kind, @amount, @currency, @hash, @request, @approvalId, @now, @now, @dispatchedAt)`,
       ),
       insertHold: db.prepare(`INSERT INTO holds (intent_id, amount_cents, scopes, status, created_at, expires_at) VALUES (?, ?, ?, 'active', ?, ?)`),
       hold: db.prepare<[string], { amount_cents: number; scopes: string; status: string }>('SELECT amount_cents, scopes, status FROM holds WHERE intent_id = ?'),
@@ -440,6 +447,7 @@ export class SqliteLedger implements LedgerPort {
           touchId: input.candidate.touch.id,
           touchName: input.candidate.touch.name,
           recipient,
+          recipientGiven: input.candidate.given?.[index] ?? recipient,
           kind: input.candidate.kind,
           amount,
           currency: input.candidate.touch.currency,
@@ -462,6 +470,7 @@ export class SqliteLedger implements LedgerPort {
           touchId: input.candidate.touch.id,
           touchName: input.candidate.touch.name,
           recipient,
+          given: input.candidate.given?.[index] ?? recipient,
           kind: input.candidate.kind,
           amount,
           currency: input.candidate.touch.currency,

@@ -6,7 +6,7 @@
  */
 import { cents, formatMoney } from '../domain/index.js';
 import type { Cents, Clock, SendHistory } from '../domain/index.js';
-import { findGroupPolicy } from '../guard/index.js';
+import { findGroupPolicy, recipientIdentity } from '../guard/index.js';
 import type { ApprovalStatus, Guard, LedgerPort } from '../guard/index.js';
 
 export interface FitCheck {
@@ -72,7 +72,9 @@ export function localGuardView(guard: Guard, ledger: LedgerPort, history: SendHi
       if (!policy?.per_recipient.max_sends || emails.length === 0) return new Set();
       const explained = await guard.explain({ group, touchId, emails });
       if (!explained) return new Set();
-      return new Set(Object.entries(explained.view.recipients).filter(([, r]) => r.recentSends > 0).map(([email]) => email));
+      // The view counts by each person's identity (victim+1@ is victim@); answer in the emails asked about.
+      const rules = guard.policy?.recipientIdentity;
+      return new Set(emails.filter((email) => (explained.view.recipients[recipientIdentity(email, rules)]?.recentSends ?? 0) > 0));
     },
     frequencyWindowDays(group) {
       const policy = guard.policy;
