@@ -55,7 +55,7 @@ async function run(rows: number, decisions: number) {
   const stopCheckpoints = startBackgroundCheckpoints(db, path);
   const file = parsePolicyText('bench.yaml', POLICY_TEXT).file!;
   const policy = mergePolicyFiles([file]);
-  const guard = new Guard({ ledger, policy, campaigns: { find: async () => webinar }, clock: systemClock, logger: silentLogger() });
+  const guard = new Guard({ ledger, policy, campaigns: { find: async () => webinar, all: async () => [webinar] }, clock: systemClock, logger: silentLogger() });
   // (a) The decision with its reservation: evaluate + reserve, one IMMEDIATE transaction.
   let j = 0;
   const reserveOnly = await measure(async () => {

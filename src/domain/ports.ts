@@ -132,6 +132,8 @@ export interface CampaignInfo {
 /** Looks campaigns up in Sendoso (only active ones are found). */
 export interface CampaignDirectory {
   find(touchId: number): Promise<CampaignInfo | undefined>;
+  /** Every campaign the account lists: what names in a policy are resolved against. */
+  all(): Promise<readonly CampaignInfo[]>;
 }
 
 /** A send as Sendoso reports it, reduced to what reconciliation matches on. */

@@ -78,8 +78,20 @@ export interface EvaluateOptions {
 
 const used = (u: Usage): number => u.captured + u.held;
 
+/**
+ * Whether a policy's campaign reference is this campaign. A policy the guard uses has every
+ * reference resolved to a touch id (policy-touches.ts); names are compared only in a policy not
+ * yet resolved (tests of the pure decision).
+ */
 function matchesTouch(ref: TouchRef, touch: CampaignInfo): boolean {
   return typeof ref === 'number' ? ref === touch.id : ref.trim().toLowerCase() === touch.name.trim().toLowerCase();
+}
+
+/** A reference as people read it: the campaign's name (and id, where the name alone is ambiguous). */
+function touchName(policy: Policy, ref: TouchRef, clash?: string): string {
+  if (typeof ref !== 'number') return ref;
+  const name = policy.touchLabels?.[ref] ?? `touch ${ref}`;
+  return clash !== undefined && name.trim().toLowerCase() === clash.trim().toLowerCase() ? `${name} (touch ${ref})` : name;
 }
 
 /** The group policy a request names, by name (case-insensitive) or id. */
@@ -135,9 +147,13 @@ export function evaluate(candidate: SpendCandidate, policy: Policy, view: Ledger
   const count = candidate.recipients.length;
   const total = costPerSend === undefined ? undefined : cents(costPerSend * count);
   if (!check('known cost', costPerSend !== undefined, costPerSend === undefined ? 'none declared' : `${money(costPerSend)} per send`)) {
+    // A cost declared for another campaign of the same name is not this campaign's cost.
+    const namesake = policy.costs.find((c) => typeof c.touch === 'number' && c.touch !== candidate.touch.id && touchName(policy, c.touch) === candidate.touch.name);
     deny(
       'unknown_cost',
-      `giftguard does not know what "${candidate.touch.name}" (touch ${candidate.touch.id}) costs, so it refuses to send it. Declare it under costs: in policies/default.yaml, e.g. "- touch: ${candidate.touch.id}" with "cost: 45.00".`,
+      `giftguard does not know what "${candidate.touch.name}" (touch ${candidate.touch.id}) costs, so it refuses to send it.${
+        namesake ? ` The cost declared for "${candidate.touch.name}" is for touch ${namesake.touch}, a different campaign.` : ''
+      } Declare it under costs: in policies/default.yaml, e.g. "- touch: ${candidate.touch.id}" with "cost: 45.00".`,
     );
   }
 
@@ -156,7 +172,8 @@ export function evaluate(candidate: SpendCandidate, policy: Policy, view: Ledger
     }
     const allowed = group.touches.allow === undefined || group.touches.allow.some((r) => matchesTouch(r, candidate.touch));
     if (!check('campaign allowed', allowed, allowed ? 'yes' : 'not on the allow list')) {
-      deny('touch_not_allowed', `${groupName} may only send ${group.touches.allow!.map(String).join(', ')}; ${touchLabel} is not among them.`);
+      const names = group.touches.allow!.map((r) => touchName(policy, r, candidate.touch.name));
+      deny('touch_not_allowed', names.length === 0 ? `${groupName} may send no campaign that Sendoso has; ${touchLabel} is not allowed.` : `${groupName} may only send ${names.join(', ')}; ${touchLabel} is not among them.`);
     }
     const blocked = group.touches.block.some((r) => matchesTouch(r, candidate.touch));
     if (!check('campaign not blocked', !blocked, blocked ? 'blocked' : 'not blocked')) {

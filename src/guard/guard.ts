@@ -27,6 +27,8 @@ import { costOf, evaluate, findGroupPolicy } from './evaluate.js';
 import type { Decision, LedgerView, SpendCandidate } from './evaluate.js';
 import type { Approval, Intent, LedgerPort, StoredRequest } from './ledger-port.js';
 import { fixedPolicy } from './live-policy.js';
+import { resolveTouches } from './policy-touches.js';
+import type { TouchResolution } from './policy-touches.js';
 import { recipientIdentity } from './recipient-identity.js';
 import type { PolicySource, PolicyState } from './live-policy.js';
 import type { Policy } from './policy-schema.js';
@@ -116,6 +118,8 @@ export class Guard implements SpendGate {
   private readonly policies: PolicySource;
   /** Batches this process is dispatching now, with what they will come to. */
   private readonly inFlight = new Map<string, Promise<Attempt>>();
+  /** Each policy version with its campaigns resolved (a new version from the files resolves again). */
+  private readonly resolutions = new WeakMap<Policy, Promise<TouchResolution>>();
   private reconciling: Promise<ReconcileReport> | undefined;
 
   constructor(private readonly options: GuardOptions) {
@@ -123,7 +127,10 @@ export class Guard implements SpendGate {
     this.policies = 'current' in options.policy ? options.policy : fixedPolicy(options.policy);
   }
 
-  /** The policy in force now, or undefined while there is none valid (every spend is refused). */
+  /**
+   * The policy in force now as its files say it (campaigns possibly by name), or undefined while
+   * there is none valid (every spend is refused). Decisions use {@link decisionPolicy}.
+   */
   get policy(): Policy | undefined {
     return this.policies.current().policy;
   }
@@ -131,6 +138,53 @@ export class Guard implements SpendGate {
   /** The policy in force, or why every spend is refused now. */
   policyState(): PolicyState {
     return this.policies.current();
+  }
+
+  /**
+   * The policy decisions are made by: the one in force with every campaign resolved to a touch
+   * id against the account (once per policy version; see policy-touches.ts) — or why every spend
+   * is refused: no valid policy, an ambiguous campaign name, or campaigns that could not be read.
+   */
+  async decisionPolicy(): Promise<PolicyState & { readonly warnings?: readonly string[] }> {
+    const state = this.policies.current();
+    if (!state.policy) return state;
+    const raw = state.policy;
+    let pending = this.resolutions.get(raw);
+    if (!pending) {
+      pending = this.resolveCampaigns(raw);
+      this.resolutions.set(raw, pending);
+      // A failed lookup is tried again at the next decision, not remembered.
+      pending.catch(() => this.resolutions.delete(raw));
+    }
+    let resolution: TouchResolution;
+    try {
+      resolution = await pending;
+    } catch (error) {
+      return {
+        refusal: {
+          code: 'campaigns_unavailable',
+          message: `giftguard could not read the account's campaigns to apply the spend policy (${toGiftingError(error).message}); nothing was sent. Try again shortly.`,
+        },
+      };
+    }
+    if (!resolution.policy) {
+      return {
+        refusal: {
+          code: 'policy_invalid',
+          message: `The spend policy names a campaign that matches more than one campaign in Sendoso, so giftguard refuses every spend until it is fixed: ${resolution.problems.join('; ')}`,
+        },
+      };
+    }
+    return { policy: resolution.policy, warnings: resolution.warnings };
+  }
+
+  private async resolveCampaigns(policy: Policy): Promise<TouchResolution> {
+    const [campaigns, pins] = await Promise.all([this.options.campaigns.all(), this.options.ledger.touchPins()]);
+    const resolution = resolveTouches(policy, campaigns, pins);
+    if (resolution.newPins.size > 0) await this.options.ledger.pinTouches(resolution.newPins, this.options.clock.now());
+    for (const warning of resolution.warnings) this.log.warn({ warning }, 'spend policy campaign reference');
+    if (resolution.problems.length > 0) this.log.error({ problems: resolution.problems }, 'spend policy names campaigns ambiguously; refusing every spend');
+    return resolution;
   }
 
   /** The payload an approval binds to: group, campaign, recipients, cost and the exact body. */
@@ -172,7 +226,7 @@ export class Guard implements SpendGate {
   async submit(request: SpendRequest, dispatch: Dispatch): Promise<SpendOutcome> {
     const now = this.options.clock.now();
     const caller = `${request.caller.via}:${request.caller.id}`;
-    const state = this.policies.current();
+    const state = await this.decisionPolicy();
     if (!state.policy) {
       await this.options.ledger.audit({ at: now, event: 'decision', touchId: request.touchId, outcome: 'deny', reasons: [state.refusal.code], caller });
       return { status: 'denied', reasons: [state.refusal] };
@@ -352,14 +406,14 @@ export class Guard implements SpendGate {
 
   /** What one send of a campaign reserves under this policy, if known. */
   async campaignCost(touchId: number): Promise<Cents | undefined> {
-    const policy = this.policy;
+    const policy = (await this.decisionPolicy()).policy;
     const touch = policy && (await this.options.campaigns.find(touchId));
     return touch && policy ? costOf(policy, touch) : undefined;
   }
 
   /** The decision for a hypothetical send, with every rule consulted; reserves nothing. */
   async explain(input: { group: string; touchId: number; emails: readonly string[]; kind?: SpendRequest['kind'] }): Promise<{ decision: Decision; view: LedgerView } | undefined> {
-    const policy = this.policy;
+    const policy = (await this.decisionPolicy()).policy;
     if (!policy) return undefined;
     const candidate = await this.candidateFor(policy, { kind: input.kind ?? 'egift', touchId: input.touchId, recipients: input.emails.map((email) => ({ email })), group: input.group });
     if (!candidate) return undefined;
@@ -379,7 +433,7 @@ export class Guard implements SpendGate {
     const ledger = this.options.ledger;
     const now = this.options.clock.now();
     const approval = await this.pendingApproval(id, now);
-    const state = this.policies.current();
+    const state = await this.decisionPolicy();
     if (!state.policy) {
       await ledger.decideApproval(id, 'denied', by, state.refusal.message, now);
       return { status: 'denied', reasons: [state.refusal] };

@@ -164,6 +164,10 @@ export interface LedgerPort {
    * transaction; this is for decisions that change nothing (an unknown campaign).
    */
   audit(event: GuardAuditEvent): Promise<void>;
+  /** Campaign names in policies and the touch id each first resolved to (lower-cased name → id). */
+  touchPins(): Promise<Map<string, number>>;
+  /** Keeps name → id bindings; a name already pinned keeps its first id. */
+  pinTouches(pins: ReadonlyMap<string, number>, now: number): Promise<void>;
 }
 
 export interface GuardAuditEvent {

@@ -56,6 +56,20 @@ export function mergePolicyFiles(files: readonly ParsedFile[]): Policy {
   const groups: GroupPolicy[] = [];
   const seen = new Map<string, string>();
   const sources: string[] = [];
+  const touchRefs: { name: string; where: string }[] = [];
+  const named = (file: ParsedFile, ref: string | number, path: (string | number)[]) => {
+    if (typeof ref !== 'string') return;
+    const field = path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '');
+    touchRefs.push({ name: ref, where: `${file.path}:${file.lineOf(path) ?? '?'}: ${field}` });
+  };
+  for (const file of files) {
+    file.data.costs?.forEach((c, i) => named(file, c.touch, ['costs', i, 'touch']));
+    file.data.groups.forEach((g, gi) => {
+      g.touches.allow?.forEach((r, i) => named(file, r, ['groups', gi, 'touches', 'allow', i]));
+      g.touches.block.forEach((r, i) => named(file, r, ['groups', gi, 'touches', 'block', i]));
+      g.caps.per_campaign_total.forEach((c, i) => named(file, c.touch, ['groups', gi, 'caps', 'per_campaign_total', i, 'touch']));
+    });
+  }
   for (const file of files) {
     file.data.groups.forEach((group, index) => {
       const key = groupKey(group.group);
@@ -95,6 +109,7 @@ export function mergePolicyFiles(files: readonly ParsedFile[]): Policy {
     recipientIdentity: identity,
     groups: groups.map((g) => ({ ...g, recipients: { ...g.recipients, blocked_addresses: fold(g.recipients.blocked_addresses) } })),
     sources,
+    touchRefs,
   };
 }
 

@@ -121,4 +121,11 @@ export interface Policy {
   readonly groups: readonly GroupPolicy[];
   /** Where each group was declared, for messages. */
   readonly sources: readonly string[];
+  /** Every campaign named by name, with where it was named (`file:line: field`), for resolution. */
+  readonly touchRefs: readonly { readonly name: string; readonly where: string }[];
+  /**
+   * Set once every campaign reference is a touch id resolved against the account (see
+   * policy-touches.ts): what each id was called, for messages.
+   */
+  readonly touchLabels?: Readonly<Record<number, string>>;
 }

@@ -134,6 +134,11 @@ const MIGRATIONS: Migration[] = [
     description: 'intents keep the recipient address as given beside the identity rules count by',
     sql: `ALTER TABLE intents ADD COLUMN recipient_given TEXT;`,
   },
+  {
+    version: 3,
+    description: 'campaign names in policies, pinned to the touch id they first meant',
+    sql: `CREATE TABLE policy_touch_pins (name TEXT PRIMARY KEY, touch_id INTEGER NOT NULL, pinned_at INTEGER NOT NULL) WITHOUT ROWID;`,
+  },
 ];
 
 const DAY_MS = 86_400_000;
@@ -307,6 +312,8 @@ export class SqliteLedger implements LedgerPort {
       approvalsBy: db.prepare<[string], ApprovalRow>('SELECT * FROM approvals WHERE status = ? ORDER BY created_at DESC, id'),
       decide: db.prepare('UPDATE approvals SET status = ?, decided_at = ?, decided_by = COALESCE(?, decided_by), decision_reason = COALESCE(?, decision_reason) WHERE id = ?'),
       expireApprovals: db.prepare(`UPDATE approvals SET status = 'expired', decided_at = ? WHERE status = 'pending' AND expires_at <= ?`),
+      pins: db.prepare<[], { name: string; touch_id: number }>('SELECT name, touch_id FROM policy_touch_pins'),
+      pin: db.prepare('INSERT OR IGNORE INTO policy_touch_pins (name, touch_id, pinned_at) VALUES (?, ?, ?)'),
       audit: db.prepare(
         `INSERT INTO guard_audit (at, event, group_name, touch_id, recipients, amount_cents, outcome, reasons, caller, intent_ids, approval_id)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -704,6 +711,17 @@ export class SqliteLedger implements LedgerPort {
 
   async audit(event: GuardAuditEvent): Promise<void> {
     this.auditSync(event);
+  }
+
+  async touchPins(): Promise<Map<string, number>> {
+    return new Map(this.s.pins.all().map((r) => [r.name, r.touch_id]));
+  }
+
+  async pinTouches(pins: ReadonlyMap<string, number>, now: number): Promise<void> {
+    // The first pin of a name wins, whichever process made it.
+    this.db.transaction(() => {
+      for (const [name, touchId] of pins) this.s.pin.run(name, touchId, now);
+    })();
   }
 
   private auditSync(event: GuardAuditEvent): void {

@@ -51,7 +51,7 @@ export function localGuardView(guard: Guard, ledger: LedgerPort, history: SendHi
       return (await guard.campaignCost(touchId)) ?? null;
     },
     async fits(group, touchId, emails) {
-      const state = guard.policyState();
+      const state = await guard.decisionPolicy();
       if (!state.policy) return { fits: 0, costPerSendCents: 0, reasons: [state.refusal.message] };
       const decide = async (n: number) => (await guard.explain({ group, touchId, emails: emails.slice(0, n) }))!.decision;
       const all = await decide(emails.length);
@@ -81,7 +81,7 @@ export function localGuardView(guard: Guard, ledger: LedgerPort, history: SendHi
       return (policy && findGroupPolicy(policy, group)?.per_recipient.max_sends?.per_days) ?? null;
     },
     async explain(group, touchId, email) {
-      const state = guard.policyState();
+      const state = await guard.decisionPolicy();
       if (!state.policy) return `The send would be refused: ${state.refusal.message}`;
       const explained = await guard.explain({ group, touchId, emails: [email] });
       if (!explained) return `No active campaign with touch id ${touchId}.`;

@@ -82,11 +82,35 @@ interface NewSend {
   readonly touch: SandboxTouch;
   readonly cost: Cents;
   readonly recipient: { name: string | null; email: string };
-  readonly viaFrom: string;
+  readonly viaFrom: string | null;
   readonly customMessage: string | null;
   readonly address: ShippingAddress | null;
   readonly expireAfterDays?: number;
   readonly egiftLink?: string;
+}
+
+/**
+ * A send made in Sendoso's own web app (or by another tool) by `senderId`: charged to that user
+ * and their group like any send, and listed by GET /send with `sent_via` "Sendoso.com".
+ */
+export function sendOutsideApi(
+  state: SandboxState,
+  spec: { readonly senderId: number; readonly touchId: number; readonly email: string; readonly name: string | null },
+  now: number,
+): SandboxSend {
+  const sender = state.users.find((u) => u.id === spec.senderId);
+  if (!sender) return fail(400, `No sandbox user ${spec.senderId}`);
+  const touch = activeTouch(state, spec.touchId, now);
+  const kind: SendKind = touch.deliveryType === 'email' ? 'egift' : 'address_collection';
+  const cost = touch.deliveryType === 'email' ? egiftPrice(touch) : (touch.cost ?? cents(0));
+  const send = commitSend(
+    state,
+    sender,
+    { kind, touch, cost, recipient: { name: spec.name, email: spec.email }, viaFrom: null, customMessage: null, address: null, ...(kind === 'address_collection' && { expireAfterDays: 7 }) },
+    now,
+  );
+  send.sentVia = 'Sendoso.com';
+  return send;
 }
 
 /** Commits a send: charges the caller (or holds it for funds) and schedules its lifecycle. */

@@ -4,12 +4,13 @@
  * send and request logs, change the rate limit, mint tokens, reset to the seed.
  */
 import { z } from 'zod';
-import { centsToSendosoString } from '../domain/index.js';
+import { centsToSendosoString, parseUnitsToCents } from '../domain/index.js';
+import { sendOutsideApi } from './api.js';
 import { faultSpecSchema } from './faults.js';
 import { applyDueSteps, confirmAddress } from './lifecycle.js';
 import { headerStyles } from './rate-limit.js';
 import { iso } from './render.js';
-import type { SandboxSend } from './state.js';
+import type { SandboxSend, SandboxTouch } from './state.js';
 import type { SandboxCore } from './core.js';
 import { fail } from './validation.js';
 
@@ -42,6 +43,25 @@ const rateLimitSchema = z.strictObject({
 });
 
 const tokenSchema = z.strictObject({ userId: z.number().int().optional() });
+
+const outsideSendSchema = z.strictObject({
+  touch_id: z.number().int(),
+  email: z.email(),
+  name: z.string().min(1).optional(),
+  /** Who sent it in Sendoso's web app; their group pays (default: the API user). */
+  sender_id: z.number().int().optional(),
+});
+
+const touchSchema = z.strictObject({
+  id: z.number().int().positive().optional(),
+  name: z.string().min(1),
+  delivery_type: z.enum(['mail', 'email']),
+  /** Physical campaigns: what one send costs, in units ("900.00"). */
+  cost: z.union([z.string(), z.number()]).optional(),
+  /** eGift campaigns: the price range, in units. */
+  egift_min: z.union([z.string(), z.number()]).optional(),
+  egift_max: z.union([z.string(), z.number()]).optional(),
+});
 
 function parse<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
   const result = schema.safeParse(body ?? {});
@@ -76,6 +96,8 @@ const ENDPOINTS = [
   'GET  /__sandbox/clock                   virtual time',
   'POST /__sandbox/clock/advance           {"days":7} (or hours, minutes, seconds, ms)',
   'GET  /__sandbox/sends                   raw send log, oldest first',
+  'POST /__sandbox/sends                   a send made outside giftguard (Sendoso\'s web app) {"touch_id":8934,"email":"…","sender_id":501}',
+  'POST /__sandbox/touches                 a new campaign {"name":"…","delivery_type":"mail","cost":"900.00"} (or egift_min/egift_max)',
   'POST /__sandbox/sends/{id}/confirm-address   the recipient confirms {"address","city","state","zip","country"}',
   'GET  /__sandbox/requests?since=N        API request log',
   'GET  /__sandbox/faults                  queued faults',
@@ -113,6 +135,40 @@ export function handleControl(core: SandboxCore, method: string, path: string, q
     confirmAddress(send!, parse(addressSchema, body), core.clock.now());
     core.markDirty();
     return ok({ send: rawSend(send!) });
+  }
+  if (route === 'POST /__sandbox/sends') {
+    const v = parse(outsideSendSchema, body);
+    const send = sendOutsideApi(core.state, { senderId: v.sender_id ?? core.state.apiUserId, touchId: v.touch_id, email: v.email, name: v.name ?? null }, core.clock.now());
+    core.markDirty();
+    return ok({ send: rawSend(send) });
+  }
+  if (route === 'POST /__sandbox/touches') {
+    const v = parse(touchSchema, body);
+    const money = (value: string | number | undefined) => (value === undefined ? null : (parseUnitsToCents(value) ?? fail(400, `not an amount: ${value}`)));
+    const id = v.id ?? Math.max(...core.state.touches.map((t) => t.id)) + 1;
+    if (core.state.touches.some((t) => t.id === id)) fail(409, `Touch ${id} already exists`);
+    const touch: SandboxTouch = {
+      id,
+      name: v.name,
+      deliveryType: v.delivery_type,
+      description: `${v.name} (added through the control endpoint)`,
+      cost: money(v.cost),
+      egiftMin: money(v.egift_min ?? v.egift_max),
+      egiftMax: money(v.egift_max ?? v.egift_min),
+      startDate: null,
+      endDate: null,
+      status: 'Active',
+      shipToCountries: [],
+      currency: 'USD',
+      giftId: null,
+      createdBy: core.state.apiUserId,
+      createdAt: core.clock.now(),
+      type: v.delivery_type === 'email' ? 'eGifts USA' : 'Inventoried Sends',
+      subtype: v.delivery_type === 'email' ? 'eGift Cards USA' : 'Custom',
+    };
+    core.state.touches.push(touch);
+    core.markDirty();
+    return ok({ touch: { id: touch.id, name: touch.name, delivery_type: touch.deliveryType } });
   }
   if (route === 'GET /__sandbox/requests') {
     const since = Number(query.get('since') ?? 0);

@@ -3,34 +3,52 @@
  * send history reconciliation pages through, and the dispatcher that performs approved sends —
  * all through the transport the client was built on (the account's gateway in production).
  */
-import type { CampaignDirectory, CampaignInfo, Clock, SendHistory, SpendDispatcher } from '../domain/index.js';
+import type { CampaignDirectory, CampaignInfo, Clock, SendHistory, SpendDispatcher, Touch } from '../domain/index.js';
 import type { SendosoClient } from './client.js';
 import { NotFoundError } from './errors.js';
 import type { SendosoTransport } from './http.js';
 
 const CAMPAIGN_TTL_MS = 60_000;
 
-/** Looks campaigns up with GET /touches/{id}; an unknown id is `undefined`, not an error. */
+/** The fields the guard needs from a Sendoso campaign. */
+function campaignInfo(touch: Touch): CampaignInfo {
+  return {
+    id: touch.id,
+    name: touch.name,
+    deliveryType: touch.deliveryType,
+    egiftMin: touch.startingEgiftPrice,
+    egiftMax: touch.endingEgiftPrice,
+    currency: touch.currency,
+  };
+}
+
+/**
+ * Looks campaigns up with GET /touches/{id} (an unknown id is `undefined`, not an error), and
+ * lists them all with GET /touches; both cached for a minute.
+ */
 export function sendosoCampaignDirectory(client: SendosoClient, clock: Clock): CampaignDirectory {
   const cache = new Map<number, { at: number; info: CampaignInfo | undefined }>();
+  let listed: { at: number; all: Promise<CampaignInfo[]> } | undefined;
   return {
+    all() {
+      if (!listed || clock.now() - listed.at >= CAMPAIGN_TTL_MS) {
+        const all = (async () => {
+          const found: CampaignInfo[] = [];
+          for await (const touch of client.touches.listAll()) found.push(campaignInfo(touch));
+          return found;
+        })();
+        listed = { at: clock.now(), all };
+        all.catch(() => (listed = undefined));
+      }
+      return listed.all;
+    },
     async find(touchId) {
       const cached = cache.get(touchId);
       if (cached && clock.now() - cached.at < CAMPAIGN_TTL_MS) return cached.info;
       let info: CampaignInfo | undefined;
       try {
         const touch = await client.touches.retrieve(touchId as never);
-        info =
-          touch.status === 'Active'
-            ? {
-                id: touch.id,
-                name: touch.name,
-                deliveryType: touch.deliveryType,
-                egiftMin: touch.startingEgiftPrice,
-                egiftMax: touch.endingEgiftPrice,
-                currency: touch.currency,
-              }
-            : undefined;
+        info = touch.status === 'Active' ? campaignInfo(touch) : undefined;
       } catch (error) {
         if (!(error instanceof NotFoundError)) throw error;
       }

@@ -26,7 +26,7 @@ export const webinar: CampaignInfo = { id: 8937, name: 'Q3 Webinar Attendees', d
 export const coffee: CampaignInfo = { id: 8939, name: 'Coffee eGift', deliveryType: 'email', egiftMin: cents(500), egiftMax: cents(5000), currency: 'USD' };
 
 export function fixedCampaigns(...campaigns: CampaignInfo[]): CampaignDirectory {
-  return { find: async (id) => campaigns.find((c) => c.id === id) };
+  return { find: async (id) => campaigns.find((c) => c.id === id), all: async () => campaigns };
 }
 
 export function memoryLedger(): SqliteLedger {

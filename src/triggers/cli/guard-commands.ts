@@ -46,17 +46,31 @@ export function policyCommand(io: CliIo, factory: AppFactory): Command {
   const policy = new Command('policy').description('Spend policies: validate them, and explain a decision');
   policy
     .command('check')
-    .description('Validate policy files (default: the configured policies directory)')
+    .description('Validate policy files (default: the configured policies directory), and resolve the campaigns they name against the account')
     .argument('[files...]', 'policy files or directories')
-    .action(async (files: string[]) => {
-      const app = factory({ env: io.env });
-      const paths = files.length > 0 ? files : app.config.policies;
-      const loaded = await loadPolicy(paths);
-      if (!loaded) throw new GiftingError('config', `No policy files in ${paths.join(', ')}`);
-      io.stdout.write(
-        `OK: ${loaded.groups.length} group${loaded.groups.length === 1 ? '' : 's'} (${loaded.groups.map((g) => g.group).join(', ')}), timezone ${loaded.timezone}` +
-          `${loaded.killSwitch ? ', GLOBAL KILL SWITCH ON' : ''}${loaded.dryRun ? ', dry run' : ''}; ${loaded.costs.length} declared campaign cost${loaded.costs.length === 1 ? '' : 's'}.\n`,
-      );
+    .option('--offline', 'check the files only; do not look campaign names up in Sendoso')
+    .action(async (files: string[], flags: { offline?: boolean }) => {
+      const app = factory({ env: io.env, ...(files.length > 0 && { overrides: { policies: files.join(',') } }) });
+      try {
+        const paths = app.config.policies;
+        const loaded = await loadPolicy(paths);
+        if (!loaded) throw new GiftingError('config', `No policy files in ${paths.join(', ')}`);
+        let campaigns = '';
+        if (!flags.offline && loaded.touchRefs.length > 0) {
+          // Names are resolved exactly as the guard resolves them before deciding anything.
+          const guard = app.guard(await app.connectSendoso({ sandboxPort: 0 }));
+          const resolved = await guard.decisionPolicy();
+          if (!resolved.policy) throw new GiftingError('config', resolved.refusal.message);
+          for (const warning of resolved.warnings ?? []) io.stderr.write(`warning: ${warning}\n`);
+          campaigns = ` Campaign names resolved against the account: ${loaded.touchRefs.length}.`;
+        }
+        io.stdout.write(
+          `OK: ${loaded.groups.length} group${loaded.groups.length === 1 ? '' : 's'} (${loaded.groups.map((g) => g.group).join(', ')}), timezone ${loaded.timezone}` +
+            `${loaded.killSwitch ? ', GLOBAL KILL SWITCH ON' : ''}${loaded.dryRun ? ', dry run' : ''}; ${loaded.costs.length} declared campaign cost${loaded.costs.length === 1 ? '' : 's'}.${campaigns}\n`,
+        );
+      } finally {
+        await app.close();
+      }
     });
   policy
     .command('explain')
@@ -183,7 +197,7 @@ export function approvalsCommand(io: CliIo, factory: AppFactory): Command {
         const guard = new Guard({
           ledger: app.ledger(),
           policy,
-          campaigns: { find: async () => undefined },
+          campaigns: { find: async () => undefined, all: async () => [] },
           clock: app.clock,
           logger: app.logger,
           onSettled: (settlements) => settleRunItems(app.runs(), settlements, app.clock),

@@ -9,6 +9,7 @@ import { Command } from 'commander';
 import type { Clock } from '../../domain/index.js';
 import type { Logger } from '../../log/index.js';
 import { processAlive } from '../../orchestrator/index.js';
+import { GiftingError } from '../../domain/index.js';
 import { McpHttpEndpoint } from '../../tools/index.js';
 import type { McpRegistry } from '../../tools/index.js';
 import { startHttpServer } from '../http-server.js';
@@ -108,6 +109,9 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
         const schedules = await app.schedules();
         const connection = await app.connectSendoso({ sandboxPortFlag: '--sandbox-port' });
         const guard = app.guard(connection);
+        // A campaign name that matches several campaigns is a policy error: better down than guessing.
+        const resolved = policy ? await guard.decisionPolicy() : undefined;
+        if (resolved && !resolved.policy && resolved.refusal.code === 'policy_invalid') throw new GiftingError('config', resolved.refusal.message);
         const runtime = app.toolRuntime(connection);
         const registry = app.registry();
         stops.push(app.backgroundCheckpoints());
