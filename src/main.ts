@@ -29,6 +29,7 @@ import {
   sendosoCampaignDirectory,
   sendosoDispatcher,
   sendosoSendHistory,
+  sendosoSenderGroups,
   staticAccessToken,
 } from './sendoso/index.js';
 import type { AccessTokenProvider, PacingStore } from './sendoso/index.js';
@@ -183,6 +184,8 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) =
           settleMs: config.reconcileSettleSeconds * 1000,
           staleDispatchMs: config.dispatchStaleSeconds * 1000,
           onSettled: (settlements) => settleRuns(connection, settlements),
+          history: app.sendHistory(connection),
+          senders: sendosoSenderGroups(connection.client, clock),
         });
         guards.set(connection, guard);
       }

@@ -28,6 +28,7 @@ export type {
   CampaignDirectory,
   SentRecord,
   SendHistory,
+  SenderGroups,
   SpendDispatcher,
 } from './ports.js';
 export * from './sendoso-wire.js';

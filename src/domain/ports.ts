@@ -136,15 +136,25 @@ export interface CampaignDirectory {
   all(): Promise<readonly CampaignInfo[]>;
 }
 
-/** A send as Sendoso reports it, reduced to what reconciliation matches on. */
+/** A send as Sendoso reports it, reduced to what reconciliation and the history sync need. */
 export interface SentRecord {
   readonly id: number;
+  readonly sendGid?: string | null;
   readonly touchId: number;
+  readonly touchName?: string;
   readonly recipientEmail: string;
   readonly createdAt: number;
   readonly cost: Cents;
+  readonly currency?: string;
   readonly status: string;
   readonly trackingCode: string | null;
+  /** The Sendoso user who sent it: their team group paid. */
+  readonly senderId?: number | null;
+}
+
+/** Which team group a Sendoso user belongs to (whose budget their sends spend). */
+export interface SenderGroups {
+  groupOf(userId: number): Promise<{ readonly id: number; readonly name: string } | undefined>;
 }
 
 /** Sendoso's send history, newest first (GET /send has no filters, so it is paged through). */

@@ -30,10 +30,19 @@ function recipientLabel(candidate: SpendCandidate, index: number): string {
   return given && given.toLowerCase() !== identity ? `${given} (counted as ${identity})` : identity;
 }
 
-/** Captured and held amounts in one window or scope. */
+/** Captured, held and observed (sent outside giftguard) amounts in one window or scope. */
 export interface Usage {
   readonly captured: Cents;
   readonly held: Cents;
+  readonly observed?: Cents;
+}
+
+/** A send to a recipient made outside giftguard, as the frequency rule reports it. */
+export interface ObservedRecipientSend {
+  readonly touchName: string;
+  readonly cost: Cents;
+  readonly daysAgo: number;
+  readonly status: string;
 }
 
 /** The ledger figures a decision needs, read in the same transaction that will reserve. */
@@ -43,7 +52,18 @@ export interface LedgerView {
   readonly month: Usage;
   readonly campaign: Usage;
   readonly globalDay: Usage;
-  readonly recipients: Readonly<Record<string, { readonly year: Usage; readonly recentSends: number }>>;
+  readonly recipients: Readonly<
+    Record<
+      string,
+      {
+        readonly year: Usage;
+        /** giftguard's own sends within the group's frequency window. */
+        readonly recentSends: number;
+        /** Sends made outside giftguard within that window (counted unless the policy says not to). */
+        readonly observed?: readonly ObservedRecipientSend[];
+      }
+    >
+  >;
 }
 
 /** One rule as it was consulted, for `policy explain`. */
@@ -76,7 +96,8 @@ export interface EvaluateOptions {
   readonly approved?: boolean;
 }
 
-const used = (u: Usage): number => u.captured + u.held;
+/** Spend in a scope: giftguard's captured and held, plus what was sent outside giftguard when counted. */
+const usedWith = (countObserved: boolean) => (u: Usage): number => u.captured + u.held + (countObserved ? (u.observed ?? 0) : 0);
 
 /**
  * Whether a policy's campaign reference is this campaign. A policy the guard uses has every
@@ -117,6 +138,8 @@ function domainBlocked(email: string, domains: readonly string[]): string | unde
 
 /** Decides on a spend. Pure: the same inputs always give the same decision. */
 export function evaluate(candidate: SpendCandidate, policy: Policy, view: LedgerView, options: EvaluateOptions = {}): Decision {
+  const countObserved = policy.outsideSends?.count ?? true;
+  const used = usedWith(countObserved);
   const consulted: RuleCheck[] = [];
   const denials: DecisionReason[] = [];
   const approvals: DecisionReason[] = [];
@@ -230,9 +253,16 @@ export function evaluate(candidate: SpendCandidate, policy: Policy, view: Ledger
         }
         const frequency = group.per_recipient.max_sends;
         if (frequency) {
-          const ok = seen.recentSends + 1 <= frequency.count;
-          if (!check(`recipient frequency: ${who}`, ok, `${seen.recentSends} send(s) in the last ${frequency.per_days} days, at most ${frequency.count}`)) {
-            deny('recipient_frequency', `${who} already got ${seen.recentSends} gift(s) in the last ${frequency.per_days} days; ${groupName} allows ${frequency.count}.`);
+          const outside = countObserved ? (seen.observed ?? []) : [];
+          const total = seen.recentSends + outside.length;
+          const ok = total + 1 <= frequency.count;
+          const outsideWords = outside.map((o) => `1 send in Sendoso ${o.daysAgo === 0 ? 'today' : `${o.daysAgo} day${o.daysAgo === 1 ? '' : 's'} ago`} (${o.touchName}), not made through giftguard`);
+          const detail = [`${seen.recentSends} send(s) through giftguard`, ...outsideWords].join('; ');
+          if (!check(`recipient frequency: ${who}`, ok, `${detail} in the last ${frequency.per_days} days, at most ${frequency.count}`)) {
+            deny(
+              'recipient_frequency',
+              `${who} already got ${total} gift(s) in the last ${frequency.per_days} days${outside.length > 0 ? ` (${outsideWords.join('; ')})` : ''}; ${groupName} allows ${frequency.count}.`,
+            );
           }
         }
       });

@@ -16,6 +16,7 @@ import type {
   Dispatch,
   DispatchResult,
   SendHistory,
+  SenderGroups,
   SentRecord,
   SpendDispatcher,
   SpendGate,
@@ -26,6 +27,8 @@ import type { Logger } from '../log/index.js';
 import { costOf, evaluate, findGroupPolicy } from './evaluate.js';
 import type { Decision, LedgerView, SpendCandidate } from './evaluate.js';
 import type { Approval, Intent, LedgerPort, StoredRequest } from './ledger-port.js';
+import { HistorySync, NO_SYNC } from './history-sync.js';
+import type { SyncReport } from './history-sync.js';
 import { fixedPolicy } from './live-policy.js';
 import { resolveTouches } from './policy-touches.js';
 import type { TouchResolution } from './policy-touches.js';
@@ -58,6 +61,12 @@ export interface GuardOptions {
    * runs that carry those sends learn it.
    */
   readonly onSettled?: (settlements: readonly Settlement[]) => void | Promise<void>;
+  /**
+   * Sendoso's send history and who sends for which group: with them the guard counts sends made
+   * outside giftguard (observed spend) and books its own at what Sendoso charged.
+   */
+  readonly history?: SendHistory | undefined;
+  readonly senders?: SenderGroups | undefined;
 }
 
 /** A send whose outcome became known later. `ref` is the intent or approval id its caller was given. */
@@ -122,9 +131,40 @@ export class Guard implements SpendGate {
   private readonly resolutions = new WeakMap<Policy, Promise<TouchResolution>>();
   private reconciling: Promise<ReconcileReport> | undefined;
 
+  private readonly historySync: HistorySync | undefined;
+
   constructor(private readonly options: GuardOptions) {
     this.log = options.logger.child({ module: 'guard' });
     this.policies = 'current' in options.policy ? options.policy : fixedPolicy(options.policy);
+    this.historySync =
+      options.history && options.senders
+        ? new HistorySync({ ledger: options.ledger, history: options.history, senders: options.senders, clock: options.clock, logger: options.logger })
+        : undefined;
+  }
+
+  /**
+   * Reads Sendoso's send history into the ledger: sends made outside giftguard become observed
+   * spend; giftguard's own are booked at what Sendoso charged. `full` reads back to the policy's
+   * lookback (otherwise only what is new since the last pass).
+   */
+  async syncHistory(options: { readonly full?: boolean } = {}): Promise<SyncReport> {
+    const state = await this.decisionPolicy();
+    if (!this.historySync || !state.policy) return NO_SYNC;
+    return this.historySync.sync(state.policy, options);
+  }
+
+  /**
+   * Before deciding: what Sendoso knows that the ledger does not yet (a send made in Sendoso's web
+   * app a moment ago). A person's or an agent's request always looks; a workflow's batch looks at
+   * most every 30 s. If Sendoso cannot be read, the decision stands on what was read before.
+   */
+  private async freshHistory(policy: Policy, via: SpendRequest['caller']['via']): Promise<void> {
+    if (!this.historySync) return;
+    try {
+      await this.historySync.fresh(policy, via === 'workflow' ? 30_000 : 0);
+    } catch (error) {
+      this.log.warn({ err: error }, 'could not read Sendoso\'s send history before deciding; deciding on what was read before');
+    }
   }
 
   /**
@@ -233,6 +273,7 @@ export class Guard implements SpendGate {
     }
     const policy = state.policy;
     const candidate = await this.candidateFor(policy, request);
+    if (candidate) await this.freshHistory(policy, request.caller.via);
     if (!candidate) {
       // An invented or inactive campaign id: refuse before anything is reserved.
       const reasons = [{ code: 'touch_not_found', message: `Sendoso has no active campaign with touch id ${request.touchId}. Look it up with list_all_sendoso_campaigns.` }];
@@ -412,11 +453,12 @@ export class Guard implements SpendGate {
   }
 
   /** The decision for a hypothetical send, with every rule consulted; reserves nothing. */
-  async explain(input: { group: string; touchId: number; emails: readonly string[]; kind?: SpendRequest['kind'] }): Promise<{ decision: Decision; view: LedgerView } | undefined> {
+  async explain(input: { group: string; touchId: number; emails: readonly string[]; kind?: SpendRequest['kind']; via?: SpendRequest['caller']['via'] }): Promise<{ decision: Decision; view: LedgerView } | undefined> {
     const policy = (await this.decisionPolicy()).policy;
     if (!policy) return undefined;
     const candidate = await this.candidateFor(policy, { kind: input.kind ?? 'egift', touchId: input.touchId, recipients: input.emails.map((email) => ({ email })), group: input.group });
     if (!candidate) return undefined;
+    await this.freshHistory(policy, input.via ?? 'cli');
     const kind = candidate.touch.deliveryType === 'email' ? 'egift' : 'address_collection';
     const actual = { ...candidate, kind: input.kind ?? kind };
     const view = await this.options.ledger.view(actual, policy, this.options.clock.now());

@@ -21,7 +21,10 @@ export type {
   StoredRequest,
   BudgetLine,
   GuardAuditEvent,
+  HistorySend,
+  HistoryImport,
 } from './ledger-port.js';
 export { SqliteLedger } from './sqlite-ledger.js';
 export { Guard } from './guard.js';
+export type { SyncReport } from './history-sync.js';
 export type { GuardOptions, GuardStep, ApprovalResult, ReconcileReport, Settlement } from './guard.js';

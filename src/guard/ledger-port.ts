@@ -110,9 +110,47 @@ export type ReserveResult =
 export interface BudgetLine {
   readonly window: string;
   readonly cap: Cents | undefined;
+  /** What Sendoso charged for giftguard's sends (once known; the declared cost until then). */
   readonly captured: Cents;
+  /** What those sends were declared (reserved) to cost. */
+  readonly declared: Cents;
   readonly held: Cents;
+  /** Sends made outside giftguard (Sendoso's web app, other tools), at what Sendoso charged. */
+  readonly observed: Cents;
   readonly available: Cents | undefined;
+}
+
+/** A send from Sendoso's history, ready for the ledger. */
+export interface HistorySend {
+  readonly id: number;
+  readonly sendGid: string | null;
+  readonly trackingCode: string | null;
+  readonly touchId: number;
+  readonly touchName: string;
+  /** The recipient's identity (as per-recipient rules count), and the address as Sendoso lists it. */
+  readonly recipient: string;
+  readonly recipientGiven: string;
+  readonly senderId: number | null;
+  /** The policy group (or Sendoso group) whose budget the sender spends; null when unknown. */
+  readonly senderGroup: string | null;
+  readonly cost: Cents;
+  readonly currency: string;
+  readonly status: string;
+  readonly createdAt: number;
+}
+
+/** What one page of history did to the ledger. */
+export interface HistoryImport {
+  /** giftguard's own sends (linked to their send id, booked at what Sendoso charged). */
+  readonly ours: number;
+  /** Sends made outside giftguard, now counted as observed spend. */
+  readonly imported: number;
+  /** Observed sends whose cost or status changed. */
+  readonly updated: number;
+  /** giftguard sends re-booked at a cost different from what was captured. */
+  readonly rebooked: number;
+  /** Left to reconciliation: they may be giftguard's own sends whose answer was lost. */
+  readonly skipped: number;
 }
 
 export interface LedgerPort {
@@ -164,6 +202,16 @@ export interface LedgerPort {
    * transaction; this is for decisions that change nothing (an unknown campaign).
    */
   audit(event: GuardAuditEvent): Promise<void>;
+  /**
+   * Brings one page of Sendoso's send history into the ledger, in one transaction: giftguard's own
+   * sends are tied to their send id and booked at what Sendoso charged; sends made outside
+   * giftguard become observed spend (per group, campaign and recipient); sends that may be
+   * giftguard's own with a lost answer are left to reconciliation.
+   */
+  importHistory(sends: readonly HistorySend[], policy: Policy, now: number): Promise<HistoryImport>;
+  /** A named mark the history sync keeps (epoch ms). */
+  syncMark(name: string): Promise<number | undefined>;
+  setSyncMark(name: string, value: number): Promise<void>;
   /** Campaign names in policies and the touch id each first resolved to (lower-cased name → id). */
   touchPins(): Promise<Map<string, number>>;
   /** Keeps name → id bindings; a name already pinned keeps its first id. */

@@ -15,7 +15,7 @@ import type { GroupPolicy, Policy, PolicyFile } from './policy-schema.js';
 
 const DEFAULT_APPROVAL_HOURS = 72;
 const DEFAULT_HOLD_MINUTES = 15;
-const GLOBAL_KEYS = ['timezone', 'kill_switch', 'dry_run', 'default_group', 'global', 'compliance', 'costs', 'approvals', 'holds', 'recipient_identity'] as const;
+const GLOBAL_KEYS = ['timezone', 'kill_switch', 'dry_run', 'default_group', 'global', 'compliance', 'costs', 'approvals', 'holds', 'recipient_identity', 'outside_sends'] as const;
 
 /** Raised for any invalid policy; `problems` holds one line per issue. */
 export class PolicyError extends GiftingError {
@@ -107,6 +107,7 @@ export function mergePolicyFiles(files: readonly ParsedFile[]): Policy {
     approvalLifetimeMs: (merged.approvals?.expire_after_hours ?? DEFAULT_APPROVAL_HOURS) * 3_600_000,
     holdLifetimeMs: (merged.holds?.expire_after_minutes ?? DEFAULT_HOLD_MINUTES) * 60_000,
     recipientIdentity: identity,
+    outsideSends: { count: merged.outside_sends?.count ?? true, lookbackDays: merged.outside_sends?.lookback_days ?? 365 },
     groups: groups.map((g) => ({ ...g, recipients: { ...g.recipients, blocked_addresses: fold(g.recipients.blocked_addresses) } })),
     sources,
     touchRefs,

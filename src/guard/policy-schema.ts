@@ -89,6 +89,16 @@ export const policyFileSchema = z.strictObject({
     .array(z.strictObject({ touch: touchRef, cost: amount, currency: z.string().length(3).default('USD') }))
     .optional(),
   approvals: z.strictObject({ expire_after_hours: z.number().positive().max(24 * 30) }).optional(),
+  /**
+   * Sends made outside giftguard (Sendoso's web app, other tools, before giftguard): imported from
+   * Sendoso's send history as observed spend, and counted by every cap and per-recipient rule.
+   */
+  outside_sends: z
+    .strictObject({
+      count: z.boolean().default(true),
+      lookback_days: z.number().int().min(1).max(3650).default(365),
+    })
+    .optional(),
   /** How addresses fold into one person for per-recipient rules (see recipient-identity.ts). */
   recipient_identity: z
     .strictObject({
@@ -118,6 +128,8 @@ export interface Policy {
   readonly holdLifetimeMs: number;
   /** How addresses fold into one person; blocked addresses are already folded with it. */
   readonly recipientIdentity: RecipientIdentityRules;
+  /** Whether sends made outside giftguard count, and how far back the history is read for them. */
+  readonly outsideSends: { readonly count: boolean; readonly lookbackDays: number };
   readonly groups: readonly GroupPolicy[];
   /** Where each group was declared, for messages. */
   readonly sources: readonly string[];

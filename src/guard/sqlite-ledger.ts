@@ -17,6 +17,8 @@ import type {
   ApprovalStatus,
   BudgetLine,
   GuardAuditEvent,
+  HistoryImport,
+  HistorySend,
   Intent,
   IntentStatus,
   LedgerPort,
@@ -139,10 +141,45 @@ const MIGRATIONS: Migration[] = [
     description: 'campaign names in policies, pinned to the touch id they first meant',
     sql: `CREATE TABLE policy_touch_pins (name TEXT PRIMARY KEY, touch_id INTEGER NOT NULL, pinned_at INTEGER NOT NULL) WITHOUT ROWID;`,
   },
+  {
+    version: 4,
+    description: 'sends made outside giftguard (observed spend), what Sendoso charged, send gids, sync marks',
+    sql: `
+      CREATE TABLE observed_sends (
+        send_id INTEGER PRIMARY KEY,
+        send_gid TEXT,
+        tracking_code TEXT,
+        touch_id INTEGER NOT NULL,
+        touch_name TEXT NOT NULL,
+        recipient_email TEXT NOT NULL,
+        recipient_given TEXT NOT NULL,
+        sender_id INTEGER,
+        group_name TEXT,
+        cost_cents INTEGER NOT NULL,
+        currency TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        scopes TEXT NOT NULL,
+        imported_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX observed_recipient ON observed_sends (recipient_email, created_at);
+      CREATE INDEX observed_gid ON observed_sends (send_gid) WHERE send_gid IS NOT NULL;
+      ALTER TABLE spend_totals ADD COLUMN observed_cents INTEGER NOT NULL DEFAULT 0;
+      -- What captured sends were declared to cost, beside what Sendoso charged (captured_cents).
+      ALTER TABLE spend_totals ADD COLUMN declared_cents INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE intents ADD COLUMN sendoso_send_gid TEXT;
+      CREATE INDEX intents_gid ON intents (sendoso_send_gid) WHERE sendoso_send_gid IS NOT NULL;
+      CREATE INDEX intents_tracking ON intents (tracking_code) WHERE tracking_code IS NOT NULL;
+      CREATE TABLE sync_marks (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+    `,
+  },
 ];
 
 const DAY_MS = 86_400_000;
-const ZERO: Usage = { captured: cents(0), held: cents(0) };
+/** How far before a send an intent may have been created and still be the one that made it. */
+const CLAIM_SKEW_MS = 3_600_000;
+const ZERO: Usage = { captured: cents(0), held: cents(0), observed: cents(0) };
 
 type Scope = readonly [scope: string, windowStart: number];
 
@@ -171,6 +208,7 @@ interface IntentRow {
   dispatched_at: number | null;
   tracking_code: string | null;
   sendoso_send_id: number | null;
+  sendoso_send_gid: string | null;
   response: string | null;
   detail: string | null;
   captured: number | null;
@@ -266,12 +304,38 @@ export class SqliteLedger implements LedgerPort {
       insertCapture: db.prepare('INSERT INTO captures (intent_id, amount_cents, captured_at) VALUES (?, ?, ?)'),
       // Six scopes per send, written with one statement.
       bump6: db.prepare(
-        `INSERT INTO spend_totals (scope, window_start, held_cents, captured_cents) VALUES (?, ?, ?, ?), (?, ?, ?, ?), (?, ?, ?, ?), (?, ?, ?, ?), (?, ?, ?, ?), (?, ?, ?, ?)
-         ON CONFLICT (scope, window_start) DO UPDATE SET held_cents = held_cents + excluded.held_cents, captured_cents = captured_cents + excluded.captured_cents`,
+        `INSERT INTO spend_totals (scope, window_start, held_cents, captured_cents, observed_cents, declared_cents)
+         VALUES (?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (scope, window_start) DO UPDATE SET held_cents = held_cents + excluded.held_cents, captured_cents = captured_cents + excluded.captured_cents,
+           observed_cents = observed_cents + excluded.observed_cents, declared_cents = declared_cents + excluded.declared_cents`,
       ),
-      total: db.prepare<[string, number], { held_cents: number; captured_cents: number }>(
-        'SELECT held_cents, captured_cents FROM spend_totals WHERE scope = ? AND window_start = ?',
+      total: db.prepare<[string, number], { held_cents: number; captured_cents: number; observed_cents: number; declared_cents: number }>(
+        'SELECT held_cents, captured_cents, observed_cents, declared_cents FROM spend_totals WHERE scope = ? AND window_start = ?',
       ),
+      // A send that was cancelled, refunded or failed never reached the person: it is no gift to count.
+      observedRecent: db.prepare<[string, number], { touch_name: string; cost_cents: number; created_at: number; status: string }>(
+        `SELECT touch_name, cost_cents, created_at, status FROM observed_sends WHERE recipient_email = ? AND created_at >= ?
+           AND status NOT IN ('Address Confirmation - Cancelled', 'Cancelled', 'Expired and Credited', 'Bounced and Credited', 'Refunded', 'Failed')
+         ORDER BY created_at DESC`,
+      ),
+      observedById: db.prepare<[number], { cost_cents: number; status: string; scopes: string; send_gid: string | null }>('SELECT cost_cents, status, scopes, send_gid FROM observed_sends WHERE send_id = ?'),
+      insertObserved: db.prepare(
+        `INSERT INTO observed_sends (send_id, send_gid, tracking_code, touch_id, touch_name, recipient_email, recipient_given, sender_id, group_name, cost_cents, currency, status, created_at, scopes, imported_at, updated_at)
+         VALUES (@id, @gid, @tracking, @touchId, @touchName, @recipient, @given, @senderId, @group, @cost, @currency, @status, @createdAt, @scopes, @now, @now)`,
+      ),
+      updateObserved: db.prepare('UPDATE observed_sends SET cost_cents = ?, status = ?, updated_at = ? WHERE send_id = ?'),
+      intentBySend: db.prepare<[number], IntentRow>(`${intentSelect} WHERE i.sendoso_send_id = ?`),
+      intentByTracking: db.prepare<[string], IntentRow>(`${intentSelect} WHERE i.tracking_code = ? AND i.status = 'SENT'`),
+      claimants: db.prepare<[string, number, number], { n: number }>(
+        `SELECT COUNT(*) AS n FROM intents WHERE recipient_email = ? AND touch_id = ? AND created_at >= ?
+           AND (status IN ('PENDING','DISPATCHING','UNKNOWN') OR (status = 'SENT' AND sendoso_send_id IS NULL AND tracking_code IS NULL))`,
+      ),
+      linkSend: db.prepare('UPDATE intents SET sendoso_send_id = COALESCE(sendoso_send_id, ?), sendoso_send_gid = COALESCE(sendoso_send_gid, ?) WHERE id = ?'),
+      capture: db.prepare<[string], { amount_cents: number }>('SELECT amount_cents FROM captures WHERE intent_id = ?'),
+      rebook: db.prepare('UPDATE captures SET amount_cents = ?, adjusted_at = ? WHERE intent_id = ?'),
+      mark: db.prepare<[string], { value: number }>('SELECT value FROM sync_marks WHERE name = ?'),
+      setMark: db.prepare('INSERT INTO sync_marks (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
+      sendTakenByObserved: db.prepare<[number], { send_id: number }>('SELECT send_id FROM observed_sends WHERE send_id = ?'),
       onePerRecipient: db.prepare<[string, number, number], IntentRow>(
         `${intentSelect} WHERE i.recipient_email = ? AND i.created_at >= ? AND i.touch_id = ? AND i.status IN ('PENDING','DISPATCHING','SENT','UNKNOWN')`,
       ),
@@ -337,14 +401,17 @@ export class SqliteLedger implements LedgerPort {
     ];
   }
 
-  private usage(scope: string, windowStart: number): Usage {
+  private usage(scope: string, windowStart: number): Usage & { declared: Cents } {
     const row = this.s.total.get(scope, windowStart);
-    return row ? { captured: cents(row.captured_cents), held: cents(row.held_cents) } : ZERO;
+    return row
+      ? { captured: cents(row.captured_cents), held: cents(row.held_cents), observed: cents(row.observed_cents), declared: cents(row.declared_cents) }
+      : { ...ZERO, observed: cents(0), declared: cents(0) };
   }
 
-  private bump(scopes: readonly Scope[], held: number, captured: number): void {
+  /** Moves the running totals of six scopes: held, captured (and what it was declared to cost), observed. */
+  private bump(scopes: readonly Scope[], held: number, captured: number, observed = 0, declared = 0): void {
     if (scopes.length !== 6) throw new Error(`expected 6 scopes, got ${scopes.length}`);
-    this.s.bump6.run(...scopes.flatMap(([scope, start]) => [scope, start, held, captured]));
+    this.s.bump6.run(...scopes.flatMap(([scope, start]) => [scope, start, held, captured, observed, declared]));
   }
 
   private viewSync(candidate: SpendCandidate, policy: Policy, now: number): LedgerView {
@@ -353,12 +420,17 @@ export class SqliteLedger implements LedgerPort {
     const [day, week, month, campaign, globalDay] = this.scopes(name, candidate.touch.id, '', policy, now) as unknown as [Scope, Scope, Scope, Scope, Scope];
     const read = ([scope, start]: Scope): Usage => this.usage(scope, start);
     const perDays = group?.per_recipient.max_sends?.per_days ?? 0;
-    const recipients: Record<string, { year: Usage; recentSends: number }> = {};
+    const recipients: Record<string, LedgerView['recipients'][string]> = {};
     for (const email of candidate.recipients) {
       const year = this.scopes(name, candidate.touch.id, email, policy, now)[5]!;
+      const since = now - perDays * DAY_MS;
       recipients[email] = {
         year: this.usage(year[0], year[1]),
-        recentSends: perDays > 0 ? this.s.recentSends.get(email, now - perDays * DAY_MS)!.n : 0,
+        recentSends: perDays > 0 ? this.s.recentSends.get(email, since)!.n : 0,
+        observed:
+          perDays > 0
+            ? this.s.observedRecent.all(email, since).map((o) => ({ touchName: o.touch_name, cost: cents(o.cost_cents), daysAgo: Math.floor((now - o.created_at) / DAY_MS), status: o.status }))
+            : [],
       };
     }
     return { day: read(day), week: read(week), month: read(month), campaign: read(campaign), globalDay: read(globalDay), recipients };
@@ -524,7 +596,7 @@ export class SqliteLedger implements LedgerPort {
     } else {
       this.s.closeHold.run('captured', now, intentId);
       this.s.insertCapture.run(intentId, capture, now);
-      this.bump(scopes, -hold.amount_cents, capture);
+      this.bump(scopes, -hold.amount_cents, capture, 0, hold.amount_cents);
     }
   }
 
@@ -544,7 +616,7 @@ export class SqliteLedger implements LedgerPort {
             if (hold?.status === 'released') {
               this.s.closeHold.run('captured', now, intent.id);
               this.s.insertCapture.run(intent.id, intent.amount_cents, now);
-              this.bump(JSON.parse(hold.scopes) as Scope[], 0, intent.amount_cents);
+              this.bump(JSON.parse(hold.scopes) as Scope[], 0, intent.amount_cents, 0, intent.amount_cents);
             }
           });
           try {
@@ -702,15 +774,86 @@ export class SqliteLedger implements LedgerPort {
     const name = groupPolicy ? String(groupPolicy.group) : group;
     const [day, week, month] = this.scopes(name, 0, '', policy, now);
     const caps = groupPolicy?.caps;
+    const countObserved = policy.outsideSends.count;
     const line = (window: string, scope: Scope, cap: Cents | undefined): BudgetLine => {
       const usage = this.usage(...scope);
-      return { window, cap, captured: usage.captured, held: usage.held, available: cap === undefined ? undefined : cents(cap - usage.captured - usage.held) };
+      const used = usage.captured + usage.held + (countObserved ? usage.observed! : 0);
+      return { window, cap, captured: usage.captured, declared: usage.declared, held: usage.held, observed: usage.observed!, available: cap === undefined ? undefined : cents(cap - used) };
     };
     return [line('day', day!, caps?.per_day), line('week', week!, caps?.per_week), line('month', month!, caps?.per_month)];
   }
 
   async audit(event: GuardAuditEvent): Promise<void> {
     this.auditSync(event);
+  }
+
+  async importHistory(sends: readonly HistorySend[], policy: Policy, now: number): Promise<HistoryImport> {
+    const run = this.db.transaction((): HistoryImport => {
+      const counts = { ours: 0, imported: 0, updated: 0, rebooked: 0, skipped: 0 };
+      for (const send of sends) {
+        // A send giftguard made: learn its id and gid; book it at what Sendoso charged.
+        const intent = this.s.intentBySend.get(send.id) ?? (send.trackingCode ? this.s.intentByTracking.get(send.trackingCode) : undefined);
+        if (intent) {
+          counts.ours += 1;
+          if (intent.sendoso_send_id === null && !this.s.sendTaken.get(send.id)) this.s.linkSend.run(send.id, send.sendGid, intent.id);
+          else if (intent.sendoso_send_gid === null) this.s.linkSend.run(null, send.sendGid, intent.id);
+          const captured = this.s.capture.get(intent.id);
+          const hold = this.s.hold.get(intent.id);
+          if (intent.status === 'SENT' && captured && hold && captured.amount_cents !== send.cost) {
+            this.s.rebook.run(send.cost, now, intent.id);
+            this.bump(JSON.parse(hold.scopes) as Scope[], 0, send.cost - captured.amount_cents);
+            this.auditSync({ at: now, event: 'rebook', outcome: 'captured', intentIds: [intent.id], amount: cents(send.cost) });
+            counts.rebooked += 1;
+          }
+          continue;
+        }
+        const seen = this.s.observedById.get(send.id);
+        if (seen) {
+          if (seen.cost_cents !== send.cost || seen.status !== send.status) {
+            this.s.updateObserved.run(send.cost, send.status, now, send.id);
+            this.bump(JSON.parse(seen.scopes) as Scope[], 0, 0, send.cost - seen.cost_cents);
+            counts.updated += 1;
+          }
+          continue;
+        }
+        // Possibly giftguard's own, not yet tied to its intent: reconciliation decides, not this.
+        if (this.s.claimants.get(send.recipient, send.touchId, send.createdAt - CLAIM_SKEW_MS)!.n > 0) {
+          counts.skipped += 1;
+          continue;
+        }
+        const group = send.senderGroup ?? 'unknown sender';
+        const scopes = this.scopes(group, send.touchId, send.recipient, policy, send.createdAt);
+        this.s.insertObserved.run({
+          id: send.id,
+          gid: send.sendGid,
+          tracking: send.trackingCode,
+          touchId: send.touchId,
+          touchName: send.touchName,
+          recipient: send.recipient,
+          given: send.recipientGiven,
+          senderId: send.senderId,
+          group: send.senderGroup,
+          cost: send.cost,
+          currency: send.currency,
+          status: send.status,
+          createdAt: send.createdAt,
+          scopes: JSON.stringify(scopes),
+          now,
+        });
+        this.bump(scopes, 0, 0, send.cost);
+        counts.imported += 1;
+      }
+      return counts;
+    });
+    return run.immediate();
+  }
+
+  async syncMark(name: string): Promise<number | undefined> {
+    return this.s.mark.get(name)?.value;
+  }
+
+  async setSyncMark(name: string, value: number): Promise<void> {
+    this.s.setMark.run(name, value);
   }
 
   async touchPins(): Promise<Map<string, number>> {

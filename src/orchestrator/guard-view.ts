@@ -53,7 +53,7 @@ export function localGuardView(guard: Guard, ledger: LedgerPort, history: SendHi
     async fits(group, touchId, emails) {
       const state = await guard.decisionPolicy();
       if (!state.policy) return { fits: 0, costPerSendCents: 0, reasons: [state.refusal.message] };
-      const decide = async (n: number) => (await guard.explain({ group, touchId, emails: emails.slice(0, n) }))!.decision;
+      const decide = async (n: number) => (await guard.explain({ group, touchId, emails: emails.slice(0, n), via: 'workflow' }))!.decision;
       const all = await decide(emails.length);
       const cost = all.costPerSend ?? 0;
       if (all.outcome !== 'deny') return { fits: emails.length, costPerSendCents: cost, reasons: [] };
@@ -70,7 +70,7 @@ export function localGuardView(guard: Guard, ledger: LedgerPort, history: SendHi
     async recentlyGifted(group, touchId, emails) {
       const policy = guard.policy && findGroupPolicy(guard.policy, group);
       if (!policy?.per_recipient.max_sends || emails.length === 0) return new Set();
-      const explained = await guard.explain({ group, touchId, emails });
+      const explained = await guard.explain({ group, touchId, emails, via: 'workflow' });
       if (!explained) return new Set();
       // The view counts by each person's identity (victim+1@ is victim@); answer in the emails asked about.
       const rules = guard.policy?.recipientIdentity;

@@ -3,7 +3,7 @@
  * send history reconciliation pages through, and the dispatcher that performs approved sends —
  * all through the transport the client was built on (the account's gateway in production).
  */
-import type { CampaignDirectory, CampaignInfo, Clock, SendHistory, SpendDispatcher, Touch } from '../domain/index.js';
+import type { CampaignDirectory, CampaignInfo, Clock, SendHistory, SenderGroups, SpendDispatcher, Touch } from '../domain/index.js';
 import type { SendosoClient } from './client.js';
 import { NotFoundError } from './errors.js';
 import type { SendosoTransport } from './http.js';
@@ -73,14 +73,46 @@ export function sendosoSendHistory(client: SendosoClient, clock: Clock, patience
       for await (const send of client.sends.listAll(options)) {
         yield {
           id: send.id,
+          sendGid: send.sendGid,
           touchId: send.touch.id,
+          touchName: send.touch.name,
           recipientEmail: send.recipient.email ?? '',
           createdAt: Date.parse(send.createdAt),
           cost: send.currentTotalCost,
+          currency: send.currency,
           status: send.status,
           trackingCode: send.trackingCode,
+          senderId: send.sender?.id ?? null,
         };
       }
+    },
+  };
+}
+
+const DIRECTORY_TTL_MS = 300_000;
+
+/**
+ * Which team group each user is in, from GET /users and GET /groups, cached for five minutes (and
+ * read again once when a user is not found, since people join).
+ */
+export function sendosoSenderGroups(client: SendosoClient, clock: Clock): SenderGroups {
+  let cached: { at: number; users: Map<number, { id: number; name: string }> } | undefined;
+  const load = async () => {
+    const groups = new Map<number, string>();
+    for await (const group of client.groups.listAll()) groups.set(group.id, group.name);
+    const users = new Map<number, { id: number; name: string }>();
+    for await (const user of client.users.listAll()) {
+      const name = groups.get(user.teamGroupId);
+      if (name !== undefined) users.set(user.id, { id: user.teamGroupId, name });
+    }
+    cached = { at: clock.now(), users };
+    return users;
+  };
+  return {
+    async groupOf(userId) {
+      const fresh = cached && clock.now() - cached.at < DIRECTORY_TTL_MS;
+      const users = fresh ? cached!.users : await load();
+      return users.get(userId) ?? (fresh ? (await load()).get(userId) : undefined);
     },
   };
 }

@@ -32,4 +32,4 @@ export {
   InvalidResponseError,
   SendosoBusyError,
 } from './errors.js';
-export { sendosoCampaignDirectory, sendosoSendHistory, sendosoDispatcher } from './adapters.js';
+export { sendosoCampaignDirectory, sendosoSendHistory, sendosoSenderGroups, sendosoDispatcher } from './adapters.js';

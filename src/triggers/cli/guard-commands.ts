@@ -129,9 +129,21 @@ export function budgetCommand(io: CliIo, factory: AppFactory): Command {
         }
         io.stdout.write(
           table(
-            ['GROUP', 'WINDOW', 'CAP', 'CAPTURED', 'HELD', 'AVAILABLE'],
-            rows.map((r) => [String(r.group), String(r.window), money(r.cap as Cents), money(r.captured as Cents), money(r.held as Cents), money(r.available as Cents)]),
+            ['GROUP', 'WINDOW', 'CAP', 'CHARGED', 'HELD', 'AVAILABLE', 'OUTSIDE GIFTGUARD', 'CHARGED − DECLARED'],
+            rows.map((r) => [
+              String(r.group),
+              String(r.window),
+              money(r.cap as Cents),
+              money(r.captured as Cents),
+              money(r.held as Cents),
+              money(r.available as Cents),
+              money(r.observed as Cents),
+              money(((r.captured as number) - (r.declared as number)) as Cents),
+            ]),
           ),
+        );
+        io.stdout.write(
+          `\nCHARGED is what Sendoso charged for giftguard's sends (the declared cost until Sendoso says); OUTSIDE GIFTGUARD is sends made in Sendoso directly, ${policy.outsideSends.count ? 'counted against the caps' : 'not counted (outside_sends.count: false)'}; as of the last history sync.\n`,
         );
       } finally {
         await app.close();
@@ -222,6 +234,12 @@ export function reconcileCommand(io: CliIo, factory: AppFactory): Command {
             ? 'Nothing to reconcile: no send has an unknown outcome.\n'
             : `Checked ${report.checked}: ${report.sent} found in Sendoso (sent), ${report.failed} proved absent (released), ${report.stillUnknown} still open.\n`,
         );
+        const synced = await guard.syncHistory();
+        if (synced.imported + synced.updated + synced.rebooked > 0) {
+          io.stdout.write(
+            `Send history: ${synced.imported} send(s) made outside giftguard now counted, ${synced.updated} updated, ${synced.rebooked} of giftguard's re-booked at what Sendoso charged.\n`,
+          );
+        }
       }),
     );
 }

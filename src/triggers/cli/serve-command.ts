@@ -170,10 +170,12 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
         loops.push(every(app.clock, SWEEP_INTERVAL_MS, sweep, log));
         // Sends whose outcome was unknown when the last process stopped are settled in the
         // background, paced through the gateway: serve answers meanwhile, however long it takes.
-        const reconcile = () =>
-          guard.reconcile(history).then((report) => {
-            if (report.checked > 0) log.info(report, 'reconciliation pass finished');
-          });
+        // Then the rest of the history: sends made outside giftguard count against the caps too.
+        const reconcile = async () => {
+          const report = await guard.reconcile(history);
+          if (report.checked > 0) log.info(report, 'reconciliation pass finished');
+          await guard.syncHistory();
+        };
         // Not awaited at shutdown either: stopping the gateway turns its waiting pages away, and
         // the next start simply reconciles again.
         void reconcile().catch((error: unknown) => log.warn({ err: error }, 'reconciliation did not finish; it runs again in a minute'));
