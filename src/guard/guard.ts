@@ -243,8 +243,13 @@ export class Guard implements SpendGate {
     return `${request.caller.via}:${request.caller.id}:${day}`;
   }
 
-  private intentKeys(requestKey: string, touchId: number, recipients: readonly string[]): string[] {
-    return recipients.map((email) => sha256(`${requestKey}|${touchId}|${email}`));
+  /**
+   * One key per recipient, by the address as given (lower-cased): the same request again is the
+   * same intent; the same person under another form of their address (victim+1@) is another
+   * request, which the per-recipient rules then judge by identity.
+   */
+  private intentKeys(requestKey: string, touchId: number, candidate: SpendCandidate): string[] {
+    return candidate.recipients.map((identity, i) => sha256(`${requestKey}|${touchId}|${candidate.given?.[i]?.toLowerCase() ?? identity}`));
   }
 
   /** The request as the policy sees it: its campaign looked up, each recipient as one person. */
@@ -284,7 +289,7 @@ export class Guard implements SpendGate {
     const groupName = groupPolicy ? String(groupPolicy.group) : String(candidate.group ?? '');
     const cost = costOf(policy, candidate.touch);
     const requestKey = this.requestKey(request);
-    const keys = this.intentKeys(requestKey, candidate.touch.id, candidate.recipients);
+    const keys = this.intentKeys(requestKey, candidate.touch.id, candidate);
     const stored: StoredRequest = { tool: request.tool, path: request.path, body: request.body, caller: request.caller };
     const payloadHash = Guard.payloadHash(groupName, candidate, cost, request.body);
     const result = await this.options.ledger.reserve({
@@ -497,7 +502,7 @@ export class Guard implements SpendGate {
     const result = await ledger.reserve({
       candidate,
       policy,
-      keys: this.intentKeys(approval.key, candidate.touch.id, candidate.recipients),
+      keys: this.intentKeys(approval.key, candidate.touch.id, candidate),
       requestKey: approval.key,
       payloadHash: approval.payloadHash,
       request: approval.request,
