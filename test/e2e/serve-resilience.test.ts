@@ -126,7 +126,7 @@ function seedWithRecentSends(count: number): Seed {
     ...seed,
     sends: [
       ...seed.sends,
-      ...Array.from({ length: count }, (_, i) => ({ ...template, recipient: { ...template.recipient, email: `history${i}@example.com`, name: `History ${i}` }, createdAt: '-1m' })),
+      ...Array.from({ length: count }, (_, i) => ({ ...template, id: 60_000 + i, recipient: { ...template.recipient, email: `history${i}@example.com`, name: `History ${i}` }, createdAt: '-1m' })),
     ],
   } as Seed;
 }
