@@ -17,6 +17,7 @@ import type { Policy, Settlement } from './guard/index.js';
 import { createLogger } from './log/index.js';
 import type { Logger } from './log/index.js';
 import {
+  ConnectionStore,
   FileTokenStore,
   MemoryTokenStore,
   Pacer,
@@ -24,11 +25,13 @@ import {
   SendosoGateway,
   SendosoHttp,
   SendosoOAuth,
+  SendosoSenders,
   SqlitePacingStore,
   createSendosoClient,
   sendosoCampaignDirectory,
   sendosoDispatcher,
   sendosoSendHistory,
+  sendosoIdentity,
   sendosoSenderGroups,
   staticAccessToken,
 } from './sendoso/index.js';
@@ -38,7 +41,8 @@ import type { SqliteDatabase } from './storage/index.js';
 import { McpRegistry, ToolAuditLog, buildTools, sendosoCatalogue } from './tools/index.js';
 import { ConversationStore, ScheduleStateStore, createProgram, loadSchedules, processIo, slackPoster, startConfiguredSandbox } from './triggers/index.js';
 import type { Schedule, SlackPoster } from './triggers/index.js';
-import type { App, AppFactory, CliIo, SendosoConnection, SendosoConnectOptions } from './triggers/index.js';
+import type { App, AppFactory, CliIo, SendosoConnection, SendosoConnectOptions, SendosoOAuthServer } from './triggers/index.js';
+import type { RunningSandbox } from './sandbox/index.js';
 import packageJson from '../package.json' with { type: 'json' };
 
 /**
@@ -104,6 +108,7 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) =
   let ledger: SqliteLedger | undefined;
   let livePolicy: LivePolicy | undefined;
   let pacing: PacingStore | undefined;
+  let senderConnections: ConnectionStore | undefined;
   let runs: RunStore | undefined;
   let conversations: ConversationStore | undefined;
   let schedules: Promise<readonly Schedule[]> | undefined;
@@ -142,13 +147,19 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) =
     }
     return (pacing = new SqlitePacingStore(database()));
   };
-  /** The one door to the account: every Sendoso call of this process passes it. */
-  const openGateway = async (http: SendosoHttp, account: string): Promise<SendosoGateway> => {
-    const pacer = new Pacer({ account, store: await pacingStore(), requestsPerSecond: config.rateLimit, maxInFlight: config.maxInFlight, clock, logger });
-    const gateway = new SendosoGateway({ http, pacer, clock, logger });
-    cleanups.push(async () => gateway.stop());
-    return gateway;
+  /** One pace per account in this process: every connection of the account shares it. */
+  const pacers = new Map<string, Pacer>();
+  const pacerFor = async (account: string): Promise<Pacer> => {
+    let pacer = pacers.get(account);
+    if (!pacer) {
+      pacer = new Pacer({ account, store: await pacingStore(), requestsPerSecond: config.rateLimit, maxInFlight: config.maxInFlight, clock, logger });
+      pacers.set(account, pacer);
+      const stopping = pacer;
+      cleanups.push(async () => stopping.stop());
+    }
+    return pacer;
   };
+  const connectionStore = () => (senderConnections ??= new ConnectionStore(database(), loadSigningKey(config), () => clock.now()));
   const app: App = {
     config,
     logger,
@@ -164,10 +175,33 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) =
     backgroundCheckpoints: () => startBackgroundCheckpoints(database(), config.databasePath, 250, (message) => logger.warn({ message }, 'background checkpoint failed')),
     // Loaded at first use: an invalid policy throws here (a service should not start on one).
     policy: async () => policySource().initial,
+    connections: connectionStore,
     async connectSendoso(options: SendosoConnectOptions = {}) {
-      const { http, account, ...rest } = config.sendosoApiUrl ? await connectRealSendoso(config, clock, logger) : await connectSandbox(config, clock, logger, options);
-      const gateway = await openGateway(http, account);
-      const connection: SendosoConnection = { ...rest, gateway, client: createSendosoClient(gateway) };
+      const { http, account, oauth, ...rest } = config.sendosoApiUrl ? await connectRealSendoso(config, clock, logger) : await connectSandbox(config, clock, logger, options);
+      // The one door to the account: every Sendoso call of this process passes a gateway on its pace.
+      const pacer = await pacerFor(account);
+      const gateway = new SendosoGateway({ http, pacer, clock, logger });
+      const client = createSendosoClient(gateway);
+      const store = connectionStore();
+      const senders = new SendosoSenders({
+        store,
+        account,
+        pacer,
+        clock,
+        logger,
+        // Each sender with its own rotating token pair, refreshed against the account's OAuth server.
+        transportOf: (c) =>
+          new SendosoHttp({
+            apiBaseUrl: account,
+            auth: oauth ? new SendosoOAuth({ ...oauth, store: store.tokenStore(c.id), logger }) : staticAccessToken(''),
+            clock,
+            logger,
+            timeoutMs: config.sendosoTimeoutMs,
+          }),
+        primary: { transport: gateway, identify: () => sendosoIdentity(client) },
+      });
+      if (rest.sandbox) await connectSandboxSenders(rest.sandbox, account, store, senders);
+      const connection: SendosoConnection = { ...rest, gateway, client, senders, account, ...(oauth && { oauth }) };
       connections.push(connection);
       return connection;
     },
@@ -178,14 +212,15 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) =
           ledger: app.ledger(),
           policy: policySource(),
           campaigns: sendosoCampaignDirectory(connection.client, clock),
-          dispatcher: sendosoDispatcher(connection.gateway),
+          dispatcher: sendosoDispatcher(connection.gateway, (id) => connection.senders.transport(id)),
           clock,
           logger,
           settleMs: config.reconcileSettleSeconds * 1000,
           staleDispatchMs: config.dispatchStaleSeconds * 1000,
           onSettled: (settlements) => settleRuns(connection, settlements),
           history: app.sendHistory(connection),
-          senders: sendosoSenderGroups(connection.client, clock),
+          senderGroups: sendosoSenderGroups(connection.client, clock),
+          senders: connection.senders,
         });
         guards.set(connection, guard);
       }
@@ -194,6 +229,7 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) =
     toolRuntime(connection) {
       return {
         transport: connection.gateway,
+        senderTransport: (id) => connection.senders.transport(id),
         gate: app.guard(connection),
         viaFrom: config.sendosoViaFrom,
         clock,
@@ -249,6 +285,34 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) =
     },
   };
 
+  /**
+   * The demo needs no setup: when this process started the embedded sandbox, each of its team
+   * groups gets a sender connection — its manager, else its best-funded person — made through the
+   * sandbox's own token issuing, so every seeded story sends (and is charged) as its group.
+   */
+  async function connectSandboxSenders(sandbox: RunningSandbox, account: string, store: ConnectionStore, senders: SendosoSenders): Promise<void> {
+    const primary = await senders.primary();
+    for (const group of sandbox.state.groups) {
+      if (primary?.groupId === group.id) continue;
+      const people = sandbox.state.users.filter((u) => u.teamGroupId === group.id && u.active && u.balance > 0);
+      const sender = people.find((u) => u.role === 'manager') ?? [...people].sort((a, b) => b.balance - a.balance)[0];
+      if (!sender) continue;
+      const tokens = sandbox.issueToken(sender.id);
+      store.save(
+        {
+          account,
+          userId: sender.id,
+          userEmail: sender.email,
+          userName: `${sender.firstName} ${sender.lastName}`,
+          groupId: group.id,
+          groupName: group.name,
+          origin: 'sandbox',
+        },
+        { accessToken: tokens.access_token, refreshToken: tokens.refresh_token, expiresAt: sandbox.clock.now() + tokens.expires_in * 1000 },
+      );
+    }
+  }
+
   /** Settled outcomes reach the run rows that carried them (through the orchestrator when one runs here). */
   async function settleRuns(connection: SendosoConnection, settlements: readonly Settlement[]): Promise<void> {
     const built = orchestrations.get(connection);
@@ -258,8 +322,14 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) =
   return app;
 };
 
-/** A connection before its gateway: the bare transport, and the account its pace is shared by. */
-type RawConnection = Omit<SendosoConnection, 'gateway' | 'client'> & { readonly http: SendosoHttp; readonly account: string };
+/**
+ * A connection before its gateway: the bare transport, the account its pace is shared by, and the
+ * OAuth server (and client) sender connections refresh against, when there is one.
+ */
+type RawConnection = Omit<SendosoConnection, 'gateway' | 'client' | 'senders' | 'oauth'> & {
+  readonly http: SendosoHttp;
+  readonly oauth?: SendosoOAuthServer;
+};
 
 async function connectRealSendoso(config: Config, clock: Clock, logger: Logger): Promise<RawConnection> {
   const http = new SendosoHttp({
@@ -269,7 +339,9 @@ async function connectRealSendoso(config: Config, clock: Clock, logger: Logger):
     logger,
     timeoutMs: config.sendosoTimeoutMs,
   });
-  return { http, account: config.sendosoApiUrl!, description: `Sendoso at ${config.sendosoApiUrl}`, close: async () => undefined };
+  const oauth =
+    config.sendosoClientId && config.sendosoClientSecret ? { baseUrl: config.sendosoOAuthUrl, clientId: config.sendosoClientId, clientSecret: config.sendosoClientSecret, clock } : undefined;
+  return { http, account: config.sendosoApiUrl!, ...(oauth && { oauth }), description: `Sendoso at ${config.sendosoApiUrl}`, close: async () => undefined };
 }
 
 /** Where a running embedded sandbox announces itself, so every giftguard process uses the same one. */
@@ -329,7 +401,8 @@ async function connectSandbox(config: Config, clock: Clock, logger: Logger, opti
     const auth = await authorizeAgainst(running, clock, logger);
     const apiBaseUrl = `${running.url}/api/v3`;
     const http = new SendosoHttp({ apiBaseUrl, auth, clock, logger, timeoutMs: config.sendosoTimeoutMs });
-    return { http, account: apiBaseUrl, description: `embedded sandbox at ${apiBaseUrl} (run by process ${running.pid})`, close: async () => undefined };
+    const oauth = { baseUrl: running.url, clientId: running.clientId, clientSecret: running.clientSecret, clock };
+    return { http, account: apiBaseUrl, oauth, description: `embedded sandbox at ${apiBaseUrl} (run by process ${running.pid})`, close: async () => undefined };
   }
   const sandbox = await startConfiguredSandbox(
     {
@@ -360,6 +433,7 @@ async function connectSandbox(config: Config, clock: Clock, logger: Logger, opti
   return {
     http,
     account: sandbox.apiBaseUrl,
+    oauth: { baseUrl: sandbox.url, clientId: sandbox.oauthClient.clientId, clientSecret: sandbox.oauthClient.clientSecret, clock: sandbox.clock },
     sandbox,
     description: `embedded sandbox at ${sandbox.apiBaseUrl}`,
     close: async () => {

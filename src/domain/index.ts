@@ -22,6 +22,8 @@ export type {
   DecisionReason,
   DispatchResult,
   DispatchAttempts,
+  Sender,
+  SenderDirectory,
   Dispatch,
   SpendGate,
   CampaignInfo,

@@ -104,6 +104,25 @@ export interface DispatchResult {
  */
 export interface DispatchAttempts {
   readonly beforeRetry: () => Promise<void>;
+  /** Whose connection the send goes out on (Sendoso charges that user's group); absent: the default one. */
+  readonly sender?: Sender | undefined;
+}
+
+/** A Sendoso user giftguard sends as. Sendoso charges a send to the sending user's team group. */
+export interface Sender {
+  /** The connection id. */
+  readonly id: string;
+  /** e.g. "Riley Brooks (Marketing)", for messages and the audit trail. */
+  readonly label: string;
+}
+
+/** Which connection sends for which group. */
+export interface SenderDirectory {
+  /**
+   * The sender for a policy group: a connected user of that Sendoso team group; else, only when
+   * the policy names one, the fallback (a team group name or a user's email); else none.
+   */
+  senderFor(group: string, fallback?: string): Promise<Sender | undefined>;
 }
 
 /** Performs the POST of one spend; throws a GiftingError whose `outcome` says whether it may have happened. */

@@ -16,6 +16,8 @@ import type {
   Dispatch,
   DispatchResult,
   SendHistory,
+  Sender,
+  SenderDirectory,
   SenderGroups,
   SentRecord,
   SpendDispatcher,
@@ -34,7 +36,7 @@ import { resolveTouches } from './policy-touches.js';
 import type { TouchResolution } from './policy-touches.js';
 import { recipientIdentity } from './recipient-identity.js';
 import type { PolicySource, PolicyState } from './live-policy.js';
-import type { Policy } from './policy-schema.js';
+import type { GroupPolicy, Policy } from './policy-schema.js';
 
 /** Points in a spend's life, for observers (metrics, tests that crash a process at each one). */
 export type GuardStep = 'reserved' | 'claimed' | 'dispatching' | 'dispatched' | 'recorded';
@@ -66,7 +68,12 @@ export interface GuardOptions {
    * outside giftguard (observed spend) and books its own at what Sendoso charged.
    */
   readonly history?: SendHistory | undefined;
-  readonly senders?: SenderGroups | undefined;
+  readonly senderGroups?: SenderGroups | undefined;
+  /**
+   * Who sends for which group. With it, each group's sends go out as one of its own people (so
+   * Sendoso charges that group), and a group with no sender is refused with how to connect one.
+   */
+  readonly senders?: SenderDirectory | undefined;
 }
 
 /** A send whose outcome became known later. `ref` is the intent or approval id its caller was given. */
@@ -137,8 +144,8 @@ export class Guard implements SpendGate {
     this.log = options.logger.child({ module: 'guard' });
     this.policies = 'current' in options.policy ? options.policy : fixedPolicy(options.policy);
     this.historySync =
-      options.history && options.senders
-        ? new HistorySync({ ledger: options.ledger, history: options.history, senders: options.senders, clock: options.clock, logger: options.logger })
+      options.history && options.senderGroups
+        ? new HistorySync({ ledger: options.ledger, history: options.history, senders: options.senderGroups, clock: options.clock, logger: options.logger })
         : undefined;
   }
 
@@ -227,6 +234,23 @@ export class Guard implements SpendGate {
     return resolution;
   }
 
+  /**
+   * The sender a group's sends go out as; `undefined` when the guard was built without a sender
+   * directory (one connection for everything), `null` when the group has none.
+   */
+  private async senderFor(group: GroupPolicy | undefined): Promise<Sender | null | undefined> {
+    const senders = this.options.senders;
+    if (!senders || !group) return undefined;
+    return (await senders.senderFor(String(group.group), group.fallback_sender)) ?? null;
+  }
+
+  private static noSender(group: string): DecisionReason {
+    return {
+      code: 'no_sender',
+      message: `No Sendoso sender is connected for ${group}, so giftguard cannot send for it: Sendoso charges the sending user's group. Connect one of its people with: giftguard connect --group "${group}" (or name a fallback_sender for the group in the policy).`,
+    };
+  }
+
   /** The payload an approval binds to: group, campaign, recipients, cost and the exact body. */
   static payloadHash(group: string, candidate: SpendCandidate, cost: number | undefined, body: unknown): string {
     return sha256(canonical({ group: group.toLowerCase(), touch: candidate.touch.id, recipients: [...candidate.recipients].sort(), cost, kind: candidate.kind, body }));
@@ -287,6 +311,11 @@ export class Guard implements SpendGate {
     }
     const groupPolicy = findGroupPolicy(policy, candidate.group);
     const groupName = groupPolicy ? String(groupPolicy.group) : String(candidate.group ?? '');
+    const sender = await this.senderFor(groupPolicy);
+    if (sender === null) {
+      await this.options.ledger.audit({ at: now, event: 'decision', group: groupName, touchId: request.touchId, outcome: 'deny', reasons: ['no_sender'], caller });
+      return { status: 'denied', reasons: [Guard.noSender(groupName)] };
+    }
     const cost = costOf(policy, candidate.touch);
     const requestKey = this.requestKey(request);
     const keys = this.intentKeys(requestKey, candidate.touch.id, candidate);
@@ -307,7 +336,7 @@ export class Guard implements SpendGate {
 
     switch (result.kind) {
       case 'existing': {
-        if (this.resumable(result.intents, payloadHash)) return this.toOutcome(await this.dispatchBatch(result.intents, dispatch, false), result.intents);
+        if (this.resumable(result.intents, payloadHash)) return this.toOutcome(await this.dispatchBatch(result.intents, dispatch, false, false, sender), result.intents);
         const twin = result.intents.every((i) => keys.includes(i.key));
         const settled = await this.afterInFlight(result.intents, request.twinWaitMs);
         // Another run's send of the same gift to the same person came to nothing: this one is free to go.
@@ -325,7 +354,7 @@ export class Guard implements SpendGate {
         return { status: 'pending_approval', approvalId: result.approval.id, reasons: result.decision.reasons, expiresAt: result.approval.expiresAt };
       case 'reserved':
         this.options.onStep?.('reserved', result.intents[0]!.batchId);
-        return this.toOutcome(await this.dispatchBatch(result.intents, dispatch, true), result.intents);
+        return this.toOutcome(await this.dispatchBatch(result.intents, dispatch, true, false, sender), result.intents);
     }
   }
 
@@ -393,7 +422,7 @@ export class Guard implements SpendGate {
    * Only an error known to have stopped before the request was written releases the budget; with
    * `requeue` (approved sends) a retryable one puts the batch back to wait for the next attempt.
    */
-  private async dispatchBatch(intents: readonly Intent[], dispatch: Dispatch, claimed: boolean, requeue = false): Promise<Attempt | 'taken'> {
+  private async dispatchBatch(intents: readonly Intent[], dispatch: Dispatch, claimed: boolean, requeue = false, sender?: Sender): Promise<Attempt | 'taken'> {
     const ledger = this.options.ledger;
     const batch = intents[0]!.batchId;
     if (!claimed && !(await ledger.claim(batch, this.options.clock.now()))) return 'taken';
@@ -402,7 +431,7 @@ export class Guard implements SpendGate {
       let response: DispatchResult;
       try {
         this.options.onStep?.('dispatching', batch);
-        response = await dispatch({ beforeRetry: () => ledger.redispatch(batch, this.options.clock.now()) });
+        response = await dispatch({ beforeRetry: () => ledger.redispatch(batch, this.options.clock.now()), sender });
       } catch (thrown) {
         const error = toGiftingError(thrown);
         const now = this.options.clock.now();
@@ -555,10 +584,17 @@ export class Guard implements SpendGate {
     const batches = new Map<string, Intent[]>();
     for (const intent of pending) batches.set(intent.batchId, [...(batches.get(intent.batchId) ?? []), intent]);
     let sent = 0;
+    const policy = (await this.decisionPolicy()).policy;
     for (const intents of batches.values()) {
       const first = intents[0]!;
       const approvalId = first.approvalId!;
-      const attempt = await this.dispatchBatch(intents, (attempts) => dispatcher({ path: first.request.path, body: first.request.body }, attempts), false, true);
+      const sender = policy ? await this.senderFor(findGroupPolicy(policy, first.group)) : undefined;
+      if (sender === null) {
+        // Approved, but nobody can send it for this group yet: it waits, approved, for a connection.
+        this.log.warn({ approvalId, group: first.group }, 'approved send waits: no sender is connected for its group');
+        continue;
+      }
+      const attempt = await this.dispatchBatch(intents, (attempts) => dispatcher({ path: first.request.path, body: first.request.body }, attempts), false, true, sender);
       const now = this.options.clock.now();
       if (attempt === 'taken' || attempt.kind === 'unknown') continue;
       if (attempt.kind === 'sent') {

@@ -71,6 +71,11 @@ const groupPolicy = z.strictObject({
       approvers: z.array(z.string().min(1)).default([]),
     })
     .default({ approvers: [] }),
+  /**
+   * Send this group's gifts as another connected sender (a Sendoso team group name or a user's
+   * email) when none of its own people is connected. Sendoso then charges that sender's group.
+   */
+  fallback_sender: z.string().min(1).optional(),
   /** Who may start sends for this group from Slack (user ids or names). */
   triggers: z.strictObject({ slack_users: z.array(z.string().min(1)).default([]) }).default({ slack_users: [] }),
 });

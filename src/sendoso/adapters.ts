@@ -5,7 +5,9 @@
  */
 import type { CampaignDirectory, CampaignInfo, Clock, SendHistory, SenderGroups, SpendDispatcher, Touch } from '../domain/index.js';
 import type { SendosoClient } from './client.js';
+import { GiftingError } from '../domain/index.js';
 import { NotFoundError } from './errors.js';
+import type { SenderIdentity } from './senders.js';
 import type { SendosoTransport } from './http.js';
 
 const CAMPAIGN_TTL_MS = 60_000;
@@ -91,6 +93,31 @@ export function sendosoSendHistory(client: SendosoClient, clock: Clock, patience
 
 const DIRECTORY_TTL_MS = 300_000;
 
+/** Who the client's token is for, and the team group that user sends for (GET /me, /users, /groups). */
+export async function sendosoIdentity(client: SendosoClient): Promise<SenderIdentity> {
+  const me = await client.me.retrieve();
+  let groupId: number | undefined;
+  for await (const user of client.users.listAll()) {
+    if (user.id === me.id) {
+      groupId = user.teamGroupId;
+      break;
+    }
+  }
+  let groupName: string | undefined;
+  if (groupId !== undefined) {
+    for await (const group of client.groups.listAll()) {
+      if (group.id === groupId) {
+        groupName = group.name;
+        break;
+      }
+    }
+  }
+  if (groupId === undefined || groupName === undefined) {
+    throw new GiftingError('not_found', `Sendoso does not list ${me.email} in any team group, so giftguard cannot tell whose budget their sends spend.`);
+  }
+  return { userId: me.id, userName: `${me.firstName} ${me.lastName}`.trim(), userEmail: me.email, groupId, groupName };
+}
+
 /**
  * Which team group each user is in, from GET /users and GET /groups, cached for five minutes (and
  * read again once when a user is not found, since people join).
@@ -117,10 +144,14 @@ export function sendosoSenderGroups(client: SendosoClient, clock: Clock): Sender
   };
 }
 
-/** POSTs a stored spend request (an approved one) as it was submitted. */
-export function sendosoDispatcher(transport: SendosoTransport): SpendDispatcher {
+/**
+ * POSTs a stored spend request (an approved one) as it was submitted — on the sender's
+ * connection when the guard names one (`senderTransport`), else on `transport`.
+ */
+export function sendosoDispatcher(transport: SendosoTransport, senderTransport?: (senderId: string) => SendosoTransport): SpendDispatcher {
   return async ({ path, body }, attempts) => {
-    const response = await transport.request({ method: 'POST', path, body }, { beforeRetry: attempts.beforeRetry });
+    const via = attempts.sender && senderTransport ? senderTransport(attempts.sender.id) : transport;
+    const response = await via.request({ method: 'POST', path, body }, { beforeRetry: attempts.beforeRetry });
     return { body: response.body };
   };
 }

@@ -11,6 +11,10 @@ export { MemoryPacingStore } from './pacing-store.js';
 export type { PacingStore, PacingAnswer } from './pacing-store.js';
 export { SqlitePacingStore } from './sqlite-pacing-store.js';
 export { RedisPacingStore } from './redis-pacing-store.js';
+export { ConnectionStore } from './connections.js';
+export type { SenderConnection } from './connections.js';
+export { SendosoSenders, PRIMARY_SENDER } from './senders.js';
+export type { SendosoSendersOptions, SenderIdentity, PrimarySender } from './senders.js';
 export { SendosoOAuth, staticAccessToken } from './oauth.js';
 export type { AccessTokenProvider, OAuthClientOptions } from './oauth.js';
 export { MemoryTokenStore, FileTokenStore } from './token-stores.js';
@@ -32,4 +36,4 @@ export {
   InvalidResponseError,
   SendosoBusyError,
 } from './errors.js';
-export { sendosoCampaignDirectory, sendosoSendHistory, sendosoSenderGroups, sendosoDispatcher } from './adapters.js';
+export { sendosoCampaignDirectory, sendosoSendHistory, sendosoSenderGroups, sendosoDispatcher, sendosoIdentity } from './adapters.js';

@@ -18,6 +18,8 @@ import type { SpendResult } from './spend-result.js';
 export interface ToolRuntime {
   /** The account's gateway: every call is paced and retried there. */
   readonly transport: SendosoTransport;
+  /** The gateway of a sender connection, for sends the guard assigns to one (the group's own sender). */
+  readonly senderTransport?: ((senderId: string) => SendosoTransport) | undefined;
   readonly gate: SpendGate;
   readonly viaFrom: string;
   readonly clock: Clock;
@@ -143,10 +145,12 @@ async function spend(
   let status: number | undefined;
   let meta: Record<string, unknown> = {};
   const waiting = patience(runtime, context);
-  const outcome = await runtime.gate.submit(request, async ({ beforeRetry }) => {
+  const outcome = await runtime.gate.submit(request, async ({ beforeRetry, sender }) => {
+    // Out on the paying group's own sender, when the guard names one.
+    const transport = sender && runtime.senderTransport ? runtime.senderTransport(sender.id) : runtime.transport;
     // The caller's signal only stops the wait for a turn: a send on the wire is never abandoned,
     // which would only turn it into an unknown outcome.
-    const response = await runtime.transport.request({ method: 'POST', path, body }, { ...waiting, signal: context.signal, beforeRetry });
+    const response = await transport.request({ method: 'POST', path, body }, { ...waiting, signal: context.signal, beforeRetry });
     status = response.status;
     meta = rateLimitMeta(response.rateLimit);
     checkResponse(tool, response.body, 'POST');

@@ -31,7 +31,7 @@ function guardOver(e: SandboxWithClient, policy: Policy, ledger: SqliteLedger = 
     clock: e.clock,
     logger: silentLogger(),
     history: sendosoSendHistory(e.gatewayClient, e.clock),
-    senders: sendosoSenderGroups(e.gatewayClient, e.clock),
+    senderGroups: sendosoSenderGroups(e.gatewayClient, e.clock),
   });
 }
 

@@ -29,7 +29,8 @@ describe('a 200-recipient batch killed and resumed', () => {
       GIFTGUARD_RECONCILE_SETTLE_SECONDS: '0',
       GIFTGUARD_DISPATCH_STALE_SECONDS: '0',
       SENDOSO_API_URL: sandbox.apiBaseUrl,
-      SENDOSO_ACCESS_TOKEN: sandbox.issueToken().access_token,
+      // Riley Brooks sends for Marketing: Marketing's sends go out (and are charged) as her.
+      SENDOSO_ACCESS_TOKEN: sandbox.issueToken(505).access_token,
     };
     const sent = () => sandbox.state.sends.filter((s) => s.viaFrom === 'giftguard').length;
     let runId: string | undefined;

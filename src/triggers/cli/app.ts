@@ -13,7 +13,7 @@ import type { SlackPoster } from '../slack/index.js';
 import type { SqliteDatabase } from '../../storage/index.js';
 import type { Logger } from '../../log/index.js';
 import type { RunningSandbox } from '../../sandbox/index.js';
-import type { SendosoClient, SendosoGateway } from '../../sendoso/index.js';
+import type { ConnectionStore, SendosoClient, SendosoGateway, SendosoSenders } from '../../sendoso/index.js';
 import type { McpRegistry, ToolAuditLog, ToolDefinition, ToolRuntime } from '../../tools/index.js';
 
 /** A live connection to Sendoso, or to the embedded sandbox standing in for it. */
@@ -22,11 +22,27 @@ export interface SendosoConnection {
   readonly gateway: SendosoGateway;
   /** The typed client, over the gateway. */
   readonly client: SendosoClient;
+  /** The account (API base URL). */
+  readonly account: string;
+  /** Who sends for which group: sender connections, and the configured one. */
+  readonly senders: SendosoSenders;
+  /** The account's OAuth server and giftguard's client there (absent for a bare access token). */
+  readonly oauth?: SendosoOAuthServer;
   /** Set when giftguard started the embedded sandbox. */
   readonly sandbox?: RunningSandbox;
   /** e.g. "embedded sandbox at http://127.0.0.1:8787/api/v3" */
   readonly description: string;
   close(): Promise<void>;
+}
+
+/** Where sender connections authorize and refresh. */
+export interface SendosoOAuthServer {
+  /** e.g. https://app.sendoso.com (the /oauth/* paths are appended). */
+  readonly baseUrl: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** The clock token expiry is judged by (the sandbox's own, for the sandbox). */
+  readonly clock: Clock;
 }
 
 export interface SendosoConnectOptions {
@@ -55,6 +71,8 @@ export interface App {
    */
   policy(): Promise<Policy | undefined>;
   connectSendoso(options?: SendosoConnectOptions): Promise<SendosoConnection>;
+  /** Sender connections (token pairs encrypted with the signing key). */
+  connections(): ConnectionStore;
   /** The guard over a connection, on the live policy (with no valid policy it refuses every spend). */
   guard(connection: SendosoConnection): Guard;
   /** What tools run with, on a connection: its gateway and the guard as SpendGate. */

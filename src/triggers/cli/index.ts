@@ -3,4 +3,4 @@ export { createProgram } from './program.js';
 export { processIo } from './io.js';
 export type { CliIo } from './io.js';
 export { startConfiguredSandbox } from './sandbox-command.js';
-export type { App, AppFactory, AppRequest, SendosoConnection, SendosoConnectOptions } from './app.js';
+export type { App, AppFactory, AppRequest, SendosoConnection, SendosoConnectOptions, SendosoOAuthServer } from './app.js';
