@@ -177,7 +177,7 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) =
     policy: async () => policySource().initial,
     connections: connectionStore,
     async connectSendoso(options: SendosoConnectOptions = {}) {
-      const { http, account, oauth, ...rest } = config.sendosoApiUrl ? await connectRealSendoso(config, clock, logger) : await connectSandbox(config, clock, logger, options);
+      const { http, account, apiBaseUrl, oauth, ...rest } = config.sendosoApiUrl ? await connectRealSendoso(config, clock, logger) : await connectSandbox(config, clock, logger, options);
       // The one door to the account: every Sendoso call of this process passes a gateway on its pace.
       const pacer = await pacerFor(account);
       const gateway = new SendosoGateway({ http, pacer, clock, logger });
@@ -192,7 +192,7 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) =
         // Each sender with its own rotating token pair, refreshed against the account's OAuth server.
         transportOf: (c) =>
           new SendosoHttp({
-            apiBaseUrl: account,
+            apiBaseUrl,
             auth: oauth ? new SendosoOAuth({ ...oauth, store: store.tokenStore(c.id), logger }) : staticAccessToken(''),
             clock,
             logger,
@@ -201,7 +201,9 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) =
         primary: { transport: gateway, identify: () => sendosoIdentity(client) },
       });
       if (rest.sandbox) await connectSandboxSenders(rest.sandbox, account, store, senders);
-      const connection: SendosoConnection = { ...rest, gateway, client, senders, account, ...(oauth && { oauth }) };
+      const clientFor = (auth: AccessTokenProvider) =>
+        createSendosoClient(new SendosoGateway({ http: new SendosoHttp({ apiBaseUrl, auth, clock, logger, timeoutMs: config.sendosoTimeoutMs }), pacer, clock, logger }));
+      const connection: SendosoConnection = { ...rest, gateway, client, senders, account, clientFor, ...(oauth && { oauth }) };
       connections.push(connection);
       return connection;
     },
@@ -326,10 +328,17 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) =
  * A connection before its gateway: the bare transport, the account its pace is shared by, and the
  * OAuth server (and client) sender connections refresh against, when there is one.
  */
-type RawConnection = Omit<SendosoConnection, 'gateway' | 'client' | 'senders' | 'oauth'> & {
+type RawConnection = Omit<SendosoConnection, 'gateway' | 'client' | 'senders' | 'oauth' | 'clientFor'> & {
   readonly http: SendosoHttp;
+  readonly apiBaseUrl: string;
   readonly oauth?: SendosoOAuthServer;
 };
+
+/**
+ * The embedded sandbox's account name: one per data directory whatever port it runs on, so the
+ * processes using it share one pace and its sender connections outlive a restart.
+ */
+const EMBEDDED_SANDBOX = 'embedded-sandbox';
 
 async function connectRealSendoso(config: Config, clock: Clock, logger: Logger): Promise<RawConnection> {
   const http = new SendosoHttp({
@@ -341,7 +350,7 @@ async function connectRealSendoso(config: Config, clock: Clock, logger: Logger):
   });
   const oauth =
     config.sendosoClientId && config.sendosoClientSecret ? { baseUrl: config.sendosoOAuthUrl, clientId: config.sendosoClientId, clientSecret: config.sendosoClientSecret, clock } : undefined;
-  return { http, account: config.sendosoApiUrl!, ...(oauth && { oauth }), description: `Sendoso at ${config.sendosoApiUrl}`, close: async () => undefined };
+  return { http, account: config.sendosoApiUrl!, apiBaseUrl: config.sendosoApiUrl!, ...(oauth && { oauth }), description: `Sendoso at ${config.sendosoApiUrl}`, close: async () => undefined };
 }
 
 /** Where a running embedded sandbox announces itself, so every giftguard process uses the same one. */
@@ -402,7 +411,7 @@ async function connectSandbox(config: Config, clock: Clock, logger: Logger, opti
     const apiBaseUrl = `${running.url}/api/v3`;
     const http = new SendosoHttp({ apiBaseUrl, auth, clock, logger, timeoutMs: config.sendosoTimeoutMs });
     const oauth = { baseUrl: running.url, clientId: running.clientId, clientSecret: running.clientSecret, clock };
-    return { http, account: apiBaseUrl, oauth, description: `embedded sandbox at ${apiBaseUrl} (run by process ${running.pid})`, close: async () => undefined };
+    return { http, account: EMBEDDED_SANDBOX, apiBaseUrl, oauth, description: `embedded sandbox at ${apiBaseUrl} (run by process ${running.pid})`, close: async () => undefined };
   }
   const sandbox = await startConfiguredSandbox(
     {
@@ -432,7 +441,8 @@ async function connectSandbox(config: Config, clock: Clock, logger: Logger, opti
   const http = new SendosoHttp({ apiBaseUrl: sandbox.apiBaseUrl, auth, clock, logger, timeoutMs: config.sendosoTimeoutMs });
   return {
     http,
-    account: sandbox.apiBaseUrl,
+    account: EMBEDDED_SANDBOX,
+    apiBaseUrl: sandbox.apiBaseUrl,
     oauth: { baseUrl: sandbox.url, clientId: sandbox.oauthClient.clientId, clientSecret: sandbox.oauthClient.clientSecret, clock: sandbox.clock },
     sandbox,
     description: `embedded sandbox at ${sandbox.apiBaseUrl}`,

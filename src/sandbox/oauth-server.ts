@@ -16,6 +16,8 @@ export interface OAuthAnswer {
   readonly status: number;
   readonly body: unknown;
   readonly headers?: Record<string, string>;
+  /** A page for a person instead of the JSON body. */
+  readonly html?: string;
 }
 
 export interface IssuedTokens {
@@ -133,32 +135,107 @@ export function revokeEndpoint(state: SandboxState, params: URLSearchParams, aut
 }
 
 /**
- * GET /oauth/authorize. The sandbox has no login page: it grants at once as the seed's API user
- * and redirects with a code, which is enough to exercise a real authorization-code client.
+ * GET /oauth/authorize: the consent page a person sees — "giftguard wants to act for you" — with a
+ * choice of which sandbox user to sign in as (Sendoso charges that user's group for their sends)
+ * and Allow / Deny. The form posts back to /oauth/authorize; from a terminal, `curl` the URL, then
+ * POST the same fields with `user_id` and `decision=allow`, and follow the redirect.
+ *
+ * For the out-of-band redirect (`urn:ietf:wg:oauth:2.0:oob`) there is no page: the code is granted
+ * at once, as `user_id` (default: the seed's API user), and answered as JSON — for programs.
  */
 export function authorizeEndpoint(state: SandboxState, query: URLSearchParams, nowMs: number): OAuthAnswer {
-  const client = state.oauth.clients.find((c) => c.clientId === query.get('client_id'));
+  const checked = checkAuthorizeRequest(state, query);
+  if ('status' in checked) return checked;
+  if (checked.redirectUri === OOB) {
+    const userId = query.has('user_id') ? Number(query.get('user_id')) : state.apiUserId;
+    if (!activeUser(state, userId)) return oauthError(400, 'invalid_request', 'No such sandbox user.');
+    return { status: 200, body: { code: grantCode(state, checked, userId, nowMs) } };
+  }
+  return { status: 200, body: {}, html: consentPage(state, query, checked) };
+}
+
+/** POST /oauth/authorize: the person's answer on the consent page. */
+export function authorizeDecision(state: SandboxState, form: URLSearchParams, nowMs: number): OAuthAnswer {
+  const checked = checkAuthorizeRequest(state, form);
+  if ('status' in checked) return checked;
+  const target = new URL(checked.redirectUri);
+  const stateParam = form.get('state');
+  if (stateParam !== null) target.searchParams.set('state', stateParam);
+  if (form.get('decision') !== 'allow') {
+    target.searchParams.set('error', 'access_denied');
+    return { status: 302, body: {}, headers: { location: target.toString() } };
+  }
+  const userId = Number(form.get('user_id'));
+  if (!activeUser(state, userId)) return oauthError(400, 'invalid_request', 'Choose a sandbox user to sign in as (user_id).');
+  target.searchParams.set('code', grantCode(state, checked, userId, nowMs));
+  return { status: 302, body: {}, headers: { location: target.toString() } };
+}
+
+const OOB = 'urn:ietf:wg:oauth:2.0:oob';
+
+interface AuthorizeRequest {
+  readonly client: OAuthClient;
+  readonly redirectUri: string;
+  readonly scope: string;
+}
+
+function checkAuthorizeRequest(state: SandboxState, params: URLSearchParams): AuthorizeRequest | OAuthAnswer {
+  const client = state.oauth.clients.find((c) => c.clientId === params.get('client_id'));
   if (!client) return oauthError(400, 'invalid_client', 'Unknown client_id.');
-  if (query.get('response_type') !== 'code') return oauthError(400, 'unsupported_response_type', 'response_type must be code.');
-  const redirectUri = query.get('redirect_uri') ?? '';
+  if (params.get('response_type') !== 'code') return oauthError(400, 'unsupported_response_type', 'response_type must be code.');
+  const redirectUri = params.get('redirect_uri') ?? '';
   if (!isAllowedRedirect(client, redirectUri)) {
     return oauthError(400, 'invalid_redirect_uri', 'The redirect_uri is not registered for this client.');
   }
+  return { client, redirectUri, scope: params.get('scope') ?? DEFAULT_SCOPE };
+}
+
+function activeUser(state: SandboxState, userId: number): SandboxUser | undefined {
+  return state.users.find((u) => u.id === userId && u.active);
+}
+
+function grantCode(state: SandboxState, request: AuthorizeRequest, userId: number, nowMs: number): string {
   const code = newOpaqueToken();
-  state.oauth.codes[code] = {
-    userId: state.apiUserId,
-    clientId: client.clientId,
-    redirectUri,
-    scope: query.get('scope') ?? DEFAULT_SCOPE,
-    expiresAt: nowMs + CODE_LIFETIME_MS,
-    used: false,
-  };
-  if (redirectUri === 'urn:ietf:wg:oauth:2.0:oob') return { status: 200, body: { code } };
-  const target = new URL(redirectUri);
-  target.searchParams.set('code', code);
-  const stateParam = query.get('state');
-  if (stateParam !== null) target.searchParams.set('state', stateParam);
-  return { status: 302, body: {}, headers: { location: target.toString() } };
+  state.oauth.codes[code] = { userId, clientId: request.client.clientId, redirectUri: request.redirectUri, scope: request.scope, expiresAt: nowMs + CODE_LIFETIME_MS, used: false };
+  return code;
+}
+
+const escape = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/** The consent page: a plain form, no script. */
+function consentPage(state: SandboxState, query: URLSearchParams, request: AuthorizeRequest): string {
+  const hint = (query.get('login_hint') ?? '').toLowerCase();
+  const groups = new Map(state.groups.map((g) => [g.id, g.name]));
+  const options = state.users
+    .filter((u) => u.active)
+    .map((u) => {
+      const selected = u.email.toLowerCase() === hint ? ' selected' : '';
+      return `<option value="${u.id}"${selected}>${escape(`${u.firstName} ${u.lastName} <${u.email}> — ${groups.get(u.teamGroupId) ?? 'no group'}${u.role === 'manager' ? ', manager' : ''}`)}</option>`;
+    })
+    .join('\n        ');
+  const hidden = ['client_id', 'redirect_uri', 'response_type', 'scope', 'state']
+    .filter((k) => query.get(k) !== null)
+    .map((k) => `<input type="hidden" name="${k}" value="${escape(query.get(k)!)}">`)
+    .join('\n      ');
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Authorize ${escape(request.client.clientId)} — Sendoso sandbox</title></head>
+<body>
+  <h1>Authorize ${escape(request.client.clientId)}</h1>
+  <p>${escape(request.client.clientId)} wants to act for you in ${escape(state.team.name)}'s Sendoso sandbox (scope: ${escape(request.scope)}).
+     Gifts it sends as you are charged to your team group.</p>
+  <form method="post" action="/oauth/authorize">
+      ${hidden}
+      <label for="user_id">Sign in as</label>
+      <select id="user_id" name="user_id">
+        ${options}
+      </select>
+      <button type="submit" name="decision" value="allow">Allow</button>
+      <button type="submit" name="decision" value="deny">Deny</button>
+  </form>
+</body>
+</html>
+`;
 }
 
 /** Registered URIs, plus any loopback URI (RFC 8252 §7.3) so local tools can authorize. */

@@ -15,7 +15,7 @@ import { handleControl } from './control.js';
 import { SandboxCore } from './core.js';
 import type { RequestLogEntry } from './core.js';
 import type { FaultSpec } from './faults.js';
-import { authenticate, authorizeEndpoint, revokeEndpoint, tokenEndpoint } from './oauth-server.js';
+import { authenticate, authorizeDecision, authorizeEndpoint, revokeEndpoint, tokenEndpoint } from './oauth-server.js';
 import type { IssuedTokens } from './oauth-server.js';
 import { rateLimitHeaders } from './rate-limit.js';
 import type { HeaderStyle } from './rate-limit.js';
@@ -215,6 +215,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     let answer;
     if (method === 'GET' && url.pathname === '/oauth/authorize') {
       answer = authorizeEndpoint(core.state, url.searchParams, now);
+    } else if (method === 'POST' && url.pathname === '/oauth/authorize') {
+      let form: URLSearchParams;
+      try {
+        form = oauthParams(request, url, await readBody(request));
+      } catch {
+        send(response, 400, { error: 'invalid_request', error_description: 'The request body could not be parsed.' });
+        return;
+      }
+      answer = authorizeDecision(core.state, form, now);
     } else if (method === 'POST' && (url.pathname === '/oauth/token' || url.pathname === '/oauth/revoke')) {
       let params: URLSearchParams;
       try {
@@ -233,6 +242,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     }
     if (answer.status < 400) core.markDirty();
     core.persist();
+    if (answer.html !== undefined) {
+      response.writeHead(answer.status, {
+        'content-type': 'text/html; charset=utf-8',
+        'content-length': Buffer.byteLength(answer.html),
+        'cache-control': 'no-store',
+        'content-security-policy': "default-src 'none'",
+        'x-frame-options': 'DENY',
+      });
+      response.end(answer.html);
+      return;
+    }
     send(response, answer.status, answer.body, { 'cache-control': 'no-store', ...answer.headers });
   }
 

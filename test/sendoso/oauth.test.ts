@@ -10,7 +10,7 @@ import { FileTokenStore, MemoryTokenStore, SendosoOAuth } from '../../src/sendos
 import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { rejectionOf, startSandboxWithClient } from '../support/sandbox-client.js';
+import { consent, rejectionOf, startSandboxWithClient } from '../support/sandbox-client.js';
 import type { SandboxWithClient } from '../support/sandbox-client.js';
 
 let env: SandboxWithClient;
@@ -141,14 +141,15 @@ describe('rotating refresh tokens', () => {
 });
 
 describe('authorization code', () => {
-  it('authorize → redirect with code → exchange → a working token, saved to a 0600 file', async () => {
+  it('authorize → consent page → redirect with code → exchange → a working token, saved to a 0600 file', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'giftguard-oauth-'));
     const store = new FileTokenStore(join(dir, 'tokens.json'));
     const oauth = new SendosoOAuth({ baseUrl: env.sandbox.url, clientId: 'giftguard-sandbox', clientSecret: 'sandbox-secret', store, clock: env.clock, logger: silentLogger() });
     const redirectUri = 'http://127.0.0.1:9999/callback';
-    const response = await fetch(oauth.authorizeUrl(redirectUri, 'public write', 'xyz'), { redirect: 'manual' });
-    expect(response.status).toBe(302);
-    const location = new URL(response.headers.get('location')!);
+    // A person chooses whom to sign in as and allows it (Sendoso's own login and consent).
+    const { page, location } = await consent(oauth.authorizeUrl(redirectUri, 'public write', 'xyz'), 501);
+    expect(page).toContain('giftguard-sandbox wants to act for you');
+    expect(location.origin + location.pathname).toBe(redirectUri);
     expect(location.searchParams.get('state')).toBe('xyz');
     const tokens = await oauth.exchangeCode(location.searchParams.get('code')!, redirectUri);
     expect(tokens.scope).toBe('public write');
@@ -158,5 +159,11 @@ describe('authorization code', () => {
     expect((await stat(store.path)).mode & 0o777).toBe(0o600);
     // A code works once.
     await expect(oauth.exchangeCode(location.searchParams.get('code')!, redirectUri)).rejects.toMatchObject({ code: 'oauth' });
+  });
+
+  it('deny sends the person back with access_denied and no code', async () => {
+    const oauth = new SendosoOAuth({ baseUrl: env.sandbox.url, clientId: 'giftguard-sandbox', clientSecret: 'sandbox-secret', store: new MemoryTokenStore(), clock: env.clock, logger: silentLogger() });
+    const { location } = await consent(oauth.authorizeUrl('http://127.0.0.1:9999/callback', 'public', 'abc'), 505, 'deny');
+    expect(Object.fromEntries(location.searchParams)).toEqual({ state: 'abc', error: 'access_denied' });
   });
 });

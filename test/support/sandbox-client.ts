@@ -118,3 +118,24 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<any> {
   }
   throw new Error('expected the promise to reject, but it resolved');
 }
+
+/**
+ * Plays the person on the sandbox's consent page, as a script with no browser would: fetches the
+ * authorize URL, reads the form's fields, and posts them back as `userId` with Allow (or Deny).
+ * Returns the redirect the sandbox answers with (to the client's callback).
+ */
+export async function consent(authorizeUrl: string, userId: number, decision: 'allow' | 'deny' = 'allow'): Promise<{ page: string; location: URL }> {
+  const page = await (await fetch(authorizeUrl)).text();
+  const form = new URLSearchParams();
+  for (const match of page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) form.set(match[1]!, decodeEntities(match[2]!));
+  form.set('user_id', String(userId));
+  form.set('decision', decision);
+  const action = new URL('/oauth/authorize', authorizeUrl);
+  const answer = await fetch(action, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form, redirect: 'manual' });
+  if (answer.status !== 302) throw new Error(`consent answered ${answer.status}: ${await answer.text()}`);
+  return { page, location: new URL(answer.headers.get('location')!) };
+}
+
+function decodeEntities(text: string): string {
+  return text.replace(/&(amp|lt|gt|quot|#39);/g, (_m, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[e]!);
+}

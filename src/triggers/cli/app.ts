@@ -13,7 +13,7 @@ import type { SlackPoster } from '../slack/index.js';
 import type { SqliteDatabase } from '../../storage/index.js';
 import type { Logger } from '../../log/index.js';
 import type { RunningSandbox } from '../../sandbox/index.js';
-import type { ConnectionStore, SendosoClient, SendosoGateway, SendosoSenders } from '../../sendoso/index.js';
+import type { AccessTokenProvider, ConnectionStore, SendosoClient, SendosoGateway, SendosoSenders } from '../../sendoso/index.js';
 import type { McpRegistry, ToolAuditLog, ToolDefinition, ToolRuntime } from '../../tools/index.js';
 
 /** A live connection to Sendoso, or to the embedded sandbox standing in for it. */
@@ -28,6 +28,8 @@ export interface SendosoConnection {
   readonly senders: SendosoSenders;
   /** The account's OAuth server and giftguard's client there (absent for a bare access token). */
   readonly oauth?: SendosoOAuthServer;
+  /** A client acting with another token (a sender being connected), through the account's pace. */
+  clientFor(auth: AccessTokenProvider): SendosoClient;
   /** Set when giftguard started the embedded sandbox. */
   readonly sandbox?: RunningSandbox;
   /** e.g. "embedded sandbox at http://127.0.0.1:8787/api/v3" */

@@ -9,6 +9,7 @@ import { approvalsCommand, budgetCommand, policyCommand, reconcileCommand } from
 import { apiTokenCommand, auditCommand, mcpCommand } from './mcp-command.js';
 import { runCommand, runsCommand } from './run-commands.js';
 import { askCommand } from './ask-command.js';
+import { connectCommand, connectionsCommand } from './connect-command.js';
 import { sandboxCommand } from './sandbox-command.js';
 import { schedulesCommand } from './schedules-command.js';
 import { serveCommand } from './serve-command.js';
@@ -31,6 +32,8 @@ export function createProgram(io: CliIo, version: string, factory: AppFactory): 
   program.addCommand(budgetCommand(io, factory));
   program.addCommand(approvalsCommand(io, factory));
   program.addCommand(reconcileCommand(io, factory));
+  program.addCommand(connectCommand(io, factory));
+  program.addCommand(connectionsCommand(io, factory));
   program.addCommand(toolsCommand(io, factory));
   program.addCommand(auditCommand(io, factory));
   program.addCommand(sandboxCommand(io));
