@@ -265,6 +265,24 @@ export const settings = {
     schema: z.string().min(1).max(100).default('giftguard'),
     description: 'The via_from name sent with every send; Sendoso asks that it never change.',
   }),
+  sendosoWebhookSecret: define({
+    env: 'GIFTGUARD_SENDOSO_WEBHOOK_SECRET',
+    schema: z.string().startsWith('whsec_').optional(),
+    description: 'Signing secret (whsec_…) of the endpoint you added in Sendoso\'s webhook portal for POST /webhooks/sendoso; enables it. With the embedded sandbox, serve makes one of its own.',
+    secret: true,
+  }),
+  sandboxWebhookUrl: define({
+    env: 'GIFTGUARD_SANDBOX_WEBHOOK_URL',
+    flag: '--webhook-url',
+    schema: url.optional(),
+    description: '`giftguard sandbox`: deliver Svix-signed webhooks for every send status change to this URL.',
+  }),
+  sandboxWebhookSecret: define({
+    env: 'GIFTGUARD_SANDBOX_WEBHOOK_SECRET',
+    schema: z.string().startsWith('whsec_').optional(),
+    description: '`giftguard sandbox`: the whsec_ secret its webhooks are signed with (default: a new one, printed at start).',
+    secret: true,
+  }),
   sendosoTimeoutMs: define({
     env: 'SENDOSO_TIMEOUT_MS',
     schema: positiveInt.max(600_000).default(30_000),

@@ -64,6 +64,8 @@ export interface SpendRequest {
   readonly oncePerRecipientWithinMs?: number;
   /** How long this caller can wait for a twin request (same key) already in flight to finish. */
   readonly twinWaitMs?: number;
+  /** The workflow run that asked, so what happens to the send later (delivery) reaches it. */
+  readonly runId?: string;
 }
 
 /** A reason behind a decision: a stable code and a sentence a person understands. */
@@ -169,6 +171,8 @@ export interface SentRecord {
   readonly trackingCode: string | null;
   /** The Sendoso user who sent it: their team group paid. */
   readonly senderId?: number | null;
+  /** Every status the send has had, oldest first. */
+  readonly statusUpdates?: readonly { readonly status: string; readonly at: number }[];
 }
 
 /** Which team group a Sendoso user belongs to (whose budget their sends spend). */

@@ -29,6 +29,8 @@ import type { Logger } from '../log/index.js';
 import { costOf, evaluate, findGroupPolicy } from './evaluate.js';
 import type { Decision, LedgerView, SpendCandidate } from './evaluate.js';
 import type { Approval, Intent, LedgerPort, StoredRequest } from './ledger-port.js';
+import { milestoneOf } from './deliveries.js';
+import type { Milestone } from './deliveries.js';
 import { HistorySync, NO_SYNC } from './history-sync.js';
 import type { SyncReport } from './history-sync.js';
 import { fixedPolicy } from './live-policy.js';
@@ -82,6 +84,18 @@ export interface Settlement {
   /** `not_sent`: certainly not sent, free to be tried again; `refused`: a person said no. */
   readonly outcome: 'sent' | 'not_sent' | 'refused';
   readonly detail: string;
+}
+
+/** News of a send after it went out, for the run and the person that asked for it. */
+export interface Delivery {
+  readonly intentId: string;
+  readonly runId: string | undefined;
+  readonly recipient: string;
+  readonly touchName: string;
+  readonly trackingCode: string | null;
+  readonly status: string;
+  readonly at: number;
+  readonly milestone: Milestone | undefined;
 }
 
 /** An intent reconciliation settled. */
@@ -319,7 +333,7 @@ export class Guard implements SpendGate {
     const cost = costOf(policy, candidate.touch);
     const requestKey = this.requestKey(request);
     const keys = this.intentKeys(requestKey, candidate.touch.id, candidate);
-    const stored: StoredRequest = { tool: request.tool, path: request.path, body: request.body, caller: request.caller };
+    const stored: StoredRequest = { tool: request.tool, path: request.path, body: request.body, caller: request.caller, ...(request.runId !== undefined && { runId: request.runId }) };
     const payloadHash = Guard.payloadHash(groupName, candidate, cost, request.body);
     const result = await this.options.ledger.reserve({
       candidate,
@@ -611,6 +625,62 @@ export class Guard implements SpendGate {
       }
     }
     return sent;
+  }
+
+  // ---------------------------------------------------------------- deliveries
+
+  /**
+   * A send changed status at Sendoso (a webhook named its send_gid): reads the send from the
+   * history, ties it to giftguard's intent, and returns the updates not seen before — with the
+   * milestones they mean. A send made outside giftguard only has its observed status updated.
+   */
+  async applyDelivery(sendGid: string, options: { readonly maxPages?: number } = {}): Promise<readonly Delivery[]> {
+    const history = this.options.history;
+    const state = await this.decisionPolicy();
+    if (!history || !state.policy) return [];
+    const known = await this.options.ledger.intentsBySendGid(sendGid);
+    const limit = (options.maxPages ?? 50) * 100;
+    const oldest = known.length > 0 ? Math.min(...known.map((i) => i.dispatchedAt ?? i.createdAt)) - (this.options.clockSkewMs ?? 300_000) : Number.NEGATIVE_INFINITY;
+    let found: SentRecord | undefined;
+    let read = 0;
+    for await (const send of history.newestFirst()) {
+      if (send.sendGid === sendGid) {
+        found = send;
+        break;
+      }
+      if (++read >= limit || send.createdAt < oldest) break;
+    }
+    if (!found) {
+      this.log.warn({ sendGid }, 'a webhook named a send Sendoso does not list (yet)');
+      return [];
+    }
+    const now = this.options.clock.now();
+    // Links the send to its intent (by tracking code) and updates an observed one's status.
+    await this.historySync?.importOne(found, state.policy);
+    const intents = known.length > 0 ? known : await this.options.ledger.intentsBySendGid(sendGid);
+    const updates = found.statusUpdates ?? [{ status: found.status, at: now }];
+    const deliveries: Delivery[] = [];
+    for (const intent of intents) {
+      const fresh = await this.options.ledger.recordDeliveries(intent.id, updates, now);
+      for (const update of fresh) {
+        const index = updates.indexOf(update);
+        const before = index > 0 ? updates[index - 1]!.status : undefined;
+        deliveries.push({
+          intentId: intent.id,
+          runId: intent.request.runId,
+          recipient: intent.recipientGiven,
+          touchName: intent.touchName,
+          trackingCode: intent.trackingCode ?? found.trackingCode,
+          status: update.status,
+          at: update.at,
+          milestone: milestoneOf(intent.kind, update.status, before),
+        });
+      }
+    }
+    for (const d of deliveries.filter((x) => x.milestone?.problem)) {
+      this.log.warn({ intentId: d.intentId, runId: d.runId, status: d.status }, `send ${d.milestone!.words}`);
+    }
+    return deliveries;
   }
 
   // ---------------------------------------------------------------- reconciliation

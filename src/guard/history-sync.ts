@@ -91,6 +91,11 @@ export class HistorySync {
     return report;
   }
 
+  /** Brings one send into the ledger (a webhook's send), as a pass would. */
+  async importOne(send: SentRecord, policy: Policy): Promise<HistoryImport> {
+    return this.options.ledger.importHistory([await this.historySend(send, policy)], policy, this.options.clock.now());
+  }
+
   /** A history entry as the ledger takes it: the recipient as one person, the paying group by policy name. */
   private async historySend(send: SentRecord, policy: Policy): Promise<HistorySend> {
     const group = send.senderId ? await this.options.senders.groupOf(send.senderId) : undefined;

@@ -47,6 +47,8 @@ export interface StoredRequest {
   readonly path: string;
   readonly body: unknown;
   readonly caller: SpendCaller;
+  /** The workflow run that asked, if one did. */
+  readonly runId?: string;
 }
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'voided' | 'sent' | 'failed';
@@ -209,6 +211,12 @@ export interface LedgerPort {
    * giftguard's own with a lost answer are left to reconciliation.
    */
   importHistory(sends: readonly HistorySend[], policy: Policy, now: number): Promise<HistoryImport>;
+  /** giftguard's intents for one Sendoso send (by its send_gid, once the history sync has linked it). */
+  intentsBySendGid(sendGid: string): Promise<Intent[]>;
+  /** Keeps a send's status updates; returns those not seen before (each also in the audit log). */
+  recordDeliveries(intentId: string, updates: readonly { status: string; at: number }[], now: number): Promise<{ status: string; at: number }[]>;
+  /** Every status update kept for an intent's send, oldest first. */
+  deliveries(intentId: string): Promise<{ status: string; at: number }[]>;
   /** A named mark the history sync keeps (epoch ms). */
   syncMark(name: string): Promise<number | undefined>;
   setSyncMark(name: string, value: number): Promise<void>;

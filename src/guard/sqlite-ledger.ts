@@ -174,6 +174,19 @@ const MIGRATIONS: Migration[] = [
       CREATE TABLE sync_marks (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
     `,
   },
+  {
+    version: 5,
+    description: "what happened to each send after it went out (Sendoso's status updates)",
+    sql: `
+      CREATE TABLE send_deliveries (
+        intent_id TEXT NOT NULL REFERENCES intents (id),
+        status TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        PRIMARY KEY (intent_id, status, at)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 const DAY_MS = 86_400_000;
@@ -336,6 +349,9 @@ export class SqliteLedger implements LedgerPort {
       mark: db.prepare<[string], { value: number }>('SELECT value FROM sync_marks WHERE name = ?'),
       setMark: db.prepare('INSERT INTO sync_marks (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
       sendTakenByObserved: db.prepare<[number], { send_id: number }>('SELECT send_id FROM observed_sends WHERE send_id = ?'),
+      byGid: db.prepare<[string], IntentRow>(`${intentSelect} WHERE i.sendoso_send_gid = ?`),
+      insertDelivery: db.prepare('INSERT OR IGNORE INTO send_deliveries (intent_id, status, at, recorded_at) VALUES (?, ?, ?, ?)'),
+      deliveries: db.prepare<[string], { status: string; at: number }>('SELECT status, at FROM send_deliveries WHERE intent_id = ? ORDER BY at, status'),
       onePerRecipient: db.prepare<[string, number, number], IntentRow>(
         `${intentSelect} WHERE i.recipient_email = ? AND i.created_at >= ? AND i.touch_id = ? AND i.status IN ('PENDING','DISPATCHING','SENT','UNKNOWN')`,
       ),
@@ -846,6 +862,22 @@ export class SqliteLedger implements LedgerPort {
       return counts;
     });
     return run.immediate();
+  }
+
+  async intentsBySendGid(sendGid: string): Promise<Intent[]> {
+    return this.s.byGid.all(sendGid).map(toIntent);
+  }
+
+  async recordDeliveries(intentId: string, updates: readonly { status: string; at: number }[], now: number): Promise<{ status: string; at: number }[]> {
+    return this.db.transaction(() => {
+      const fresh = updates.filter((u) => this.s.insertDelivery.run(intentId, u.status, u.at, now).changes > 0);
+      if (fresh.length > 0) this.auditSync({ at: now, event: 'delivery', outcome: fresh.map((u) => u.status).join(' → '), intentIds: [intentId] });
+      return fresh;
+    })();
+  }
+
+  async deliveries(intentId: string): Promise<{ status: string; at: number }[]> {
+    return this.s.deliveries.all(intentId);
   }
 
   async syncMark(name: string): Promise<number | undefined> {

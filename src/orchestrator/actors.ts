@@ -193,11 +193,11 @@ async function sendAbm(deps: ActorDeps, input: AbmSendInput, group: GroupFound, 
     ...(input.message && { custom_message: input.message }),
   };
   const answer = input.address
-    ? await deps.tools.call('create_a_sendoso_physical_gift', { ...common, ...input.address }, { idempotencyKey: key, group: group.name })
+    ? await deps.tools.call('create_a_sendoso_physical_gift', { ...common, ...input.address }, { idempotencyKey: key, group: group.name, runId: deps.runId })
     : await deps.tools.call(
         'create_a_sendoso_physical_gift_address_collection',
         { ...common, expire_after_days: input.expireAfterDays },
-        { idempotencyKey: key, group: group.name },
+        { idempotencyKey: key, group: group.name, runId: deps.runId },
       );
   return spendResult(answer);
 }
@@ -270,7 +270,7 @@ export function workflowActors(deps: ActorDeps) {
           const answer = await deps.tools.call(
             'create_a_sendoso_physical_gift_address_collection',
             { touch_id: input.campaign.id, name: line.name, email: line.email, expire_after_days: input.expireAfterDays },
-            { idempotencyKey: `${deps.runId}:fix:${line.email.toLowerCase()}`, group: input.group.name },
+            { idempotencyKey: `${deps.runId}:fix:${line.email.toLowerCase()}`, group: input.group.name, runId: deps.runId },
           );
           out.push({ ...line, fix: spendResult(answer) });
         } catch (error) {
@@ -327,7 +327,7 @@ export function workflowActors(deps: ActorDeps) {
           answer = await deps.tools.call(
             'create_a_sendoso_egift',
             { touch_id: input.campaign.id, email: item.email, ...(item.name && { name: item.name }), ...(input.message && { custom_message: input.message }) },
-            { idempotencyKey: `${runId}:${item.email.toLowerCase()}`, group: input.group.name, oncePerRecipientWithinMs: deps.batchWindowMs ?? BATCH_WINDOW_MS },
+            { idempotencyKey: `${runId}:${item.email.toLowerCase()}`, group: input.group.name, oncePerRecipientWithinMs: deps.batchWindowMs ?? BATCH_WINDOW_MS, runId },
           );
         } catch (error) {
           // The call itself broke (not an answer): the send may have happened. Asking again with

@@ -8,7 +8,7 @@ import { createActor } from 'xstate';
 import type { AnyActorRef, AnyStateMachine, Snapshot } from 'xstate';
 import { GiftingError } from '../domain/index.js';
 import type { Clock } from '../domain/index.js';
-import type { Settlement } from '../guard/index.js';
+import type { Delivery, Settlement } from '../guard/index.js';
 import type { Logger } from '../log/index.js';
 import {
   ABM_SEND_VERSION,
@@ -126,11 +126,14 @@ export class Orchestrator {
     this.log = options.logger.child({ module: 'orchestrator' });
   }
 
-  /** Starts a new run of `workflow`. */
-  start(workflow: WorkflowName, input: unknown, listeners: RunListeners = {}): RunHandle {
+  /**
+   * Starts a new run of `workflow`. `origin` says where it was asked for (a Slack channel), so
+   * news that comes later — a delivery — can be told there.
+   */
+  start(workflow: WorkflowName, input: unknown, listeners: RunListeners = {}, origin?: Record<string, unknown>): RunHandle {
     const definition = WORKFLOWS[workflow];
     const run = this.options.store.create(workflow, definition.version, input, this.options.clock.now());
-    this.options.store.event(run.id, 'started', { workflow, input }, this.options.clock.now());
+    this.options.store.event(run.id, 'started', { workflow, input, ...(origin && { origin }) }, this.options.clock.now());
     return this.launch(run, undefined, listeners);
   }
 
@@ -181,6 +184,35 @@ export class Orchestrator {
       }
     }
     return handles;
+  }
+
+  /**
+   * News of sends after they went out (Sendoso's webhooks): each run that asked hears of it in its
+   * event log, and a finished single-send run's summary grows by the milestone — "Address
+   * confirmed on …", "Delivered on …", or a problem to act on. Returns the runs told.
+   */
+  recordDeliveries(deliveries: readonly Delivery[]): string[] {
+    const { store, clock } = this.options;
+    const told = new Set<string>();
+    for (const d of deliveries) {
+      if (!d.runId || !d.milestone) continue;
+      const run = store.get(d.runId);
+      if (!run) continue;
+      store.event(run.id, 'delivery', { status: d.status, at: d.at, milestone: d.milestone.words, problem: d.milestone.problem, recipient: d.recipient, campaign: d.touchName }, clock.now());
+      if (run.workflow === 'abm' && FINISHED.includes(run.status) && run.summary) {
+        const day = new Date(d.at).toISOString().slice(0, 10);
+        const sentence = `${d.milestone.words[0]!.toUpperCase()}${d.milestone.words.slice(1)} on ${day}.`;
+        if (!run.summary.includes(sentence)) store.setOutcome(run.id, run.status, run.output, `${run.summary} ${sentence}`, clock.now());
+      }
+      told.add(run.id);
+    }
+    return [...told];
+  }
+
+  /** Where a run was asked for (e.g. a Slack channel), as its trigger recorded it at start. */
+  origin(runId: string): Record<string, unknown> | undefined {
+    const started = this.options.store.events(runId).find((e) => e.type === 'started');
+    return (started?.data as { origin?: Record<string, unknown> } | undefined)?.origin;
   }
 
   /** Outcomes that became known later reach the rows that carried them (see {@link settleRunItems}). */

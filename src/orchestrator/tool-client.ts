@@ -10,7 +10,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Clock } from '../domain/index.js';
 import type { Logger } from '../log/index.js';
-import { META_ERROR, META_GROUP, META_IDEMPOTENCY_KEY, META_ONCE_PER_RECIPIENT_MS, createMcpServer } from '../tools/index.js';
+import { META_ERROR, META_GROUP, META_IDEMPOTENCY_KEY, META_ONCE_PER_RECIPIENT_MS, META_RUN, createMcpServer } from '../tools/index.js';
 import type { ToolDefinition, ToolRuntime } from '../tools/index.js';
 
 export interface ToolCallOptions {
@@ -20,6 +20,8 @@ export interface ToolCallOptions {
   readonly group?: string;
   /** Each recipient gets at most one gift of the campaign within this many ms (batches). */
   readonly oncePerRecipientWithinMs?: number;
+  /** The run the call belongs to: later news of the send (delivery) reaches it. */
+  readonly runId?: string;
 }
 
 export type ToolAnswer =
@@ -45,6 +47,7 @@ export class ToolClient {
       ...(options.idempotencyKey && { [META_IDEMPOTENCY_KEY]: options.idempotencyKey }),
       ...(options.group && { [META_GROUP]: options.group }),
       ...(options.oncePerRecipientWithinMs !== undefined && { [META_ONCE_PER_RECIPIENT_MS]: options.oncePerRecipientWithinMs }),
+      ...(options.runId && { [META_RUN]: options.runId }),
     };
     // Workflow steps may wait for the gateway far longer than the SDK's default 60 s request timeout.
     const result = (await this.client.callTool({ name, arguments: args, ...(Object.keys(meta).length > 0 && { _meta: meta }) }, undefined, { timeout: CALL_TIMEOUT_MS })) as CallToolResult;

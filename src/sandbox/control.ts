@@ -44,6 +44,8 @@ const rateLimitSchema = z.strictObject({
 
 const tokenSchema = z.strictObject({ userId: z.number().int().optional() });
 
+const webhookSchema = z.strictObject({ url: z.url({ protocol: /^https?$/ }), secret: z.string().startsWith('whsec_') });
+
 const outsideSendSchema = z.strictObject({
   touch_id: z.number().int(),
   email: z.email(),
@@ -105,6 +107,9 @@ const ENDPOINTS = [
   'DELETE /__sandbox/faults                clear faults',
   'POST /__sandbox/rate-limit              {"limit":10,"headerStyle":"ietf|ietf-structured|x-epoch-seconds|x-epoch-ms|retry-after-date|none"}',
   'POST /__sandbox/outage                  {"seconds":60}: stop listening (connections refused), then come back',
+  'GET  /__sandbox/webhooks                where webhooks go, and every delivery with its attempts',
+  'POST /__sandbox/webhooks                {"url":"http://127.0.0.1:8788/webhooks/sendoso","secret":"whsec_…"}: Svix-signed webhooks for every status change',
+  'DELETE /__sandbox/webhooks              stop sending webhooks',
   'POST /__sandbox/tokens                  mint an access/refresh token pair {"userId":501}',
   'POST /__sandbox/reset                   back to the seed',
 ];
@@ -169,6 +174,18 @@ export function handleControl(core: SandboxCore, method: string, path: string, q
     core.state.touches.push(touch);
     core.markDirty();
     return ok({ touch: { id: touch.id, name: touch.name, delivery_type: touch.deliveryType } });
+  }
+  if (route === 'GET /__sandbox/webhooks') {
+    return ok({ target: core.webhooks.configured ? { url: core.webhooks.configured.url } : null, deliveries: core.webhooks.deliveries() });
+  }
+  if (route === 'POST /__sandbox/webhooks') {
+    const v = parse(webhookSchema, body);
+    core.webhooks.configure(v);
+    return ok({ target: { url: v.url } });
+  }
+  if (route === 'DELETE /__sandbox/webhooks') {
+    core.webhooks.configure(undefined);
+    return ok({ target: null });
   }
   if (route === 'GET /__sandbox/requests') {
     const since = Number(query.get('since') ?? 0);

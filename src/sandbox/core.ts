@@ -12,6 +12,7 @@ import { applyDueSteps } from './lifecycle.js';
 import { issueTokens } from './oauth-server.js';
 import type { IssuedTokens } from './oauth-server.js';
 import { FixedWindowLimiter } from './rate-limit.js';
+import { WebhookSender } from './webhooks.js';
 import type { HeaderStyle } from './rate-limit.js';
 import type { Seed } from './seed.js';
 import { stateFromSeed } from './state.js';
@@ -48,14 +49,59 @@ export class SandboxCore {
   readonly faults = new FaultQueue();
   headerStyle: HeaderStyle;
   requestLog: RequestLogEntry[] = [];
+  readonly webhooks: WebhookSender;
   private seq = 0;
   private dirty = false;
+  /** How many status updates of each send were announced by webhook already. */
+  private announced = new Map<number, number>();
+  private cancelNextStep: (() => void) | undefined;
 
   constructor(private readonly options: SandboxCoreOptions) {
     this.clock = options.clock;
     this.limiter = new FixedWindowLimiter(options.rateLimit);
     this.headerStyle = options.headerStyle;
     this.state = this.loadOrSeed();
+    this.webhooks = new WebhookSender(options.clock, options.logger);
+    this.markAllAnnounced();
+  }
+
+  /** What happened before webhooks were listening is not news. */
+  private markAllAnnounced(): void {
+    this.announced = new Map(this.state.sends.map((s) => [s.id, s.statusUpdates.length]));
+  }
+
+  /**
+   * Sends a webhook for every status update not announced yet (new sends included), and arms a
+   * timer for the next lifecycle step, so its webhook comes when it happens — nobody has to ask.
+   */
+  announceChanges(): void {
+    if (!this.webhooks.configured) return;
+    for (const send of this.state.sends) {
+      const seen = this.announced.get(send.id) ?? 0;
+      for (const update of send.statusUpdates.slice(seen)) this.webhooks.emit(send.sendGid, update.status, update.at);
+      this.announced.set(send.id, send.statusUpdates.length);
+    }
+    this.armNextStep();
+  }
+
+  private armNextStep(): void {
+    this.cancelNextStep?.();
+    this.cancelNextStep = undefined;
+    let next = Number.POSITIVE_INFINITY;
+    for (const send of this.state.sends) if (send.plan.length > 0 && send.plan[0]!.at < next) next = send.plan[0]!.at;
+    if (next === Number.POSITIVE_INFINITY) return;
+    this.cancelNextStep = this.clock.setTimer(Math.max(0, next - this.clock.now()), () => {
+      this.cancelNextStep = undefined;
+      this.catchUp();
+      this.persist();
+      this.announceChanges();
+    });
+  }
+
+  /** Stops webhook retries and the lifecycle timer (shutdown). */
+  stop(): void {
+    this.cancelNextStep?.();
+    this.webhooks.close();
   }
 
   private loadOrSeed(): SandboxState {
@@ -109,6 +155,7 @@ export class SandboxCore {
   /** Back to the seed: state, logs and faults (the clock keeps running). */
   reset(): void {
     this.state = stateFromSeed(this.options.seed, this.clock.now());
+    this.markAllAnnounced();
     if (this.clock instanceof OffsetClock) this.state.clockOffsetMs = this.clock.offset;
     this.requestLog = [];
     this.faults.clear();

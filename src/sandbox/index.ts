@@ -11,3 +11,5 @@ export type { RequestLogEntry } from './core.js';
 export type { IssuedTokens } from './oauth-server.js';
 export { ACCESS_TOKEN_SECONDS } from './oauth-server.js';
 export type { SandboxState, SandboxSend } from './state.js';
+export { newWebhookSecret } from './webhooks.js';
+export type { WebhookTarget, WebhookDelivery } from './webhooks.js';

@@ -23,6 +23,7 @@ import { defaultSeed } from './seed.js';
 import type { Seed } from './seed.js';
 import type { SandboxState } from './state.js';
 import { SandboxHttpError } from './validation.js';
+import type { WebhookDelivery, WebhookTarget } from './webhooks.js';
 
 export interface SandboxOptions {
   /** Default 127.0.0.1: the sandbox is for this machine. */
@@ -34,6 +35,8 @@ export interface SandboxOptions {
   readonly stateFile?: string;
   /** The virtual clock; by default real time that control endpoints can push ahead. */
   readonly clock?: AdjustableClock;
+  /** Deliver Svix-signed webhooks for every send status change to this endpoint. */
+  readonly webhooks?: WebhookTarget;
   /** Requests per second before 429 (default 10, like Sendoso). */
   readonly rateLimit?: number;
   readonly headerStyle?: HeaderStyle;
@@ -58,6 +61,9 @@ export interface RunningSandbox {
   issueToken(userId?: number): IssuedTokens;
   /** Queues a fault, as POST /__sandbox/faults would. */
   injectFault(spec: Partial<FaultSpec> & Pick<FaultSpec, 'kind'>): void;
+  /** Where webhooks go (or nowhere); what was delivered so far. */
+  configureWebhooks(target: WebhookTarget | undefined): void;
+  webhookDeliveries(): readonly WebhookDelivery[];
   /**
    * Sendoso goes away for `ms` on the sandbox's clock, as POST /__sandbox/outage would: the port
    * stops listening (connections are refused, open ones dropped) and listens again afterwards.
@@ -130,6 +136,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     logger,
   });
   core.persist();
+  if (options.webhooks) core.webhooks.configure(options.webhooks);
+  core.announceChanges();
   const sockets = new Set<Socket>();
   let origin = '';
 
@@ -199,6 +207,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
       else throw error;
     }
     core.persist();
+    core.announceChanges();
 
     if (fault?.kind === 'drop_after_commit' || fault?.kind === 'hang_after_commit') {
       core.log({ at: now, method, path: apiPath, status: null, fault: fault.kind });
@@ -271,6 +280,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
       }
       const answer = handleControl(core, method, url.pathname.replace(/\/$/, '') || CONTROL_PREFIX, url.searchParams, body);
       core.persist();
+      core.announceChanges();
       send(response, answer.status, answer.body);
     } catch (error) {
       if (error instanceof SandboxHttpError) send(response, error.status, error.body);
@@ -351,11 +361,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     },
     issueToken: (userId) => core.issueToken(userId),
     injectFault: (spec) => core.faults.add({ count: 1, ...spec }),
+    configureWebhooks: (target) => {
+      core.webhooks.configure(target);
+      core.announceChanges();
+    },
+    webhookDeliveries: () => core.webhooks.deliveries(),
     outage,
     close: () =>
       new Promise<void>((resolve) => {
         closed = true;
         cancelOutage?.();
+        core.stop();
         core.persist();
         for (const socket of sockets) socket.destroy();
         if (!server.listening) return resolve();

@@ -85,6 +85,7 @@ export function sendosoSendHistory(client: SendosoClient, clock: Clock, patience
           status: send.status,
           trackingCode: send.trackingCode,
           senderId: send.sender?.id ?? null,
+          statusUpdates: send.statusUpdates.map((u) => ({ status: u.status, at: Date.parse(u.occurredAt) })),
         };
       }
     },

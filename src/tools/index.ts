@@ -13,7 +13,7 @@ export { refusingSpendGate } from './refusing-gate.js';
 export { spendResultSchema } from './spend-result.js';
 export type { SpendResult } from './spend-result.js';
 export { META_ERROR, failureResult } from './results.js';
-export { createMcpServer, META_GROUP, META_IDEMPOTENCY_KEY, META_ONCE_PER_RECIPIENT_MS } from './mcp-server.js';
+export { createMcpServer, META_GROUP, META_IDEMPOTENCY_KEY, META_ONCE_PER_RECIPIENT_MS, META_RUN } from './mcp-server.js';
 export type { McpServerOptions } from './mcp-server.js';
 export { McpRegistry, MIN_EXPIRY_MS } from './registry.js';
 export type { McpServerRecord, ApiTokenRecord, CreateServerInput } from './registry.js';

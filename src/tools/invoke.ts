@@ -39,6 +39,8 @@ export interface CallContext {
   readonly idempotencyKey?: string;
   /** Sends each recipient one gift of the campaign within this many ms (trusted callers only: batches). */
   readonly oncePerRecipientWithinMs?: number;
+  /** The workflow run the call belongs to (trusted callers only). */
+  readonly runId?: string;
   readonly signal?: AbortSignal;
 }
 
@@ -140,6 +142,7 @@ async function spend(
     ...(context.group !== undefined && { group: context.group }),
     ...(context.idempotencyKey !== undefined && { idempotencyKey: context.idempotencyKey }),
     ...(context.oncePerRecipientWithinMs !== undefined && { oncePerRecipientWithinMs: context.oncePerRecipientWithinMs }),
+    ...(context.runId !== undefined && { runId: context.runId }),
     ...(context.caller.via === 'mcp' && { twinWaitMs: runtime.outsideCallerWaitMs }),
   };
   let status: number | undefined;

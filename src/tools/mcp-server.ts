@@ -19,6 +19,8 @@ export const META_GROUP = 'giftguard/group';
 export const META_IDEMPOTENCY_KEY = 'giftguard/idempotencyKey';
 /** Milliseconds within which each recipient gets at most one gift of the campaign (batches). */
 export const META_ONCE_PER_RECIPIENT_MS = 'giftguard/oncePerRecipientWithinMs';
+/** The workflow run a call belongs to. */
+export const META_RUN = 'giftguard/runId';
 
 export interface McpServerOptions {
   /** Identity of the scoped server, for the audit log and spend attribution. */
@@ -95,6 +97,7 @@ export function createMcpServer(options: McpServerOptions): Server {
       ...(group !== undefined && { group }),
       ...(typeof meta[META_IDEMPOTENCY_KEY] === 'string' && { idempotencyKey: meta[META_IDEMPOTENCY_KEY] as string }),
       ...(typeof meta[META_ONCE_PER_RECIPIENT_MS] === 'number' && { oncePerRecipientWithinMs: meta[META_ONCE_PER_RECIPIENT_MS] as number }),
+      ...(typeof meta[META_RUN] === 'string' && { runId: meta[META_RUN] as string }),
       signal: extra.signal,
     };
     const invocation = await invokeTool(tool, request.params.arguments, options.runtime, context);

@@ -9,3 +9,5 @@ export { answerBlocks, createSlackIntegration, parseGiftCommand, runBlocks, sign
 export type { SlackIntegration, SlackMessage, SlackOptions, SlackPoster } from './slack/index.js';
 export { ScheduleFileError, ScheduleStateStore, Scheduler, deliverReport, formatInZone, loadSchedules, nextFireAfter, parseSchedules, reportMarkdown, scheduledInput } from './schedule/index.js';
 export type { FireReason, FireResult, Schedule, ScheduleState, ScheduleStatus, SchedulerOptions } from './schedule/index.js';
+export { createSendosoWebhooks, SENDOSO_WEBHOOK_PATH } from './webhooks/index.js';
+export type { SendosoWebhooks, SendosoWebhooksOptions } from './webhooks/index.js';

@@ -123,3 +123,35 @@ describe('each group pays for its own sends', () => {
     }
   }, 60_000);
 });
+
+describe('npm start shows Sendoso webhooks end to end', () => {
+  it('the sandbox signs, serve verifies, and the ABM run learns the address was confirmed and the gift delivered', async () => {
+    const env = { GIFTGUARD_HOME: tempHome() };
+    const { child, output } = await spawnUntil(['serve', '--port', '0', '--sandbox-port', '0', '--control'], env, 'Press Ctrl+C');
+    try {
+      expect(output()).toContain('(the embedded sandbox delivers its own)');
+      const sandbox = controlOf(output());
+      const run = JSON.parse(
+        (await cli(env, 'run', 'abm', '--group', 'Enterprise Sales', '--campaign', 'Executive Whiskey Set', '--name', 'Sarah Connor', '--email', 'sarah@cyberdyne.example', '--json')).out,
+      ) as { id: string; status: string };
+      expect(run.status).toBe('done');
+      const sends = ((await (await fetch(`${sandbox}/__sandbox/sends`)).json()) as { sends: { id: number; recipient_email: string }[] }).sends;
+      const send = sends.find((s) => s.recipient_email === 'sarah@cyberdyne.example')!;
+      await fetch(`${sandbox}/__sandbox/sends/${send.id}/confirm-address`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      const show = async () => JSON.parse((await cli(env, 'runs', 'show', run.id, '--json')).out) as { summary: string };
+      const until = async (text: string) => {
+        for (let i = 0; i < 50; i++) {
+          const { summary } = await show();
+          if (summary.includes(text)) return summary;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        throw new Error(`run summary never said "${text}": ${(await show()).summary}`);
+      };
+      expect(await until('Address confirmed on')).not.toContain('Delivered');
+      await fetch(`${sandbox}/__sandbox/clock/advance`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"days":6}' });
+      expect(await until('Delivered on')).toContain('Address confirmed on');
+    } finally {
+      await stop(child);
+    }
+  }, 60_000);
+});

@@ -11,7 +11,7 @@ import type { Policy } from '../../src/guard/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { Orchestrator, RunStore, inProcessToolClient, localGuardView } from '../../src/orchestrator/index.js';
 import type { ToolClient } from '../../src/orchestrator/index.js';
-import { sendosoCampaignDirectory, sendosoDispatcher, sendosoSendHistory } from '../../src/sendoso/index.js';
+import { sendosoCampaignDirectory, sendosoDispatcher, sendosoSendHistory, sendosoSenderGroups } from '../../src/sendoso/index.js';
 import { openDatabase } from '../../src/storage/index.js';
 import type { SqliteDatabase } from '../../src/storage/index.js';
 import { allTools, testRuntime } from './mcp.js';
@@ -48,6 +48,8 @@ export async function startOrchestration(
     settleMs: options.settleMs ?? 0,
     staleDispatchMs: 0,
     onSettled: (settlements) => orchestrator?.applySettlements(settlements),
+    history: sendosoSendHistory(env.gatewayClient, env.clock),
+    senderGroups: sendosoSenderGroups(env.gatewayClient, env.clock),
   });
   const tools = await inProcessToolClient({ tools: allTools, runtime: { ...testRuntime(env, guard), viaFrom: 'giftguard' }, clock: env.clock, logger, version: 'test', runnerId: 'orchestrator' });
   const runner = new Orchestrator({

@@ -6,7 +6,7 @@ import { loadConfig } from '../../config/index.js';
 import { ConfigError } from '../../domain/index.js';
 import type { Config } from '../../config/index.js';
 import { createLogger } from '../../log/index.js';
-import { defaultSeedText, headerStyles, loadSeedFile, startSandbox } from '../../sandbox/index.js';
+import { defaultSeedText, headerStyles, loadSeedFile, newWebhookSecret, startSandbox } from '../../sandbox/index.js';
 import type { RunningSandbox } from '../../sandbox/index.js';
 import type { CliIo } from './io.js';
 
@@ -19,6 +19,7 @@ interface SandboxFlags {
   headerStyle?: string;
   control?: boolean;
   printSeed?: boolean;
+  webhookUrl?: string;
   logLevel?: string;
 }
 
@@ -33,6 +34,7 @@ export function sandboxCommand(io: CliIo): Command {
     .option('--rate-limit <n>', 'requests per second before 429 (default 10, like Sendoso)')
     .addOption(new Option('--header-style <style>', 'how rate-limit headers are written (default ietf)').choices([...headerStyles]))
     .option('--control', 'serve /__sandbox control endpoints: virtual clock, faults, send log')
+    .option('--webhook-url <url>', 'deliver Svix-signed webhooks for every send status change here (env GIFTGUARD_SANDBOX_WEBHOOK_URL; secret GIFTGUARD_SANDBOX_WEBHOOK_SECRET)')
     .option('--print-seed', 'print the built-in seed JSON (a start for your own --seed file) and exit')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')
     .addHelpText(
@@ -56,10 +58,18 @@ Examples:
         sandboxRateLimit: flags.rateLimit,
         sandboxHeaderStyle: flags.headerStyle,
         sandboxControl: flags.control,
+        sandboxWebhookUrl: flags.webhookUrl,
         logLevel: flags.logLevel,
       }, { sandboxPort: '--port', sandboxHost: '--host' });
       const sandbox = await startConfiguredSandbox(config);
+      // Webhooks for a receiver of the user's (e.g. a giftguard serve against this sandbox).
+      const webhookSecret = config.sandboxWebhookUrl ? (config.sandboxWebhookSecret ?? newWebhookSecret()) : undefined;
+      if (config.sandboxWebhookUrl && webhookSecret) sandbox.configureWebhooks({ url: config.sandboxWebhookUrl, secret: webhookSecret });
       io.stdout.write(describeSandbox(sandbox, config));
+      if (config.sandboxWebhookUrl && webhookSecret && !config.sandboxWebhookSecret) {
+        // Made up for this run only, and the receiver needs it: shown once, like the token above.
+        io.stdout.write(`Webhooks to ${config.sandboxWebhookUrl}, signed with ${webhookSecret}\n(set it as GIFTGUARD_SENDOSO_WEBHOOK_SECRET for giftguard serve)\n\n`);
+      }
       await io.untilStopped();
       await sandbox.close();
       io.stdout.write('sandbox stopped\n');

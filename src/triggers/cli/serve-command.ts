@@ -10,12 +10,15 @@ import type { Clock } from '../../domain/index.js';
 import type { Logger } from '../../log/index.js';
 import { processAlive } from '../../orchestrator/index.js';
 import { GiftingError } from '../../domain/index.js';
+import { newWebhookSecret } from '../../sandbox/index.js';
 import { McpHttpEndpoint } from '../../tools/index.js';
 import type { McpRegistry } from '../../tools/index.js';
 import { startHttpServer } from '../http-server.js';
 import { formatInZone } from '../schedule/index.js';
 import { createSlackIntegration } from '../slack/index.js';
 import type { SlackIntegration } from '../slack/index.js';
+import { SENDOSO_WEBHOOK_PATH, createSendosoWebhooks } from '../webhooks/index.js';
+import type { SendosoWebhooks } from '../webhooks/index.js';
 import { agentFor } from './ask-command.js';
 import type { AppFactory } from './app.js';
 import { reportTargets, schedulerFor } from './schedules-command.js';
@@ -41,6 +44,8 @@ const RECONCILE_INTERVAL_MS = 60_000;
 const APPROVAL_POLL_MS = 3_000;
 /** How often serve looks for runs no live process drives (a CLI that returned while its run waits). */
 const ADOPT_INTERVAL_MS = 2_000;
+/** How often webhooks received but not applied yet (Sendoso slow to list the send) are tried again. */
+const WEBHOOK_DRAIN_MS = 30_000;
 
 /**
  * Runs `task` every `ms` on the clock, one run at a time (a slow run delays the next rather than
@@ -117,11 +122,13 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
         stops.push(app.backgroundCheckpoints());
         let endpoint: McpHttpEndpoint | undefined;
         let slack: SlackIntegration | undefined;
+        let webhooks: SendosoWebhooks | undefined;
         const http = await startHttpServer({
           host: app.config.host,
           port: app.config.port,
           handlers: [
             (request, response) => (slack ? slack.handle(request, response) : Promise.resolve(false)),
+            (request, response) => (webhooks ? webhooks.handle(request, response) : Promise.resolve(false)),
             (request, response) => (endpoint ? endpoint.handle(request, response) : Promise.resolve(false)),
           ],
           logger: app.logger,
@@ -205,6 +212,29 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
           const announcer = slack;
           loops.push(every(app.clock, APPROVAL_POLL_MS, () => announcer.announceApprovals().then(() => undefined), log));
         }
+        // Sendoso's webhooks: what became of each send, as it happens. The embedded sandbox started
+        // here delivers its own, signed with a secret made for this run.
+        const webhookSecret = app.config.sendosoWebhookSecret ?? (connection.sandbox ? newWebhookSecret() : undefined);
+        if (webhookSecret) {
+          const announcer = slack;
+          const receiver = createSendosoWebhooks({
+            secret: webhookSecret,
+            db: app.database(),
+            clock: app.clock,
+            logger: app.logger,
+            apply: (sendGid) => guard.applyDelivery(sendGid),
+            onDeliveries: async (deliveries) => {
+              orchestrator.recordDeliveries(deliveries);
+              await announcer?.announceDeliveries(deliveries);
+            },
+          });
+          webhooks = receiver;
+          loops.push(every(app.clock, WEBHOOK_DRAIN_MS, () => receiver.drain().then(() => undefined), log));
+          if (connection.sandbox && !app.config.sendosoWebhookSecret) {
+            connection.sandbox.configureWebhooks({ url: `http://127.0.0.1:${http.port}${SENDOSO_WEBHOOK_PATH}`, secret: webhookSecret });
+            stops.push(() => connection.sandbox?.configureWebhooks(undefined));
+          }
+        }
         const scheduler = schedulerFor(app, orchestrator, schedules);
         const { caughtUp } = scheduler.start();
         stops.push(() => scheduler.stop());
@@ -229,6 +259,9 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
             ? `  Spending     guarded by ${policy.groups.length} group polic${policy.groups.length === 1 ? 'y' : 'ies'} from ${app.config.policies.join(', ')}${policy.dryRun ? ' (DRY RUN)' : ''}${policy.killSwitch ? ' (KILL SWITCH ON)' : ''}; changes to the files apply within seconds`
             : `  Spending     no policy found in ${app.config.policies.join(', ')}: every spend is refused until one is added`,
           ...(openSends.length > 0 ? [`  Reconciling  ${openSends.length} send(s) whose outcome is unknown, in the background (giftguard reconcile shows the result)`] : []),
+          webhooks
+            ? `  Webhooks     ${base}${SENDOSO_WEBHOOK_PATH}${connection.sandbox && !app.config.sendosoWebhookSecret ? ' (the embedded sandbox delivers its own)' : ' (Svix-signed, from Sendoso\'s webhook portal)'}`
+            : `  Webhooks     off (add ${base}${SENDOSO_WEBHOOK_PATH} in Sendoso's webhook portal and set GIFTGUARD_SENDOSO_WEBHOOK_SECRET)`,
           app.config.slackSigningSecret
             ? `  Slack        ${base}/slack/commands and ${base}/slack/interactions; ${
                 poster && app.config.slackApprovalChannel ? `approvals posted to ${app.config.slackApprovalChannel}` : 'approvals not posted (set SLACK_BOT_TOKEN and SLACK_APPROVAL_CHANNEL)'

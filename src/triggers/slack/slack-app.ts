@@ -10,7 +10,7 @@ import type { RespondFn } from '@slack/bolt';
 import { toGiftingError } from '../../domain/index.js';
 import type { Clock } from '../../domain/index.js';
 import { findGroupPolicy } from '../../guard/index.js';
-import type { Guard, LedgerPort, Policy } from '../../guard/index.js';
+import type { Delivery, Guard, LedgerPort, Policy } from '../../guard/index.js';
 import type { Logger } from '../../log/index.js';
 import { auditInput } from '../../orchestrator/index.js';
 import type { Orchestrator, RunHandle, RunRecord } from '../../orchestrator/index.js';
@@ -44,6 +44,11 @@ export interface SlackIntegration {
   handle: GiftguardSlackReceiver['handle'];
   /** Posts approval requests not yet posted; returns how many. */
   announceApprovals(): Promise<number>;
+  /**
+   * Tells the channel a run was started from what became of its gift (address confirmed,
+   * delivered, or a problem to act on); returns how many messages were posted.
+   */
+  announceDeliveries(deliveries: readonly Delivery[]): Promise<number>;
 }
 
 /** Lists name Slack user ids (U…); display names can be changed by their owner, ids cannot. */
@@ -123,7 +128,13 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
           await ack({ response_type: 'ephemeral', text: `You are not allowed to start sends for ${parsed.group} from Slack (the spend policy lists who may). Nothing was sent.` });
           return;
         }
-        const handle = options.orchestrator.start('abm', { group: parsed.group, campaign: parsed.campaign, recipientName: parsed.name, recipientEmail: parsed.email, ...(parsed.message && { message: parsed.message }), expireAfterDays: 7 });
+        const handle = options.orchestrator.start(
+          'abm',
+          { group: parsed.group, campaign: parsed.campaign, recipientName: parsed.name, recipientEmail: parsed.email, ...(parsed.message && { message: parsed.message }), expireAfterDays: 7 },
+          {},
+          // Where the news of this gift goes later (address confirmed, delivered, a problem).
+          { via: 'slack', channel: command.channel_id, user: userId },
+        );
         await ack({ response_type: 'ephemeral', text: `Starting an ABM send of ${parsed.campaign} to ${parsed.name} (run \`${handle.id}\`). I will post the result here.` });
         inBackground(replyWithRun(handle, respond));
         return;
@@ -206,8 +217,29 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
     log.error({ err: error }, 'Slack app error');
   });
 
+  async function announceDeliveries(deliveries: readonly Delivery[]): Promise<number> {
+    const poster = options.poster;
+    if (!poster) return 0;
+    let posted = 0;
+    for (const d of deliveries) {
+      if (!d.runId || !d.milestone) continue;
+      const origin = options.orchestrator.origin(d.runId);
+      if (origin?.via !== 'slack' || typeof origin.channel !== 'string') continue;
+      const who = typeof origin.user === 'string' ? `<@${origin.user}> ` : '';
+      const text = `${d.milestone.problem ? ':warning:' : ':package:'} ${who}${d.touchName} for ${d.recipient}: ${d.milestone.words} (run ${d.runId}${d.trackingCode ? `, tracking ${d.trackingCode}` : ''}).`;
+      try {
+        await poster.post(origin.channel, { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
+        posted += 1;
+      } catch (error) {
+        log.warn({ runId: d.runId, err: error }, 'could not tell Slack about a delivery');
+      }
+    }
+    return posted;
+  }
+
   return {
     handle: (request, response) => receiver.handle(request, response),
     announceApprovals,
+    announceDeliveries,
   };
 }

@@ -1,0 +1,3 @@
+/** @module Webhooks giftguard receives: Sendoso's Svix-signed send updates. */
+export { createSendosoWebhooks, SENDOSO_WEBHOOK_PATH } from './sendoso-webhooks.js';
+export type { SendosoWebhooks, SendosoWebhooksOptions } from './sendoso-webhooks.js';
