@@ -5,6 +5,10 @@
  */
 import { runCli } from './main.js';
 
+// Files this process creates are its owner's alone (tokens, ledger, reports), whatever the shell's
+// umask; the data directory's existing files are repaired separately when it is opened.
+process.umask(0o077);
+
 const code = await runCli(process.argv);
 process.exitCode = code;
 setTimeout(() => process.exit(code), 2000).unref();

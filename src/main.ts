@@ -3,17 +3,17 @@
  * wires the layers together. Everything below it takes its dependencies as parameters.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { CommanderError } from 'commander';
-import { loadConfig } from './config/index.js';
+import { loadConfig, shippedPolicies } from './config/index.js';
 import type { Config } from './config/index.js';
 import { ConfigError, GiftingError, systemClock } from './domain/index.js';
 import type { Clock } from './domain/index.js';
 import { Guard, LivePolicy, SqliteLedger } from './guard/index.js';
-import { Orchestrator, RunStore, inProcessToolClient, localGuardView, processAlive, remoteToolClient, settleRunItems } from './orchestrator/index.js';
+import { Orchestrator, RunStore, inProcessToolClient, localGuardView, remoteToolClient, settleRunItems } from './orchestrator/index.js';
 import type { ToolClient } from './orchestrator/index.js';
-import type { Policy, Settlement } from './guard/index.js';
+import type { Settlement } from './guard/index.js';
 import { createLogger } from './log/index.js';
 import type { Logger } from './log/index.js';
 import {
@@ -36,12 +36,12 @@ import {
   staticAccessToken,
 } from './sendoso/index.js';
 import type { AccessTokenProvider, PacingStore } from './sendoso/index.js';
-import { openDatabase, startBackgroundCheckpoints } from './storage/index.js';
+import { PRIVATE_DIRECTORY_MODE, PRIVATE_FILE_MODE, openDatabase, securePrivateTree, startBackgroundCheckpoints } from './storage/index.js';
 import type { SqliteDatabase } from './storage/index.js';
 import { McpRegistry, ToolAuditLog, buildTools, sendosoCatalogue } from './tools/index.js';
-import { ConversationStore, ScheduleStateStore, createProgram, loadSchedules, processIo, slackPoster, startConfiguredSandbox } from './triggers/index.js';
+import { ConversationStore, ScheduleStateStore, announceSandbox, createProgram, runningSandbox, loadSchedules, processIo, slackPoster, startConfiguredSandbox } from './triggers/index.js';
 import type { Schedule, SlackPoster } from './triggers/index.js';
-import type { App, AppFactory, CliIo, SendosoConnection, SendosoConnectOptions, SendosoOAuthServer } from './triggers/index.js';
+import type { App, AppFactory, CliIo, SandboxAnnouncement, SendosoConnection, SendosoConnectOptions, SendosoOAuthServer } from './triggers/index.js';
 import type { RunningSandbox } from './sandbox/index.js';
 import packageJson from '../package.json' with { type: 'json' };
 
@@ -56,15 +56,40 @@ function loadSigningKey(config: Config): Buffer {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  mkdirSync(dirname(config.signingKeyPath), { recursive: true, mode: 0o700 });
+  mkdirSync(dirname(config.signingKeyPath), { recursive: true, mode: PRIVATE_DIRECTORY_MODE });
   const key = randomBytes(48);
   // 'wx' fails if another process created it meanwhile; then read theirs.
   try {
-    writeFileSync(config.signingKeyPath, key.toString('base64'), { mode: 0o600, flag: 'wx' });
+    writeFileSync(config.signingKeyPath, key.toString('base64'), { mode: PRIVATE_FILE_MODE, flag: 'wx' });
     return key;
   } catch {
     return Buffer.from(readFileSync(config.signingKeyPath, 'utf8').trim(), 'base64');
   }
+}
+
+/**
+ * Makes the data directory private before anything is written to it: 0700, each file in it 0600,
+ * repairing a directory an older version or a loose umask left readable. It holds live tokens, so
+ * a directory shared with other files (a home directory, /) is refused rather than locked down.
+ */
+function securedHome(config: Config): string {
+  const home = resolve(config.home);
+  if (home === resolve(config.location.userHome) || home === resolve('/')) {
+    throw new ConfigError('GIFTGUARD_HOME', `${home} is not a directory of its own; giftguard makes its data directory private, so name one such as ${join(home, '.giftguard')}`);
+  }
+  securePrivateTree(home);
+  return home;
+}
+
+/**
+ * An installed copy keeps its policies in the data directory, where they can be edited and npm
+ * will not delete them; the first use copies the shipped examples there.
+ */
+function seedInstalledPolicies(config: Config): void {
+  if (!config.policiesDefaulted || !config.location.installed) return;
+  const target = config.policies[0]!;
+  if (existsSync(target)) return;
+  cpSync(shippedPolicies(config.location), target, { recursive: true, errorOnExist: false, force: false });
 }
 
 /** Authentication for a real Sendoso account, from the configured client and tokens. */
@@ -119,15 +144,23 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) =
   const guards = new Map<SendosoConnection, Guard>();
   const connections: SendosoConnection[] = [];
 
-  const database = () => (db ??= openDatabase(config.databasePath));
+  let home: string | undefined;
+  const dataDirectory = () => (home ??= securedHome(config));
+  const database = () => {
+    if (db) return db;
+    dataDirectory();
+    return (db = openDatabase(config.databasePath));
+  };
+  const signingKey = () => {
+    dataDirectory();
+    return loadSigningKey(config);
+  };
   // A missing default directory means "no policy yet"; a directory someone named must exist.
-  const policySource = () =>
-    (livePolicy ??= new LivePolicy({
-      paths: config.policies,
-      missingOk: env.GIFTGUARD_POLICIES === undefined && overrides.policies === undefined,
-      clock,
-      logger,
-    }));
+  const policySource = () => {
+    if (livePolicy) return livePolicy;
+    seedInstalledPolicies(config);
+    return (livePolicy = new LivePolicy({ paths: config.policies, missingOk: config.policiesDefaulted, clock, logger }));
+  };
   /**
    * Where every process on the account keeps its pace: Redis when configured (several machines),
    * else the shared database (every process using this data directory).
@@ -159,14 +192,15 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) =
     }
     return pacer;
   };
-  const connectionStore = () => (senderConnections ??= new ConnectionStore(database(), loadSigningKey(config), () => clock.now()));
+  const connectionStore = () => (senderConnections ??= new ConnectionStore(database(), signingKey(), () => clock.now()));
   const app: App = {
     config,
     logger,
     clock,
     version: packageJson.version,
     tools,
-    registry: () => (registry ??= new McpRegistry(database(), loadSigningKey(config), clock)),
+    registry: () => (registry ??= new McpRegistry(database(), signingKey(), clock)),
+    dataDirectory,
     audit: () => {
       app.registry(); // its migrations create the audit table
       return (audit ??= new ToolAuditLog(database()));
@@ -177,6 +211,7 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) =
     policy: async () => policySource().initial,
     connections: connectionStore,
     async connectSendoso(options: SendosoConnectOptions = {}) {
+      dataDirectory();
       const { http, account, apiBaseUrl, oauth, ...rest } = config.sendosoApiUrl ? await connectRealSendoso(config, clock, logger) : await connectSandbox(config, clock, logger, options);
       // The one door to the account: every Sendoso call of this process passes a gateway on its pace.
       const pacer = await pacerFor(account);
@@ -243,7 +278,7 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) =
     conversations: () => (conversations ??= new ConversationStore(database())),
     database,
     // Like the policy: the default file may be absent; a file someone named must exist.
-    schedules: () => (schedules ??= loadSchedules(config.schedules, { missingOk: env.GIFTGUARD_SCHEDULES === undefined && overrides.schedules === undefined })),
+    schedules: () => (schedules ??= loadSchedules(config.schedules, { missingOk: config.schedulesDefaulted })),
     scheduleState: () => (scheduleState ??= new ScheduleStateStore(database())),
     slackPoster: () => (config.slackBotToken ? (poster ??= slackPoster({ botToken: config.slackBotToken, apiUrl: config.slackApiUrl, logger })) : undefined),
     orchestration(connection) {
@@ -353,34 +388,6 @@ async function connectRealSendoso(config: Config, clock: Clock, logger: Logger):
   return { http, account: config.sendosoApiUrl!, apiBaseUrl: config.sendosoApiUrl!, ...(oauth && { oauth }), description: `Sendoso at ${config.sendosoApiUrl}`, close: async () => undefined };
 }
 
-/** Where a running embedded sandbox announces itself, so every giftguard process uses the same one. */
-interface SandboxAnnouncement {
-  readonly url: string;
-  readonly pid: number;
-  readonly clientId: string;
-  readonly clientSecret: string;
-}
-
-const announcementPath = (config: Config) => join(config.home, 'sandbox.json');
-
-
-/** The sandbox another giftguard process is running, if it answers. */
-async function runningSandbox(config: Config): Promise<SandboxAnnouncement | undefined> {
-  let announced: SandboxAnnouncement;
-  try {
-    announced = JSON.parse(readFileSync(announcementPath(config), 'utf8')) as SandboxAnnouncement;
-  } catch {
-    return undefined;
-  }
-  if (announced.pid === process.pid || !processAlive(announced.pid)) return undefined;
-  try {
-    const response = await fetch(`${announced.url}/`, { signal: AbortSignal.timeout(1000) });
-    return response.ok ? announced : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Gets a token from a sandbox through its OAuth authorization-code flow, as any client would. */
 async function authorizeAgainst(announced: SandboxAnnouncement, clock: Clock, logger: Logger): Promise<SendosoOAuth> {
   const oauth = new SendosoOAuth({
@@ -405,7 +412,7 @@ async function authorizeAgainst(announced: SandboxAnnouncement, clock: Clock, lo
  * restarts.
  */
 async function connectSandbox(config: Config, clock: Clock, logger: Logger, options: SendosoConnectOptions): Promise<RawConnection> {
-  const running = await runningSandbox(config);
+  const running = await runningSandbox(config.home);
   if (running) {
     const auth = await authorizeAgainst(running, clock, logger);
     const apiBaseUrl = `${running.url}/api/v3`;
@@ -421,9 +428,7 @@ async function connectSandbox(config: Config, clock: Clock, logger: Logger, opti
     },
     options.sandboxPortFlag,
   );
-  const announcement: SandboxAnnouncement = { url: sandbox.url, pid: process.pid, ...sandbox.oauthClient };
-  mkdirSync(config.home, { recursive: true, mode: 0o700 });
-  writeFileSync(announcementPath(config), JSON.stringify(announcement), { mode: 0o600 });
+  const withdraw = announceSandbox(config.home, { url: sandbox.url, pid: process.pid, ...sandbox.oauthClient });
   const tokens = sandbox.issueToken();
   // The same OAuth path as a real account, against the sandbox's token endpoint.
   const auth = new SendosoOAuth({
@@ -447,12 +452,7 @@ async function connectSandbox(config: Config, clock: Clock, logger: Logger, opti
     sandbox,
     description: `embedded sandbox at ${sandbox.apiBaseUrl}`,
     close: async () => {
-      try {
-        const current = JSON.parse(readFileSync(announcementPath(config), 'utf8')) as SandboxAnnouncement;
-        if (current.pid === process.pid) rmSync(announcementPath(config), { force: true });
-      } catch {
-        // already gone
-      }
+      withdraw();
       await sandbox.close();
     },
   };

@@ -5,3 +5,5 @@ export { settings } from './settings.js';
 export type { SettingKey, SettingSpec } from './settings.js';
 export { parseYamlFile } from './yaml-file.js';
 export type { ParsedYaml } from './yaml-file.js';
+export { defaultHome, installLocation, isInstalledCopy, shippedPolicies } from './locations.js';
+export type { InstallLocation } from './locations.js';

@@ -33,8 +33,17 @@ export const settings = {
   }),
   home: define({
     env: 'GIFTGUARD_HOME',
-    schema: z.string().min(1).default('.giftguard'),
-    description: 'Directory for giftguard data (tokens, databases, sandbox state).',
+    schema: optionalText,
+    description: 'Directory for giftguard data (tokens, databases, sandbox state). Default: .giftguard in the checkout giftguard runs from, or ~/.giftguard for an installed copy — never the current directory.',
+  }),
+  operator: define({
+    env: 'GIFTGUARD_OPERATOR',
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9._@-]{1,64}$/, 'letters, digits and . _ @ - only (at most 64)')
+      .default('operator'),
+    description:
+      'Who runs giftguard\'s CLI, for approvals: `approvals approve|deny` decide as cli:<this name>, which the group\'s policy must list among its approvers.',
   }),
   host: define({
     env: 'GIFTGUARD_HOST',
@@ -85,9 +94,9 @@ export const settings = {
     schema: z
       .string()
       .min(1)
-      .default('policies')
-      .transform((v) => v.split(',').map((p) => p.trim()).filter(Boolean)),
-    description: 'Spend policy files or directories (comma-separated). With none, every spend is refused.',
+      .transform((v) => v.split(',').map((p) => p.trim()).filter(Boolean))
+      .optional(),
+    description: 'Spend policy files or directories (comma-separated). Default: policies/ of the checkout, or $GIFTGUARD_HOME/policies for an installed copy. With none, every spend is refused.',
   }),
   reconcileSettleSeconds: define({
     env: 'GIFTGUARD_RECONCILE_SETTLE_SECONDS',
@@ -181,8 +190,8 @@ export const settings = {
   schedules: define({
     env: 'GIFTGUARD_SCHEDULES',
     flag: '--schedules',
-    schema: z.string().min(1).default('schedules.yaml'),
-    description: 'Schedule file for `giftguard serve` (missing file: no schedules).',
+    schema: optionalText,
+    description: 'Schedule file for `giftguard serve` (missing file: no schedules). Default: schedules.yaml of the checkout, or $GIFTGUARD_HOME/schedules.yaml for an installed copy.',
   }),
   sandboxHost: define({
     env: 'GIFTGUARD_SANDBOX_HOST',

@@ -26,6 +26,8 @@ import type {
   SpendRequest,
 } from '../domain/index.js';
 import type { Logger } from '../log/index.js';
+import { authorizeDecider } from './approvers.js';
+import type { Decider } from './approvers.js';
 import { costOf, evaluate, findGroupPolicy } from './evaluate.js';
 import type { Decision, LedgerView, SpendCandidate } from './evaluate.js';
 import type { Approval, Intent, LedgerPort, StoredRequest } from './ledger-port.js';
@@ -517,13 +519,16 @@ export class Guard implements SpendGate {
 
   /**
    * Approves a pending request: checks it has not expired and that the payload is unchanged, then
-   * reserves under the hard caps as they stand now. An approval never lifts a cap.
+   * reserves under the hard caps as they stand now. An approval never lifts a cap. Only an
+   * approver the group's policy lists may decide, or someone overriding that on the record.
    */
-  async approve(id: string, by: string): Promise<ApprovalResult> {
+  async approve(id: string, decider: Decider): Promise<ApprovalResult> {
     const ledger = this.options.ledger;
     const now = this.options.clock.now();
     const approval = await this.pendingApproval(id, now);
     const state = await this.decisionPolicy();
+    const { by, overridden } = authorizeDecider(approval.group, this.approversOf(state.policy ?? this.policy, approval.group), decider);
+    if (overridden) await this.recordOverride(id, 'approve', by, decider.override!, now);
     if (!state.policy) {
       await ledger.decideApproval(id, 'denied', by, state.refusal.message, now);
       return { status: 'denied', reasons: [state.refusal] };
@@ -568,6 +573,17 @@ export class Guard implements SpendGate {
   }
 
   /** The approval `id`, if it is still pending now (expired ones are expired first); throws otherwise. */
+  /** The identities a group's policy lets decide its approvals. */
+  private approversOf(policy: Policy | undefined, group: string): readonly string[] {
+    return (policy && findGroupPolicy(policy, group)?.approval.approvers) ?? [];
+  }
+
+  /** An override is logged and audited apart from the decision, with its reason. */
+  private async recordOverride(approvalId: string, decision: 'approve' | 'deny', by: string, reason: string, now: number): Promise<void> {
+    this.log.warn({ approvalId, by, decision, reason }, 'approval decided by an identity the policy does not list (override)');
+    await this.options.ledger.audit({ at: now, event: 'approval_override', outcome: decision, approvalId, caller: by, reasons: [reason] });
+  }
+
   private async pendingApproval(id: string, now: number): Promise<Approval> {
     await this.options.ledger.expireApprovals(now);
     const approval = await this.options.ledger.approval(id);
@@ -576,11 +592,13 @@ export class Guard implements SpendGate {
     return approval;
   }
 
-  /** A person refused the request. */
-  async deny(id: string, by: string, reason?: string): Promise<void> {
+  /** A person refused the request (a listed approver, or an override on the record). */
+  async deny(id: string, decider: Decider, reason?: string): Promise<void> {
     const ledger = this.options.ledger;
     const now = this.options.clock.now();
-    await this.pendingApproval(id, now);
+    const approval = await this.pendingApproval(id, now);
+    const { by, overridden } = authorizeDecider(approval.group, this.approversOf(this.policy, approval.group), decider);
+    if (overridden) await this.recordOverride(id, 'deny', by, decider.override!, now);
     await ledger.decideApproval(id, 'denied', by, reason ?? null, now);
     await this.options.onSettled?.([{ ref: id, outcome: 'refused', detail: `denied by ${by}${reason ? `: ${reason}` : ''}` }]);
   }

@@ -30,3 +30,5 @@ export type { SyncReport } from './history-sync.js';
 export type { GuardOptions, GuardStep, ApprovalResult, ReconcileReport, Settlement, Delivery } from './guard.js';
 export { milestoneOf } from './deliveries.js';
 export type { Milestone } from './deliveries.js';
+export { authorizeDecider, isListedApprover } from './approvers.js';
+export type { Decider } from './approvers.js';

@@ -2,11 +2,11 @@
  * @module The sandbox's mutable heart: state, virtual clock, limiter, faults and logs, plus
  * persistence to a state file. The HTTP server drives it; tests may read it directly.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { GiftingError, OffsetClock } from '../domain/index.js';
 import type { AdjustableClock } from '../domain/index.js';
 import type { Logger } from '../log/index.js';
+import { writePrivateFileSync } from '../storage/index.js';
 import { FaultQueue } from './faults.js';
 import { applyDueSteps } from './lifecycle.js';
 import { issueTokens } from './oauth-server.js';
@@ -174,10 +174,8 @@ export class SandboxCore {
   persist(): void {
     const file = this.options.stateFile;
     if (!file || !this.dirty) return;
-    const temporary = `${file}.${process.pid}.tmp`;
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(temporary, JSON.stringify(this.state));
-    renameSync(temporary, file);
+    // It holds the sandbox's tokens: owner-only, like everything in the data directory.
+    writePrivateFileSync(file, JSON.stringify(this.state));
     this.dirty = false;
   }
 }

@@ -2,11 +2,11 @@
  * @module TokenStore adapters: in memory (tests, static tokens) and a JSON file readable only by
  * its owner. The file is replaced atomically so a crash mid-write never loses the refresh token.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { GiftingError } from '../domain/index.js';
 import type { OAuthTokenSet, TokenStore } from '../domain/index.js';
+import { writePrivateFile } from '../storage/index.js';
 
 /** Keeps tokens in process memory only. */
 export class MemoryTokenStore implements TokenStore {
@@ -48,10 +48,7 @@ export class FileTokenStore implements TokenStore {
   }
 
   async save(tokens: OAuthTokenSet): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-    const temporary = `${this.path}.${process.pid}.tmp`;
-    await writeFile(temporary, JSON.stringify(tokens, null, 2), { mode: 0o600 });
-    await rename(temporary, this.path);
+    await writePrivateFile(this.path, JSON.stringify(tokens, null, 2));
   }
 }
 

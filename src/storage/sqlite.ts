@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { PRIVATE_DIRECTORY_MODE, restrictToOwner } from './private-files.js';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 
@@ -19,8 +20,12 @@ export interface Migration {
 
 /** Opens (creating if needed) a database file; ':memory:' for tests that need no file. */
 export function openDatabase(path: string): SqliteDatabase {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: PRIVATE_DIRECTORY_MODE });
   const db = new Database(path);
+  if (path !== ':memory:') {
+    // Owner-only whatever the umask; SQLite gives the -wal and -shm files it creates the same mode.
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) restrictToOwner(file);
+  }
   db.pragma('journal_mode = WAL');
   // NORMAL is durable across application crashes in WAL mode; only an OS crash can lose the last commit.
   db.pragma('synchronous = NORMAL');

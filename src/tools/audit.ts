@@ -32,7 +32,7 @@ export interface AuditEntry {
   readonly serverId: string;
   readonly tool: string;
   readonly method: string;
-  readonly outcome: CallOutcome | 'unknown_tool';
+  readonly outcome: CallOutcome | 'unknown_tool' | 'revoked';
   readonly status?: number | undefined;
   readonly durationMs: number;
   readonly clientName?: string | undefined;

@@ -44,6 +44,16 @@ interface Session {
 }
 
 const MAX_BODY_BYTES = 4_000_000;
+
+/** Where OAuth clients look for an authorization server (RFC 8414, RFC 9728, the MCP default endpoints). */
+const OAUTH_DISCOVERY = /^\/(?:register|authorize|token|\.well-known\/(?:oauth-authorization-server|oauth-protected-resource|openid-configuration)(?:\/.*)?)$/;
+
+const NO_OAUTH =
+  'giftguard has no OAuth: an MCP server is reached by its secret URL, plus a giftguard API token when it requires one (Authorization: Bearer ggapi_...; for mcp-remote, write it with giftguard api-token create --header-file FILE and pass --header-file FILE)';
+
+/** Why a request to a server that requires an API token was refused, and what to do. */
+const API_TOKEN_NEEDED =
+  'This MCP server requires a giftguard API token, not OAuth: send Authorization: Bearer ggapi_... (make one with giftguard api-token create; mcp-remote takes it with --header-file)';
 const ROUTE = /^\/mcp\/([^/]+)(\/sse|\/messages)?\/?$/;
 
 function json(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -68,6 +78,15 @@ async function readJson(request: IncomingMessage): Promise<unknown> {
   return text.trim() === '' ? undefined : (JSON.parse(text) as unknown);
 }
 
+/** The token in the path; a malformed percent-escape is just another token that matches nothing. */
+function decodedToken(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return '';
+  }
+}
+
 /** Serves every scoped MCP server under /mcp/. */
 export class McpHttpEndpoint {
   private readonly sessions = new Map<string, Session>();
@@ -82,6 +101,12 @@ export class McpHttpEndpoint {
   /** Handles the request if it is under /mcp/; returns false otherwise. */
   async handle(request: IncomingMessage, response: ServerResponse): Promise<boolean> {
     const url = new URL(request.url ?? '/', 'http://localhost');
+    if (OAUTH_DISCOVERY.test(url.pathname)) {
+      // OAuth-capable clients (mcp-remote) look for an authorization server after a 401 and print
+      // what they found; what they find here says what to send instead.
+      json(response, 404, { error: 'not_found', error_description: NO_OAUTH });
+      return true;
+    }
     const match = ROUTE.exec(url.pathname);
     if (!match) return false;
     const [, token = '', kind] = match;
@@ -103,15 +128,17 @@ export class McpHttpEndpoint {
     }
     for (const [k, v] of Object.entries(cors)) response.setHeader(k, v);
 
-    const record = this.options.registry.findServer(decodeURIComponent(token));
+    const record = this.options.registry.findServer(decodedToken(token));
     if (!record) {
       // One answer for never-existed, revoked and expired: nothing to learn from probing.
       rpcError(response, 404, 'Not found');
       return true;
     }
     if (record.requireApiTokenAuth && !this.apiTokenPresent(request)) {
-      rpcError(response, 401, 'Unauthorized: this MCP server requires a giftguard API token (Authorization: Bearer ggapi_…)', {
-        'www-authenticate': 'Bearer realm="giftguard", error="invalid_token"',
+      // Said in the body and in the challenge: OAuth-capable clients (mcp-remote) read the
+      // challenge, and there is no OAuth to discover here — only an API token to send.
+      rpcError(response, 401, API_TOKEN_NEEDED, {
+        'www-authenticate': `Bearer realm="giftguard", error="invalid_token", error_description="${API_TOKEN_NEEDED}"`,
       });
       return true;
     }

@@ -69,6 +69,21 @@ export interface Invocation {
   readonly status?: number | undefined;
 }
 
+/** Keys that reach an object's prototype when copied, at any depth; zod's strict check lets them through. */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** The path of the first prototype-reaching key in parsed JSON, or undefined. */
+export function prototypeKeyIn(value: unknown, path = ''): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const key of Object.keys(value)) {
+    const here = path ? `${path}.${key}` : key;
+    if (PROTOTYPE_KEYS.has(key)) return here;
+    const inner = prototypeKeyIn((value as Record<string, unknown>)[key], here);
+    if (inner !== undefined) return inner;
+  }
+  return undefined;
+}
+
 /** Runs a tool. Never throws: failures are results. */
 export async function invokeTool(
   tool: ToolDefinition,
@@ -76,6 +91,15 @@ export async function invokeTool(
   runtime: ToolRuntime,
   context: CallContext,
 ): Promise<Invocation> {
+  const polluting = prototypeKeyIn(rawArgs);
+  if (polluting !== undefined) {
+    return {
+      outcome: 'invalid_arguments',
+      result: errorResult(`Invalid arguments for ${tool.name}; nothing was sent to Sendoso.\n✖ Unrecognized key: "${polluting}"`, {
+        [META_ERROR]: { code: 'invalid_arguments', retryable: false },
+      }),
+    };
+  }
   const parsed = tool.args.safeParse(rawArgs ?? {});
   if (!parsed.success) {
     return {

@@ -7,6 +7,7 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import { z } from 'zod';
 import type { Clock } from '../domain/index.js';
 import type { Logger } from '../log/index.js';
 import type { ToolAuditLog } from './audit.js';
@@ -39,8 +40,23 @@ export interface McpServerOptions {
   readonly callerVia?: 'mcp' | 'workflow';
   /** Client identity seen at initialize on another request (stateless HTTP). */
   readonly knownClient?: () => { name?: string; version?: string } | undefined;
+  /**
+   * Asked before every request: why this server may no longer be used (revoked, expired), or
+   * undefined while it may. A long-lived connection (stdio) holds its token for hours, so the
+   * token's state is checked on each call rather than once at start.
+   */
+  readonly revokedBecause?: () => string | undefined;
   readonly version: string;
 }
+
+/**
+ * tools/call as the SDK defines it, but with the arguments exactly as the client sent them: the
+ * SDK's own schema quietly drops a `__proto__` key, which invokeTool must see in order to refuse it
+ * like any other unknown field (the SDK still validates the request itself).
+ */
+const RawCallToolRequestSchema = CallToolRequestSchema.extend({
+  params: CallToolRequestSchema.shape.params.extend({ arguments: z.unknown().optional() }),
+});
 
 /**
  * One JSON Schema validator for every Server: the SDK builds a fresh Ajv per Server otherwise,
@@ -61,21 +77,45 @@ export function createMcpServer(options: McpServerOptions): Server {
     },
   );
 
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({
-    tools: options.tools.map((t) => ({
-      name: t.name,
-      title: t.title,
-      description: t.description,
-      inputSchema: t.inputSchema as { type: 'object' },
-      outputSchema: t.outputSchema as { type: 'object' },
-      annotations: t.annotations,
-    })),
-  }));
+  const assertStillAuthorized = () => {
+    const reason = options.revokedBecause?.();
+    if (reason !== undefined) throw new McpError(ErrorCode.InvalidRequest, reason);
+  };
 
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+  server.setRequestHandler(ListToolsRequestSchema, async () => {
+    assertStillAuthorized();
+    return {
+      tools: options.tools.map((t) => ({
+        name: t.name,
+        title: t.title,
+        description: t.description,
+        inputSchema: t.inputSchema as { type: 'object' },
+        outputSchema: t.outputSchema as { type: 'object' },
+        annotations: t.annotations,
+      })),
+    };
+  });
+
+  server.setRequestHandler(RawCallToolRequestSchema, async (request, extra) => {
     const started = performance.now();
     const tool = byName.get(request.params.name);
     const client = server.getClientVersion() ?? options.knownClient?.();
+    const revoked = options.revokedBecause?.();
+    if (revoked !== undefined) {
+      // Audited like any call, so an operator sees that a revoked client is still trying.
+      options.audit?.record({
+        at: options.clock.now(),
+        serverId: options.serverId,
+        tool: request.params.name,
+        method: tool?.method ?? '-',
+        outcome: 'revoked',
+        durationMs: performance.now() - started,
+        clientName: client?.name,
+        clientVersion: client?.version,
+        arguments: request.params.arguments ?? {},
+      });
+      throw new McpError(ErrorCode.InvalidRequest, revoked);
+    }
     if (!tool) {
       options.audit?.record({
         at: options.clock.now(),

@@ -171,6 +171,22 @@ export class McpRegistry {
     return toServer(row);
   }
 
+  /**
+   * For a connection that outlives one request (stdio): a check, cheap enough to run on every
+   * call (one HMAC, one indexed lookup), that says why the server may no longer be used —
+   * revoked, expired, or its required API token revoked or expired — or undefined while it may.
+   */
+  liveCheck(token: string, apiToken?: string): () => string | undefined {
+    return () => {
+      const record = this.findServer(token);
+      if (!record) return 'This MCP server was revoked or has expired; this connection no longer works';
+      if (record.requireApiTokenAuth && !(apiToken !== undefined && this.verifyApiToken(apiToken))) {
+        return `MCP server ${record.id} requires a valid giftguard API token; the one given was revoked, has expired or is missing`;
+      }
+      return undefined;
+    };
+  }
+
   listServers(): McpServerRecord[] {
     return this.statements.listServers.all().map(toServer);
   }

@@ -1,6 +1,6 @@
 /** @module Triggers: the ways work starts — command line, the HTTP service, Slack, schedules and the agent. */
-export { createProgram, processIo, startConfiguredSandbox } from './cli/index.js';
-export type { App, AppFactory, AppRequest, CliIo, SendosoConnection, SendosoConnectOptions, SendosoOAuthServer } from './cli/index.js';
+export { announceSandbox, createProgram, processIo, runningSandbox, startConfiguredSandbox } from './cli/index.js';
+export type { App, AppFactory, AppRequest, CliIo, SandboxAnnouncement, SendosoConnection, SendosoConnectOptions, SendosoOAuthServer } from './cli/index.js';
 export { startHttpServer } from './http-server.js';
 export type { RequestHandler, RunningHttpServer } from './http-server.js';
 export { ConversationStore, agentRunner, agentToolbox, ask, openAiClient } from './agent/index.js';

@@ -101,8 +101,8 @@ describe('giftguard mcp stdio', () => {
     const token = /(ggmcp_\S+)/.exec(created.out)![1]!;
     const transport = new StdioClientTransport({
       command: process.execPath,
-      args: [BIN, 'mcp', 'stdio', '--token', token],
-      env: { ...(process.env as Record<string, string>), GIFTGUARD_HOME: home, GIFTGUARD_LOG_LEVEL: 'silent' },
+      args: [BIN, 'mcp', 'stdio'],
+      env: { ...(process.env as Record<string, string>), GIFTGUARD_HOME: home, GIFTGUARD_MCP_TOKEN: token, GIFTGUARD_LOG_LEVEL: 'silent' },
       stderr: 'pipe',
     });
     const client = new Client({ name: 'claude-desktop-test', version: '1' });

@@ -2,6 +2,7 @@
  * Configuration is parsed once; flags beat the environment, which beats defaults, and a bad value
  * fails with a message naming the setting (and never echoes a secret).
  */
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { ConfigError } from '../../src/domain/index.js';
@@ -11,7 +12,8 @@ describe('loadConfig', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({ sandboxHost: '127.0.0.1', sandboxPort: 8787, sandboxRateLimit: 10, sandboxControl: false, logLevel: 'info' });
     expect(config.sendosoApiUrl).toBeUndefined();
-    expect(config.tokenFilePath).toBe('.giftguard/sendoso-tokens.json');
+    // Beside the checkout's code, not in whatever directory the command runs from (data-directory.test.ts).
+    expect(config.tokenFilePath).toBe(join(import.meta.dirname, '../../.giftguard/sendoso-tokens.json'));
   });
 
   it('takes the environment, and flags over the environment', () => {

@@ -78,7 +78,7 @@ describe('each group pays for its own sends', () => {
   it('giftguard connect --group completes from a terminal with no browser; tokens on disk are not plain text; the wrong person is refused', async () => {
     const home = tempHome();
     const env = { GIFTGUARD_HOME: home };
-    const { child, output } = await spawnUntil(['serve', '--port', '0', '--sandbox-port', '0', '--control'], env, 'Press Ctrl+C');
+    const { child } = await spawnUntil(['serve', '--port', '0', '--sandbox-port', '0', '--control'], env, 'Press Ctrl+C');
     try {
       // Riley Brooks sends for Marketing, not Sales Development: refused, nothing kept.
       const wrong = await connectAs(env, 'Sales Development', 505);

@@ -75,7 +75,7 @@ describe('serve finishes what waits on it', () => {
       expect(waiting.status).toBe('waiting');
       const approvalId = /apr_\w+/.exec((await cli(env, 'approvals', 'list')).out)![0];
       const approved = await cli(env, 'approvals', 'approve', approvalId);
-      expect(approved.out).toContain(`Approved ${approvalId} and sent it.`);
+      expect(approved.out).toContain(`Approved ${approvalId} as cli:operator and sent it.`);
 
       const started = Date.now();
       const show = async () => JSON.parse((await cli(env, 'runs', 'show', waiting.id, '--json')).out) as { status: string; summary: string };

@@ -37,7 +37,7 @@ groups:
     caps: { per_month: 1000 }
   - group: Enterprise Sales
     caps: { per_month: 1000 }
-    approval: { above: 100 }
+    approval: { above: 100, approvers: [U0APPROVER1] }
 `);
 
 function guardOver(e: SandboxWithClient, ledger: SqliteLedger, policy: ConstructorParameters<typeof Guard>[0]['policy'] = POLICY) {
@@ -162,7 +162,7 @@ describe('approved sends', () => {
     });
     expect(pending.status).toBe('pending_approval');
     const approvalId = (pending as { approvalId: string }).approvalId;
-    expect(await guard.approve(approvalId, 'dana')).toMatchObject({ status: 'approved' });
+    expect(await guard.approve(approvalId, { identity: 'slack:U0APPROVER1' })).toMatchObject({ status: 'approved' });
 
     // Sendoso rate-limits for longer than the gateway's patience for this send: not sent, not failed.
     await control(e.sandbox, 'POST', '/faults', { kind: 'rate_limit', count: 1000, method: 'POST', path: '/send', retryAfterSeconds: 60 });

@@ -23,7 +23,7 @@ costs:
 groups:
   - group: Enterprise Sales
     caps: { per_send: 300, per_month: 1000 }
-    approval: { above: 100 }
+    approval: { above: 100, approvers: ['cli:dana'] }
   - group: Marketing
     caps: { per_month: 100 }
 `);
@@ -225,20 +225,20 @@ describe('approvals', () => {
     const id = await pending();
     const again = await guard.submit(collection('sarah@cyberdyne.example'), post(collection('sarah@cyberdyne.example')));
     expect(again).toMatchObject({ status: 'pending_approval', approvalId: id });
-    expect(await guard.approve(id, 'dana')).toMatchObject({ status: 'approved' });
+    expect(await guard.approve(id, { identity: 'cli:dana' })).toMatchObject({ status: 'approved' });
     expect(await guard.dispatchApproved()).toBe(1);
     expect(await guard.dispatchApproved()).toBe(0);
     expect(await sendsTo('sarah@cyberdyne.example')).toHaveLength(1);
-    expect(await ledger.approval(id)).toMatchObject({ status: 'sent', decidedBy: 'dana' });
+    expect(await ledger.approval(id)).toMatchObject({ status: 'sent', decidedBy: 'cli:dana' });
     expect(await month('Enterprise Sales')).toMatchObject({ captured: 15_000 });
-    await expect(guard.approve(id, 'dana')).rejects.toThrow(`Approval ${id} is sent, not pending`);
+    await expect(guard.approve(id, { identity: 'cli:dana' })).rejects.toThrow(`Approval ${id} is sent, not pending`);
   });
 
   it('deny: nothing is sent', async () => {
     const id = await pending();
-    await guard.deny(id, 'dana', 'not this quarter');
+    await guard.deny(id, { identity: 'cli:dana' }, 'not this quarter');
     expect(await ledger.approval(id)).toMatchObject({ status: 'denied', decisionReason: 'not this quarter' });
-    await expect(guard.approve(id, 'dana')).rejects.toThrow(/is denied, not pending/);
+    await expect(guard.approve(id, { identity: 'cli:dana' })).rejects.toThrow(/is denied, not pending/);
     expect(await guard.dispatchApproved()).toBe(0);
     expect(await sendsTo('sarah@cyberdyne.example')).toHaveLength(0);
   });
@@ -246,7 +246,7 @@ describe('approvals', () => {
   it('expiry: an approval past its lifetime cannot be given', async () => {
     const id = await pending();
     env.clock.advance(POLICY.approvalLifetimeMs);
-    await expect(guard.approve(id, 'dana')).rejects.toThrow(/is expired, not pending/);
+    await expect(guard.approve(id, { identity: 'cli:dana' })).rejects.toThrow(/is expired, not pending/);
     expect(await ledger.approval(id)).toMatchObject({ status: 'expired' });
   });
 
@@ -260,10 +260,10 @@ costs:
 groups:
   - group: Enterprise Sales
     caps: { per_send: 300, per_month: 1000 }
-    approval: { above: 100 }
+    approval: { above: 100, approvers: ['cli:dana'] }
 `);
     guard = makeGuard(dearer);
-    const result = await guard.approve(id, 'dana');
+    const result = await guard.approve(id, { identity: 'cli:dana' });
     expect(result).toMatchObject({ status: 'voided' });
     expect((result as any).reason).toContain('the request changed since it was submitted (cost now 180.00 USD)');
     expect(await ledger.approval(id)).toMatchObject({ status: 'voided' });
@@ -275,10 +275,10 @@ groups:
     // 1,000 USD a month; six 150 USD sends approved and sent meanwhile leave 100.
     for (let i = 0; i < 6; i++) {
       const other = await pending(`other${i}@example.com`);
-      expect(await guard.approve(other, 'dana')).toMatchObject({ status: 'approved' });
+      expect(await guard.approve(other, { identity: 'cli:dana' })).toMatchObject({ status: 'approved' });
     }
     await guard.dispatchApproved();
-    const result = await guard.approve(id, 'dana');
+    const result = await guard.approve(id, { identity: 'cli:dana' });
     expect(result).toMatchObject({ status: 'denied', reasons: [{ code: 'cap_per_month', message: 'Enterprise Sales has 100.00 USD left this month; this send reserves 150.00 USD.' }] });
     expect(await ledger.approval(id)).toMatchObject({ status: 'denied' });
     expect(await sendsTo('sarah@cyberdyne.example')).toHaveLength(0);

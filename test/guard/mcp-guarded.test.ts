@@ -84,7 +84,7 @@ describe('spending tools go through the guard', () => {
     expect(result.isError).toBeFalsy();
     expect(result.structuredContent).toMatchObject({ status: 'pending_approval', approval_id: expect.stringMatching(/^apr_/) });
     expect(await sends()).toHaveLength(0);
-    expect(await guard.approve(result.structuredContent.approval_id, 'dana')).toMatchObject({ status: 'approved' });
+    expect(await guard.approve(result.structuredContent.approval_id, { identity: 'slack:U0APPROVER1' })).toMatchObject({ status: 'approved' });
     await guard.dispatchApproved();
     expect(await sends()).toHaveLength(1);
   });
@@ -107,9 +107,9 @@ describe('giftguard serve with the shipped policy', () => {
 
       const listed = await cli({ GIFTGUARD_HOME: home }, 'approvals', 'list');
       expect(listed.out).toMatch(new RegExp(`${id}\\s+pending\\s+Sales Development\\s+Coffee eGift\\s+vp@example.com\\s+50.00 USD`));
-      const approved = await cli({ GIFTGUARD_HOME: home }, 'approvals', 'approve', id, '--by', 'dana');
+      const approved = await cli({ GIFTGUARD_HOME: home }, 'approvals', 'approve', id);
       expect(approved.err).toBe('');
-      expect(approved.out).toContain(`Approved ${id} and sent it.`);
+      expect(approved.out).toContain(`Approved ${id} as cli:operator and sent it.`);
 
       const history: any = await client.callTool({ name: 'list_all_sendoso_sends', arguments: {} });
       expect(history.structuredContent.sends.filter((s: any) => s.recipient.email === 'vp@example.com')).toHaveLength(1);

@@ -83,7 +83,7 @@ describe('approval waits are durable', () => {
 
     const resumed = env.orchestrator.resume(started.id);
     const approvalId = (persisted.snapshot as any).context.send.approvalId as string;
-    expect(await env.guard.approve(approvalId, 'dana')).toMatchObject({ status: 'approved' });
+    expect(await env.guard.approve(approvalId, { identity: 'slack:U0APPROVER1' })).toMatchObject({ status: 'approved' });
     await env.guard.dispatchApproved();
     await resumed.settled; // back in awaitingApproval, polling on the injected clock
     env.clock.advance(1000);

@@ -3,7 +3,7 @@
  * real time would have produced, including address-collection expiry and its refund.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { groupId, touchId } from '../../src/domain/index.js';
+import { groupId } from '../../src/domain/index.js';
 import { control, startSandboxWithClient } from '../support/sandbox-client.js';
 import type { SandboxWithClient } from '../support/sandbox-client.js';
 import { egift, physical, addressCollection } from '../support/sends.js';

@@ -6,7 +6,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ManualClock, touchId } from '../../src/domain/index.js';
+import { ManualClock } from '../../src/domain/index.js';
 import { defaultSeed, defaultSeedText, loadSeedFile, parseSeed, resolveSeedTime, startSandbox } from '../../src/sandbox/index.js';
 import { startSandboxWithClient } from '../support/sandbox-client.js';
 import { egift } from '../support/sends.js';

@@ -155,6 +155,56 @@ describe('API token auth', () => {
   });
 });
 
+describe('what an OAuth-minded client is told', () => {
+  it('a 401 says an API token is needed, in the body and the challenge, and OAuth discovery answers that there is none', async () => {
+    env = await startMcpHttp();
+    const { token } = env.registry.createServer({ name: 'locked', scope: {}, requireApiTokenAuth: true });
+    const missing = await rawPost(env.urlFor(token), listToolsBody);
+    expect(missing.status).toBe(401);
+    expect(JSON.parse(missing.text).error.message).toMatch(/requires a giftguard API token, not OAuth: send Authorization: Bearer ggapi_/);
+    expect(missing.headers.get('www-authenticate')).toMatch(/error_description="This MCP server requires a giftguard API token/);
+    // mcp-remote then looks for an authorization server and prints what it gets back.
+    for (const path of ['/.well-known/oauth-protected-resource/mcp/x', '/.well-known/oauth-authorization-server', '/register']) {
+      const answer = await fetch(`${env.base}${path}`, { method: path === '/register' ? 'POST' : 'GET' });
+      expect(answer.status, path).toBe(404);
+      expect(((await answer.json()) as any).error_description, path).toMatch(/giftguard has no OAuth.*api-token create --header-file/);
+    }
+  });
+});
+
+describe('hostile input', () => {
+  it('an argument named __proto__, constructor or prototype is refused like any unknown field, at any depth, and nothing is sent', async () => {
+    env = await startMcpHttp();
+    const { token } = env.registry.createServer({ name: 'all', scope: {} });
+    const before = env.sandbox.state.sends.length;
+    for (const raw of [
+      '{"__proto__": {"admin": true}}',
+      '{"constructor": {"prototype": {"x": 1}}}',
+      '{"touch_id": 8939, "email": "a@example.com", "__proto__": {"x": 1}}',
+    ]) {
+      const name = raw.includes('touch_id') ? 'create_a_sendoso_egift' : 'list_all_sendoso_campaigns';
+      const answer = await fetch(env.urlFor(token), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"${name}","arguments":${raw}}}`,
+      });
+      const result = ((await answer.json()) as any).result;
+      expect(result.isError, raw).toBe(true);
+      expect(result.content[0].text, raw).toMatch(/Invalid arguments .* nothing was sent to Sendoso[\s\S]*Unrecognized key: "(__proto__|constructor)/);
+    }
+    expect(env.sandbox.state.sends.length).toBe(before);
+    expect(env.audit.list({ limit: 3 }).map((r) => r.outcome)).toEqual(['invalid_arguments', 'invalid_arguments', 'invalid_arguments']);
+  });
+
+  it('a malformed percent-escape in the MCP path is a 404, like any unknown token', async () => {
+    env = await startMcpHttp();
+    for (const path of ['/mcp/%E0%A4%A', '/mcp/%', '/mcp/ggmcp_%ZZ/sse']) {
+      const answer = await fetch(`${env.base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(listToolsBody) });
+      expect(answer.status, path).toBe(404);
+    }
+  });
+});
+
 describe('Host and Origin checks', () => {
   it('refuse a foreign Host (DNS rebinding) and a foreign Origin with 403', async () => {
     env = await startMcpHttp({ allowedOrigins: ['https://chat.example'] });

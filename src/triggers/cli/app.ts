@@ -63,6 +63,8 @@ export interface App {
   /** Every documented tool, generated from the catalogue. */
   readonly tools: readonly ToolDefinition[];
   registry(): McpRegistry;
+  /** The data directory, created if needed and made private (0700, files 0600); its absolute path. */
+  dataDirectory(): string;
   audit(): ToolAuditLog;
   ledger(): LedgerPort;
   /** For long-running commands: checkpoint the database from a worker thread; returns the stop. */

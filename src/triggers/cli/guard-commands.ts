@@ -2,11 +2,11 @@
  * @module The guard's commands: `policy check|explain`, `budget`, `approvals list|approve|deny`
  * and `reconcile`.
  */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { GiftingError, formatMoney } from '../../domain/index.js';
 import type { Cents } from '../../domain/index.js';
 import { Guard, loadPolicy } from '../../guard/index.js';
-import type { Policy } from '../../guard/index.js';
+import type { Decider, Policy } from '../../guard/index.js';
 import { settleRunItems } from '../../orchestrator/index.js';
 import type { App, AppFactory, SendosoConnection } from './app.js';
 import { list, table, when } from './format.js';
@@ -151,6 +151,23 @@ export function budgetCommand(io: CliIo, factory: AppFactory): Command {
     });
 }
 
+const APPROVER_HELP = `
+You decide as cli:<name>, the name in GIFTGUARD_OPERATOR (default "operator"). The group's policy must
+list that identity under approval.approvers (Slack users are listed by their user id), e.g.
+  approval: { above: 200, approvers: [U0APPROVER1, cli:operator] }
+Anyone else is refused unless they pass --override with a reason, which is logged and audited.`;
+
+/** Who the CLI decides as: the configured local operator, never a name typed per command. */
+function decider(app: App, flags: { override?: string; by?: string }): Decider {
+  if (flags.by !== undefined) {
+    throw new GiftingError(
+      'bad_request',
+      `--by was removed: a name typed on the command line proved nothing. The CLI decides as cli:${app.config.operator} (GIFTGUARD_OPERATOR), which the group's approvers must list; or pass --override "reason".`,
+    );
+  }
+  return { identity: `cli:${app.config.operator}`, override: flags.override };
+}
+
 export function approvalsCommand(io: CliIo, factory: AppFactory): Command {
   const approvals = new Command('approvals').description('Sends waiting for a person: list, approve, deny');
   approvals
@@ -169,10 +186,22 @@ export function approvalsCommand(io: CliIo, factory: AppFactory): Command {
         }
         io.stdout.write(
           rows.length === 0
-            ? 'No approval requests are waiting.\n'
+            ? flags.all
+              ? 'No approval requests yet.\n'
+              : 'No approval requests are waiting.\n'
             : table(
-                ['ID', 'STATUS', 'GROUP', 'CAMPAIGN', 'RECIPIENTS', 'AMOUNT', 'EXPIRES', 'WHY'],
-                rows.map((a) => [a.id, a.status, a.group, a.touchName, a.recipients.join(','), formatMoney(a.amount, a.currency), when(a.expiresAt), a.reasons.map((r) => r.message).join(' ')]),
+                ['ID', 'STATUS', 'GROUP', 'CAMPAIGN', 'RECIPIENTS', 'AMOUNT', 'EXPIRES', ...(flags.all ? ['DECIDED BY'] : []), 'WHY'],
+                rows.map((a) => [
+                  a.id,
+                  a.status,
+                  a.group,
+                  a.touchName,
+                  a.recipients.join(','),
+                  formatMoney(a.amount, a.currency),
+                  when(a.expiresAt),
+                  ...(flags.all ? [a.decidedBy ?? '-'] : []),
+                  a.reasons.map((r) => r.message).join(' '),
+                ]),
               ),
         );
       } finally {
@@ -181,27 +210,31 @@ export function approvalsCommand(io: CliIo, factory: AppFactory): Command {
     });
   approvals
     .command('approve')
-    .description('Approve a waiting send; the hard caps are re-checked now, and it is sent at once')
+    .description('Approve a waiting send as cli:<GIFTGUARD_OPERATOR>; the hard caps are re-checked now, and it is sent at once')
     .argument('<id>', 'the approval id')
-    .option('--by <name>', 'who approves (recorded in the audit log)', process.env.USER ?? 'cli')
-    .action(async (id: string, flags: { by: string }) =>
-      withGuard(factory, io, undefined, async (guard) => {
-        const result = await guard.approve(id, flags.by);
+    .option('--override <reason>', 'approve although the group\'s policy does not list you as an approver; the reason is recorded')
+    .addOption(new Option('--by <name>').hideHelp())
+    .addHelpText('after', APPROVER_HELP)
+    .action(async (id: string, flags: { override?: string; by?: string }) =>
+      withGuard(factory, io, undefined, async (guard, app) => {
+        const result = await guard.approve(id, decider(app, flags));
         if (result.status === 'voided') throw new GiftingError('bad_request', result.reason);
         if (result.status === 'denied') {
           throw new GiftingError('bad_request', `Approval ${id} cannot be honoured now:\n  - ${result.reasons.map((r) => r.message).join('\n  - ')}`);
         }
         const sent = await guard.dispatchApproved();
-        io.stdout.write(`Approved ${id}${sent > 0 ? ' and sent it' : '; it will be sent by the running giftguard service'}.\n`);
+        io.stdout.write(`Approved ${id} as ${decider(app, flags).identity}${flags.override ? ' (override, recorded)' : ''}${sent > 0 ? ' and sent it' : '; it will be sent by the running giftguard service'}.\n`);
       }),
     );
   approvals
     .command('deny')
-    .description('Refuse a waiting send')
+    .description('Refuse a waiting send, as cli:<GIFTGUARD_OPERATOR>')
     .argument('<id>', 'the approval id')
     .option('--reason <text>', 'why (recorded)')
-    .option('--by <name>', 'who denies', process.env.USER ?? 'cli')
-    .action(async (id: string, flags: { reason?: string; by: string }) => {
+    .option('--override <reason>', 'deny although the group\'s policy does not list you as an approver; the reason is recorded')
+    .addOption(new Option('--by <name>').hideHelp())
+    .addHelpText('after', APPROVER_HELP)
+    .action(async (id: string, flags: { reason?: string; override?: string; by?: string }) => {
       const app = factory({ env: io.env });
       try {
         const policy = await requirePolicy(app);
@@ -214,8 +247,8 @@ export function approvalsCommand(io: CliIo, factory: AppFactory): Command {
           logger: app.logger,
           onSettled: (settlements) => settleRunItems(app.runs(), settlements, app.clock),
         });
-        await guard.deny(id, flags.by, flags.reason);
-        io.stdout.write(`Denied ${id}. Nothing was sent.\n`);
+        await guard.deny(id, decider(app, flags), flags.reason);
+        io.stdout.write(`Denied ${id} as ${decider(app, flags).identity}${flags.override ? ' (override, recorded)' : ''}. Nothing was sent.\n`);
       } finally {
         await app.close();
       }

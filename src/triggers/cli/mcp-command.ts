@@ -2,11 +2,14 @@
  * @module `giftguard mcp …` (scoped MCP servers: create, list, revoke, stdio) and
  * `giftguard api-token …` (the second factor a server can require).
  */
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
 import { Command, Option } from 'commander';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { GiftingError } from '../../domain/index.js';
 import { assertUsableScope, createMcpServer, selectTools } from '../../tools/index.js';
+import { writePrivateFileSync } from '../../storage/index.js';
+import { runningServe } from './announcements.js';
 import type { ToolScope } from '../../tools/index.js';
 import type { App, AppFactory } from './app.js';
 import { list, table, when } from './format.js';
@@ -16,8 +19,13 @@ import { integer } from './options.js';
 /** The base URL clients reach `giftguard serve` at. */
 export function publicBaseUrl(app: App, port = app.config.port): string {
   if (app.config.publicUrl) return app.config.publicUrl.replace(/\/$/, '');
-  const host = app.config.host === '0.0.0.0' || app.config.host === '::' ? '127.0.0.1' : app.config.host;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return `http://${loopbackHost(app.config.host)}:${port}`;
+}
+
+/** A host to reach a server listening on `host` from this machine (URL form, IPv6 in brackets). */
+export function loopbackHost(host: string): string {
+  const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return reachable.includes(':') ? `[${reachable}]` : reachable;
 }
 
 function parseExpiry(value: string | undefined): number | undefined {
@@ -36,25 +44,76 @@ async function withApp<T>(factory: AppFactory, io: CliIo, run: (app: App) => Pro
   }
 }
 
-/** Snippets a person pastes into Claude Desktop, mcp-remote and ChatGPT. */
-export function connectionHelp(url: string, token: string, app: App): string {
-  const bin = resolve(process.argv[1] ?? 'bin/giftguard.js');
-  const home = resolve(app.config.home);
-  const remote = { mcpServers: { giftguard: { command: 'npx', args: ['-y', 'mcp-remote', url] } } };
+/** The mcp-remote release the snippets name (pinned: a snippet should not change under its user). */
+export const MCP_REMOTE = 'mcp-remote@0.15.1';
+
+/** What a connection snippet needs to know about the server it connects to. */
+export interface SnippetTarget {
+  readonly url: string;
+  readonly token: string;
+  /** Clients must also send a giftguard API token. */
+  readonly requireApiTokenAuth: boolean;
+}
+
+/**
+ * How a client starts `giftguard mcp stdio` from this copy: the bin's absolute path for a checkout
+ * or a project install; `npx giftguard@<version>` when running from npx's cache, which npm may
+ * delete at any time.
+ */
+function stdioLauncher(app: App): { command: string; args: string[] } {
+  const root = app.config.location.packageRoot;
+  if (root.split(sep).includes('_npx')) return { command: 'npx', args: ['-y', `giftguard@${app.version}`, 'mcp', 'stdio'] };
+  return { command: process.execPath, args: [join(root, 'bin', 'giftguard.js'), 'mcp', 'stdio'] };
+}
+
+/** Where the mcp-remote snippet expects the API-token header file. */
+export const headerFileFor = (app: App) => join(app.config.home, 'mcp-remote.headers');
+
+/**
+ * Snippets a person pastes into Claude Desktop, mcp-remote and ChatGPT. No secret is put where
+ * `ps` shows it to other local users: the stdio server takes its token from the environment, and
+ * mcp-remote reads the API-token header from an owner-only file.
+ */
+export function connectionHelp(target: SnippetTarget, app: App): string {
+  const loopback = /^http:\/\/(127\.|localhost|\[::1\])/.test(target.url);
+  const headerFile = headerFileFor(app);
+  const remoteArgs = [
+    '-y',
+    MCP_REMOTE,
+    target.url,
+    ...(target.requireApiTokenAuth ? ['--header-file', headerFile] : []),
+    ...(target.url.startsWith('http:') && !loopback ? ['--allow-http'] : []),
+  ];
+  const remote = { mcpServers: { giftguard: { command: 'npx', args: remoteArgs } } };
   const stdio = {
     mcpServers: {
-      giftguard: { command: process.execPath, args: [bin, 'mcp', 'stdio', '--token', token], env: { GIFTGUARD_HOME: home } },
+      giftguard: {
+        ...stdioLauncher(app),
+        env: {
+          GIFTGUARD_HOME: app.config.home,
+          GIFTGUARD_MCP_TOKEN: target.token,
+          ...(target.requireApiTokenAuth && { GIFTGUARD_API_TOKEN: 'ggapi_… (from giftguard api-token create)' }),
+        },
+      },
     },
   };
   return [
     'Connect it:',
-    '  ChatGPT   Settings → Apps & Connectors → Advanced → Developer mode, then "Create" a connector with this URL.',
-    '            ChatGPT needs a public HTTPS URL: run a tunnel to this port and set GIFTGUARD_PUBLIC_URL to it.',
+    target.requireApiTokenAuth
+      ? '  ChatGPT   cannot send the API-token header this server requires; create one without --require-api-token-auth for ChatGPT.'
+      : '  ChatGPT   Settings → Apps & Connectors → Advanced → Developer mode, then "Create" a connector with this URL.\n' +
+        '            ChatGPT needs a public HTTPS URL: run a tunnel to this port and set GIFTGUARD_PUBLIC_URL to it.',
     '  Claude Desktop (claude_desktop_config.json), through mcp-remote:',
     indent(prettyJson(remote), 4),
-    '  or over stdio, without the HTTP server:',
+    ...(target.requireApiTokenAuth
+      ? [
+          '    mcp-remote sends the API token from that file (owner-only, never on a command line); write it with:',
+          `      giftguard api-token create --name "claude desktop" --header-file ${headerFile}`,
+        ]
+      : []),
+    '  or over stdio, without the HTTP server (the token travels in the environment, not on the command line):',
     indent(prettyJson(stdio), 4),
-    '  Any MCP client: Streamable HTTP at the URL above; legacy SSE at the URL + /sse.',
+    `  Any MCP client: Streamable HTTP at the URL above; legacy SSE at the URL + /sse.${target.requireApiTokenAuth ? ' Send Authorization: Bearer ggapi_… with every request.' : ''}`,
   ].join('\n');
 }
 
@@ -67,6 +126,28 @@ const indent = (text: string, n: number) =>
     .split('\n')
     .map((l) => ' '.repeat(n) + l)
     .join('\n');
+
+/** The stdio server's token: from --token-file, GIFTGUARD_MCP_TOKEN or (discouraged) --token. */
+function stdioToken(flags: { token?: string; tokenFile?: string }, io: CliIo): string | undefined {
+  const given = [flags.token !== undefined, flags.tokenFile !== undefined, Boolean(io.env.GIFTGUARD_MCP_TOKEN)].filter(Boolean).length;
+  if (given > 1) throw new GiftingError('bad_request', 'Give the MCP token one way: GIFTGUARD_MCP_TOKEN, --token-file or --token');
+  if (flags.tokenFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(flags.tokenFile, 'utf8');
+    } catch (error) {
+      throw new GiftingError('bad_request', `Cannot read --token-file ${flags.tokenFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    const token = text.trim();
+    if (token === '') throw new GiftingError('bad_request', `--token-file ${flags.tokenFile} is empty`);
+    return token;
+  }
+  if (flags.token !== undefined) {
+    io.stderr.write('giftguard: warning: --token puts the MCP token where ps shows it to every local user; use GIFTGUARD_MCP_TOKEN or --token-file\n');
+    return flags.token;
+  }
+  return io.env.GIFTGUARD_MCP_TOKEN?.trim() || undefined;
+}
 
 /** `giftguard mcp` */
 export function mcpCommand(io: CliIo, factory: AppFactory): Command {
@@ -84,7 +165,7 @@ export function mcpCommand(io: CliIo, factory: AppFactory): Command {
     .option('--json', 'print JSON instead of text')
     .addHelpText('after', '\nExample:\n  giftguard mcp create --name "read-only reporting" --methods read')
     .action(async (flags: { name: string; methods?: string; tags?: string; expiresAt?: string; requireApiTokenAuth?: boolean; group?: string; json?: boolean }) =>
-      withApp(factory, io, (app) => {
+      withApp(factory, io, async (app) => {
         const scope: ToolScope = { methods: list(flags.methods), tags: list(flags.tags) };
         const tools = assertUsableScope(app.tools, scope);
         const { server, token } = app.registry().createServer({
@@ -94,9 +175,11 @@ export function mcpCommand(io: CliIo, factory: AppFactory): Command {
           expiresAt: parseExpiry(flags.expiresAt),
           requireApiTokenAuth: flags.requireApiTokenAuth,
         });
-        const url = `${publicBaseUrl(app)}/mcp/${token}`;
+        // The serve running on this data directory answers the URL, whatever port it was given.
+        const serve = await runningServe(app.dataDirectory());
+        const url = `${serve?.url ?? publicBaseUrl(app)}/mcp/${token}`;
         if (flags.json) {
-          io.stdout.write(`${JSON.stringify({ ...server, url, tools: tools.map((t) => t.name) }, null, 2)}\n`);
+          io.stdout.write(`${JSON.stringify({ ...server, url, serveRunning: serve !== undefined, tools: tools.map((t) => t.name) }, null, 2)}\n`);
           return;
         }
         io.stdout.write(
@@ -107,8 +190,11 @@ export function mcpCommand(io: CliIo, factory: AppFactory): Command {
             '',
             'URL (shown only now; anyone with it can use these tools — keep it secret):',
             `  ${url}`,
+            serve
+              ? `  answered by giftguard serve (process ${serve.pid}) using ${app.dataDirectory()}`
+              : `  No giftguard serve is running on ${app.dataDirectory()}; the URL answers once \`giftguard serve\` runs on port ${app.config.port}${app.config.publicUrl ? ` behind ${app.config.publicUrl}` : ''}.`,
             '',
-            connectionHelp(url, token, app),
+            connectionHelp({ url, token, requireApiTokenAuth: server.requireApiTokenAuth }, app),
             '',
           ]
             .filter((line, i, all) => line !== '' || all[i - 1] !== '')
@@ -165,25 +251,40 @@ export function mcpCommand(io: CliIo, factory: AppFactory): Command {
   mcp
     .command('stdio')
     .description('Serve MCP over stdin/stdout (for Claude Desktop and other local clients)')
-    .option('--token <token>', 'use the scope of this MCP server (from giftguard mcp create)')
-    .option('--methods <list>', 'without --token: read, write, custom or exact names (default: all)')
-    .option('--tags <list>', 'without --token: only tools with one of these tags')
-    .option('--group <name>', 'without --token: the spend-policy group sending tools charge')
+    .option('--token-file <path>', 'read the MCP token (from giftguard mcp create) from this file; or set GIFTGUARD_MCP_TOKEN')
+    .addOption(new Option('--token <token>', 'the MCP token on the command line (visible to other local users in ps; prefer GIFTGUARD_MCP_TOKEN)').hideHelp())
+    .option('--methods <list>', 'without a token: read, write, custom or exact names (default: all)')
+    .option('--tags <list>', 'without a token: only tools with one of these tags')
+    .option('--group <name>', 'without a token: the spend-policy group sending tools charge')
     .addHelpText(
       'after',
-      '\nWithout SENDOSO_API_URL it starts a private in-memory sandbox. Logs go to stderr; stdout carries only MCP.',
+      [
+        '',
+        'The token comes from GIFTGUARD_MCP_TOKEN or --token-file, never the command line, where ps shows it to',
+        'every local user. It is checked on every call: revoked or expired, the next call is refused. A server',
+        'made with --require-api-token-auth also needs GIFTGUARD_API_TOKEN.',
+        'Without SENDOSO_API_URL it uses the sandbox of a running giftguard serve, or starts a private one.',
+        'Logs go to stderr; stdout carries only MCP.',
+      ].join('\n'),
     )
-    .action(async (flags: { token?: string; methods?: string; tags?: string; group?: string }) => {
+    .action(async (flags: { token?: string; tokenFile?: string; methods?: string; tags?: string; group?: string }) => {
       const app = factory({ env: io.env });
       try {
         let id = 'stdio';
         let name = 'stdio';
         let scope: ToolScope = { methods: list(flags.methods), tags: list(flags.tags) };
         let group = flags.group;
-        if (flags.token) {
-          if (flags.methods || flags.tags || flags.group) throw new GiftingError('bad_request', '--token already fixes the scope; leave out --methods, --tags and --group');
-          const record = app.registry().findServer(flags.token);
+        let revokedBecause: (() => string | undefined) | undefined;
+        const token = stdioToken(flags, io);
+        if (token !== undefined) {
+          if (flags.methods || flags.tags || flags.group) throw new GiftingError('bad_request', 'A token already fixes the scope; leave out --methods, --tags and --group');
+          const registry = app.registry();
+          const record = registry.findServer(token);
           if (!record) throw new GiftingError('not_found', 'That MCP token is unknown, revoked or expired');
+          // Checked now and on every request, so `mcp revoke`, an expiry or a revoked API token takes effect on the next call.
+          revokedBecause = registry.liveCheck(token, io.env.GIFTGUARD_API_TOKEN?.trim() || undefined);
+          const refused = revokedBecause();
+          if (refused !== undefined) throw new GiftingError('unauthorized', `${refused}. Set GIFTGUARD_API_TOKEN to a valid ggapi_… token (giftguard api-token create).`);
           ({ id, name, scope } = record);
           group = record.group ?? undefined;
         }
@@ -199,6 +300,7 @@ export function mcpCommand(io: CliIo, factory: AppFactory): Command {
           logger: app.logger,
           group,
           version: app.version,
+          revokedBecause,
         });
         const transport = new StdioServerTransport();
         const closed = new Promise<void>((resolveClosed) => {
@@ -224,13 +326,18 @@ export function apiTokenCommand(io: CliIo, factory: AppFactory): Command {
     .description('Create an API token and print it (shown once)')
     .requiredOption('--name <name>', 'a name to recognise it by')
     .option('--expires-at <iso>', 'stop working at this time (at least 60 s ahead)')
-    .action(async (flags: { name: string; expiresAt?: string }) =>
+    .option('--header-file <path>', 'write "Authorization: Bearer <token>" to this owner-only file for mcp-remote --header-file, instead of printing the token')
+    .action(async (flags: { name: string; expiresAt?: string; headerFile?: string }) =>
       withApp(factory, io, (app) => {
         const { apiToken, token } = app.registry().createApiToken(flags.name, parseExpiry(flags.expiresAt));
-        io.stdout.write(
-          `Created API token ${apiToken.id} "${apiToken.name}"${apiToken.expiresAt ? `, valid until ${when(apiToken.expiresAt)}` : ''}.\n` +
-            `Token (shown only now): ${token}\nClients send it as: Authorization: Bearer ${token}\n`,
-        );
+        const created = `Created API token ${apiToken.id} "${apiToken.name}"${apiToken.expiresAt ? `, valid until ${when(apiToken.expiresAt)}` : ''}.\n`;
+        if (flags.headerFile) {
+          const path = resolve(flags.headerFile);
+          writePrivateFileSync(path, `Authorization: Bearer ${token}\n`);
+          io.stdout.write(`${created}Wrote its Authorization header to ${path} (mode 0600), for: npx -y ${MCP_REMOTE} URL --header-file ${path}\n`);
+          return;
+        }
+        io.stdout.write(`${created}Token (shown only now): ${token}\nClients send it as: Authorization: Bearer ${token}\n`);
       }),
     );
   command

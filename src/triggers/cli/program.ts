@@ -13,6 +13,7 @@ import { connectCommand, connectionsCommand } from './connect-command.js';
 import { sandboxCommand } from './sandbox-command.js';
 import { schedulesCommand } from './schedules-command.js';
 import { serveCommand } from './serve-command.js';
+import { statusCommand } from './status-command.js';
 import { toolsCommand } from './tools-command.js';
 
 /** Builds the CLI. */
@@ -22,6 +23,7 @@ export function createProgram(io: CliIo, version: string, factory: AppFactory): 
     .version(version)
     .addHelpText('after', '\nRun `giftguard <command> --help` for the options of each command.');
   program.addCommand(serveCommand(io, factory));
+  program.addCommand(statusCommand(io, factory));
   program.addCommand(mcpCommand(io, factory));
   program.addCommand(apiTokenCommand(io, factory));
   program.addCommand(runCommand(io, factory));

@@ -22,7 +22,8 @@ import type { SendosoWebhooks } from '../webhooks/index.js';
 import { agentFor } from './ask-command.js';
 import type { AppFactory } from './app.js';
 import { reportTargets, schedulerFor } from './schedules-command.js';
-import { connectionHelp, publicBaseUrl } from './mcp-command.js';
+import { connectionHelp, loopbackHost, publicBaseUrl } from './mcp-command.js';
+import { announceServe } from './announcements.js';
 import type { CliIo } from './io.js';
 
 interface ServeFlags {
@@ -136,6 +137,16 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
         });
         stops.push(() => http.close());
         const base = publicBaseUrl(app, http.port);
+        // `mcp create` and `status`, run beside this serve, print the URL that answers.
+        stops.push(
+          announceServe(app.dataDirectory(), {
+            url: base,
+            localUrl: `http://${loopbackHost(app.config.host)}:${http.port}`,
+            pid: process.pid,
+            startedAt: app.clock.now(),
+            version: app.version,
+          }),
+        );
         const local = [`127.0.0.1:${http.port}`, `localhost:${http.port}`, `[::1]:${http.port}`];
         const publicHost = app.config.publicUrl ? new URL(app.config.publicUrl).host.toLowerCase() : undefined;
         endpoint = new McpHttpEndpoint({
@@ -253,6 +264,7 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
 
         const lines = [
           `giftguard ${app.version} — serving MCP on ${base}/mcp/<token> (${app.config.mcpSessions})`,
+          `  Data         ${app.dataDirectory()} (giftguard status shows what is where)`,
           `  Sendoso      ${connection.description}${connection.sandbox && app.config.sandboxControl ? ` (control: ${connection.sandbox.url}/__sandbox)` : ''}`,
           `  Rate limit   ${app.config.rateLimit} requests/s per account, shared ${app.config.redisUrl ? 'across instances through Redis' : 'by every giftguard process using this data directory'}`,
           policy
@@ -276,7 +288,7 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
             `Demo MCP server ${demo.server.id} (all ${app.tools.length} tools; expires in 24 h and is revoked when serve stops):`,
             `  ${url}`,
             '',
-            connectionHelp(url, demo.token, app),
+            connectionHelp({ url, token: demo.token, requireApiTokenAuth: false }, app),
             '',
           );
         } else {

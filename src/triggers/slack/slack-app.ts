@@ -9,7 +9,7 @@ import { App } from '@slack/bolt';
 import type { RespondFn } from '@slack/bolt';
 import { toGiftingError } from '../../domain/index.js';
 import type { Clock } from '../../domain/index.js';
-import { findGroupPolicy } from '../../guard/index.js';
+import { findGroupPolicy, isListedApprover } from '../../guard/index.js';
 import type { Delivery, Guard, LedgerPort, Policy } from '../../guard/index.js';
 import type { Logger } from '../../log/index.js';
 import { auditInput } from '../../orchestrator/index.js';
@@ -176,8 +176,9 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
     }
     const userId = body.user.id;
     const policy = guard.policy;
-    const approvers = policy ? findGroupPolicy(policy, approval.group)?.approval.approvers : undefined;
-    if (!listed(approvers, userId)) {
+    const approvers = (policy && findGroupPolicy(policy, approval.group)?.approval.approvers) ?? [];
+    // The guard enforces this too; asking first keeps the request's message intact for the approvers.
+    if (!isListedApprover(approvers, `slack:${userId}`)) {
       log.warn({ user: userId, approvalId }, 'refused an approval decision from a user who is not an approver');
       await respond({ response_type: 'ephemeral', replace_original: false, text: `You are not an approver for ${approval.group}; the request stays open for one who is.` });
       return;
@@ -185,7 +186,7 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
     let outcome: string;
     try {
       if (approve) {
-        const result = await guard.approve(approvalId, `slack:${userId}`);
+        const result = await guard.approve(approvalId, { identity: `slack:${userId}` });
         if (result.status === 'approved') {
           await guard.dispatchApproved();
           const after = await options.ledger!.approval(approvalId);
@@ -196,7 +197,7 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
           outcome = `:no_entry: ${result.reason}`;
         }
       } else {
-        await guard.deny(approvalId, `slack:${userId}`);
+        await guard.deny(approvalId, { identity: `slack:${userId}` });
         outcome = ':x: denied. Nothing was sent.';
       }
     } catch (error) {

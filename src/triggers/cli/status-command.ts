@@ -1,0 +1,107 @@
+/**
+ * @module `giftguard status`: where this copy keeps its data and reads its policies and schedules,
+ * whether the embedded sandbox and a serve are running for that data directory, and how to reach
+ * them. It only looks: a data directory that does not exist yet is reported, not created.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { Command } from 'commander';
+import { loadPolicy } from '../../guard/index.js';
+import { loadSchedules } from '../schedule/index.js';
+import type { App, AppFactory } from './app.js';
+import { runningSandbox, runningServe } from './announcements.js';
+import { when } from './format.js';
+import type { CliIo } from './io.js';
+
+interface Status {
+  readonly version: string;
+  readonly install: { readonly path: string; readonly kind: 'checkout' | 'installed package' };
+  readonly data: { readonly path: string; readonly exists: boolean; readonly mode?: string };
+  readonly database: { readonly path: string; readonly exists: boolean; readonly bytes?: number };
+  readonly policies: { readonly paths: readonly string[]; readonly groups?: readonly string[]; readonly error?: string };
+  readonly schedules: { readonly path: string; readonly names?: readonly string[]; readonly error?: string };
+  readonly sendoso: { readonly kind: 'sendoso' | 'embedded sandbox'; readonly url?: string; readonly pid?: number };
+  readonly serve: { readonly running: boolean; readonly url?: string; readonly pid?: number; readonly startedAt?: number };
+  readonly mcpServers?: number;
+  readonly pendingApprovals?: number;
+}
+
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+async function collect(app: App): Promise<Status> {
+  const config = app.config;
+  const home = config.home;
+  const exists = existsSync(home);
+  const dbExists = existsSync(config.databasePath);
+  let policies: Status['policies'] = { paths: config.policies };
+  try {
+    const policy = await loadPolicy(config.policies, { missingOk: config.policiesDefaulted });
+    policies = { ...policies, groups: policy ? policy.groups.map((g) => String(g.group)) : [] };
+  } catch (error) {
+    policies = { ...policies, error: errorText(error) };
+  }
+  let schedules: Status['schedules'] = { path: config.schedules };
+  try {
+    schedules = { ...schedules, names: (await loadSchedules(config.schedules, { missingOk: config.schedulesDefaulted })).map((s) => s.name) };
+  } catch (error) {
+    schedules = { ...schedules, error: errorText(error) };
+  }
+  const sandbox = !config.sendosoApiUrl && exists ? await runningSandbox(home) : undefined;
+  const serve = exists ? await runningServe(home) : undefined;
+  return {
+    version: app.version,
+    install: { path: config.location.packageRoot, kind: config.location.installed ? 'installed package' : 'checkout' },
+    data: { path: home, exists, ...(exists && { mode: (statSync(home).mode & 0o777).toString(8).padStart(4, '0') }) },
+    database: { path: config.databasePath, exists: dbExists, ...(dbExists && { bytes: statSync(config.databasePath).size }) },
+    policies,
+    schedules,
+    sendoso: config.sendosoApiUrl
+      ? { kind: 'sendoso', url: config.sendosoApiUrl }
+      : { kind: 'embedded sandbox', ...(sandbox && { url: sandbox.url, pid: sandbox.pid }) },
+    serve: serve ? { running: true, url: serve.url, pid: serve.pid, startedAt: serve.startedAt } : { running: false },
+    ...(dbExists && { mcpServers: app.registry().listServers().length, pendingApprovals: (await app.ledger().approvals('pending')).length }),
+  };
+}
+
+const size = (bytes: number) => (bytes < 1_048_576 ? `${(bytes / 1024).toFixed(0)} KB` : `${(bytes / 1_048_576).toFixed(1)} MB`);
+
+function describe(status: Status, app: App): string {
+  const s = status;
+  const lines = [
+    `giftguard ${s.version} (${s.install.kind} at ${s.install.path})`,
+    `  Data         ${s.data.path}${s.data.exists ? ` (mode ${s.data.mode})` : ' — not created yet; the first command that needs it creates it'}`,
+    `  Database     ${s.database.path}${s.database.exists ? ` (${size(s.database.bytes!)})` : ' — not created yet'}`,
+    `  Policies     ${s.policies.paths.join(', ')}: ${
+      s.policies.error
+        ? `INVALID — ${s.policies.error}`
+        : s.policies.groups!.length > 0
+          ? `${s.policies.groups!.length} group(s): ${s.policies.groups!.join(', ')}`
+          : 'none found; every spend is refused until a policy exists'
+    }`,
+    `  Schedules    ${s.schedules.path}: ${s.schedules.error ? `INVALID — ${s.schedules.error}` : s.schedules.names!.length > 0 ? s.schedules.names!.join(', ') : 'none'}`,
+    s.sendoso.kind === 'sendoso'
+      ? `  Sendoso      ${s.sendoso.url}`
+      : `  Sendoso      embedded sandbox${s.sendoso.url ? ` running at ${s.sendoso.url} (process ${s.sendoso.pid})` : ' — not running; giftguard serve (npm start) starts it, other commands start one for as long as they run'}`,
+    s.serve.running
+      ? `  Serve        running at ${s.serve.url} (process ${s.serve.pid}, since ${when(s.serve.startedAt!)}); MCP URLs are ${s.serve.url}/mcp/<token>`
+      : `  Serve        not running for this data directory; start it with npm start or giftguard serve (port ${app.config.port})`,
+  ];
+  if (s.mcpServers !== undefined) lines.push(`  MCP servers  ${s.mcpServers} (giftguard mcp list)`, `  Approvals    ${s.pendingApprovals} waiting (giftguard approvals list)`);
+  lines.push('', 'Settings: GIFTGUARD_HOME, GIFTGUARD_POLICIES and GIFTGUARD_SCHEDULES move these; see the README.', '');
+  return lines.join('\n');
+}
+
+/** `giftguard status` */
+export function statusCommand(io: CliIo, factory: AppFactory): Command {
+  return new Command('status')
+    .description('Where giftguard keeps its data and finds its policies, and whether the sandbox and serve are running')
+    .option('--json', 'print JSON')
+    .action(async (flags: { json?: boolean }) => {
+      const app = factory({ env: io.env });
+      try {
+        const status = await collect(app);
+        io.stdout.write(flags.json ? `${JSON.stringify(status, null, 2)}\n` : describe(status, app));
+      } finally {
+        await app.close();
+      }
+    });
+}
