@@ -9,6 +9,15 @@ import { runCli } from './main.js';
 // umask; the data directory's existing files are repaired separately when it is opened.
 process.umask(0o077);
 
+// A reader that goes away (`giftguard runs show … | head`) is not an error: the rest of the output
+// is dropped and the command still finishes its work — a batch half-sent because a pager closed
+// would be worse than output nobody reads.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
+
 const code = await runCli(process.argv);
 process.exitCode = code;
 setTimeout(() => process.exit(code), 2000).unref();

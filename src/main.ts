@@ -122,9 +122,10 @@ async function realSendosoAuth(config: Config, clock: Clock, logger: Logger): Pr
 }
 
 /** Builds the services one command needs, lazily. */
-export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {} }) => {
+export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, service = false }) => {
   const config = loadConfig(env, overrides, flagNames);
-  const logger = createLogger({ level: config.logLevel });
+  // A service logs what it does; a one-shot command's output is for people, so only warnings and errors join it.
+  const logger = createLogger({ level: config.logLevel ?? (service ? 'info' : 'warn') });
   const clock = systemClock;
   const tools = buildTools(sendosoCatalogue);
   let db: SqliteDatabase | undefined;

@@ -45,13 +45,16 @@ interface AbmContext {
   readonly status?: AbmSendOutput['status'];
 }
 
+const HEADROOM_WINDOW = { day: 'today', week: 'this week', month: 'this month' } as const;
+
 function summarize(context: AbmContext, status: AbmSendOutput['status']): string {
   const { input, group, budget, campaign, send, settled, error } = context;
   if (status === 'failed') return error ?? 'The send failed.';
   if (status === 'cancelled') return 'The run was cancelled; nothing more will be sent.';
   const parts: string[] = [];
   if (group && budget) {
-    const headroom = budget.guardHeadroomCents === null ? '' : ` (the spend policy allows ${usd(budget.guardHeadroomCents)} more this month)`;
+    const window = budget.guardHeadroomWindow ? HEADROOM_WINDOW[budget.guardHeadroomWindow] : 'in its tightest window';
+    const headroom = budget.guardHeadroomCents === null ? '' : ` (the spend policy allows ${usd(budget.guardHeadroomCents)} more ${window})`;
     parts.push(`${group.name} had ${usd(budget.sendosoAvailableCents)} available${headroom}.`);
   }
   const collecting = input.address === undefined;

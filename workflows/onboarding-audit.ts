@@ -49,6 +49,8 @@ export interface AuditLine {
   readonly stuck: boolean;
   /** Set when `fix` started a send for a missing member. */
   readonly fix?: SpendResult | { readonly status: 'failed'; readonly message: string } | undefined;
+  /** With `fix` but not `confirm`: the send that `--fix --yes` would start for this missing member. */
+  readonly proposed?: 'address_collection' | undefined;
 }
 
 export interface OnboardingAuditOutput {
@@ -78,7 +80,7 @@ export function crossReference(input: OnboardingAuditInput, members: readonly Me
   return members.map((member) => {
     const mine = sends.filter((s) => s.email.toLowerCase() === member.email.toLowerCase()).sort((a, b) => b.createdAt - a.createdAt);
     const latest = mine[0];
-    if (!latest) return { name: member.name, email: member.email, gifted: false, stuck: false };
+    if (!latest) return { name: member.name, email: member.email, gifted: false, stuck: false, ...(input.fix && !input.confirm && { proposed: 'address_collection' as const }) };
     return {
       name: member.name,
       email: member.email,

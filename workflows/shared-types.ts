@@ -12,8 +12,10 @@ export interface GroupFound {
 
 export interface BudgetCheck {
   readonly sendosoAvailableCents: number;
-  /** What the spend policy still allows this month, or null when no policy covers the group. */
+  /** What the spend policy still allows in its tightest window, or null when no cap covers the group. */
   readonly guardHeadroomCents: number | null;
+  /** That window (absent in runs recorded before it was kept). */
+  readonly guardHeadroomWindow?: 'day' | 'week' | 'month' | null;
 }
 
 export interface CampaignFound {

@@ -28,8 +28,8 @@ export const settings = {
   logLevel: define({
     env: 'GIFTGUARD_LOG_LEVEL',
     flag: '--log-level',
-    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    description: 'Log level for the JSON log on stderr.',
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+    description: 'Log level for the JSON log on stderr. Default: info for the services (serve, sandbox, mcp stdio), warn for one-shot commands, whose own output is for people.',
   }),
   home: define({
     env: 'GIFTGUARD_HOME',

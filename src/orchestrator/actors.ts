@@ -202,6 +202,8 @@ async function sendAbm(deps: ActorDeps, input: AbmSendInput, group: GroupFound, 
   return spendResult(answer);
 }
 
+const WINDOW_WORDS = { day: 'today', week: 'this week', month: 'this month' } as const;
+
 /** The actors every workflow may name, bound to one run. */
 export function workflowActors(deps: ActorDeps) {
   const pollMs = deps.pollMs ?? 2000;
@@ -213,10 +215,10 @@ export function workflowActors(deps: ActorDeps) {
         throw new GiftingError('forbidden', `${input.group.name} has no Sendoso budget available; nothing was sent.`);
       }
       const headroom = deps.guard ? await deps.guard.headroom(input.group.name) : null;
-      if (headroom !== null && headroom <= 0) {
-        throw new GiftingError('forbidden', `The spend policy leaves ${input.group.name} nothing more to spend in the current window; nothing was sent.`);
+      if (headroom !== null && headroom.cents <= 0) {
+        throw new GiftingError('forbidden', `The spend policy leaves ${input.group.name} nothing more to spend ${WINDOW_WORDS[headroom.window]}; nothing was sent.`);
       }
-      return { sendosoAvailableCents: input.group.budgetCents, guardHeadroomCents: headroom };
+      return { sendosoAvailableCents: input.group.budgetCents, guardHeadroomCents: headroom?.cents ?? null, guardHeadroomWindow: headroom?.window ?? null };
     }),
 
     findCampaign: fromPromise<CampaignFound, { name: string; deliveryType: 'mail' | 'email' | 'any' }>(({ input }) => findCampaign(deps, input.name, input.deliveryType)),

@@ -15,6 +15,12 @@ export interface FitCheck {
   readonly reasons: readonly string[];
 }
 
+export interface Headroom {
+  readonly cents: Cents;
+  /** The window with the least left: the one that limits the group now. */
+  readonly window: 'day' | 'week' | 'month';
+}
+
 export interface ApprovalState {
   readonly status: ApprovalStatus;
   readonly reason: string | null;
@@ -22,8 +28,8 @@ export interface ApprovalState {
 }
 
 export interface GuardView {
-  /** Cents the policy still allows the group in its tightest window now; null if uncapped or unknown. */
-  headroom(group: string): Promise<Cents | null>;
+  /** What the policy still allows the group in its tightest window now, and which window; null if uncapped or unknown. */
+  headroom(group: string): Promise<Headroom | null>;
   costOf(touchId: number): Promise<Cents | null>;
   /** How many of these recipients' sends fit every rule right now. */
   fits(group: string, touchId: number, emails: readonly string[]): Promise<FitCheck>;
@@ -43,9 +49,10 @@ export function localGuardView(guard: Guard, ledger: LedgerPort, history: SendHi
     async headroom(group) {
       const policy = guard.policy;
       if (!policy) return null;
-      const lines = await ledger.budget(group, policy, clock.now());
-      const available = lines.map((l) => l.available).filter((a): a is Cents => a !== undefined);
-      return available.length === 0 ? null : cents(Math.max(0, Math.min(...available)));
+      const lines = (await ledger.budget(group, policy, clock.now())).filter((l) => l.available !== undefined);
+      if (lines.length === 0) return null;
+      const tightest = lines.reduce((a, b) => (b.available! < a.available! ? b : a));
+      return { cents: cents(Math.max(0, tightest.available!)), window: tightest.window as Headroom['window'] };
     },
     async costOf(touchId) {
       return (await guard.campaignCost(touchId)) ?? null;

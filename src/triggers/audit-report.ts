@@ -1,8 +1,10 @@
 /**
  * @module An onboarding audit's member lines as text, for the CLI and for scheduled reports.
+ * Member names come from Sendoso and may hold anything: each format escapes them (escape.ts).
  */
 import type { AuditLine, OnboardingAuditOutput } from '../../workflows/index.js';
 import { table, when } from './cli/format.js';
+import { csvCell, markdownCell } from './escape.js';
 
 export type AuditReportFormat = 'table' | 'csv' | 'markdown';
 
@@ -16,17 +18,20 @@ export function auditReport(output: OnboardingAuditOutput, format: AuditReportFo
     tracking: l.trackingCode ?? '-',
     date: l.date ? when(l.date).slice(0, 10) : '-',
     stuck: l.stuck ? 'STUCK' : '',
-    fix: l.fix ? `${l.fix.status}${'trackingCode' in l.fix && l.fix.trackingCode ? ` ${l.fix.trackingCode}` : ''}` : '',
+    fix: l.fix
+      ? `${l.fix.status}${'trackingCode' in l.fix && l.fix.trackingCode ? ` ${l.fix.trackingCode}` : ''}`
+      : l.proposed
+        ? 'proposed: address collection (--fix --yes sends it)'
+        : '',
   }));
   const headers = ['NAME', 'EMAIL', 'GIFTED', 'STATUS', 'TRACKING', 'DATE', 'STUCK', 'FIX'];
   const values = rows.map((r) => [r.name, r.email, r.gifted, r.status, r.tracking, r.date, r.stuck, r.fix]);
   switch (format) {
-    case 'csv': {
-      const cell = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
-      return [headers.map((h) => h.toLowerCase()).join(','), ...values.map((v) => v.map(cell).join(','))].join('\n') + '\n';
-    }
+    case 'csv':
+      // An empty cell, not the table's "-", for a missing value: a spreadsheet reads "-" as the start of a formula.
+      return [headers.map((h) => h.toLowerCase()).join(','), ...values.map((v) => v.map((c) => csvCell(c === '-' ? '' : c)).join(','))].join('\n') + '\n';
     case 'markdown':
-      return [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...values.map((v) => `| ${v.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`)].join('\n') + '\n';
+      return [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...values.map((v) => `| ${v.map(markdownCell).join(' | ')} |`)].join('\n') + '\n';
     default:
       return table(headers, values);
   }

@@ -120,6 +120,19 @@ describe('mcp stdio re-checks its token on every call', () => {
   });
 });
 
+describe('the stdio snippet of an installed copy', () => {
+  it('run from npx\'s cache, names the package by version rather than a path npm may delete', async () => {
+    const { loadConfig } = await import('../../src/config/index.js');
+    const { connectionHelp } = await import('../../src/triggers/cli/mcp-command.js');
+    const location = { packageRoot: '/home/ana/.npm/_npx/4f2a9c/node_modules/giftguard', installed: true, userHome: '/home/ana', cwd: '/tmp' };
+    const app = { config: loadConfig({}, {}, {}, location), version: '0.1.0' } as never;
+    const help = connectionHelp({ url: 'http://127.0.0.1:8788/mcp/ggmcp_x', token: 'ggmcp_x', requireApiTokenAuth: false }, app);
+    const stdio = snippetAfter(help, 'or over stdio');
+    expect(stdio).toEqual({ command: 'npx', args: ['-y', 'giftguard@0.1.0', 'mcp', 'stdio'], env: { GIFTGUARD_HOME: '/home/ana/.giftguard', GIFTGUARD_MCP_TOKEN: 'ggmcp_x' } });
+    expect(help).not.toContain('_npx');
+  });
+});
+
 describe('servers that require an API token', () => {
   it('print an mcp-remote snippet that works as printed, with the token in an owner-only header file', async () => {
     const home = tempHome();

@@ -49,11 +49,40 @@ describe('giftguard run', () => {
     expect(tableOut.out).toContain('New Hires Q3: 3 of 4 members got Welcome Swag Box; 1 missing (Tom Becker).');
     const csv = await cli(env, 'run', 'audit', '--group', 'New Hires Q3', '--campaign', 'Welcome Swag Box', '--format', 'csv');
     expect(csv.out.split('\n')[0]).toBe('name,email,gifted,status,tracking,date,stuck,fix');
-    expect(csv.out).toContain('Tom Becker,tom.becker@acme-robotics.example,MISSING,-,-,-,,');
+    expect(csv.out).toContain('"Tom Becker","tom.becker@acme-robotics.example","MISSING","","","","",""');
     const markdown = await cli(env, 'run', 'audit', '--group', 'New Hires Q3', '--campaign', 'Welcome Swag Box', '--format', 'markdown');
     expect(markdown.out).toMatch(/^\| NAME \| EMAIL \|/);
     const json = JSON.parse((await cli(env, 'run', 'audit', '--group', 'New Hires Q3', '--campaign', 'Welcome Swag Box', '--format', 'json')).out);
     expect(json.output.lines.filter((l: any) => !l.gifted).map((l: any) => l.name)).toEqual(['Tom Becker']);
+  });
+
+  it('audit --fix without --yes shows the proposed send in the FIX column', async () => {
+    const proposed = await cli(env, 'run', 'audit', '--group', 'New Hires Q3', '--campaign', 'Welcome Swag Box', '--fix');
+    expect(proposed.out).toMatch(/Tom Becker\s+tom\.becker@acme-robotics\.example\s+MISSING\s+-\s+-\s+-\s+proposed: address collection \(--fix --yes sends it\)/);
+    expect(proposed.out).toContain('Proposed: 1 address-collection send(s) of Welcome Swag Box; run again with --fix --yes to start them.');
+    expect(ours().filter((s) => s.recipient.email === 'tom.becker@acme-robotics.example')).toHaveLength(0);
+  });
+
+  it('batch --partial sends every row that fits whatever its place, and lists rejected and refused rows with line and reason', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'giftguard-cli-csv-')), 'attendees.csv');
+    writeFileSync(
+      path,
+      ['email,name', 'official@agency.gov,Gov Person', 'not-an-email,Bad', 'p1@example.com,P One', 'p2@example.com,P Two', 'p1@example.com,P One Again', 'p3@example.com,P Three', 'p4@example.com,P Four', 'p5@example.com,P Five', ''].join('\n'),
+    );
+    // The embedded sandbox, where Marketing has a sender connected.
+    const home = { GIFTGUARD_HOME: tempHome() };
+    const result = await cli(home, 'run', 'batch', '--campaign', 'Q3 Webinar Attendees', '--group', 'Marketing', '--csv', path, '--partial');
+    expect(result.code, result.err + result.out).toBe(0);
+    const id = /Run (run_\w+) \(batch\) started/.exec(result.err)![1]!;
+    const items = JSON.parse((await cli(home, 'runs', 'show', id, '--json')).out).items;
+    expect(items.filter((i: any) => i.status === 'sent').map((i: any) => i.line)).toEqual([4, 5, 7, 8, 9]);
+    expect(result.out).toContain('6 valid attendee(s), 2 row(s) rejected; Q3 Webinar Attendees from Marketing. Sent 5, waiting for approval 0, refused 1');
+    expect(result.out).toContain('Rejected rows (not sent): 2\n  line 3: invalid email "not-an-email"');
+    expect(result.out).toMatch(/line 6: p1@example\.com appears earlier in the file/);
+    expect(result.out).toMatch(/Refused by the spend policy or Sendoso: 1\n  line 2: official@agency\.gov: .*Gifts to \.gov addresses are blocked/);
+    // Human output only: progress goes to stderr as plain lines, not JSON on stdout.
+    expect(result.out).not.toContain('"progress"');
+    expect(result.err).toMatch(/6\/6: sent 5, approval 0, refused 1/);
   });
 
   it('batch refuses a CSV without an email column', async () => {

@@ -21,11 +21,25 @@ describe('ABM send', () => {
     env = await startOrchestration();
     const run = await env.orchestrator.start('abm', sarah).settled;
     expect(run.status).toBe('done');
-    expect(run.summary).toMatch(/^Enterprise Sales had 5,000\.00 USD available \(the spend policy allows 1,500\.00 USD more this month\)\. Found Executive Whiskey Set \(touch 8934\) and started an address-collection send; Sarah Connor will get an email to confirm their address within 7 days\. Tracking code [0-9a-f]{40}\.$/);
+    expect(run.summary).toMatch(/^Enterprise Sales had 5,000\.00 USD available \(the spend policy allows 1,500\.00 USD more today\)\. Found Executive Whiskey Set \(touch 8934\) and started an address-collection send; Sarah Connor will get an email to confirm their address within 7 days\. Tracking code [0-9a-f]{40}\.$/);
     const sent = await sends('sarah@cyberdyne.example');
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ kind: 'address_collection', status: 'Confirming Address', via_from: 'giftguard' });
     expect(env.runs.events(run.id).filter((e) => e.type === 'state').map((e) => (e.data as any).state)).toEqual(['findingGroup', 'checkingBudget', 'findingCampaign', 'sending', 'sent']);
+  });
+});
+
+describe('the headroom the summary states', () => {
+  it('names the window that limits the group, not "this month" for what is left today', async () => {
+    env = await startOrchestration();
+    // Eight whiskey sets today (1,200 USD of the 1,500 day cap; 5,000 a month).
+    for (let i = 0; i < 8; i += 1) {
+      const run = await env.orchestrator.start('abm', { ...sarah, recipientName: `R ${i}`, recipientEmail: `r${i}@cyberdyne.example` }).settled;
+      expect(run.status).toBe('done');
+    }
+    const ninth = await env.orchestrator.start('abm', { ...sarah, recipientEmail: 'ninth@cyberdyne.example' }).settled;
+    expect(ninth.summary).toContain('(the spend policy allows 300.00 USD more today)');
+    expect(ninth.summary).not.toContain('this month');
   });
 });
 

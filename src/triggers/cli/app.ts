@@ -102,6 +102,8 @@ export interface AppRequest {
   readonly overrides?: ConfigOverrides;
   /** The flag each override came from, for error messages. */
   readonly flagNames?: { readonly [K in SettingKey]?: string };
+  /** A long-running service (serve, mcp stdio): logs at info by default rather than warn. */
+  readonly service?: boolean;
 }
 
 /** Builds the App for a command from the environment and its flags. */

@@ -1,9 +1,11 @@
 /**
  * @module Plain-text output helpers for the CLI: aligned tables and dates people can read.
  */
+import { terminalText } from '../escape.js';
 
-/** Renders rows as left-aligned columns under a header. */
-export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+/** Renders rows as left-aligned columns under a header; control characters in cells are made visible. */
+export function table(headers: readonly string[], rawRows: readonly (readonly string[])[]): string {
+  const rows = rawRows.map((r) => r.map(terminalText));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     cells

@@ -268,7 +268,7 @@ export function mcpCommand(io: CliIo, factory: AppFactory): Command {
       ].join('\n'),
     )
     .action(async (flags: { token?: string; tokenFile?: string; methods?: string; tags?: string; group?: string }) => {
-      const app = factory({ env: io.env });
+      const app = factory({ env: io.env, service: true });
       try {
         let id = 'stdio';
         let name = 'stdio';

@@ -5,12 +5,13 @@
 import { Command, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { GiftingError } from '../../domain/index.js';
-import type { OnboardingAuditOutput } from '../../../workflows/index.js';
+import type { OnboardingAuditOutput, WebinarBatchOutput } from '../../../workflows/index.js';
 import { auditReport } from '../audit-report.js';
 import type { AuditReportFormat } from '../audit-report.js';
 import { AUDIT_DEFAULTS, auditInput } from '../../orchestrator/index.js';
-import type { Orchestrator, RunHandle, RunListeners, RunRecord, WorkflowName } from '../../orchestrator/index.js';
+import type { Orchestrator, RunHandle, RunItem, RunListeners, RunRecord, WorkflowName } from '../../orchestrator/index.js';
 import type { App, AppFactory } from './app.js';
+import { terminalText } from '../escape.js';
 import { table, when } from './format.js';
 import { integer } from './options.js';
 import type { CliIo } from './io.js';
@@ -26,9 +27,18 @@ function parseSince(value: string, now: number): number {
   return ms;
 }
 
-/** Progress for batches: a bar on a terminal, JSON lines otherwise. */
-function progressListener(io: CliIo, runId: () => string): { listeners: RunListeners; stop: () => void } {
+/**
+ * Progress for batches: a bar on a terminal; JSON lines on stdout with --json; otherwise a plain
+ * line on stderr at every tenth of the way, so piped human output stays readable.
+ */
+function progressListener(io: CliIo, runId: () => string, json: boolean): { listeners: RunListeners; stop: () => void } {
   const tty = (io.stdout as NodeJS.WriteStream).isTTY === true;
+  if (json) {
+    return {
+      listeners: { onProgress: (p) => io.stdout.write(`${JSON.stringify({ run: runId(), progress: p })}\n`) },
+      stop: () => undefined,
+    };
+  }
   if (tty) {
     const bar = new SingleBar(
       { format: 'sending {bar} {value}/{total}  sent {sent}  approval {approval}  refused {refused}  skipped {skipped}  to retry {retrying}  checking {unknown}', stream: io.stdout as NodeJS.WriteStream, hideCursor: true },
@@ -48,8 +58,17 @@ function progressListener(io: CliIo, runId: () => string): { listeners: RunListe
       stop: () => started && bar.stop(),
     };
   }
+  let lastStep = -1;
   return {
-    listeners: { onProgress: (p) => io.stdout.write(`${JSON.stringify({ run: runId(), progress: p })}\n`) },
+    listeners: {
+      onProgress: (p) => {
+        const done = p.sent + p.alreadySent + p.pendingApproval + p.refused + p.skipped;
+        const step = p.total === 0 ? 10 : Math.floor((done / p.total) * 10);
+        if (step === lastStep) return;
+        lastStep = step;
+        io.stderr.write(`${done}/${p.total}: sent ${p.sent + p.alreadySent}, approval ${p.pendingApproval}, refused ${p.refused}, skipped ${p.skipped}, to retry ${p.retrying}, checking ${p.unknown}\n`);
+      },
+    },
     stop: () => undefined,
   };
 }
@@ -64,13 +83,44 @@ async function withOrchestrator<T>(factory: AppFactory, io: CliIo, toolsUrl: str
   }
 }
 
+/** How many rows a batch report lists per kind before pointing at `runs show`. */
+const LISTED_ROWS = 20;
+
+/**
+ * A finished batch's rows that were not sent, with their line and reason: rejected by the CSV
+ * check (never sent), refused by the policy, and still open.
+ */
+export function batchRowLines(run: RunRecord, items: readonly RunItem[]): string[] {
+  const output = run.output as WebinarBatchOutput | null;
+  const rejected = [
+    ...(output?.loaded?.invalid ?? []).map((r) => ({ line: r.line, text: r.reason })),
+    ...(output?.loaded?.duplicates ?? []).map((r) => ({ line: r.line, text: `${r.email} appears earlier in the file` })),
+  ].sort((a, b) => a.line - b.line);
+  const sections: [string, { line: number; text: string }[]][] = [
+    ['Rejected rows (not sent)', rejected],
+    ['Refused by the spend policy or Sendoso', items.filter((i) => i.status === 'refused').map((i) => ({ line: i.line, text: `${i.email}: ${i.detail ?? 'refused'}` }))],
+    ['Waiting for approval', items.filter((i) => i.status === 'pending_approval').map((i) => ({ line: i.line, text: `${i.email}: ${i.detail ?? 'approval requested'}` }))],
+    ['Not finished', items.filter((i) => i.status === 'retry' || i.status === 'outcome_unknown' || i.status === 'pending').map((i) => ({ line: i.line, text: `${i.email}: ${i.detail ?? i.status}` }))],
+  ];
+  const lines: string[] = [];
+  for (const [title, rows] of sections) {
+    if (rows.length === 0) continue;
+    lines.push(`${title}: ${rows.length}`);
+    for (const row of rows.slice(0, LISTED_ROWS)) lines.push(`  line ${row.line}: ${terminalText(oneLine(row.text, 160))}`);
+    if (rows.length > LISTED_ROWS) lines.push(`  … and ${rows.length - LISTED_ROWS} more (giftguard runs show ${run.id})`);
+  }
+  return lines;
+}
+
 /** Prints a run's end state for people (or as JSON) and sets the exit code. */
-function report(io: CliIo, run: RunRecord, json: boolean, format = 'table'): void {
-  if (json || format === 'json') {
+function report(io: CliIo, run: RunRecord, options: { json: boolean; format?: string; items?: () => readonly RunItem[] }): void {
+  const format = options.format ?? 'table';
+  const summary = terminalText(run.summary ?? run.status);
+  if (options.json || format === 'json') {
     io.stdout.write(`${JSON.stringify({ id: run.id, workflow: run.workflow, status: run.status, summary: run.summary, output: run.output }, null, 2)}\n`);
   } else if (run.workflow === 'audit' && run.output && (run.status === 'done')) {
     io.stdout.write(auditReport(run.output as OnboardingAuditOutput, format as AuditReportFormat));
-    if (format === 'table') io.stdout.write(`\n${run.summary}\n`);
+    if (format === 'table') io.stdout.write(`\n${summary}\n`);
   } else if (run.status === 'waiting') {
     const approval = (run.snapshot as { context?: { send?: { approvalId?: string; message?: string } } } | null)?.context?.send;
     io.stdout.write(
@@ -79,7 +129,11 @@ function report(io: CliIo, run: RunRecord, json: boolean, format = 'table'): voi
         `  giftguard serve resumes the run (or: giftguard runs resume ${run.id}).\n`,
     );
   } else {
-    io.stdout.write(`${run.summary ?? run.status}\n`);
+    io.stdout.write(`${summary}\n`);
+    if (run.workflow === 'batch' && options.items) {
+      const rows = batchRowLines(run, options.items());
+      if (rows.length > 0) io.stdout.write(`${rows.join('\n')}\n`);
+    }
   }
   // Not done is not success: a failed, cancelled or incomplete run exits non-zero.
   if (run.status === 'failed' || run.status === 'cancelled' || run.status === 'incomplete') io.setExitCode?.(1);
@@ -87,7 +141,7 @@ function report(io: CliIo, run: RunRecord, json: boolean, format = 'table'): voi
 
 async function startAndWait(orchestrator: Orchestrator, io: CliIo, workflow: WorkflowName, input: unknown, json: boolean): Promise<RunRecord> {
   let id = '';
-  const progress = progressListener(io, () => id);
+  const progress = progressListener(io, () => id, json);
   let handle: RunHandle;
   try {
     handle = orchestrator.start(workflow, input, progress.listeners);
@@ -142,7 +196,7 @@ export function runCommand(io: CliIo, factory: AppFactory): Command {
         dryRun: flags.dryRun === true,
       };
       await withOrchestrator(factory, io, flags.toolsUrl as string | undefined, async (orchestrator) =>
-        report(io, await startAndWait(orchestrator, io, 'abm', input, flags.json === true), flags.json === true),
+        report(io, await startAndWait(orchestrator, io, 'abm', input, flags.json === true), { json: flags.json === true }),
       );
     });
 
@@ -165,7 +219,7 @@ export function runCommand(io: CliIo, factory: AppFactory): Command {
           { group: flags.group, campaign: flags.campaign, since: parseSince(flags.since, now), stuckAfterDays: flags.stuckAfterDays, fix: flags.fix, confirm: flags.yes, expireAfterDays: flags.expireAfterDays },
           now,
         );
-        report(io, await startAndWait(orchestrator, io, 'audit', input, flags.format === 'json'), false, flags.format);
+        report(io, await startAndWait(orchestrator, io, 'audit', input, flags.format === 'json'), { json: false, format: flags.format });
       }),
     );
 
@@ -181,9 +235,10 @@ export function runCommand(io: CliIo, factory: AppFactory): Command {
     .option('--json', 'print JSON (progress as JSON lines)')
     .option('--tools-url <url>', 'use a remote MCP server instead of the in-process tools')
     .action(async (flags: { campaign: string; group: string; csv: string; partial?: boolean; message?: string; dryRun?: boolean; json?: boolean; toolsUrl?: string }) =>
-      withOrchestrator(factory, io, flags.toolsUrl, async (orchestrator) => {
+      withOrchestrator(factory, io, flags.toolsUrl, async (orchestrator, app) => {
         const input = { campaign: flags.campaign, group: flags.group, csvPath: flags.csv, partial: flags.partial === true, ...(flags.message && { message: flags.message }), dryRun: flags.dryRun === true };
-        report(io, await startAndWait(orchestrator, io, 'batch', input, flags.json === true), flags.json === true);
+        const run = await startAndWait(orchestrator, io, 'batch', input, flags.json === true);
+        report(io, run, { json: flags.json === true, items: () => app.runs().items(run.id) });
       }),
     );
   return run;
@@ -240,7 +295,7 @@ export function runsCommand(io: CliIo, factory: AppFactory): Command {
           io.stdout.write(`${JSON.stringify({ ...rest, events, items }, null, 2)}\n`);
           return;
         }
-        io.stdout.write(`Run ${run.id} (${run.workflow}): ${run.status}${run.state ? `, in ${run.state}` : ''}\n${run.summary ? `${run.summary}\n` : ''}\nEvents:\n`);
+        io.stdout.write(`Run ${run.id} (${run.workflow}): ${run.status}${run.state ? `, in ${run.state}` : ''}\n${run.summary ? `${terminalText(run.summary)}\n` : ''}\nEvents:\n`);
         io.stdout.write(table(['#', 'WHEN', 'EVENT', 'DETAIL'], events.map((e) => [String(e.seq), when(e.at), e.type, e.data === null ? '' : JSON.stringify(e.data).slice(0, 100)])));
         if (items.length > 0) {
           const counts = app.runs().itemCounts(id);
@@ -257,13 +312,13 @@ export function runsCommand(io: CliIo, factory: AppFactory): Command {
     .argument('<id>', 'the run id')
     .option('--json', 'print JSON')
     .action(async (id: string, flags: { json?: boolean }) =>
-      withOrchestrator(factory, io, undefined, async (orchestrator) => {
+      withOrchestrator(factory, io, undefined, async (orchestrator, app) => {
         let runId = id;
-        const progress = progressListener(io, () => runId);
+        const progress = progressListener(io, () => runId, flags.json === true);
         try {
           const handle = orchestrator.resume(id, progress.listeners);
           runId = handle.id;
-          report(io, await handle.settled, flags.json === true);
+          report(io, await handle.settled, { json: flags.json === true, items: () => app.runs().items(runId) });
         } finally {
           progress.stop();
         }

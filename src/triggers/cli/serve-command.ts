@@ -89,6 +89,7 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .action(async (flags: ServeFlags) => {
       const app = factory({
+        service: true,
         env: io.env,
         overrides: {
           port: flags.port,

@@ -9,6 +9,7 @@ import type { OnboardingAuditOutput } from '../../../workflows/index.js';
 import type { Logger } from '../../log/index.js';
 import type { RunRecord } from '../../orchestrator/index.js';
 import { auditReport } from '../audit-report.js';
+import { markdownText } from '../escape.js';
 import { runBlocks } from '../slack/index.js';
 import type { SlackPoster } from '../slack/index.js';
 import { formatInZone } from './cron-times.js';
@@ -19,7 +20,12 @@ const REASON: Record<FireReason, string> = { schedule: 'scheduled', 'catch-up': 
 
 /** The report as Markdown: a heading naming the schedule, time and run, the summary, and the audit table. */
 export function reportMarkdown(schedule: Schedule, run: RunRecord, dueAt: number, reason: FireReason): string {
-  const lines = [`## ${schedule.name} — ${formatInZone(dueAt, schedule.timezone)} (${REASON[reason]})`, '', `Run \`${run.id}\` (${run.workflow}): **${run.status}**. ${run.summary ?? ''}`.trimEnd(), ''];
+  const lines = [
+    `## ${markdownText(schedule.name)} — ${formatInZone(dueAt, schedule.timezone)} (${REASON[reason]})`,
+    '',
+    `Run \`${run.id}\` (${run.workflow}): **${run.status}**. ${markdownText(run.summary ?? '')}`.trimEnd(),
+    '',
+  ];
   if (run.workflow === 'audit' && run.status === 'done' && run.output) lines.push(auditReport(run.output as OnboardingAuditOutput, 'markdown'));
   return `${lines.join('\n')}\n`;
 }

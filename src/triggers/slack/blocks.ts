@@ -5,6 +5,7 @@ import type { Approval } from '../../guard/index.js';
 import type { RunRecord } from '../../orchestrator/index.js';
 import type { AuditLine, OnboardingAuditOutput } from '../../../workflows/index.js';
 import { formatMoney } from '../../domain/index.js';
+import { slackText as esc } from '../escape.js';
 
 type Block = Record<string, unknown>;
 
@@ -21,11 +22,13 @@ const ICON: Record<string, string> = { done: ':white_check_mark:', waiting: ':ho
 /** A run's result; audits get a member list. */
 export function runBlocks(run: RunRecord): { text: string; blocks: Block[] } {
   const summary = run.summary ?? (run.status === 'waiting' ? 'Waiting for a person to approve the send; nothing has been sent yet.' : run.status);
-  const blocks: Block[] = [section(`${ICON[run.status] ?? ''} ${summary}`.trim())];
+  const blocks: Block[] = [section(`${ICON[run.status] ?? ''} ${esc(summary)}`.trim())];
   if (run.workflow === 'audit' && run.output && run.status === 'done') {
     const lines = (run.output as OnboardingAuditOutput).lines;
     const row = (l: AuditLine) =>
-      l.gifted ? `• ${l.name} — ${l.status}${l.trackingCode ? ` (\`${l.trackingCode.slice(0, 12)}…\`)` : ''}${l.stuck ? ' :warning: stuck' : ''}` : `• ${l.name} — *missing*`;
+      l.gifted
+        ? `• ${esc(l.name)} — ${esc(l.status ?? '')}${l.trackingCode ? ` (\`${esc(l.trackingCode.slice(0, 12))}…\`)` : ''}${l.stuck ? ' :warning: stuck' : ''}`
+        : `• ${esc(l.name)} — *missing*`;
     blocks.push(section(lines.map(row).join('\n'), `all ${lines.length} members: giftguard runs show ${run.id}`));
   }
   blocks.push(context(`run \`${run.id}\` · ${run.workflow} · ${run.status}`));
@@ -36,7 +39,7 @@ export function runBlocks(run: RunRecord): { text: string; blocks: Block[] } {
 export function answerBlocks(answer: string, askedBy: string, runIds: readonly string[]): { text: string; blocks: Block[] } {
   return {
     text: answer,
-    blocks: [section(answer), context(`asked by <@${askedBy}>${runIds.length ? ` · runs ${runIds.map((r) => `\`${r}\``).join(', ')}` : ''}`)],
+    blocks: [section(esc(answer)), context(`asked by <@${askedBy}>${runIds.length ? ` · runs ${runIds.map((r) => `\`${r}\``).join(', ')}` : ''}`)],
   };
 }
 
@@ -46,8 +49,8 @@ export function approvalBlocks(approval: Approval): { text: string; blocks: Bloc
   return {
     text,
     blocks: [
-      section(`:raised_hand: *Approval needed* — ${text}`),
-      section(approval.reasons.map((r) => `• ${r.message}`).join('\n')),
+      section(`:raised_hand: *Approval needed* — ${esc(text)}`),
+      section(approval.reasons.map((r) => `• ${esc(r.message)}`).join('\n')),
       {
         type: 'actions',
         block_id: `approval:${approval.id}`,
@@ -64,5 +67,5 @@ export function approvalBlocks(approval: Approval): { text: string; blocks: Bloc
 /** What happened after a button press; replaces the request (buttons gone). */
 export function decisionBlocks(approval: Approval, outcome: string, by: string): { text: string; blocks: Block[] } {
   const text = `${approval.touchName} to ${approval.recipients.join(', ')}: ${outcome}`;
-  return { text, blocks: [section(text), context(`approval \`${approval.id}\` · decided by <@${by}>`)] };
+  return { text, blocks: [section(`${esc(`${approval.touchName} to ${approval.recipients.join(', ')}`)}: ${outcome}`), context(`approval \`${approval.id}\` · decided by <@${by}>`)] };
 }

@@ -10,6 +10,7 @@ import type { RespondFn } from '@slack/bolt';
 import { toGiftingError } from '../../domain/index.js';
 import type { Clock } from '../../domain/index.js';
 import { findGroupPolicy, isListedApprover } from '../../guard/index.js';
+import { slackText as esc } from '../escape.js';
 import type { Delivery, Guard, LedgerPort, Policy } from '../../guard/index.js';
 import type { Logger } from '../../log/index.js';
 import { auditInput } from '../../orchestrator/index.js';
@@ -120,12 +121,12 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
         await ack({ response_type: 'ephemeral', text: 'CSV batches run from the command line, so the file never passes through Slack: `giftguard run batch --campaign "…" --group "…" --csv attendees.csv`' });
         return;
       case 'invalid':
-        await ack({ response_type: 'ephemeral', text: parsed.message });
+        await ack({ response_type: 'ephemeral', text: esc(parsed.message) });
         return;
       case 'abm': {
         if (!maySend(parsed.group, userId)) {
           log.warn({ user: userId, group: parsed.group }, 'refused a Slack send request from an unlisted user');
-          await ack({ response_type: 'ephemeral', text: `You are not allowed to start sends for ${parsed.group} from Slack (the spend policy lists who may). Nothing was sent.` });
+          await ack({ response_type: 'ephemeral', text: `You are not allowed to start sends for ${esc(parsed.group)} from Slack (the spend policy lists who may). Nothing was sent.` });
           return;
         }
         const handle = options.orchestrator.start(
@@ -135,13 +136,13 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
           // Where the news of this gift goes later (address confirmed, delivered, a problem).
           { via: 'slack', channel: command.channel_id, user: userId },
         );
-        await ack({ response_type: 'ephemeral', text: `Starting an ABM send of ${parsed.campaign} to ${parsed.name} (run \`${handle.id}\`). I will post the result here.` });
+        await ack({ response_type: 'ephemeral', text: `Starting an ABM send of ${esc(parsed.campaign)} to ${esc(parsed.name)} (run \`${handle.id}\`). I will post the result here.` });
         inBackground(replyWithRun(handle, respond));
         return;
       }
       case 'audit': {
         const handle = options.orchestrator.start('audit', auditInput({ group: parsed.group, campaign: parsed.campaign, sinceDays: parsed.sinceDays }, options.clock.now()));
-        await ack({ response_type: 'ephemeral', text: `Auditing ${parsed.group} for ${parsed.campaign} (run \`${handle.id}\`)…` });
+        await ack({ response_type: 'ephemeral', text: `Auditing ${esc(parsed.group)} for ${esc(parsed.campaign)} (run \`${handle.id}\`)…` });
         inBackground(replyWithRun(handle, respond));
         return;
       }
@@ -158,7 +159,7 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
               const answer = await ask(parsed.question, { via: 'slack', id: userId, maySend: (group) => maySend(group, userId) });
               await respond({ response_type: 'in_channel', ...answerBlocks(answer.answer, userId, answer.runIds) });
             } catch (error) {
-              await respond({ response_type: 'ephemeral', text: `The assistant could not answer: ${toGiftingError(error).message}` });
+              await respond({ response_type: 'ephemeral', text: `The assistant could not answer: ${esc(toGiftingError(error).message)}` });
             }
           })(),
         );
@@ -180,7 +181,7 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
     // The guard enforces this too; asking first keeps the request's message intact for the approvers.
     if (!isListedApprover(approvers, `slack:${userId}`)) {
       log.warn({ user: userId, approvalId }, 'refused an approval decision from a user who is not an approver');
-      await respond({ response_type: 'ephemeral', replace_original: false, text: `You are not an approver for ${approval.group}; the request stays open for one who is.` });
+      await respond({ response_type: 'ephemeral', replace_original: false, text: `You are not an approver for ${esc(approval.group)}; the request stays open for one who is.` });
       return;
     }
     let outcome: string;
@@ -192,16 +193,16 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
           const after = await options.ledger!.approval(approvalId);
           outcome = after?.status === 'sent' ? ':white_check_mark: approved and sent.' : ':white_check_mark: approved; it will be sent shortly.';
         } else if (result.status === 'denied') {
-          outcome = `:no_entry: approved, but the spend policy no longer allows it: ${result.reasons.map((r) => r.message).join(' ')} Nothing was sent.`;
+          outcome = `:no_entry: approved, but the spend policy no longer allows it: ${esc(result.reasons.map((r) => r.message).join(' '))} Nothing was sent.`;
         } else {
-          outcome = `:no_entry: ${result.reason}`;
+          outcome = `:no_entry: ${esc(result.reason)}`;
         }
       } else {
         await guard.deny(approvalId, { identity: `slack:${userId}` });
         outcome = ':x: denied. Nothing was sent.';
       }
     } catch (error) {
-      outcome = `:warning: ${toGiftingError(error).message}`;
+      outcome = `:warning: ${esc(toGiftingError(error).message)}`;
     }
     await respond({ replace_original: true, ...decisionBlocks(approval, outcome, userId) });
   }
@@ -227,7 +228,7 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
       const origin = options.orchestrator.origin(d.runId);
       if (origin?.via !== 'slack' || typeof origin.channel !== 'string') continue;
       const who = typeof origin.user === 'string' ? `<@${origin.user}> ` : '';
-      const text = `${d.milestone.problem ? ':warning:' : ':package:'} ${who}${d.touchName} for ${d.recipient}: ${d.milestone.words} (run ${d.runId}${d.trackingCode ? `, tracking ${d.trackingCode}` : ''}).`;
+      const text = `${d.milestone.problem ? ':warning:' : ':package:'} ${who}${esc(d.touchName)} for ${esc(d.recipient)}: ${d.milestone.words} (run ${d.runId}${d.trackingCode ? `, tracking ${esc(d.trackingCode)}` : ''}).`;
       try {
         await poster.post(origin.channel, { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
         posted += 1;

@@ -1,0 +1,48 @@
+/**
+ * @module Text from Sendoso and from people (member names, campaign names, a model's answer) is
+ * data, never markup, in every report giftguard writes: a spreadsheet must not run it as a
+ * formula, a Markdown viewer must not render it as HTML or links, Slack must not turn it into a
+ * mention or a link, and a terminal must not take it for control sequences.
+ */
+
+/** Characters that make a spreadsheet read a cell as a formula (OWASP CSV injection). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * One CSV cell: quoted (so separators and line breaks stay inside it, whatever the locale's
+ * separator), quotes doubled, and a leading formula character neutralised with a single quote.
+ */
+export function csvCell(value: string): string {
+  const text = FORMULA_START.test(value) ? `'${value}` : value;
+  return `"${text.replace(/"/g, '""')}"`;
+}
+
+const HTML: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/**
+ * Text for a Markdown paragraph: HTML characters as entities and Markdown's own syntax (emphasis,
+ * links, images, code, headings, table pipes) escaped; its lines stay lines.
+ */
+export function markdownText(value: string): string {
+  // Markdown first: the entities below contain '#', which must not be escaped again.
+  return value
+    .replace(/[\\`*_[\]()#|!~]/g, (c) => `\\${c}`)
+    .replace(/[&<>"']/g, (c) => HTML[c]!)
+    .replace(/\r?\n|\r/g, '  \n');
+}
+
+/** Text for a Markdown table cell: as markdownText, on one line. */
+export function markdownCell(value: string): string {
+  return markdownText(value.replace(/\r?\n|\r/g, ' '));
+}
+
+/** Text for Slack mrkdwn: its three control characters escaped, so `<!channel>` or `<url|label>` stays text. */
+export function slackText(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Text for a terminal: control characters (escape sequences, carriage returns) shown as �. */
+export function terminalText(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  return value.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\ufffd');
+}
