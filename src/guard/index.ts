@@ -1,7 +1,7 @@
 /** @module Public surface of the guard: policies, the pure decision, the ledger and the SpendGate. */
 export { policyFileSchema } from './policy-schema.js';
 export type { Policy, PolicyFile, GroupPolicy, TouchRef } from './policy-schema.js';
-export { loadPolicy, loadPolicySync, parsePolicyText, mergePolicyFiles, PolicyError, groupKey } from './policy-loader.js';
+export { loadPolicy, loadPolicySync, parsePolicyText, mergePolicyFiles, PolicyError, groupKey, POLICY_LIMITS } from './policy-loader.js';
 export { LivePolicy, fixedPolicy } from './live-policy.js';
 export { recipientIdentity, DEFAULT_RECIPIENT_IDENTITY } from './recipient-identity.js';
 export type { RecipientIdentityRules } from './recipient-identity.js';

@@ -13,6 +13,15 @@ import type { RecipientIdentityRules } from './recipient-identity.js';
 import { policyFileSchema } from './policy-schema.js';
 import type { GroupPolicy, Policy, PolicyFile } from './policy-schema.js';
 
+/**
+ * What a policy may be. Real policies are a few kilobytes and a handful of groups; a file far
+ * beyond that is a mistake (or an attack on a service that re-reads it every second), and is
+ * refused before it is parsed rather than after tens of seconds and gigabytes.
+ */
+export const POLICY_LIMITS = { fileBytes: 1_048_576, files: 100, groups: 1000 } as const;
+
+const megabytes = (bytes: number) => `${(bytes / 1_048_576).toFixed(2)} MB`;
+
 const DEFAULT_APPROVAL_HOURS = 72;
 const DEFAULT_HOLD_MINUTES = 15;
 const GLOBAL_KEYS = ['timezone', 'kill_switch', 'dry_run', 'default_group', 'global', 'compliance', 'costs', 'approvals', 'holds', 'recipient_identity', 'outside_sends'] as const;
@@ -29,8 +38,16 @@ type ParsedFile = ParsedYaml<PolicyFile>;
 
 /** Parses and validates one policy file's text. */
 export function parsePolicyText(path: string, text: string): { file?: ParsedFile; problems: string[] } {
-  return parseYamlFile(path, text, policyFileSchema);
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > POLICY_LIMITS.fileBytes) return { problems: [tooLarge(path, bytes)] };
+  const result = parseYamlFile(path, text, policyFileSchema);
+  const groups = result.file?.data.groups.length ?? 0;
+  if (groups > POLICY_LIMITS.groups) return { problems: [`${path}: defines ${groups} groups; a policy may define at most ${POLICY_LIMITS.groups}`] };
+  return result;
 }
+
+const tooLarge = (path: string, bytes: number) =>
+  `${path}: is ${megabytes(bytes)}; a policy file may be at most ${megabytes(POLICY_LIMITS.fileBytes)} (a policy is caps and lists for a few groups, not data)`;
 
 /** Normalizes a group reference for comparison: names case-insensitively, ids as numbers. */
 export function groupKey(ref: string | number): string {
@@ -83,6 +100,7 @@ export function mergePolicyFiles(files: readonly ParsedFile[]): Policy {
       }
     });
   }
+  if (groups.length > POLICY_LIMITS.groups) problems.push(`the policy files define ${groups.length} groups together; a policy may define at most ${POLICY_LIMITS.groups}`);
   if (problems.length > 0) throw new PolicyError(problems);
   const identity: RecipientIdentityRules = merged.recipient_identity
     ? {
@@ -130,6 +148,9 @@ export function policyFiles(paths: readonly string[], options: { readonly missin
       files.push(...names.map((n) => join(path, n)));
     } else files.push(path);
   }
+  if (files.length > POLICY_LIMITS.files) {
+    throw new PolicyError([`${paths.join(', ')}: ${files.length} policy files; at most ${POLICY_LIMITS.files} are read (merge them, or point GIFTGUARD_POLICIES at the ones in use)`]);
+  }
   return files;
 }
 
@@ -147,6 +168,12 @@ export function loadPolicySync(paths: readonly string[], options: { readonly mis
   for (const path of files) {
     let text: string;
     try {
+      // Measured before it is read: an enormous file is refused without loading it.
+      const { size } = statSync(path);
+      if (size > POLICY_LIMITS.fileBytes) {
+        problems.push(tooLarge(path, size));
+        continue;
+      }
       text = readFileSync(path, 'utf8');
     } catch (error) {
       problems.push(`${path}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);

@@ -57,7 +57,7 @@ export function resolveTouches(policy: Policy, campaigns: readonly CampaignInfo[
       problems.push(`${where}: "${name}" matches ${list(matches)}; name the one you mean by id, e.g. "touch: ${newest.id}"`);
     } else {
       ids.set(key, undefined);
-      warnings.push(`${where}: no campaign in Sendoso is called "${name}"; this entry applies to nothing.`);
+      warnings.push(`${where}: no active campaign in Sendoso is called "${name}" (closed and future campaigns are not active); this entry applies to nothing until one is.`);
     }
   }
   if (problems.length > 0) return { problems, warnings, newPins: new Map() };

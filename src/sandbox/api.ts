@@ -48,13 +48,18 @@ function paginateList<T>(items: readonly T[], query: URLSearchParams) {
   return { page, perPage, slice: items.slice((page - 1) * perPage, page * perPage) };
 }
 
+/**
+ * Whether a campaign is live now: marked Active and inside its start/end window. A campaign that
+ * has closed, or not yet opened, is not active, whatever its stored status says.
+ */
+function isLive(touch: SandboxTouch, now: number): boolean {
+  return touch.status === 'Active' && (touch.startDate === null || now >= touch.startDate) && (touch.endDate === null || now <= touch.endDate);
+}
+
 function activeTouch(state: SandboxState, id: number, now: number): SandboxTouch {
   const touch = state.touches.find((t) => t.id === id);
   // Sendoso answers "Touch not found" for unknown, inactive and out-of-window campaigns alike.
-  if (!touch || touch.status !== 'Active') return fail(404, 'Touch not found');
-  if ((touch.startDate !== null && now < touch.startDate) || (touch.endDate !== null && now > touch.endDate)) {
-    return fail(404, 'Touch not found');
-  }
+  if (!touch || !isLive(touch, now)) return fail(404, 'Touch not found');
   return touch;
 }
 
@@ -365,12 +370,12 @@ const routes: { method: string; pattern: RegExp; handler: Handler }[] = [
   {
     method: 'GET',
     pattern: /^\/touches$/,
-    handler: (state, _c, request) => {
+    handler: (state, _c, request, now) => {
       const deliveryType = request.query.get('delivery_type');
       if (deliveryType !== null && deliveryType !== 'mail' && deliveryType !== 'email') {
         fail(400, 'delivery_type must be one of: mail, email');
       }
-      const active = state.touches.filter((t) => t.status === 'Active' && (deliveryType === null || t.deliveryType === deliveryType));
+      const active = state.touches.filter((t) => isLive(t, now) && (deliveryType === null || t.deliveryType === deliveryType));
       const { page, perPage, slice } = paginateList(active, request.query);
       return ok({ current_page: page, per_page: perPage, total_posts: active.length, touches: slice.map(renderTouch) });
     },
@@ -378,8 +383,8 @@ const routes: { method: string; pattern: RegExp; handler: Handler }[] = [
   {
     method: 'GET',
     pattern: /^\/touches\/([^/]+)$/,
-    handler: (state, _c, _r, _n, [id]) => {
-      const touch = state.touches.find((t) => String(t.id) === id && t.status === 'Active');
+    handler: (state, _c, _r, now, [id]) => {
+      const touch = state.touches.find((t) => String(t.id) === id && isLive(t, now));
       if (!touch) fail(404, 'Touch not found');
       return ok({ success: true, touch: renderTouch(touch!) });
     },

@@ -25,6 +25,17 @@ function campaignInfo(touch: Touch): CampaignInfo {
 }
 
 /**
+ * A campaign the guard may send: Active and inside its start/end dates. Sendoso refuses a send
+ * outside the window ("Touch not found") even when the campaign still reads Active, so the guard
+ * treats it as absent rather than asking for a declared cost it does not need.
+ */
+function isLive(touch: Touch, now: number): boolean {
+  const start = touch.startDate === null ? Number.NaN : Date.parse(touch.startDate);
+  const end = touch.endDate === null ? Number.NaN : Date.parse(touch.endDate);
+  return touch.status === 'Active' && !(now < start) && !(now > end);
+}
+
+/**
  * Looks campaigns up with GET /touches/{id} (an unknown id is `undefined`, not an error), and
  * lists them all with GET /touches; both cached for a minute.
  */
@@ -36,7 +47,7 @@ export function sendosoCampaignDirectory(client: SendosoClient, clock: Clock): C
       if (!listed || clock.now() - listed.at >= CAMPAIGN_TTL_MS) {
         const all = (async () => {
           const found: CampaignInfo[] = [];
-          for await (const touch of client.touches.listAll()) found.push(campaignInfo(touch));
+          for await (const touch of client.touches.listAll()) if (isLive(touch, clock.now())) found.push(campaignInfo(touch));
           return found;
         })();
         listed = { at: clock.now(), all };
@@ -50,7 +61,7 @@ export function sendosoCampaignDirectory(client: SendosoClient, clock: Clock): C
       let info: CampaignInfo | undefined;
       try {
         const touch = await client.touches.retrieve(touchId as never);
-        info = touch.status === 'Active' ? campaignInfo(touch) : undefined;
+        info = isLive(touch, clock.now()) ? campaignInfo(touch) : undefined;
       } catch (error) {
         if (!(error instanceof NotFoundError)) throw error;
       }

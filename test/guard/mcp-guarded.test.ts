@@ -54,6 +54,23 @@ describe('spending tools go through the guard', () => {
     expect(await sends()).toHaveLength(1);
   });
 
+  it('a closed or future campaign is refused as not found (not "declare its cost"), and its lookup says so too', async () => {
+    const { client } = await connect('Enterprise Sales');
+    for (const touch_id of [8940, 8941]) {
+      const refused: any = await client.callTool({ name: 'create_a_sendoso_physical_gift_address_collection', arguments: { touch_id, name: 'S', email: 's@example.com' } });
+      expect(refused.isError).toBe(true);
+      expect(text(refused)).toContain(`Sendoso has no active campaign with touch id ${touch_id}`);
+      expect(text(refused)).not.toContain('Declare it');
+      const lookup: any = await client.callTool({ name: 'get_single_sendoso_campaign_by_id', arguments: { id: touch_id } });
+      expect(lookup.isError).toBe(true);
+      expect(text(lookup)).toContain('Touch not found');
+    }
+    const listed: any = await client.callTool({ name: 'list_all_sendoso_campaigns', arguments: {} });
+    expect(listed.structuredContent.touches.map((t: any) => t.id)).not.toEqual(expect.arrayContaining([8940]));
+    expect(listed.structuredContent.touches.every((t: any) => t.status === 'Active')).toBe(true);
+    expect(await sends()).toHaveLength(0);
+  });
+
   it('a campaign the group may not send, an invented touch id, and a .gov recipient are refused', async () => {
     const { client } = await connect('Marketing');
     const wrong: any = await client.callTool({ name: 'create_a_sendoso_physical_gift_address_collection', arguments: { touch_id: 8934, name: 'S', email: 's@example.com' } });

@@ -103,3 +103,29 @@ describe('giftguard policy check and serve', () => {
     expect(result.out).not.toContain('serving MCP');
   });
 });
+
+describe('what a policy may be', () => {
+  const group = (i: number) => `  - group: Team ${i}\n    caps: { per_month: 100 }\n`;
+
+  it('refuses an oversized file before reading it, with its size and the limit', async () => {
+    // 400k groups in ~18 MB took 44 s and 2.5 GB before; now it is refused by its size alone.
+    const huge = `version: 1\ngroups:\n${Array.from({ length: 60_000 }, (_, i) => group(i)).join('')}`;
+    expect(Buffer.byteLength(huge)).toBeGreaterThan(1_048_576);
+    const found = await problems({ 'huge.yaml': huge });
+    expect(found).toEqual([expect.stringMatching(/^huge\.yaml: is \d+\.\d\d MB; a policy file may be at most 1\.00 MB/)]);
+  });
+
+  it('refuses more groups than a policy may define, in one file or across files', async () => {
+    const many = (from: number, n: number) => `version: 1\ngroups:\n${Array.from({ length: n }, (_, i) => group(from + i)).join('')}`;
+    expect(await problems({ 'a.yaml': many(0, 1001) })).toEqual(['a.yaml: defines 1001 groups; a policy may define at most 1000']);
+    expect(await problems({ 'a.yaml': many(0, 600), 'b.yaml': many(600, 600) })).toEqual(['the policy files define 1200 groups together; a policy may define at most 1000']);
+    expect((await loadPolicy([await dir({ 'a.yaml': many(0, 1000) })]))!.groups).toHaveLength(1000);
+  });
+
+  it('policy check says so on the command line', async () => {
+    const path = await dir({ 'huge.yaml': `version: 1\n# ${'x'.repeat(1_100_000)}\ngroups: []\n` });
+    const result = await cli({ GIFTGUARD_HOME: tempHome() }, 'policy', 'check', '--offline', path);
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/huge\.yaml: is 1\.05 MB; a policy file may be at most 1\.00 MB/);
+  });
+});

@@ -57,7 +57,10 @@ describe('reads', () => {
     const all = await env.client.touches.list();
     const mail = await env.client.touches.list({ deliveryType: 'mail' });
     const email = await env.client.touches.list({ deliveryType: 'email' });
-    expect(all.total).toBe(8);
+    // Eight campaigns in the seed; the closed Holiday Cookie Tin and the not-yet-open Kickoff Hoodie are not active.
+    expect(all.total).toBe(6);
+    expect(all.items.map((t) => t.name)).not.toContain('Holiday Cookie Tin 2025');
+    expect(all.items.map((t) => t.name)).not.toContain('Q1 Kickoff Hoodie');
     expect(mail.items.every((t) => t.deliveryType === 'mail')).toBe(true);
     expect(email.items.map((t) => t.name)).toEqual(['Q3 Webinar Attendees', 'Amazon eGift 10', 'Coffee eGift']);
     expect(mail.total + email.total).toBe(all.total);
@@ -68,6 +71,13 @@ describe('reads', () => {
     const touch = await env.client.touches.retrieve(touchId(8934));
     expect(touch).toMatchObject({ id: 8934, name: 'Executive Whiskey Set', deliveryType: 'mail', shipToCountries: ['US', 'CA', 'GB'] });
     await expect(env.client.touches.retrieve(touchId(1))).rejects.toMatchObject({ status: 404, upstreamMessage: 'Touch not found' });
+    // Closed and future campaigns answer as Sendoso answers a send to them.
+    for (const closedOrFuture of [8940, 8941]) {
+      await expect(env.client.touches.retrieve(touchId(closedOrFuture))).rejects.toMatchObject({ status: 404, upstreamMessage: 'Touch not found' });
+    }
+    // The window is judged by the sandbox's clock: once the Hoodie opens, it is listed and found.
+    env.clock.advance(31 * 86_400_000);
+    expect(await env.client.touches.retrieve(touchId(8941))).toMatchObject({ name: 'Q1 Kickoff Hoodie', status: 'Active' });
   });
 
   it('GET /send: history newest first, costs in cents, status updates', async () => {
