@@ -116,6 +116,7 @@ async function realSendosoAuth(config: Config, clock: Clock, logger: Logger): Pr
     throw new ConfigError(
       'SENDOSO_ACCESS_TOKEN',
       'SENDOSO_API_URL is set but there is no token: set SENDOSO_CLIENT_ID, SENDOSO_CLIENT_SECRET and SENDOSO_ACCESS_TOKEN/SENDOSO_REFRESH_TOKEN',
+      'missing',
     );
   }
   return staticAccessToken(stored.accessToken);

@@ -71,8 +71,10 @@ export class ConfigError extends GiftingError {
   constructor(
     readonly setting: string,
     message: string,
+    /** `missing` when nothing was set (so the message says "Missing", not "Invalid"). */
+    readonly problem: 'invalid' | 'missing' = 'invalid',
   ) {
-    super('config', `Invalid setting ${setting}: ${message}`, { data: { setting } });
+    super('config', `${problem === 'missing' ? 'Missing' : 'Invalid'} setting ${setting}: ${message}`, { data: { setting } });
   }
 }
 

@@ -13,7 +13,7 @@ import type { Orchestration } from '../support/orchestration.js';
 import { allTools } from '../support/mcp.js';
 import { lastToolResult, startFakeOpenAi } from '../support/fake-openai.js';
 import type { FakeOpenAi, Turn } from '../support/fake-openai.js';
-import { cli } from '../support/cli.js';
+import { cli, tempHome } from '../support/cli.js';
 
 let env: Orchestration | undefined;
 let openai: FakeOpenAi | undefined;
@@ -156,6 +156,50 @@ describe('giftguard ask', () => {
   it('says what to configure when there is neither a key nor a base URL', async () => {
     const result = await cli({}, 'ask', 'hello');
     expect(result.code).toBe(1);
-    expect(result.err).toContain('Invalid setting OPENAI_API_KEY: the agent needs an OpenAI API key (OPENAI_API_KEY) or an OpenAI-compatible server (OPENAI_BASE_URL');
+    expect(result.err).toContain('Missing setting OPENAI_API_KEY: the agent needs an OpenAI API key (OPENAI_API_KEY) or an OpenAI-compatible server (OPENAI_BASE_URL');
+    expect(result.err).not.toContain('Invalid');
+  });
+
+  it('names the model server it could not reach', async () => {
+    const { createServer } = await import('node:net');
+    // A port nobody listens on: taken, then freed.
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port: free } = probe.address() as { port: number };
+        probe.close(() => resolve(free));
+      });
+    });
+    const result = await cli({ OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1` }, 'ask', 'hello');
+    expect(result.code).toBe(1);
+    expect(result.err).toContain(`Could not reach the model server at http://127.0.0.1:${port}/v1 (ECONNREFUSED). Check OPENAI_BASE_URL`);
+  });
+
+  it('hands the model ISO 8601 times, and keeps every conversation readable with conversations list|show', async () => {
+    const home = tempHome();
+    openai = await startFakeOpenAi([
+      () => ({ toolCalls: [{ name: 'run_onboarding_audit', arguments: { group: 'New Hires Q3', campaign: 'Welcome Swag Box', since_days: null } }] }),
+      (request) => {
+        const audit = lastToolResult(request);
+        const gifted = audit.output.lines.find((l: any) => l.gifted);
+        expect(gifted.date).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+        expect(JSON.stringify(audit)).not.toMatch(/"(date|since|now)":\d{12,}/);
+        return { content: `${audit.summary}` };
+      },
+    ]);
+    const env = { GIFTGUARD_HOME: home, OPENAI_BASE_URL: openai.baseUrl, OPENAI_MODEL: 'scripted-model' };
+    const asked = await cli(env, 'ask', 'check', 'New Hires Q3', '--json');
+    expect(asked.code, asked.err).toBe(0);
+    const { conversationId, runIds } = JSON.parse(asked.out);
+    const listed = await cli(env, 'conversations', 'list');
+    expect(listed.out).toMatch(new RegExp(`${conversationId}\\s+\\S+\\s+cli:\\S+\\s+1\\s+\\d+\\s+check New Hires Q3\\s+New Hires Q3: 3 of 4`));
+    const shown = await cli(env, 'conversations', 'show', conversationId);
+    expect(shown.out).toContain(`Conversation ${conversationId}`);
+    expect(shown.out).toContain(`runs: ${runIds[0]}`);
+    expect(shown.out).toContain('You: check New Hires Q3');
+    expect(shown.out).toContain('  → run_onboarding_audit {"group":"New Hires Q3","campaign":"Welcome Swag Box","since_days":null}');
+    expect(shown.out).toMatch(/ {2}← \{"run_id":"run_\w+","workflow":"audit"/);
+    expect(shown.out).toContain('Assistant: New Hires Q3: 3 of 4 members got Welcome Swag Box');
+    expect(JSON.parse((await cli(env, 'conversations', 'show', conversationId, '--json')).out).transcript.length).toBeGreaterThan(3);
+    expect((await cli(env, 'conversations', 'show', 'ask_nope')).err).toContain('No conversation ask_nope');
   });
 });

@@ -55,8 +55,22 @@ interface WorkflowTool {
   run(args: Record<string, unknown>, state: { sends: number; runIds: string[] }): Promise<unknown>;
 }
 
+/** Keys whose numbers are instants (epoch ms) in run outputs: `date`, `since`, `now`, `createdAt`, `expiresAt`… */
+const INSTANT_KEY = /(?:^date$|^since$|^now$|^until$|At$|Date$)/;
+
+/**
+ * A value as the model should see it: instants as ISO 8601 text, since a model reads
+ * "2026-11-30T14:00:00.000Z" reliably and 1796047200000 not at all.
+ */
+export function forModel(value: unknown, key = ''): unknown {
+  if (typeof value === 'number' && INSTANT_KEY.test(key) && Number.isFinite(value) && value > 1e11) return new Date(value).toISOString();
+  if (Array.isArray(value)) return value.map((v) => forModel(v));
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, forModel(v, k)]));
+  return value;
+}
+
 function runView(run: RunRecord) {
-  return { run_id: run.id, workflow: run.workflow, status: run.status, summary: run.summary, output: run.output };
+  return forModel({ run_id: run.id, workflow: run.workflow, status: run.status, summary: run.summary, output: run.output });
 }
 
 function workflowTools(deps: AgentToolDeps): WorkflowTool[] {
@@ -150,7 +164,7 @@ export function agentToolbox(deps: AgentToolDeps): AgentToolbox {
         if (workflow) return { ok: true, content: await workflow.run(args, state) };
         if (reads.some((t) => t.name === name)) {
           const answer = await deps.tools.call(name, args);
-          return answer.ok ? { ok: true, content: answer.data } : { ok: false, content: { error: answer.message } };
+          return answer.ok ? { ok: true, content: forModel(answer.data) } : { ok: false, content: { error: answer.message } };
         }
         return {
           ok: false,

@@ -6,7 +6,7 @@
  */
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import { ConfigError } from '../../domain/index.js';
+import { ConfigError, GiftingError } from '../../domain/index.js';
 import type { Clock } from '../../domain/index.js';
 import type { Logger } from '../../log/index.js';
 import type { AgentRequester, AgentToolbox } from './agent-tools.js';
@@ -41,9 +41,31 @@ export function openAiClient(settings: AgentSettings): OpenAI {
     throw new ConfigError(
       'OPENAI_API_KEY',
       'the agent needs an OpenAI API key (OPENAI_API_KEY) or an OpenAI-compatible server (OPENAI_BASE_URL, e.g. http://127.0.0.1:11434/v1 for a local model)',
+      'missing',
     );
   }
   return new OpenAI({ apiKey: settings.apiKey ?? 'not-needed-for-a-local-server', ...(settings.baseUrl && { baseURL: settings.baseUrl }), maxRetries: 1 });
+}
+
+/**
+ * A failed model call as people read it: which server was tried and what it said. The SDK's own
+ * "Connection error." names neither.
+ */
+export function modelFailure(error: unknown, client: OpenAI): GiftingError {
+  const server = client.baseURL;
+  if (error instanceof OpenAI.APIConnectionTimeoutError) {
+    return new GiftingError('timeout', `The model server at ${server} did not answer in time; nothing more was done.`, { cause: error });
+  }
+  if (error instanceof OpenAI.APIConnectionError) {
+    const cause = (error.cause as { code?: string; cause?: { code?: string }; message?: string } | undefined) ?? {};
+    const detail = cause.code ?? cause.cause?.code ?? cause.message ?? 'no connection';
+    return new GiftingError('connection', `Could not reach the model server at ${server} (${detail}). Check OPENAI_BASE_URL, or that the server is running.`, { cause: error });
+  }
+  if (error instanceof OpenAI.APIError) {
+    const hint = error.status === 401 ? ' Check OPENAI_API_KEY.' : error.status === 404 ? ' Check OPENAI_MODEL and OPENAI_BASE_URL.' : '';
+    return new GiftingError('server_error', `The model server at ${server} answered ${error.status ?? 'an error'}: ${error.message}.${hint}`, { cause: error, ...(error.status !== undefined && { status: error.status }) });
+  }
+  return error instanceof GiftingError ? error : new GiftingError('internal', (error as Error).message ?? String(error), { cause: error });
 }
 
 /** Answers one request, calling tools as the model asks, within the step bound. */
@@ -72,7 +94,11 @@ export async function ask(options: {
 
   try {
     for (; steps < settings.maxSteps && answer === undefined; steps++) {
-      const completion = await client.chat.completions.create({ model: settings.model, messages, tools: [...toolbox.definitions], tool_choice: 'auto' });
+      const completion = await client.chat.completions
+        .create({ model: settings.model, messages, tools: [...toolbox.definitions], tool_choice: 'auto' })
+        .catch((error: unknown) => {
+          throw modelFailure(error, client);
+        });
       promptTokens += completion.usage?.prompt_tokens ?? 0;
       completionTokens += completion.usage?.completion_tokens ?? 0;
       const message = completion.choices[0]?.message;

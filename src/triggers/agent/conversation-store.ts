@@ -28,6 +28,8 @@ const MIGRATIONS: Migration[] = [
 
 export interface Conversation {
   readonly id: string;
+  readonly createdAt: number;
+  readonly updatedAt: number;
   readonly requester: string;
   readonly question: string;
   readonly model: string;
@@ -47,6 +49,9 @@ export class ConversationStore {
       insert: db.prepare('INSERT INTO agent_conversations (id, requester, question, model, transcript, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       update: db.prepare('UPDATE agent_conversations SET answer = ?, transcript = ?, prompt_tokens = ?, completion_tokens = ?, run_ids = ?, updated_at = ? WHERE id = ?'),
       get: db.prepare<[string], Record<string, unknown>>('SELECT * FROM agent_conversations WHERE id = ?'),
+      recent: db.prepare<[number], Record<string, unknown>>(
+        'SELECT id, requester, question, model, answer, prompt_tokens, completion_tokens, run_ids, created_at, updated_at FROM agent_conversations ORDER BY created_at DESC, id DESC LIMIT ?',
+      ),
     };
   }
 
@@ -60,19 +65,32 @@ export class ConversationStore {
     this.s.update.run(update.answer, JSON.stringify(update.transcript), update.promptTokens, update.completionTokens, JSON.stringify(update.runIds), now, id);
   }
 
+  /** The newest conversations first, without their transcripts. */
+  list(limit: number): Omit<Conversation, 'transcript'>[] {
+    return this.s.recent.all(limit).map((r) => {
+      const { transcript: _t, ...rest } = toConversation({ ...r, transcript: '[]' });
+      return rest;
+    });
+  }
+
   get(id: string): Conversation | undefined {
     const r = this.s.get.get(id);
-    if (!r) return undefined;
-    return {
-      id: r.id as string,
-      requester: r.requester as string,
-      question: r.question as string,
-      model: r.model as string,
-      answer: (r.answer as string | null) ?? null,
-      transcript: JSON.parse(r.transcript as string) as unknown[],
-      promptTokens: r.prompt_tokens as number,
-      completionTokens: r.completion_tokens as number,
-      runIds: JSON.parse(r.run_ids as string) as string[],
-    };
+    return r ? toConversation(r) : undefined;
   }
+}
+
+function toConversation(r: Record<string, unknown>): Conversation {
+  return {
+    id: r.id as string,
+    createdAt: r.created_at as number,
+    updatedAt: r.updated_at as number,
+    requester: r.requester as string,
+    question: r.question as string,
+    model: r.model as string,
+    answer: (r.answer as string | null) ?? null,
+    transcript: JSON.parse(r.transcript as string) as unknown[],
+    promptTokens: r.prompt_tokens as number,
+    completionTokens: r.completion_tokens as number,
+    runIds: JSON.parse(r.run_ids as string) as string[],
+  };
 }

@@ -9,6 +9,7 @@ import { approvalsCommand, budgetCommand, policyCommand, reconcileCommand } from
 import { apiTokenCommand, auditCommand, mcpCommand } from './mcp-command.js';
 import { runCommand, runsCommand } from './run-commands.js';
 import { askCommand } from './ask-command.js';
+import { conversationsCommand } from './conversations-command.js';
 import { connectCommand, connectionsCommand } from './connect-command.js';
 import { sandboxCommand } from './sandbox-command.js';
 import { schedulesCommand } from './schedules-command.js';
@@ -29,6 +30,7 @@ export function createProgram(io: CliIo, version: string, factory: AppFactory): 
   program.addCommand(runCommand(io, factory));
   program.addCommand(runsCommand(io, factory));
   program.addCommand(askCommand(io, factory));
+  program.addCommand(conversationsCommand(io, factory));
   program.addCommand(schedulesCommand(io, factory));
   program.addCommand(policyCommand(io, factory));
   program.addCommand(budgetCommand(io, factory));

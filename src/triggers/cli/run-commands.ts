@@ -12,7 +12,7 @@ import { AUDIT_DEFAULTS, auditInput } from '../../orchestrator/index.js';
 import type { Orchestrator, RunHandle, RunItem, RunListeners, RunRecord, WorkflowName } from '../../orchestrator/index.js';
 import type { App, AppFactory } from './app.js';
 import { terminalText } from '../escape.js';
-import { table, when } from './format.js';
+import { oneLine, table, when } from './format.js';
 import { integer } from './options.js';
 import type { CliIo } from './io.js';
 
@@ -242,12 +242,6 @@ export function runCommand(io: CliIo, factory: AppFactory): Command {
       }),
     );
   return run;
-}
-
-/** Text for one table cell: on one line, cut to `max` characters. */
-function oneLine(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
 function required(value: unknown, flag: string): string {
