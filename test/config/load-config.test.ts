@@ -10,7 +10,8 @@ import { ConfigError } from '../../src/domain/index.js';
 describe('loadConfig', () => {
   it('has defaults that run the sandbox on this machine', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ sandboxHost: '127.0.0.1', sandboxPort: 8787, sandboxRateLimit: 10, sandboxControl: false, logLevel: 'info' });
+    expect(config).toMatchObject({ sandboxHost: '127.0.0.1', sandboxPort: 8787, sandboxRateLimit: 10, sandboxControl: false });
+    expect(config.logLevel).toBeUndefined(); // info for services, warn for one-shot commands (output.test.ts)
     expect(config.sendosoApiUrl).toBeUndefined();
     // Beside the checkout's code, not in whatever directory the command runs from (data-directory.test.ts).
     expect(config.tokenFilePath).toBe(join(import.meta.dirname, '../../.giftguard/sendoso-tokens.json'));
