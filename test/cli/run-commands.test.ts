@@ -76,6 +76,11 @@ describe('giftguard run', () => {
     const id = /Run (run_\w+) \(batch\) started/.exec(result.err)![1]!;
     const items = JSON.parse((await cli(home, 'runs', 'show', id, '--json')).out).items;
     expect(items.filter((i: any) => i.status === 'sent').map((i: any) => i.line)).toEqual([4, 5, 7, 8, 9]);
+    // runs show lists every row with its outcome, not just the counts.
+    const shown = (await cli(home, 'runs', 'show', id)).out;
+    expect(shown).toContain('Items: 6 (5 sent, 1 refused)');
+    expect(shown).toMatch(/^2\s+official@agency\.gov\s+refused\s+.*\.gov/m);
+    for (const line of [4, 5, 7, 8, 9]) expect(shown).toMatch(new RegExp(`^${line}\\s+p\\d@example\\.com\\s+sent\\s+`, 'm'));
     expect(result.out).toContain('6 valid attendee(s), 2 row(s) rejected; Q3 Webinar Attendees from Marketing. Sent 5, waiting for approval 0, refused 1');
     expect(result.out).toContain('Rejected rows (not sent): 2\n  line 3: invalid email "not-an-email"');
     expect(result.out).toMatch(/line 6: p1@example\.com appears earlier in the file/);
@@ -106,6 +111,21 @@ describe('giftguard run', () => {
 });
 
 describe('giftguard runs', () => {
+  it('list keeps one line per run whatever its summary holds', async () => {
+    const { openDatabase } = await import('../../src/storage/index.js');
+    const { RunStore } = await import('../../src/orchestrator/index.js');
+    const home = { GIFTGUARD_HOME: tempHome() };
+    expect((await cli(home, 'runs', 'list')).out).toContain('No runs yet');
+    const db = openDatabase(join(home.GIFTGUARD_HOME, 'giftguard.db'));
+    const store = new RunStore(db);
+    const run = store.create('abm', 1, {}, Date.now());
+    store.setOutcome(run.id, 'failed', null, 'Approval apr_1 cannot be honoured now:\n  - the month cap is reached\n  - \u001b[31mred', Date.now());
+    db.close();
+    const lines = (await cli(home, 'runs', 'list')).out.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(new RegExp(`^${run.id}\\s+abm\\s+failed\\s+.*cannot be honoured now: - the month cap is reached - \ufffd\\[31mred$`));
+  });
+
   it('lists and shows runs, and cancel refuses a finished one', async () => {
     const list = await cli(env, 'runs', 'list');
     expect(list.out).toMatch(/run_\w+\s+abm\s+done/);

@@ -129,3 +129,12 @@ describe('what a policy may be', () => {
     expect(result.err).toMatch(/huge\.yaml: is 1\.05 MB; a policy file may be at most 1\.00 MB/);
   });
 });
+
+describe('policy check on approvals', () => {
+  it('warns about a threshold nobody is listed to approve', async () => {
+    const path = await dir({ 'p.yaml': 'version: 1\ngroups:\n  - group: Team\n    caps: { per_month: 100 }\n    approval: { above: 20 }\n' });
+    const result = await cli({ GIFTGUARD_HOME: tempHome() }, 'policy', 'check', '--offline', path);
+    expect(result.code).toBe(0);
+    expect(result.out).toContain('warning: Team needs approval above 20.00 USD but lists no approvers; only `approvals approve --override "reason"` can decide (add approval.approvers, e.g. [cli:operator]');
+  });
+});

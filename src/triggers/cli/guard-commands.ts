@@ -68,6 +68,14 @@ export function policyCommand(io: CliIo, factory: AppFactory): Command {
           `OK: ${loaded.groups.length} group${loaded.groups.length === 1 ? '' : 's'} (${loaded.groups.map((g) => g.group).join(', ')}), timezone ${loaded.timezone}` +
             `${loaded.killSwitch ? ', GLOBAL KILL SWITCH ON' : ''}${loaded.dryRun ? ', dry run' : ''}; ${loaded.costs.length} declared campaign cost${loaded.costs.length === 1 ? '' : 's'}.${campaigns}\n`,
         );
+        // A threshold nobody may answer leaves every such send waiting until it expires.
+        for (const group of loaded.groups) {
+          if (group.approval.above !== undefined && group.approval.approvers.length === 0) {
+            io.stdout.write(
+              `warning: ${group.group} needs approval above ${money(group.approval.above)} but lists no approvers; only \`approvals approve --override "reason"\` can decide (add approval.approvers, e.g. [cli:${app.config.operator}] or a Slack user id)\n`,
+            );
+          }
+        }
       } finally {
         await app.close();
       }
