@@ -429,6 +429,7 @@ async function connectSandbox(config: Config, clock: Clock, logger: Logger, opti
       sandboxState: config.sandboxState ?? join(config.home, 'sandbox-state.json'),
     },
     options.sandboxPortFlag,
+    logger,
   );
   const withdraw = announceSandbox(config.home, { url: sandbox.url, pid: process.pid, ...sandbox.oauthClient });
   const tokens = sandbox.issueToken();

@@ -238,14 +238,17 @@ export class Guard implements SpendGate {
         },
       };
     }
-    return { policy: resolution.policy, warnings: resolution.warnings };
+    return { policy: resolution.policy, warnings: [...resolution.warnings, ...resolution.unmatched] };
   }
 
   private async resolveCampaigns(policy: Policy): Promise<TouchResolution> {
     const [campaigns, pins] = await Promise.all([this.options.campaigns.all(), this.options.ledger.touchPins()]);
     const resolution = resolveTouches(policy, campaigns, pins);
     if (resolution.newPins.size > 0) await this.options.ledger.pinTouches(resolution.newPins, this.options.clock.now());
+    // A pin settling an ambiguous name deserves a warning; a name with no active campaign is
+    // routine (one that opens next month), and `policy check` shows it.
     for (const warning of resolution.warnings) this.log.warn({ warning }, 'spend policy campaign reference');
+    for (const note of resolution.unmatched) this.log.info({ note }, 'spend policy campaign reference');
     if (resolution.problems.length > 0) this.log.error({ problems: resolution.problems }, 'spend policy names campaigns ambiguously; refusing every spend');
     return resolution;
   }

@@ -17,8 +17,10 @@ export interface TouchResolution {
   readonly policy?: Policy;
   /** `file:line: field: …` for each ambiguous name: the policy cannot be used as it is. */
   readonly problems: readonly string[];
-  /** Names that match nothing, or whose ambiguity a pin settled. */
+  /** Names whose ambiguity a pin settled. */
   readonly warnings: readonly string[];
+  /** Names that match no active campaign (yet) — routine for one that opens next month. */
+  readonly unmatched: readonly string[];
   /** Name → id bindings made by this resolution, to be kept. */
   readonly newPins: ReadonlyMap<string, number>;
 }
@@ -32,6 +34,7 @@ export function resolveTouches(policy: Policy, campaigns: readonly CampaignInfo[
   const exists = new Set(campaigns.map((c) => c.id));
   const problems: string[] = [];
   const warnings: string[] = [];
+  const unmatched: string[] = [];
   const newPins = new Map<string, number>();
   const ids = new Map<string, number | undefined>();
   const labels: Record<number, string> = {};
@@ -57,10 +60,10 @@ export function resolveTouches(policy: Policy, campaigns: readonly CampaignInfo[
       problems.push(`${where}: "${name}" matches ${list(matches)}; name the one you mean by id, e.g. "touch: ${newest.id}"`);
     } else {
       ids.set(key, undefined);
-      warnings.push(`${where}: no active campaign in Sendoso is called "${name}" (closed and future campaigns are not active); this entry applies to nothing until one is.`);
+      unmatched.push(`${where}: no active campaign in Sendoso is called "${name}" (closed and future campaigns are not active); this entry applies to nothing until one is.`);
     }
   }
-  if (problems.length > 0) return { problems, warnings, newPins: new Map() };
+  if (problems.length > 0) return { problems, warnings, unmatched, newPins: new Map() };
 
   /** A reference as a touch id, or undefined when it names no campaign. */
   const id = (ref: TouchRef): number | undefined => (typeof ref === 'number' ? ref : ids.get(nameKey(ref)));
@@ -87,6 +90,7 @@ export function resolveTouches(policy: Policy, campaigns: readonly CampaignInfo[
     policy: { ...policy, costs: known(policy.costs, (c) => c.touch, (c, t) => ({ ...c, touch: t })), groups, touchLabels: labels },
     problems,
     warnings,
+    unmatched,
     newPins,
   };
 }

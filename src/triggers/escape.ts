@@ -20,13 +20,14 @@ export function csvCell(value: string): string {
 const HTML: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 /**
- * Text for a Markdown paragraph: HTML characters as entities and Markdown's own syntax (emphasis,
- * links, images, code, headings, table pipes) escaped; its lines stay lines.
+ * Text for a Markdown paragraph: HTML characters as entities and the Markdown syntax that could
+ * change what a reader sees (emphasis, links and images, code, table pipes) escaped; its lines
+ * stay lines. Plain punctuation — parentheses, "#" inside a line — stays as written.
  */
 export function markdownText(value: string): string {
-  // Markdown first: the entities below contain '#', which must not be escaped again.
+  // Markdown first, so the backslashes it adds are not themselves escaped by the entities below.
   return value
-    .replace(/[\\`*_[\]()#|!~]/g, (c) => `\\${c}`)
+    .replace(/[\\`*_[\]|~]/g, (c) => `\\${c}`)
     .replace(/[&<>"']/g, (c) => HTML[c]!)
     .replace(/\r?\n|\r/g, '  \n');
 }

@@ -31,7 +31,9 @@ describe('logs', () => {
     const quiet = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...withoutLogLevel(), GIFTGUARD_HOME: home } });
     expect(quiet.status).toBe(0);
     expect(quiet.stdout).toContain('Found Branded Yeti Mug');
-    expect(quiet.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^Run run_\w+ \(abm\) started\.$/)]);
+    expect(quiet.stderr).toMatch(/^Run run_\w+ \(abm\) started\.$/m);
+    // Warnings may appear (a slow disk, a retry); routine info lines may not.
+    expect(quiet.stderr).not.toContain('"level":30');
     const loud = spawnSync(process.execPath, [...args.slice(0, -1), 'ana2@example.com'], { encoding: 'utf8', env: { ...withoutLogLevel(), GIFTGUARD_HOME: home, GIFTGUARD_LOG_LEVEL: 'info' } });
     expect(loud.stderr).toContain('"level":30');
     expect(loud.stdout).not.toContain('"level"');

@@ -26,7 +26,7 @@ describe('giftguard sandbox (installed bin)', () => {
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/v3$/);
     const response = await fetch(`${url}/touches`, { headers: { authorization: `Bearer ${token}` } });
     expect(response.status).toBe(200);
-    expect(((await response.json()) as { total_posts: number }).total_posts).toBe(8);
+    expect(((await response.json()) as { total_posts: number }).total_posts).toBe(6);
     expect(out).toContain('/__sandbox');
 
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));

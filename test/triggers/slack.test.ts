@@ -121,7 +121,7 @@ describe('/gift abm', () => {
   it('explains a malformed command with an example', async () => {
     const slack = await start();
     const ack = await slack.command('abm group:"Enterprise Sales" to:"not an address"', REP, 'abm');
-    expect(ack.json().text).toBe('Missing campaign:"…". Example: /gift abm group:"Enterprise Sales" campaign:"Executive Whiskey Set" to:"Sarah Connor <sarah@cyberdyne.example>"');
+    expect(ack.json().text).toBe('Missing campaign:"…". Example: /gift abm group:"Enterprise Sales" campaign:"Executive Whiskey Set" to:"Sarah Connor &lt;sarah@cyberdyne.example&gt;"'); // Slack shows &lt; as <
   });
 });
 

@@ -77,8 +77,7 @@ Examples:
 }
 
 /** Starts the sandbox a config describes; shared by `sandbox` and, later, `serve`. */
-export async function startConfiguredSandbox(config: Config, portFlag = '--port'): Promise<RunningSandbox> {
-  const logger = createLogger({ level: config.logLevel ?? 'info' });
+export async function startConfiguredSandbox(config: Config, portFlag = '--port', logger = createLogger({ level: config.logLevel ?? 'info' })): Promise<RunningSandbox> {
   const seed = config.sandboxSeed === undefined ? undefined : await loadSeedFile(config.sandboxSeed);
   try {
     return await startSandbox({
