@@ -9,15 +9,18 @@ import { Webhook } from 'svix';
 import { silentLogger } from '../../src/log/index.js';
 import { newWebhookSecret } from '../../src/sandbox/index.js';
 import { SENDOSO_WEBHOOK_PATH, createSendosoWebhooks, startHttpServer } from '../../src/triggers/index.js';
-import type { RunningHttpServer } from '../../src/triggers/index.js';
+import type { RunningHttpServer, SendosoWebhooks } from '../../src/triggers/index.js';
 import { control } from '../support/sandbox-client.js';
 import { startOrchestration } from '../support/orchestration.js';
 import type { Orchestration } from '../support/orchestration.js';
 
 let env: Orchestration | undefined;
 let server: RunningHttpServer | undefined;
+let receiver: SendosoWebhooks | undefined;
 afterEach(async () => {
   await server?.close();
+  await receiver?.close();
+  receiver = undefined;
   await env?.close();
   env = undefined;
   server = undefined;
@@ -43,6 +46,7 @@ async function receiverOver(e: Orchestration, secret: string) {
     apply: (gid) => e.guard.applyDelivery(gid),
     onDeliveries: (deliveries) => void e.orchestrator.recordDeliveries(deliveries),
   });
+  receiver = webhooks;
   server = await startHttpServer({ host: '127.0.0.1', port: 0, handlers: [(q, r) => webhooks.handle(q, r)], logger: silentLogger(), info: () => ({}) });
   return `http://127.0.0.1:${server.port}${SENDOSO_WEBHOOK_PATH}`;
 }

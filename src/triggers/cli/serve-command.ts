@@ -241,6 +241,7 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
             },
           });
           webhooks = receiver;
+          stops.push(() => receiver.close());
           loops.push(every(app.clock, WEBHOOK_DRAIN_MS, () => receiver.drain().then(() => undefined), log));
           if (connection.sandbox && !app.config.sendosoWebhookSecret) {
             connection.sandbox.configureWebhooks({ url: `http://127.0.0.1:${http.port}${SENDOSO_WEBHOOK_PATH}`, secret: webhookSecret });

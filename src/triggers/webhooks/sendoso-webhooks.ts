@@ -40,6 +40,8 @@ export interface SendosoWebhooks {
   handle(request: IncomingMessage, response: ServerResponse): Promise<boolean>;
   /** Applies messages received but not applied yet; returns how many were applied. */
   drain(): Promise<number>;
+  /** Stops draining and waits for a pass in progress, so the database can close under it. */
+  close(): Promise<void>;
 }
 
 function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
@@ -65,6 +67,7 @@ export function createSendosoWebhooks(options: SendosoWebhooksOptions): SendosoW
   const verifier = new Webhook(options.secret);
   const messages = new WebhookMessages(options.db);
   let draining: Promise<number> | undefined;
+  let closed = false;
 
   const json = (response: ServerResponse, status: number, body: unknown) => {
     const text = JSON.stringify(body);
@@ -94,6 +97,7 @@ export function createSendosoWebhooks(options: SendosoWebhooksOptions): SendosoW
   }
 
   function drain(): Promise<number> {
+    if (closed) return Promise.resolve(0);
     draining ??= drainOnce().finally(() => {
       draining = undefined;
     });
@@ -102,6 +106,10 @@ export function createSendosoWebhooks(options: SendosoWebhooksOptions): SendosoW
 
   return {
     drain,
+    async close() {
+      closed = true;
+      await draining?.catch(() => undefined);
+    },
     async handle(request, response) {
       const path = new URL(request.url ?? '/', 'http://localhost').pathname;
       if (path !== SENDOSO_WEBHOOK_PATH) return false;
@@ -146,7 +154,8 @@ export function createSendosoWebhooks(options: SendosoWebhooksOptions): SendosoW
       }
       // A retry of a message already received is acknowledged, and not applied twice.
       json(response, 200, seen === 'new' ? { received: true } : { received: true, duplicate: true });
-      if (seen === 'new') void drain();
+      // Stored before the answer, so a failed pass loses nothing: the next one (or serve's timer) applies it.
+      if (seen === 'new') drain().catch((error: unknown) => log.warn({ err: error }, 'webhook drain failed; the next pass retries'));
       return true;
     },
   };
