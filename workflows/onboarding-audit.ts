@@ -65,9 +65,12 @@ export interface OnboardingAuditOutput {
 interface AuditContext {
   readonly input: OnboardingAuditInput;
   readonly group?: GroupFound;
-  readonly members?: readonly Member[];
   readonly campaign?: CampaignFound;
-  readonly sends?: readonly SendSeen[];
+  /** Only until the lines are made: a run's snapshot keeps the report, not the history it came from. */
+  readonly members?: readonly Member[] | undefined;
+  readonly sends?: readonly SendSeen[] | undefined;
+  /** Sends stuck in "Confirming Address", kept for the output. */
+  readonly stuck?: readonly SendSeen[];
   readonly lines?: readonly AuditLine[];
   readonly error?: string;
   readonly status?: OnboardingAuditOutput['status'];
@@ -75,11 +78,20 @@ interface AuditContext {
 
 const DAY = 86_400_000;
 
-/** Pure: members × sends → one line per member. The latest send of the campaign counts. */
+/**
+ * Pure: members × sends → one line per member. The latest send of the campaign counts. Keyed by
+ * address, so the work is linear in members plus sends (10k members × 100k sends is one pass over
+ * each, not a billion comparisons).
+ */
 export function crossReference(input: OnboardingAuditInput, members: readonly Member[], sends: readonly SendSeen[]): AuditLine[] {
+  const latestByEmail = new Map<string, SendSeen>();
+  for (const send of sends) {
+    const key = send.email.toLowerCase();
+    const known = latestByEmail.get(key);
+    if (!known || send.createdAt > known.createdAt) latestByEmail.set(key, send);
+  }
   return members.map((member) => {
-    const mine = sends.filter((s) => s.email.toLowerCase() === member.email.toLowerCase()).sort((a, b) => b.createdAt - a.createdAt);
-    const latest = mine[0];
+    const latest = latestByEmail.get(member.email.toLowerCase());
     if (!latest) return { name: member.name, email: member.email, gifted: false, stuck: false, ...(input.fix && !input.confirm && { proposed: 'address_collection' as const }) };
     return {
       name: member.name,
@@ -97,6 +109,14 @@ function isStuck(send: SendSeen, input: OnboardingAuditInput): boolean {
   return send.status === 'Confirming Address' && input.now - send.createdAt > input.stuckAfterDays * DAY;
 }
 
+/** Names a summary lists before saying how many more (the report has every one). */
+const NAMED_IN_SUMMARY = 10;
+
+function namesOf(lines: readonly AuditLine[]): string {
+  const named = lines.slice(0, NAMED_IN_SUMMARY).map((l) => l.name).join(', ');
+  return lines.length > NAMED_IN_SUMMARY ? `${named} and ${lines.length - NAMED_IN_SUMMARY} more` : named;
+}
+
 function summarize(context: AuditContext): string {
   if (context.status === 'failed') return context.error ?? 'The audit failed.';
   if (context.status === 'cancelled') return 'The audit was cancelled.';
@@ -104,7 +124,7 @@ function summarize(context: AuditContext): string {
   const gifted = lines.filter((l) => l.gifted).length;
   const missing = lines.filter((l) => !l.gifted);
   const stuck = lines.filter((l) => l.stuck).length;
-  const parts = [`${context.group?.name}: ${gifted} of ${lines.length} members got ${context.campaign?.name}; ${missing.length} missing${missing.length ? ` (${missing.map((m) => m.name).join(', ')})` : ''}.`];
+  const parts = [`${context.group?.name}: ${gifted} of ${lines.length} members got ${context.campaign?.name}; ${missing.length} missing${missing.length ? ` (${namesOf(missing)})` : ''}.`];
   if (stuck > 0) parts.push(`${stuck} send${stuck === 1 ? ' is' : 's are'} stuck in "Confirming Address" for more than ${context.input.stuckAfterDays} days.`);
   const fixed = missing.filter((m) => m.fix);
   if (fixed.length > 0) {
@@ -169,8 +189,10 @@ export const onboardingAuditMachine = setup({
         onDone: {
           target: 'reported',
           actions: assign({
-            sends: ({ event }) => event.output,
             lines: ({ context, event }) => crossReference(context.input, context.members ?? [], event.output),
+            stuck: ({ context, event }) => event.output.filter((s) => isStuck(s, context.input)),
+            members: undefined,
+            sends: undefined,
           }),
         },
         onError: { target: 'failed', actions: assign({ error: ({ event }) => messageOf(event.error) }) },
@@ -196,7 +218,8 @@ export const onboardingAuditMachine = setup({
     group: context.group?.name,
     campaign: context.campaign?.name,
     lines: context.lines ?? [],
-    stuck: (context.sends ?? []).filter((s) => isStuck(s, context.input)),
+    // A run restored from before `stuck` was kept has its sends instead.
+    stuck: context.stuck ?? (context.sends ?? []).filter((s) => isStuck(s, context.input)),
     summary: summarize(context),
   }),
 });

@@ -292,3 +292,35 @@ export function evaluate(candidate: SpendCandidate, policy: Policy, view: Ledger
     dryRun: policy.dryRun || group?.dry_run === true,
   };
 }
+
+/** Denials that depend on how many sends a request makes, not on who receives them. */
+export const COUNT_CAP_CODES: ReadonlySet<string> = new Set(['cap_per_day', 'cap_per_week', 'cap_per_month', 'cap_campaign_total', 'cap_global_day']);
+
+/**
+ * How many more sends of the candidate's campaign the count-bound caps (day, week, month, campaign
+ * total, global day) allow now, with the cap that binds; `sends` is null when none applies. Pure,
+ * and independent of the number of recipients: a batch asks it once instead of deciding every
+ * prefix of its file.
+ */
+export function sendsWithinCaps(candidate: SpendCandidate, policy: Policy, view: LedgerView): { sends: number | null; costPerSend: Cents | undefined; binding?: string } {
+  const used = usedWith(policy.outsideSends?.count ?? true);
+  const group = findGroupPolicy(policy, candidate.group);
+  const costPerSend = costOf(policy, candidate.touch);
+  if (!group || costPerSend === undefined || costPerSend <= 0) return { sends: null, costPerSend };
+  const name = String(group.group);
+  const money = (c: number) => formatMoney(cents(Math.max(0, c)), candidate.touch.currency);
+  const limits: { left: number; words: string }[] = [];
+  const windows = [
+    ['today', group.caps.per_day, view.day],
+    ['this week', group.caps.per_week, view.week],
+    ['this month', group.caps.per_month, view.month],
+  ] as const;
+  for (const [phrase, cap, usage] of windows) if (cap !== undefined) limits.push({ left: cap - used(usage), words: `${name} has ${money(cap - used(usage))} left ${phrase}` });
+  const campaignCap = group.caps.per_campaign_total.find((c) => matchesTouch(c.touch, candidate.touch));
+  if (campaignCap) limits.push({ left: campaignCap.cap - used(view.campaign), words: `${name} has ${money(campaignCap.cap - used(view.campaign))} left for ${candidate.touch.name}` });
+  if (policy.globalPerDay !== undefined) limits.push({ left: policy.globalPerDay - used(view.globalDay), words: `giftguard has ${money(policy.globalPerDay - used(view.globalDay))} left today across all groups` });
+  if (limits.length === 0) return { sends: null, costPerSend };
+  const tightest = limits.reduce((a, b) => (b.left < a.left ? b : a));
+  const sends = Math.max(0, Math.floor(tightest.left / costPerSend));
+  return { sends, costPerSend, binding: `${tightest.words}, room for ${sends} send(s) of ${money(costPerSend)}.` };
+}

@@ -28,7 +28,7 @@ import type {
 import type { Logger } from '../log/index.js';
 import { authorizeDecider } from './approvers.js';
 import type { Decider } from './approvers.js';
-import { costOf, evaluate, findGroupPolicy } from './evaluate.js';
+import { COUNT_CAP_CODES, costOf, evaluate, findGroupPolicy, sendsWithinCaps } from './evaluate.js';
 import type { Decision, LedgerView, SpendCandidate } from './evaluate.js';
 import type { Approval, Intent, LedgerPort, StoredRequest } from './ledger-port.js';
 import { milestoneOf } from './deliveries.js';
@@ -516,6 +516,41 @@ export class Guard implements SpendGate {
     const actual = { ...candidate, kind: input.kind ?? kind };
     const view = await this.options.ledger.view(actual, policy, this.options.clock.now());
     return { decision: evaluate(actual, policy, view), view };
+  }
+
+  /**
+   * Each recipient against the rules that concern them alone — compliance, the group's blocked
+   * recipients, value per year, frequency — and the group's own rules, with one ledger view for
+   * all of them; the count-bound caps are left to `capacity`. A batch screens its file a page at a
+   * time, so the work is linear in its rows. Answers in the addresses asked about.
+   */
+  async screen(input: { group: string; touchId: number; emails: readonly string[] }): Promise<{ refused: Map<string, string> } | undefined> {
+    const policy = (await this.decisionPolicy()).policy;
+    if (!policy) return undefined;
+    const candidate = await this.candidateFor(policy, { kind: 'egift', touchId: input.touchId, recipients: input.emails.map((email) => ({ email })), group: input.group });
+    if (!candidate) return undefined;
+    await this.freshHistory(policy, 'workflow');
+    const kind = candidate.touch.deliveryType === 'email' ? 'egift' : 'address_collection';
+    const view = await this.options.ledger.view({ ...candidate, kind }, policy, this.options.clock.now());
+    const refused = new Map<string, string>();
+    candidate.recipients.forEach((recipient, i) => {
+      const one: SpendCandidate = { ...candidate, kind, recipients: [recipient], given: [candidate.given![i]!] };
+      const decision = evaluate(one, policy, view);
+      const reasons = decision.reasons.filter((r) => decision.outcome === 'deny' && !COUNT_CAP_CODES.has(r.code));
+      if (reasons.length > 0) refused.set(input.emails[i]!, reasons.map((r) => r.message).join(' '));
+    });
+    return { refused };
+  }
+
+  /** How many more sends of a campaign the group's count-bound caps allow now (`sendsWithinCaps`). */
+  async capacity(input: { group: string; touchId: number }): Promise<ReturnType<typeof sendsWithinCaps> | undefined> {
+    const policy = (await this.decisionPolicy()).policy;
+    if (!policy) return undefined;
+    const candidate = await this.candidateFor(policy, { kind: 'egift', touchId: input.touchId, recipients: [], group: input.group });
+    if (!candidate) return undefined;
+    await this.freshHistory(policy, 'workflow');
+    const view = await this.options.ledger.view(candidate, policy, this.options.clock.now());
+    return sendsWithinCaps(candidate, policy, view);
   }
 
   // ---------------------------------------------------------------- approvals

@@ -64,6 +64,12 @@ export function batchProgress(counts: Readonly<Record<ItemStatus, number>>): Bat
   };
 }
 
+/** Rows read at once by a batch's pre-check and by each sending round. */
+const PRECHECK_PAGE = 1000;
+const SEND_PAGE = 500;
+/** Distinct refusal reasons a pre-check reports (a file of a million .gov rows says it once). */
+const MAX_PRECHECK_REASONS = 5;
+
 /** Rows a batch round sends: never tried, failed for a passing reason, or still being checked. */
 const OPEN: readonly ItemStatus[] = ['pending', 'retry', 'outcome_unknown'];
 
@@ -291,24 +297,47 @@ export function workflowActors(deps: ActorDeps) {
     }),
 
     precheckBatch: fromPromise<BatchPrecheck, { group: GroupFound; campaign: CampaignFound }>(async ({ input }) => {
-      const pending = deps.store.items(deps.runId, 'pending');
-      const emails = pending.map((i) => i.email.toLowerCase());
-      // Already gifted within the policy's frequency window: by giftguard (the ledger), or by anyone
-      // (Sendoso's send history for this campaign, which also holds sends made outside giftguard).
-      const gifted = deps.guard ? await deps.guard.recentlyGifted(input.group.name, input.campaign.id, emails) : new Set<string>();
-      const windowDays = deps.guard?.frequencyWindowDays(input.group.name) ?? null;
+      const { store, runId, guard } = deps;
+      const group = input.group.name;
+      const campaign = input.campaign.id;
+      // Already gifted within the policy's frequency window by anyone: Sendoso's send history for
+      // this campaign (which also holds sends made outside giftguard). Read once, kept as a set of
+      // addresses: bounded by the campaign's recent sends, not by the file.
+      const windowDays = guard?.frequencyWindowDays(group) ?? null;
+      const giftedInSendoso = new Set<string>();
       if (windowDays !== null) {
-        const wanted = new Set(emails);
-        for (const send of await sendsOfCampaignSince(deps, input.campaign.id, deps.clock.now() - windowDays * 86_400_000)) {
-          if (wanted.has(send.email.toLowerCase())) gifted.add(send.email.toLowerCase());
+        for (const send of await sendsOfCampaignSince(deps, campaign, deps.clock.now() - windowDays * 86_400_000)) giftedInSendoso.add(send.email.toLowerCase());
+      }
+      // The file a page at a time: memory stays flat whatever its length.
+      let toSend = 0;
+      let skipped = 0;
+      let refused = 0;
+      const reasons = new Set<string>();
+      for (const page of store.eachItem(runId, ['pending'], PRECHECK_PAGE)) {
+        const emails = page.map((i) => i.email.toLowerCase());
+        // …and by giftguard (the ledger).
+        const gifted = guard ? await guard.recentlyGifted(group, campaign, emails) : new Set<string>();
+        const rest: string[] = [];
+        for (const item of page) {
+          const email = item.email.toLowerCase();
+          if (gifted.has(email) || giftedInSendoso.has(email)) {
+            store.setItem(runId, item.idx, 'skipped', `already gifted within the policy's ${windowDays ?? ''} day window`.replace('  ', ' '));
+            skipped += 1;
+          } else rest.push(email);
+        }
+        toSend += rest.length;
+        if (guard && rest.length > 0) {
+          const screened = await guard.screen(group, campaign, rest);
+          refused += screened.refused.size;
+          for (const reason of screened.refused.values()) if (reasons.size < MAX_PRECHECK_REASONS) reasons.add(reason);
         }
       }
-      for (const item of pending) {
-        if (gifted.has(item.email.toLowerCase())) deps.store.setItem(deps.runId, item.idx, 'skipped', `already gifted within the policy's ${windowDays ?? ''} day window`.replace('  ', ' '));
-      }
-      const toSend = emails.filter((e) => !gifted.has(e));
-      const check = deps.guard ? await deps.guard.fits(input.group.name, input.campaign.id, toSend) : { fits: toSend.length, costPerSendCents: input.campaign.costCents ?? 0, reasons: [] };
-      return { toSend: toSend.length, skipped: gifted.size, fits: check.fits, costPerSendCents: check.costPerSendCents, reasons: check.reasons, checkedAt: deps.clock.now() };
+      const capacity = guard ? await guard.capacity(group, campaign) : { sends: null, costPerSendCents: input.campaign.costCents ?? 0 };
+      const eligible = toSend - refused;
+      const fits = capacity.sends === null ? eligible : Math.min(eligible, capacity.sends);
+      if (capacity.sends !== null && capacity.sends < eligible && capacity.binding) reasons.add(capacity.binding);
+      if (refused > 0) reasons.add(`${refused} recipient(s) are refused by the rules about recipients.`);
+      return { toSend, skipped, fits, costPerSendCents: capacity.costPerSendCents, reasons: [...reasons], checkedAt: deps.clock.now() };
     }),
 
     sendBatch: fromPromise<BatchProgress, { group: GroupFound; campaign: CampaignFound; retryUntil: number; message?: string | undefined }>(async ({ input, signal }) => {
@@ -345,9 +374,19 @@ export function workflowActors(deps: ActorDeps) {
       for (let round = 0; ; round++) {
         // Every open row is sent — or, if it was sent before, its same key gets the first outcome
         // back from the guard (sent, still unknown, or free to go again once proved not sent).
-        const queue = store.items(runId).filter((i) => OPEN.includes(i.status));
-        const workers = Array.from({ length: Math.max(1, Math.min(deps.batchConcurrency ?? 8, queue.length)) }, async () => {
-          for (let item = queue.shift(); item; item = queue.shift()) {
+        // Rows are read a page at a time in file order; a row sent this round is not met again.
+        const pages = store.eachItem(runId, OPEN, SEND_PAGE);
+        let buffer: RunItem[] = [];
+        const next = (): RunItem | undefined => {
+          if (buffer.length === 0) {
+            const page = pages.next();
+            if (page.done) return undefined;
+            buffer = page.value;
+          }
+          return buffer.shift();
+        };
+        const workers = Array.from({ length: Math.max(1, deps.batchConcurrency ?? 8) }, async () => {
+          for (let item = next(); item; item = next()) {
             if (deps.cancelled()) return;
             await sendOne(item);
           }

@@ -9,10 +9,19 @@ import type { Cents, Clock, SendHistory } from '../domain/index.js';
 import { findGroupPolicy, recipientIdentity } from '../guard/index.js';
 import type { ApprovalStatus, Guard, LedgerPort } from '../guard/index.js';
 
-export interface FitCheck {
-  readonly fits: number;
+/** A page of a batch's recipients against the rules that concern each alone. */
+export interface ScreenResult {
+  /** Refused recipients (as asked) and why. */
+  readonly refused: ReadonlyMap<string, string>;
+}
+
+/** What the count-bound caps leave for a campaign now. */
+export interface Capacity {
+  /** Sends that still fit; null when no cap limits the count. */
+  readonly sends: number | null;
   readonly costPerSendCents: number;
-  readonly reasons: readonly string[];
+  /** The cap that binds, in words. */
+  readonly binding?: string | undefined;
 }
 
 export interface Headroom {
@@ -31,8 +40,10 @@ export interface GuardView {
   /** What the policy still allows the group in its tightest window now, and which window; null if uncapped or unknown. */
   headroom(group: string): Promise<Headroom | null>;
   costOf(touchId: number): Promise<Cents | null>;
-  /** How many of these recipients' sends fit every rule right now. */
-  fits(group: string, touchId: number, emails: readonly string[]): Promise<FitCheck>;
+  /** Which of these recipients the rules about recipients (and the group's own) refuse now. */
+  screen(group: string, touchId: number, emails: readonly string[]): Promise<ScreenResult>;
+  /** How many more sends of the campaign the group's count-bound caps allow now. */
+  capacity(group: string, touchId: number): Promise<Capacity>;
   /** Recipients giftguard gifted within the group's frequency window (policy `max_sends.per_days`). */
   recentlyGifted(group: string, touchId: number, emails: readonly string[]): Promise<Set<string>>;
   /** The group's frequency window in days, when the policy sets one. */
@@ -57,22 +68,15 @@ export function localGuardView(guard: Guard, ledger: LedgerPort, history: SendHi
     async costOf(touchId) {
       return (await guard.campaignCost(touchId)) ?? null;
     },
-    async fits(group, touchId, emails) {
+    async screen(group, touchId, emails) {
       const state = await guard.decisionPolicy();
-      if (!state.policy) return { fits: 0, costPerSendCents: 0, reasons: [state.refusal.message] };
-      const decide = async (n: number) => (await guard.explain({ group, touchId, emails: emails.slice(0, n), via: 'workflow' }))!.decision;
-      const all = await decide(emails.length);
-      const cost = all.costPerSend ?? 0;
-      if (all.outcome !== 'deny') return { fits: emails.length, costPerSendCents: cost, reasons: [] };
-      // Find the largest prefix that still fits (caps are monotonic in the number of sends).
-      let low = 0;
-      let high = emails.length - 1;
-      while (low < high) {
-        const mid = Math.ceil((low + high) / 2);
-        if ((await decide(mid)).outcome !== 'deny') low = mid;
-        else high = mid - 1;
-      }
-      return { fits: low, costPerSendCents: cost, reasons: all.reasons.map((r) => r.message) };
+      if (!state.policy) return { refused: new Map(emails.map((e) => [e, state.refusal.message])) };
+      const screened = await guard.screen({ group, touchId, emails });
+      return screened ?? { refused: new Map(emails.map((e) => [e, `Sendoso has no active campaign with touch id ${touchId}.`])) };
+    },
+    async capacity(group, touchId) {
+      const found = await guard.capacity({ group, touchId });
+      return { sends: found?.sends ?? (found ? null : 0), costPerSendCents: found?.costPerSend ?? 0, binding: found?.binding };
     },
     async recentlyGifted(group, touchId, emails) {
       const policy = guard.policy && findGroupPolicy(guard.policy, group);

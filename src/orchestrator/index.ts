@@ -6,7 +6,7 @@ export type { RunRecord, RunStatus, RunEvent, RunItem, ItemStatus, ItemSettlemen
 export { ToolClient, inProcessToolClient, remoteToolClient } from './tool-client.js';
 export type { ToolAnswer, ToolCallOptions } from './tool-client.js';
 export { localGuardView } from './guard-view.js';
-export type { GuardView, FitCheck, ApprovalState } from './guard-view.js';
+export type { GuardView, Capacity, ScreenResult, ApprovalState } from './guard-view.js';
 export { readAttendees } from './attendees-csv.js';
 export type { Attendee, AttendeeReport } from './attendees-csv.js';
 export { closest, distance } from './text.js';

@@ -241,7 +241,8 @@ export class Orchestrator {
   private launch(run: RunRecord, snapshot: unknown, listeners: RunListeners, resumeAt?: number): RunHandle {
     const { store, clock } = this.options;
     const definition = WORKFLOWS[run.workflow as WorkflowName];
-    const isCancelled = () => store.get(run.id)?.status === 'cancelled';
+    // Asked before every send: the status column alone, not the run's snapshot.
+    const isCancelled = () => store.status(run.id) === 'cancelled';
     const guard = this.options.guard;
     const machine = definition.machine.provide({
       actors: workflowActors({

@@ -58,6 +58,31 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX run_items_ref ON run_items (ref) WHERE ref IS NOT NULL;
     `,
   },
+  {
+    version: 3,
+    description: 'run item counts per status, kept by triggers, so progress never scans the items',
+    sql: `
+      CREATE TABLE run_item_counts (
+        run_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (run_id, status)
+      ) WITHOUT ROWID;
+      INSERT INTO run_item_counts (run_id, status, n) SELECT run_id, status, COUNT(*) FROM run_items GROUP BY run_id, status;
+      CREATE TRIGGER run_items_counted_insert AFTER INSERT ON run_items BEGIN
+        INSERT INTO run_item_counts (run_id, status, n) VALUES (new.run_id, new.status, 1)
+          ON CONFLICT (run_id, status) DO UPDATE SET n = n + 1;
+      END;
+      CREATE TRIGGER run_items_counted_update AFTER UPDATE OF status ON run_items WHEN old.status IS NOT new.status BEGIN
+        UPDATE run_item_counts SET n = n - 1 WHERE run_id = old.run_id AND status = old.status;
+        INSERT INTO run_item_counts (run_id, status, n) VALUES (new.run_id, new.status, 1)
+          ON CONFLICT (run_id, status) DO UPDATE SET n = n + 1;
+      END;
+      CREATE TRIGGER run_items_counted_delete AFTER DELETE ON run_items BEGIN
+        UPDATE run_item_counts SET n = n - 1 WHERE run_id = old.run_id AND status = old.status;
+      END;
+    `,
+  },
 ];
 
 /**
@@ -122,6 +147,17 @@ export interface RunItem {
 
 const parse = (text: unknown) => (typeof text === 'string' ? (JSON.parse(text) as unknown) : null);
 
+const toItem = (r: Record<string, unknown>): RunItem => ({
+  idx: r.idx as number,
+  line: r.line as number,
+  email: r.email as string,
+  name: (r.name as string | null) ?? null,
+  company: (r.company as string | null) ?? null,
+  status: r.status as ItemStatus,
+  detail: (r.detail as string | null) ?? null,
+  ref: (r.ref as string | null) ?? null,
+});
+
 /** Runs, their events and items. */
 export class RunStore {
   private readonly s;
@@ -144,10 +180,14 @@ export class RunStore {
       events: db.prepare<[string], Record<string, unknown>>('SELECT * FROM run_events WHERE run_id = ? ORDER BY seq'),
       item: db.prepare('INSERT OR IGNORE INTO run_items (run_id, idx, line, email, name, company, status) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       items: db.prepare<[string], Record<string, unknown>>('SELECT * FROM run_items WHERE run_id = ? ORDER BY idx'),
+      itemsPage: db.prepare<[string, number, string, number], Record<string, unknown>>(
+        'SELECT * FROM run_items WHERE run_id = ? AND idx > ? AND status IN (SELECT value FROM json_each(?)) ORDER BY idx LIMIT ?',
+      ),
+      status: db.prepare<[string], { status: RunStatus }>('SELECT status FROM runs WHERE id = ?'),
       itemsByStatus: db.prepare<[string, string], Record<string, unknown>>('SELECT * FROM run_items WHERE run_id = ? AND status = ? ORDER BY idx'),
-      itemCount: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM run_items WHERE run_id = ?'),
+      itemCount: db.prepare<[string], { n: number }>('SELECT COALESCE(SUM(n), 0) AS n FROM run_item_counts WHERE run_id = ?'),
       setItem: db.prepare('UPDATE run_items SET status = ?, detail = ?, ref = COALESCE(?, ref) WHERE run_id = ? AND idx = ?'),
-      counts: db.prepare<[string], { status: ItemStatus; n: number }>('SELECT status, COUNT(*) AS n FROM run_items WHERE run_id = ? GROUP BY status'),
+      counts: db.prepare<[string], { status: ItemStatus; n: number }>('SELECT status, n FROM run_item_counts WHERE run_id = ?'),
       settle: db.prepare<[string, string, string], { run_id: string }>(
         `UPDATE run_items SET status = ?, detail = ? WHERE ref = ? AND status IN ('outcome_unknown', 'pending_approval') RETURNING run_id`,
       ),
@@ -230,18 +270,34 @@ export class RunStore {
     return this.s.itemCount.get(id)!.n;
   }
 
+  /** Every item (or every item in one status), in file order. For display; workflows page through them. */
   items(id: string, status?: ItemStatus): RunItem[] {
     const rows = status ? this.s.itemsByStatus.all(id, status) : this.s.items.all(id);
-    return rows.map((r) => ({
-      idx: r.idx as number,
-      line: r.line as number,
-      email: r.email as string,
-      name: (r.name as string | null) ?? null,
-      company: (r.company as string | null) ?? null,
-      status: r.status as ItemStatus,
-      detail: (r.detail as string | null) ?? null,
-      ref: (r.ref as string | null) ?? null,
-    }));
+    return rows.map(toItem);
+  }
+
+  /**
+   * The next `limit` items after `afterIdx` in one of `statuses`, in file order: a batch walks its
+   * rows page by page, so its memory does not grow with the file.
+   */
+  itemsPage(id: string, statuses: readonly ItemStatus[], afterIdx: number, limit: number): RunItem[] {
+    return this.s.itemsPage.all(id, afterIdx, JSON.stringify(statuses), limit).map(toItem);
+  }
+
+  /** Every item in one of `statuses`, page by page, in file order. */
+  *eachItem(id: string, statuses: readonly ItemStatus[], pageSize = 500): Generator<RunItem[]> {
+    for (let after = -1; ; ) {
+      const page = this.itemsPage(id, statuses, after, pageSize);
+      if (page.length === 0) return;
+      // Noted before the page is handed over: the caller may consume it.
+      after = page[page.length - 1]!.idx;
+      yield page;
+    }
+  }
+
+  /** A run's status alone: cheap enough to ask before every send. */
+  status(id: string): RunStatus | undefined {
+    return this.s.status.get(id)?.status;
   }
 
   /** Records a row's new state; `ref` (the intent or approval carrying it) is kept once known. */
@@ -249,6 +305,7 @@ export class RunStore {
     this.s.setItem.run(status, detail, ref, id, idx);
   }
 
+  /** Items per status, from the counts the triggers keep (never a scan of the items). */
   itemCounts(id: string): Record<ItemStatus, number> {
     const counts = Object.fromEntries(ITEM_STATUSES.map((s) => [s, 0])) as Record<ItemStatus, number>;
     for (const row of this.s.counts.all(id)) counts[row.status] = row.n;

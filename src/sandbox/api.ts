@@ -7,6 +7,7 @@ import type { Cents } from '../domain/index.js';
 import { addressCollectionPlan, egiftPlan, fulfilmentPlan } from './lifecycle.js';
 import { renderGroup, renderMe, renderMember, renderSend, renderTouch, renderUser, iso } from './render.js';
 import type { SendKind } from './seed.js';
+import { sendIndex } from './send-index.js';
 import { newOpaqueToken, newTrackingCode, sendGid } from './state.js';
 import type { SandboxSend, SandboxState, SandboxTouch, SandboxUser, ShippingAddress } from './state.js';
 import {
@@ -160,6 +161,7 @@ function commitSend(state: SandboxState, caller: SandboxUser, spec: NewSend, now
     expiresAt: funded ? expiresAt : null,
     egiftLink: spec.egiftLink ?? null,
   };
+  // Appended, never inserted: the send index picks it up from the array's new length.
   state.sends.push(send);
   return send;
 }
@@ -333,11 +335,6 @@ const inviteUser: Handler = (state, _caller, request, now) => {
   );
 };
 
-/** Newest first, as Sendoso lists sends. */
-function sendsNewestFirst(state: SandboxState): SandboxSend[] {
-  return [...state.sends].sort((a, b) => b.createdAt - a.createdAt || b.id - a.id);
-}
-
 const routes: { method: string; pattern: RegExp; handler: Handler }[] = [
   { method: 'GET', pattern: /^\/me$/, handler: (state, caller) => ok(renderMe(state, caller)) },
   {
@@ -393,9 +390,10 @@ const routes: { method: string; pattern: RegExp; handler: Handler }[] = [
     method: 'GET',
     pattern: /^\/send$/,
     handler: (state, _c, request) => {
-      const all = sendsNewestFirst(state);
-      const { page, perPage, slice } = paginateList(all, request.query);
-      return ok({ current_page: page, per_page: perPage, total_count: all.length, sends: slice.map((s) => renderSend(state, s)) });
+      // Newest first, as Sendoso lists sends: read from the index, not a sorted copy of every send.
+      const { page, perPage } = pageParams(request.query);
+      const slice = sendIndex(state).newestFirst((page - 1) * perPage, perPage);
+      return ok({ current_page: page, per_page: perPage, total_count: state.sends.length, sends: slice.map((s) => renderSend(state, s)) });
     },
   },
   { method: 'POST', pattern: /^\/send$/, handler: createSend },

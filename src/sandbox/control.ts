@@ -10,6 +10,7 @@ import { faultSpecSchema } from './faults.js';
 import { applyDueSteps, confirmAddress } from './lifecycle.js';
 import { headerStyles } from './rate-limit.js';
 import { iso } from './render.js';
+import { sendIndex } from './send-index.js';
 import type { SandboxSend, SandboxTouch } from './state.js';
 import type { SandboxCore } from './core.js';
 import { fail } from './validation.js';
@@ -134,10 +135,10 @@ export function handleControl(core: SandboxCore, method: string, path: string, q
   const confirm = /^\/__sandbox\/sends\/(\d+)\/confirm-address$/.exec(path);
   if (method === 'POST' && confirm) {
     applyDueSteps(core.state, core.clock.now());
-    const send = core.state.sends.find((s) => s.id === Number(confirm[1]));
+    const send = sendIndex(core.state).byId(Number(confirm[1]));
     if (!send) fail(404, 'Send not found');
     if (send!.status !== 'Confirming Address') fail(409, `Send ${send!.id} is "${send!.status}", not waiting for an address`);
-    confirmAddress(send!, parse(addressSchema, body), core.clock.now());
+    confirmAddress(core.state, send!, parse(addressSchema, body), core.clock.now());
     core.markDirty();
     return ok({ send: rawSend(send!) });
   }

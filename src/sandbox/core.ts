@@ -12,6 +12,7 @@ import { applyDueSteps } from './lifecycle.js';
 import { issueTokens } from './oauth-server.js';
 import type { IssuedTokens } from './oauth-server.js';
 import { FixedWindowLimiter } from './rate-limit.js';
+import { sendIndex } from './send-index.js';
 import { WebhookSender } from './webhooks.js';
 import type { HeaderStyle } from './rate-limit.js';
 import type { Seed } from './seed.js';
@@ -51,9 +52,14 @@ export class SandboxCore {
   requestLog: RequestLogEntry[] = [];
   readonly webhooks: WebhookSender;
   private seq = 0;
+  /** Changed in a way only the state file can bring back: written before the answer goes out. */
   private dirty = false;
-  /** How many status updates of each send were announced by webhook already. */
-  private announced = new Map<number, number>();
+  /**
+   * Lifecycle steps applied since the last write. They follow from the plans already in the file
+   * and the clock, so a restart re-applies them identically; they are written with the next write
+   * or at close, not once per step (at scale that rewrote the whole file every few seconds).
+   */
+  private progressed = false;
   private cancelNextStep: (() => void) | undefined;
 
   constructor(private readonly options: SandboxCoreOptions) {
@@ -65,21 +71,20 @@ export class SandboxCore {
     this.markAllAnnounced();
   }
 
-  /** What happened before webhooks were listening is not news. */
+  /** What happened before webhooks were listening is not news (this also builds the send index, once). */
   private markAllAnnounced(): void {
-    this.announced = new Map(this.state.sends.map((s) => [s.id, s.statusUpdates.length]));
+    sendIndex(this.state).markAllAnnounced();
   }
 
   /**
    * Sends a webhook for every status update not announced yet (new sends included), and arms a
    * timer for the next lifecycle step, so its webhook comes when it happens — nobody has to ask.
+   * Only sends that changed are looked at; until webhooks are configured, changes wait here.
    */
   announceChanges(): void {
     if (!this.webhooks.configured) return;
-    for (const send of this.state.sends) {
-      const seen = this.announced.get(send.id) ?? 0;
+    for (const [send, seen] of sendIndex(this.state).takeUnannounced()) {
       for (const update of send.statusUpdates.slice(seen)) this.webhooks.emit(send.sendGid, update.status, update.at);
-      this.announced.set(send.id, send.statusUpdates.length);
     }
     this.armNextStep();
   }
@@ -87,9 +92,8 @@ export class SandboxCore {
   private armNextStep(): void {
     this.cancelNextStep?.();
     this.cancelNextStep = undefined;
-    let next = Number.POSITIVE_INFINITY;
-    for (const send of this.state.sends) if (send.plan.length > 0 && send.plan[0]!.at < next) next = send.plan[0]!.at;
-    if (next === Number.POSITIVE_INFINITY) return;
+    const next = sendIndex(this.state).nextDueAt();
+    if (next === undefined) return;
     this.cancelNextStep = this.clock.setTimer(Math.max(0, next - this.clock.now()), () => {
       this.cancelNextStep = undefined;
       this.catchUp();
@@ -130,7 +134,7 @@ export class SandboxCore {
 
   /** Applies lifecycle steps that fell due; called before answering anything. */
   catchUp(): void {
-    if (applyDueSteps(this.state, this.clock.now())) this.dirty = true;
+    if (applyDueSteps(this.state, this.clock.now())) this.progressed = true;
   }
 
   advanceClock(ms: number): void {
@@ -170,12 +174,18 @@ export class SandboxCore {
     return full;
   }
 
-  /** Writes the state file if anything changed; atomic (write then rename). */
-  persist(): void {
+  /**
+   * Writes the state file if something changed that a restart could not re-derive (with `final`,
+   * at close, lifecycle progress too); atomic (write then rename). The write covers the whole
+   * state, so it costs O(sends): it happens for changes made by a request (a send, a token, a
+   * control call), before the answer, and never for lifecycle steps alone.
+   */
+  persist(final = false): void {
     const file = this.options.stateFile;
-    if (!file || !this.dirty) return;
+    if (!file || !(this.dirty || (final && this.progressed))) return;
     // It holds the sandbox's tokens: owner-only, like everything in the data directory.
     writePrivateFileSync(file, JSON.stringify(this.state));
     this.dirty = false;
+    this.progressed = false;
   }
 }

@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { cents } from '../domain/index.js';
+import { sendIndex } from './send-index.js';
 import type { SandboxSend, SandboxState, ShippingAddress, StatusStep } from './state.js';
 
 const HOUR = 3_600_000;
@@ -50,17 +51,23 @@ export function addressCollectionPlan(expiresAt: number): StatusStep[] {
   return [{ status: 'Address Confirmation - Cancelled', at: expiresAt, refund: true }];
 }
 
-/** Applies every step due by `nowMs`; returns true if anything changed. */
+/**
+ * Applies every step due by `nowMs`; returns true if anything changed. Only sends with a step due
+ * are looked at (they come off the index's heap), however many sends the sandbox holds.
+ */
 export function applyDueSteps(state: SandboxState, nowMs: number): boolean {
+  const index = sendIndex(state);
   let changed = false;
-  for (const send of state.sends) {
-    while (send.plan.length > 0 && send.plan[0]!.at <= nowMs) {
-      const step = send.plan.shift()!;
-      send.status = step.status;
-      send.statusUpdates.push({ status: step.status, at: step.at });
-      if (step.refund) refund(state, send);
-      changed = true;
-    }
+  for (const send of index.takeDue(nowMs)) {
+    index.change(send, () => {
+      while (send.plan.length > 0 && send.plan[0]!.at <= nowMs) {
+        const step = send.plan.shift()!;
+        send.status = step.status;
+        send.statusUpdates.push({ status: step.status, at: step.at });
+        if (step.refund) refund(state, send);
+        changed = true;
+      }
+    });
   }
   return changed;
 }
@@ -69,12 +76,14 @@ export function applyDueSteps(state: SandboxState, nowMs: number): boolean {
  * The recipient filled in the address form. Allowed only while the send is still
  * "Confirming Address"; fulfilment starts at once.
  */
-export function confirmAddress(send: SandboxSend, address: ShippingAddress, nowMs: number): void {
-  send.address = address;
-  send.status = 'Order Received';
-  send.statusUpdates.push({ status: 'Order Received', at: nowMs });
-  send.plan = fulfilmentPlan(nowMs);
-  send.expiresAt = null;
+export function confirmAddress(state: SandboxState, send: SandboxSend, address: ShippingAddress, nowMs: number): void {
+  sendIndex(state).change(send, () => {
+    send.address = address;
+    send.status = 'Order Received';
+    send.statusUpdates.push({ status: 'Order Received', at: nowMs });
+    send.plan = fulfilmentPlan(nowMs);
+    send.expiresAt = null;
+  });
 }
 
 /** Returns the charge to the group and sender that paid it, and zeroes the send's cost. */

@@ -372,7 +372,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
         closed = true;
         cancelOutage?.();
         core.stop();
-        core.persist();
+        core.persist(true);
         for (const socket of sockets) socket.destroy();
         if (!server.listening) return resolve();
         server.close(() => resolve());

@@ -245,7 +245,8 @@ export function stateFromSeed(seed: Seed, nowMs: number): SandboxState {
     users,
     touches,
     sends,
-    nextSendId: Math.max(50_000, ...sends.map((s) => s.id + 1)),
+    // A loop, not Math.max(...ids): spreading ~125k arguments overflows the stack.
+    nextSendId: sends.reduce((next, s) => Math.max(next, s.id + 1), 50_000),
     nextUserId: Math.max(1_000, ...users.map((u) => u.id + 1)),
     oauth: { clients: seed.oauthClients, accessTokens: {}, refreshTokens: {}, codes: {} },
     clockOffsetMs: 0,

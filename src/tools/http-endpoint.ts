@@ -11,12 +11,24 @@ import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import { isJsonContentType } from '@modelcontextprotocol/sdk/shared/mediaType.js';
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  InitializeRequestSchema,
+  JSONRPCRequestSchema,
+  ListToolsRequestSchema,
+  PingRequestSchema,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Clock } from '../domain/index.js';
 import type { Logger } from '../log/index.js';
 import type { ToolAuditLog } from './audit.js';
 import type { ToolDefinition } from './definitions.js';
 import type { ToolRuntime } from './invoke.js';
-import { createMcpServer } from './mcp-server.js';
+import { createMcpServer, scopedTools } from './mcp-server.js';
+import type { ScopedTools } from './mcp-server.js';
 import type { McpRegistry, McpServerRecord } from './registry.js';
 import { selectTools } from './scope.js';
 
@@ -66,16 +78,50 @@ function rpcError(response: ServerResponse, status: number, message: string, hea
   json(response, status, { jsonrpc: '2.0', error: { code: -32000, message }, id: null }, headers);
 }
 
-async function readJson(request: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new Error('body too large');
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  return text.trim() === '' ? undefined : (JSON.parse(text) as unknown);
+/** The request body parsed as JSON, undefined when empty; a body over MAX_BODY_BYTES drops the connection. */
+function readJson(request: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const fail = (error: Error) => {
+      if (done) return;
+      done = true;
+      reject(error);
+    };
+    request.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        fail(new Error('body too large'));
+        request.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => {
+      if (done) return;
+      done = true;
+      try {
+        const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+        resolve(text.trim() === '' ? undefined : (JSON.parse(text) as unknown));
+      } catch (error) {
+        reject(error as Error);
+      }
+    });
+    request.on('error', fail);
+    request.on('close', () => fail(new Error('request closed before its body was read')));
+  });
+}
+
+/** The JSON-RPC error a thrown value becomes, exactly as the SDK's Protocol maps it. */
+function rpcErrorOf(error: unknown): { code: number; message: string; data?: unknown } {
+  const e = error as { code?: unknown; message?: string; data?: unknown };
+  return {
+    code: Number.isSafeInteger(e.code) ? (e.code as number) : ErrorCode.InternalError,
+    message: e.message ?? 'Internal error',
+    ...(e.data !== undefined && { data: e.data }),
+  };
 }
 
 /** The token in the path; a malformed percent-escape is just another token that matches nothing. */
@@ -87,9 +133,22 @@ function decodedToken(raw: string): string {
   }
 }
 
+/** Whether two records of one server id describe the same server (records are not updated in place). */
+function sameServer(a: McpServerRecord, b: McpServerRecord): boolean {
+  return a.name === b.name && a.group === b.group && sameList(a.scope.methods, b.scope.methods) && sameList(a.scope.tags, b.scope.tags);
+}
+
+function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  const x = a ?? [];
+  const y = b ?? [];
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
 /** Serves every scoped MCP server under /mcp/. */
 export class McpHttpEndpoint {
   private readonly sessions = new Map<string, Session>();
+  /** Per-scope answers (tool lists, handlers), built once per server record rather than per request. */
+  private readonly scoped = new Map<string, { readonly record: McpServerRecord; readonly tools: ScopedTools }>();
   /** clientInfo seen at initialize per server id; stateless requests arrive without it. */
   private readonly clients = new Map<string, { name?: string; version?: string }>();
   private readonly log: Logger;
@@ -186,8 +245,11 @@ export class McpHttpEndpoint {
     return bearer !== undefined && this.options.registry.verifyApiToken(bearer);
   }
 
-  private buildServer(record: McpServerRecord): Server {
-    return createMcpServer({
+  /** The shared per-scope answers for a record, built on first use. */
+  private scopedFor(record: McpServerRecord): ScopedTools {
+    const cached = this.scoped.get(record.id);
+    if (cached && sameServer(cached.record, record)) return cached.tools;
+    const tools = scopedTools({
       serverId: record.id,
       serverName: record.name,
       tools: selectTools(this.options.tools, record.scope),
@@ -199,6 +261,15 @@ export class McpHttpEndpoint {
       version: this.options.version,
       knownClient: () => this.clients.get(record.id),
     });
+    this.scoped.delete(record.id);
+    this.scoped.set(record.id, { record, tools });
+    if (this.scoped.size > 1_000) this.scoped.delete(this.scoped.keys().next().value!);
+    return tools;
+  }
+
+  private buildServer(record: McpServerRecord): Server {
+    const shared = this.scopedFor(record);
+    return createMcpServer(shared.options, shared);
   }
 
   private rememberClient(record: McpServerRecord, body: unknown): void {
@@ -221,6 +292,7 @@ export class McpHttpEndpoint {
         rpcError(response, 405, 'Method not allowed: this server is stateless; POST only', { allow: 'POST' });
         return;
       }
+      if (await this.answerDirectly(record, request, response, body)) return;
       await this.statelessExchange(record, request, response, body);
       return;
     }
@@ -252,6 +324,75 @@ export class McpHttpEndpoint {
     };
     await server.connect(transport);
     await transport.handleRequest(request, response, body);
+  }
+
+  /**
+   * The stateless fast path: one well-formed JSON-RPC request for initialize, ping, tools/list or
+   * tools/call, answered without building an SDK Server and transport per request. It answers
+   * only what the SDK transport would answer 200 with a JSON body, validating with the SDK's own
+   * schemas in the SDK's order (the Accept and Content-Type checks, JSONRPCMessageSchema, the
+   * Mcp-Protocol-Version check, the method's request schema, CallToolRequestSchema); anything
+   * else — batches, notifications, responses, other methods, task-augmented calls, any
+   * validation failure — returns false before any side effect, and the SDK path answers it.
+   * Handler errors become JSON-RPC errors exactly as the SDK's Protocol maps them.
+   */
+  private async answerDirectly(record: McpServerRecord, request: IncomingMessage, response: ServerResponse, body: unknown): Promise<boolean> {
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) return false;
+    const accept = request.headers.accept;
+    if (accept === undefined || !accept.includes('application/json') || !accept.includes('text/event-stream')) return false;
+    if (!isJsonContentType(request.headers['content-type'])) return false;
+    // JSONRPCMessageSchema is a union whose first member is the request: a request it accepts is
+    // parsed by exactly this schema.
+    const parsed = JSONRPCRequestSchema.safeParse(body);
+    if (!parsed.success) return false;
+    const message: JSONRPCRequest = parsed.data;
+    // The SDK's Protocol refuses a task-augmented request of any method (no task capability).
+    if (message.params?.task !== undefined) return false;
+    let answer: () => unknown;
+    if (message.method === 'initialize') {
+      const init = InitializeRequestSchema.safeParse(message);
+      if (!init.success) return false;
+      const tools = this.scopedFor(record);
+      answer = () => tools.initializeResult(init.data.params.protocolVersion);
+    } else {
+      const version = request.headers['mcp-protocol-version'];
+      if (version !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(version as string)) return false;
+      switch (message.method) {
+        case 'tools/call': {
+          const call = CallToolRequestSchema.safeParse(message);
+          if (!call.success) return false;
+          const tools = this.scopedFor(record);
+          const { name, _meta } = call.data.params;
+          // The arguments as sent: CallToolRequestSchema drops a __proto__ key, which invokeTool
+          // must see to refuse it.
+          const args = (message.params as { arguments?: unknown }).arguments;
+          answer = () => tools.callTool({ name, arguments: args, _meta }, this.clients.get(record.id));
+          break;
+        }
+        case 'tools/list': {
+          if (!ListToolsRequestSchema.safeParse(message).success) return false;
+          const tools = this.scopedFor(record);
+          answer = () => tools.listTools();
+          break;
+        }
+        case 'ping':
+          if (!PingRequestSchema.safeParse(message).success) return false;
+          answer = () => ({});
+          break;
+        default:
+          return false;
+      }
+    }
+    let reply: unknown;
+    try {
+      reply = { result: await answer(), jsonrpc: '2.0', id: message.id };
+    } catch (error) {
+      reply = { jsonrpc: '2.0', id: message.id, error: rpcErrorOf(error) };
+    }
+    const text = JSON.stringify(reply);
+    response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    response.end(text);
+    return true;
   }
 
   /**

@@ -5,7 +5,8 @@
  * token learns nothing about the rest of the catalogue. Every call is audited.
  */
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestSchema, ErrorCode, LATEST_PROTOCOL_VERSION, ListToolsRequestSchema, McpError, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, InitializeResult, ListToolsResult } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import { z } from 'zod';
 import type { Clock } from '../domain/index.js';
@@ -64,101 +65,161 @@ const RawCallToolRequestSchema = CallToolRequestSchema.extend({
  */
 let sharedValidator: AjvJsonSchemaValidator | undefined;
 
-/** Builds a connected-ready MCP Server for one scope. */
-export function createMcpServer(options: McpServerOptions): Server {
+const SERVER_INFO = { name: 'giftguard', title: 'giftguard for Sendoso' } as const;
+const INSTRUCTIONS =
+  'Sendoso tools behind giftguard. Look campaigns, groups and members up with the list tools before sending; never invent ids. Sending tools spend money and pass giftguard\'s spend policy: a result may say a person must approve first.';
+
+/** The parameters of a tools/call request as the client sent them (arguments unparsed). */
+export interface ToolCallParams {
+  readonly name: string;
+  readonly arguments?: unknown;
+  readonly _meta?: Record<string, unknown> | undefined;
+}
+
+/** Who the client said it was at initialize. */
+export type ClientIdentity = { name?: string; version?: string } | undefined;
+
+/**
+ * Everything one scoped server answers, built once per scope and shared by every SDK Server made
+ * for it (stateless HTTP makes one per request) and by the HTTP endpoint's direct answers: the
+ * initialize result, the tools/list result (computed once), and tools/call.
+ */
+export interface ScopedTools {
+  readonly options: McpServerOptions;
+  readonly serverInfo: { readonly name: string; readonly title: string; readonly version: string };
+  readonly instructions: string;
+  /** The initialize result for a client asking for `requestedVersion` (the SDK's negotiation). */
+  initializeResult(requestedVersion: string): InitializeResult;
+  /** The tools/list result; throws McpError once the server may no longer be used. */
+  listTools(): ListToolsResult;
+  /** Runs tools/call; throws McpError for unknown and out-of-scope tools and for a revoked server. */
+  callTool(params: ToolCallParams, client: ClientIdentity, signal?: AbortSignal): Promise<CallToolResult>;
+}
+
+/** Builds the shared per-scope answers (see ScopedTools). */
+export function scopedTools(options: McpServerOptions): ScopedTools {
   const byName = new Map(options.tools.map((t) => [t.name, t]));
+  const serverInfo = { ...SERVER_INFO, version: options.version };
+  const listed: ListToolsResult = {
+    tools: options.tools.map((t) => ({
+      name: t.name,
+      title: t.title,
+      description: t.description,
+      inputSchema: t.inputSchema as { type: 'object' },
+      outputSchema: t.outputSchema as { type: 'object' },
+      annotations: t.annotations,
+    })),
+  };
+  const via = options.callerVia ?? 'mcp';
+
+  return {
+    options,
+    serverInfo,
+    instructions: INSTRUCTIONS,
+    initializeResult: (requestedVersion) => ({
+      protocolVersion: SUPPORTED_PROTOCOL_VERSIONS.includes(requestedVersion) ? requestedVersion : LATEST_PROTOCOL_VERSION,
+      capabilities: { tools: {} },
+      serverInfo,
+      instructions: INSTRUCTIONS,
+    }),
+    listTools() {
+      const reason = options.revokedBecause?.();
+      if (reason !== undefined) throw new McpError(ErrorCode.InvalidRequest, reason);
+      return listed;
+    },
+    async callTool(params, client, signal) {
+      const started = performance.now();
+      const tool = byName.get(params.name);
+      const revoked = options.revokedBecause?.();
+      if (revoked !== undefined) {
+        // Audited like any call, so an operator sees that a revoked client is still trying.
+        options.audit?.record({
+          at: options.clock.now(),
+          serverId: options.serverId,
+          tool: params.name,
+          method: tool?.method ?? '-',
+          outcome: 'revoked',
+          durationMs: performance.now() - started,
+          clientName: client?.name,
+          clientVersion: client?.version,
+          arguments: params.arguments ?? {},
+        });
+        throw new McpError(ErrorCode.InvalidRequest, revoked);
+      }
+      if (!tool) {
+        options.audit?.record({
+          at: options.clock.now(),
+          serverId: options.serverId,
+          tool: params.name,
+          method: '-',
+          outcome: 'unknown_tool',
+          durationMs: performance.now() - started,
+          clientName: client?.name,
+          clientVersion: client?.version,
+          arguments: params.arguments ?? {},
+        });
+        throw new McpError(ErrorCode.InvalidParams, `Tool ${params.name} not found`);
+      }
+      let context: CallContext;
+      if (options.trustCallerMeta) {
+        const meta = params._meta ?? {};
+        const group = typeof meta[META_GROUP] === 'string' ? (meta[META_GROUP] as string) : (options.group ?? undefined);
+        context = {
+          caller: { via, id: options.serverId, name: options.serverName, ...(client?.name && { clientName: client.name }) },
+          ...(group !== undefined && { group }),
+          ...(typeof meta[META_IDEMPOTENCY_KEY] === 'string' && { idempotencyKey: meta[META_IDEMPOTENCY_KEY] as string }),
+          ...(typeof meta[META_ONCE_PER_RECIPIENT_MS] === 'number' && { oncePerRecipientWithinMs: meta[META_ONCE_PER_RECIPIENT_MS] as number }),
+          ...(typeof meta[META_RUN] === 'string' && { runId: meta[META_RUN] as string }),
+          ...(signal !== undefined && { signal }),
+        };
+      } else {
+        const group = options.group ?? undefined;
+        context = {
+          caller: client?.name
+            ? { via, id: options.serverId, name: options.serverName, clientName: client.name }
+            : { via, id: options.serverId, name: options.serverName },
+          ...(group !== undefined && { group }),
+          ...(signal !== undefined && { signal }),
+        };
+      }
+      const invocation = await invokeTool(tool, params.arguments, options.runtime, context);
+      const durationMs = performance.now() - started;
+      options.audit?.record({
+        at: options.clock.now(),
+        serverId: options.serverId,
+        tool: tool.name,
+        method: tool.method,
+        outcome: invocation.outcome,
+        status: invocation.status,
+        durationMs,
+        clientName: client?.name,
+        clientVersion: client?.version,
+        arguments: params.arguments ?? {},
+      });
+      if (options.logger.isLevelEnabled('debug')) {
+        options.logger.debug({ module: 'tools.mcp', serverId: options.serverId, tool: tool.name, outcome: invocation.outcome, ms: Math.round(durationMs) }, 'tool call');
+      }
+      return invocation.result;
+    },
+  };
+}
+
+/** Builds a connected-ready MCP Server for one scope (pass `shared` to reuse per-scope work). */
+export function createMcpServer(options: McpServerOptions, shared: ScopedTools = scopedTools(options)): Server {
   const server = new Server(
-    { name: 'giftguard', title: 'giftguard for Sendoso', version: options.version },
+    { ...shared.serverInfo },
     {
       capabilities: { tools: {} },
       jsonSchemaValidator: (sharedValidator ??= new AjvJsonSchemaValidator()),
-      instructions:
-        'Sendoso tools behind giftguard. Look campaigns, groups and members up with the list tools before sending; never invent ids. Sending tools spend money and pass giftguard\'s spend policy: a result may say a person must approve first.',
+      instructions: shared.instructions,
     },
   );
 
-  const assertStillAuthorized = () => {
-    const reason = options.revokedBecause?.();
-    if (reason !== undefined) throw new McpError(ErrorCode.InvalidRequest, reason);
-  };
+  server.setRequestHandler(ListToolsRequestSchema, async () => shared.listTools());
 
-  server.setRequestHandler(ListToolsRequestSchema, async () => {
-    assertStillAuthorized();
-    return {
-      tools: options.tools.map((t) => ({
-        name: t.name,
-        title: t.title,
-        description: t.description,
-        inputSchema: t.inputSchema as { type: 'object' },
-        outputSchema: t.outputSchema as { type: 'object' },
-        annotations: t.annotations,
-      })),
-    };
-  });
-
-  server.setRequestHandler(RawCallToolRequestSchema, async (request, extra) => {
-    const started = performance.now();
-    const tool = byName.get(request.params.name);
-    const client = server.getClientVersion() ?? options.knownClient?.();
-    const revoked = options.revokedBecause?.();
-    if (revoked !== undefined) {
-      // Audited like any call, so an operator sees that a revoked client is still trying.
-      options.audit?.record({
-        at: options.clock.now(),
-        serverId: options.serverId,
-        tool: request.params.name,
-        method: tool?.method ?? '-',
-        outcome: 'revoked',
-        durationMs: performance.now() - started,
-        clientName: client?.name,
-        clientVersion: client?.version,
-        arguments: request.params.arguments ?? {},
-      });
-      throw new McpError(ErrorCode.InvalidRequest, revoked);
-    }
-    if (!tool) {
-      options.audit?.record({
-        at: options.clock.now(),
-        serverId: options.serverId,
-        tool: request.params.name,
-        method: '-',
-        outcome: 'unknown_tool',
-        durationMs: performance.now() - started,
-        clientName: client?.name,
-        clientVersion: client?.version,
-        arguments: request.params.arguments ?? {},
-      });
-      throw new McpError(ErrorCode.InvalidParams, `Tool ${request.params.name} not found`);
-    }
-    const meta = options.trustCallerMeta ? (request.params._meta ?? {}) : {};
-    const group = typeof meta[META_GROUP] === 'string' ? (meta[META_GROUP] as string) : (options.group ?? undefined);
-    const context: CallContext = {
-      caller: { via: options.callerVia ?? 'mcp', id: options.serverId, name: options.serverName, ...(client?.name && { clientName: client.name }) },
-      ...(group !== undefined && { group }),
-      ...(typeof meta[META_IDEMPOTENCY_KEY] === 'string' && { idempotencyKey: meta[META_IDEMPOTENCY_KEY] as string }),
-      ...(typeof meta[META_ONCE_PER_RECIPIENT_MS] === 'number' && { oncePerRecipientWithinMs: meta[META_ONCE_PER_RECIPIENT_MS] as number }),
-      ...(typeof meta[META_RUN] === 'string' && { runId: meta[META_RUN] as string }),
-      signal: extra.signal,
-    };
-    const invocation = await invokeTool(tool, request.params.arguments, options.runtime, context);
-    const durationMs = performance.now() - started;
-    options.audit?.record({
-      at: options.clock.now(),
-      serverId: options.serverId,
-      tool: tool.name,
-      method: tool.method,
-      outcome: invocation.outcome,
-      status: invocation.status,
-      durationMs,
-      clientName: client?.name,
-      clientVersion: client?.version,
-      arguments: request.params.arguments ?? {},
-    });
-    if (options.logger.isLevelEnabled('debug')) {
-      options.logger.debug({ module: 'tools.mcp', serverId: options.serverId, tool: tool.name, outcome: invocation.outcome, ms: Math.round(durationMs) }, 'tool call');
-    }
-    return invocation.result;
-  });
+  server.setRequestHandler(RawCallToolRequestSchema, async (request, extra) =>
+    shared.callTool(request.params, server.getClientVersion() ?? options.knownClient?.(), extra.signal),
+  );
 
   return server;
 }

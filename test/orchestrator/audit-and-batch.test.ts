@@ -107,7 +107,7 @@ groups:
     const rows = ['email', ...Array.from({ length: 6 }, (_, i) => `attendee${i}@example.com`)].join('\n');
     const refused = await env.orchestrator.start('batch', { campaign: 'Q3 Webinar Attendees', group: 'Marketing', csvPath: csv(rows), partial: false }).finished;
     expect(refused.status).toBe('failed');
-    expect(refused.summary).toBe('The batch does not fit the spend policy: only 4 of 6 sends fit right now. Marketing has 100.00 USD left today; this send reserves 150.00 USD. Nothing was sent; use --partial to send the 4 that fit.');
+    expect(refused.summary).toBe('The batch does not fit the spend policy: only 4 of 6 sends fit right now. Marketing has 100.00 USD left today, room for 4 send(s) of 25.00 USD. Nothing was sent; use --partial to send the 4 that fit.');
     expect(await giftguardSends()).toHaveLength(0);
     const partial = await env.orchestrator.start('batch', { campaign: 'Q3 Webinar Attendees', group: 'Marketing', csvPath: csv(rows), partial: true }).finished;
     expect((partial.output as any).progress).toMatchObject({ sent: 4, refused: 2 });

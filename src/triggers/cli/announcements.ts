@@ -6,7 +6,6 @@
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { processAlive } from '../../orchestrator/index.js';
 import { writePrivateFileSync } from '../../storage/index.js';
 
 export interface ServeAnnouncement {
@@ -27,6 +26,20 @@ export interface SandboxAnnouncement {
 }
 
 type Kind = 'serve' | 'sandbox';
+
+/**
+ * Whether a process exists (EPERM: it does, as another user's). The orchestrator's processAlive,
+ * repeated: `status` and every command that looks for a running sandbox read announcements, and
+ * the orchestrator's barrel would load xstate and the MCP SDK with it.
+ */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 const fileOf = (home: string, kind: Kind) => join(home, `${kind}.json`);
 
 function announce(home: string, kind: Kind, announcement: { readonly pid: number }): () => void {

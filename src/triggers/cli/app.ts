@@ -108,3 +108,19 @@ export interface AppRequest {
 
 /** Builds the App for a command from the environment and its flags. */
 export type AppFactory = (request: AppRequest) => App;
+
+/**
+ * The parts of the App whose code is heavy to load, so that `--help` and light commands start
+ * fast. Each is loaded before a command's action only if the command uses it (program.ts says
+ * which); the base — configuration, logging, storage, policies and the ledger — always is.
+ * - 'sendoso': connections() (the Sendoso client, ioredis)
+ * - 'tools': tools, registry(), audit() (the MCP SDK)
+ * - 'orchestrator': runs() (xstate, the MCP SDK)
+ * - 'triggers': conversations(), scheduleState(), slackPoster() (OpenAI, Slack Bolt)
+ * connectSendoso(), orchestration() and schedules() load what they need themselves, and the
+ * guard, toolRuntime() and sendHistory() of a connection need nothing more.
+ */
+export type AppPart = 'sendoso' | 'tools' | 'orchestrator' | 'triggers';
+
+/** Loads the base of the App and the given parts (src/main.ts). */
+export type PrepareApp = (parts: readonly AppPart[]) => Promise<void>;

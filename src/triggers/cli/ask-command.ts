@@ -2,13 +2,13 @@
  * @module `giftguard ask "…"`: the natural-language agent from the command line.
  */
 import { Command } from 'commander';
-import { agentRunner, agentToolbox, openAiClient } from '../agent/index.js';
 import type { AgentRequester } from '../agent/index.js';
 import type { App, AppFactory, SendosoConnection } from './app.js';
 import type { CliIo } from './io.js';
 
 /** The agent over a connection, for any trigger (CLI, Slack, schedules). */
 export async function agentFor(app: App, connection: SendosoConnection) {
+  const { agentRunner, agentToolbox, openAiClient } = await import('../agent/index.js');
   const settings = { apiKey: app.config.openAiApiKey, baseUrl: app.config.openAiBaseUrl, model: app.config.openAiModel, maxSteps: app.config.agentMaxSteps };
   const client = openAiClient(settings);
   const { orchestrator, tools } = await app.orchestration(connection);
@@ -34,6 +34,7 @@ export function askCommand(io: CliIo, factory: AppFactory): Command {
       const app = factory({ env: io.env });
       try {
         // Configuration first: a missing key should not wait for a Sendoso connection.
+        const { openAiClient } = await import('../agent/index.js');
         openAiClient({ apiKey: app.config.openAiApiKey, baseUrl: app.config.openAiBaseUrl, model: app.config.openAiModel, maxSteps: app.config.agentMaxSteps });
         const connection = await app.connectSendoso({ sandboxPort: 0 });
         const run = await agentFor(app, connection);

@@ -11,7 +11,6 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { Command, Option } from 'commander';
 import { GiftingError } from '../../domain/index.js';
-import { MemoryTokenStore, SendosoOAuth, sendosoIdentity, staticAccessToken } from '../../sendoso/index.js';
 import type { SenderIdentity } from '../../sendoso/index.js';
 import type { AppFactory, SendosoConnection } from './app.js';
 import { table, when } from './format.js';
@@ -93,6 +92,7 @@ no browser, follow it with any HTTP client: the embedded sandbox's consent page 
       let server: Server | undefined;
       try {
         const connection = await app.connectSendoso({ sandboxPort: 0 });
+        const { MemoryTokenStore, SendosoOAuth, sendosoIdentity, staticAccessToken } = await import('../../sendoso/index.js');
         const oauth = connection.oauth;
         if (!oauth) {
           throw new GiftingError('config', 'Connecting a sender needs giftguard\'s OAuth client at Sendoso: set SENDOSO_CLIENT_ID and SENDOSO_CLIENT_SECRET.');

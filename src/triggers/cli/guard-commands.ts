@@ -5,9 +5,7 @@
 import { Command, Option } from 'commander';
 import { GiftingError, formatMoney } from '../../domain/index.js';
 import type { Cents } from '../../domain/index.js';
-import { Guard, loadPolicy } from '../../guard/index.js';
-import type { Decider, Policy } from '../../guard/index.js';
-import { settleRunItems } from '../../orchestrator/index.js';
+import type { Decider, Guard, Policy } from '../../guard/index.js';
 import type { App, AppFactory, SendosoConnection } from './app.js';
 import { list, table, when } from './format.js';
 import type { CliIo } from './io.js';
@@ -52,6 +50,7 @@ export function policyCommand(io: CliIo, factory: AppFactory): Command {
     .action(async (files: string[], flags: { offline?: boolean }) => {
       const app = factory({ env: io.env, ...(files.length > 0 && { overrides: { policies: files.join(',') } }) });
       try {
+        const { loadPolicy } = await import('../../guard/index.js');
         const paths = app.config.policies;
         const loaded = await loadPolicy(paths);
         if (!loaded) throw new GiftingError('config', `No policy files in ${paths.join(', ')}`);
@@ -246,6 +245,7 @@ export function approvalsCommand(io: CliIo, factory: AppFactory): Command {
       const app = factory({ env: io.env });
       try {
         const policy = await requirePolicy(app);
+        const [{ Guard }, { settleRunItems }] = await Promise.all([import('../../guard/index.js'), import('../../orchestrator/index.js')]);
         // Denying needs no Sendoso connection; a guard over the ledger alone is enough.
         const guard = new Guard({
           ledger: app.ledger(),

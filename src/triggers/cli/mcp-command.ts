@@ -5,9 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { Command, Option } from 'commander';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { GiftingError } from '../../domain/index.js';
-import { assertUsableScope, createMcpServer, selectTools } from '../../tools/index.js';
 import { writePrivateFileSync } from '../../storage/index.js';
 import { runningServe } from './announcements.js';
 import type { ToolScope } from '../../tools/index.js';
@@ -166,6 +164,7 @@ export function mcpCommand(io: CliIo, factory: AppFactory): Command {
     .addHelpText('after', '\nExample:\n  giftguard mcp create --name "read-only reporting" --methods read')
     .action(async (flags: { name: string; methods?: string; tags?: string; expiresAt?: string; requireApiTokenAuth?: boolean; group?: string; json?: boolean }) =>
       withApp(factory, io, async (app) => {
+        const { assertUsableScope } = await import('../../tools/index.js');
         const scope: ToolScope = { methods: list(flags.methods), tags: list(flags.tags) };
         const tools = assertUsableScope(app.tools, scope);
         const { server, token } = app.registry().createServer({
@@ -208,7 +207,8 @@ export function mcpCommand(io: CliIo, factory: AppFactory): Command {
     .description('List MCP servers (their URLs cannot be shown again)')
     .option('--json', 'print JSON')
     .action(async (flags: { json?: boolean }) =>
-      withApp(factory, io, (app) => {
+      withApp(factory, io, async (app) => {
+        const { selectTools } = await import('../../tools/index.js');
         const servers = app.registry().listServers();
         if (flags.json) {
           io.stdout.write(`${JSON.stringify(servers.map((s) => ({ ...s, tools: selectTools(app.tools, s.scope).map((t) => t.name) })), null, 2)}\n`);
@@ -270,6 +270,10 @@ export function mcpCommand(io: CliIo, factory: AppFactory): Command {
     .action(async (flags: { token?: string; tokenFile?: string; methods?: string; tags?: string; group?: string }) => {
       const app = factory({ env: io.env, service: true });
       try {
+        const [{ StdioServerTransport }, { assertUsableScope, createMcpServer }] = await Promise.all([
+          import('@modelcontextprotocol/sdk/server/stdio.js'),
+          import('../../tools/index.js'),
+        ]);
         let id = 'stdio';
         let name = 'stdio';
         let scope: ToolScope = { methods: list(flags.methods), tags: list(flags.tags) };

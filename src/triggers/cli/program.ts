@@ -1,9 +1,11 @@
 /**
  * @module The `giftguard` command tree (commander). Each command lives in its own module and
- * receives the process's IO, so the whole CLI runs in tests in-process.
+ * receives the process's IO, so the whole CLI runs in tests in-process. Building the tree loads
+ * little: each command loads what it runs with (the MCP SDK, xstate, Slack Bolt, OpenAI…) in its
+ * action, so `--help` and light commands start fast.
  */
 import { Command } from 'commander';
-import type { AppFactory } from './app.js';
+import type { AppFactory, AppPart, PrepareApp } from './app.js';
 import type { CliIo } from './io.js';
 import { approvalsCommand, budgetCommand, policyCommand, reconcileCommand } from './guard-commands.js';
 import { apiTokenCommand, auditCommand, mcpCommand } from './mcp-command.js';
@@ -17,8 +19,21 @@ import { serveCommand } from './serve-command.js';
 import { statusCommand } from './status-command.js';
 import { toolsCommand } from './tools-command.js';
 
-/** Builds the CLI. */
-export function createProgram(io: CliIo, version: string, factory: AppFactory): Command {
+/**
+ * The parts of the App (beyond its base) each command's actions use, by top-level command; a
+ * command not listed gets every part. List only what the command's actions use synchronously
+ * (see AppPart): a part used but not listed is an error at run time.
+ */
+const APP_PARTS: ReadonlyMap<string, readonly AppPart[]> = new Map([
+  ['budget', []],
+  ['sandbox', []],
+  ['status', ['tools']],
+  ['tools', ['tools']],
+]);
+const ALL_PARTS: readonly AppPart[] = ['sendoso', 'tools', 'orchestrator', 'triggers'];
+
+/** Builds the CLI; `prepare` runs before each command's action, with the parts of the App it uses. */
+export function createProgram(io: CliIo, version: string, factory: AppFactory, prepare?: PrepareApp): Command {
   const program = new Command('giftguard')
     .description('Guard rails for AI agents, Slack and schedules that spend money through Sendoso')
     .version(version)
@@ -41,6 +56,13 @@ export function createProgram(io: CliIo, version: string, factory: AppFactory): 
   program.addCommand(toolsCommand(io, factory));
   program.addCommand(auditCommand(io, factory));
   program.addCommand(sandboxCommand(io));
+  if (prepare) {
+    program.hook('preAction', async (_program, action) => {
+      let top = action;
+      while (top.parent && top.parent !== program) top = top.parent;
+      await prepare(APP_PARTS.get(top.name()) ?? ALL_PARTS);
+    });
+  }
   applyToTree(program, (command) =>
     command
       .exitOverride()

@@ -3,12 +3,10 @@
  * a person) and `giftguard runs list|show|resume|cancel`.
  */
 import { Command, Option } from 'commander';
-import { SingleBar } from 'cli-progress';
 import { GiftingError } from '../../domain/index.js';
 import type { OnboardingAuditOutput, WebinarBatchOutput } from '../../../workflows/index.js';
 import { auditReport } from '../audit-report.js';
 import type { AuditReportFormat } from '../audit-report.js';
-import { AUDIT_DEFAULTS, auditInput } from '../../orchestrator/index.js';
 import type { Orchestrator, RunHandle, RunItem, RunListeners, RunRecord, WorkflowName } from '../../orchestrator/index.js';
 import type { App, AppFactory } from './app.js';
 import { terminalText } from '../escape.js';
@@ -17,6 +15,13 @@ import { integer } from './options.js';
 import type { CliIo } from './io.js';
 
 const DAY = 86_400_000;
+
+/**
+ * The orchestrator's AUDIT_DEFAULTS, repeated for the option defaults: building the command tree
+ * (every command, and --help) must not load the orchestrator, which brings xstate and the MCP SDK.
+ * test/cli/startup-modules.test.ts checks that the two agree.
+ */
+export const AUDIT_OPTION_DEFAULTS = { sinceDays: 90, stuckAfterDays: 3, expireAfterDays: 7 } as const;
 
 /** "2026-08-01", an ISO time, or "90d" (days ago). */
 function parseSince(value: string, now: number): number {
@@ -31,7 +36,7 @@ function parseSince(value: string, now: number): number {
  * Progress for batches: a bar on a terminal; JSON lines on stdout with --json; otherwise a plain
  * line on stderr at every tenth of the way, so piped human output stays readable.
  */
-function progressListener(io: CliIo, runId: () => string, json: boolean): { listeners: RunListeners; stop: () => void } {
+async function progressListener(io: CliIo, runId: () => string, json: boolean): Promise<{ listeners: RunListeners; stop: () => void }> {
   const tty = (io.stdout as NodeJS.WriteStream).isTTY === true;
   if (json) {
     return {
@@ -40,6 +45,7 @@ function progressListener(io: CliIo, runId: () => string, json: boolean): { list
     };
   }
   if (tty) {
+    const { SingleBar } = await import('cli-progress');
     const bar = new SingleBar(
       { format: 'sending {bar} {value}/{total}  sent {sent}  approval {approval}  refused {refused}  skipped {skipped}  to retry {retrying}  checking {unknown}', stream: io.stdout as NodeJS.WriteStream, hideCursor: true },
     );
@@ -141,7 +147,7 @@ function report(io: CliIo, run: RunRecord, options: { json: boolean; format?: st
 
 async function startAndWait(orchestrator: Orchestrator, io: CliIo, workflow: WorkflowName, input: unknown, json: boolean): Promise<RunRecord> {
   let id = '';
-  const progress = progressListener(io, () => id, json);
+  const progress = await progressListener(io, () => id, json);
   let handle: RunHandle;
   try {
     handle = orchestrator.start(workflow, input, progress.listeners);
@@ -205,15 +211,16 @@ export function runCommand(io: CliIo, factory: AppFactory): Command {
     .description('Check that every member of a group got a campaign (e.g. the onboarding gift)')
     .requiredOption('--group <name>', 'e.g. "New Hires Q3"')
     .requiredOption('--campaign <name-or-id>', 'e.g. "Welcome Swag Box"')
-    .option('--since <date>', 'only sends since this date (2026-08-01) or days ago (90d)', `${AUDIT_DEFAULTS.sinceDays}d`)
-    .addOption(new Option('--stuck-after-days <n>', 'flag sends "Confirming Address" for longer than this').default(AUDIT_DEFAULTS.stuckAfterDays).argParser(integer('--stuck-after-days', 0, 365)))
+    .option('--since <date>', 'only sends since this date (2026-08-01) or days ago (90d)', `${AUDIT_OPTION_DEFAULTS.sinceDays}d`)
+    .addOption(new Option('--stuck-after-days <n>', 'flag sends "Confirming Address" for longer than this').default(AUDIT_OPTION_DEFAULTS.stuckAfterDays).argParser(integer('--stuck-after-days', 0, 365)))
     .option('--fix', 'propose address-collection sends for missing members')
     .option('--yes', 'with --fix: start them (through the spend policy)')
-    .addOption(new Option('--expire-after-days <n>', 'days to confirm the address for --fix sends (2-7)').default(AUDIT_DEFAULTS.expireAfterDays).argParser(integer('--expire-after-days', 1, 30)))
+    .addOption(new Option('--expire-after-days <n>', 'days to confirm the address for --fix sends (2-7)').default(AUDIT_OPTION_DEFAULTS.expireAfterDays).argParser(integer('--expire-after-days', 1, 30)))
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'csv', 'markdown']).default('table'))
     .option('--tools-url <url>', 'use a remote MCP server instead of the in-process tools')
     .action(async (flags: { group: string; campaign: string; since: string; stuckAfterDays: number; fix?: boolean; yes?: boolean; expireAfterDays: number; format: string; toolsUrl?: string }) =>
       withOrchestrator(factory, io, flags.toolsUrl, async (orchestrator, app) => {
+        const { auditInput } = await import('../../orchestrator/index.js');
         const now = app.clock.now();
         const input = auditInput(
           { group: flags.group, campaign: flags.campaign, since: parseSince(flags.since, now), stuckAfterDays: flags.stuckAfterDays, fix: flags.fix, confirm: flags.yes, expireAfterDays: flags.expireAfterDays },
@@ -308,7 +315,7 @@ export function runsCommand(io: CliIo, factory: AppFactory): Command {
     .action(async (id: string, flags: { json?: boolean }) =>
       withOrchestrator(factory, io, undefined, async (orchestrator, app) => {
         let runId = id;
-        const progress = progressListener(io, () => runId, flags.json === true);
+        const progress = await progressListener(io, () => runId, flags.json === true);
         try {
           const handle = orchestrator.resume(id, progress.listeners);
           runId = handle.id;

@@ -2,13 +2,18 @@
  * @module `giftguard sandbox`: serve the embedded Sendoso and print how to use it.
  */
 import { Command, Option } from 'commander';
-import { loadConfig } from '../../config/index.js';
 import { ConfigError } from '../../domain/index.js';
 import type { Config } from '../../config/index.js';
-import { createLogger } from '../../log/index.js';
-import { defaultSeedText, headerStyles, loadSeedFile, newWebhookSecret, startSandbox } from '../../sandbox/index.js';
-import type { RunningSandbox } from '../../sandbox/index.js';
+import type { Logger } from '../../log/index.js';
+import type { HeaderStyle, RunningSandbox } from '../../sandbox/index.js';
 import type { CliIo } from './io.js';
+
+/**
+ * The sandbox's headerStyles, repeated for the option's choices: building the command tree (every
+ * command, and --help) must not load the sandbox, which brings Svix with it.
+ * test/cli/startup-modules.test.ts checks that the two agree.
+ */
+export const HEADER_STYLE_CHOICES: readonly HeaderStyle[] = ['ietf', 'ietf-structured', 'x-epoch-seconds', 'x-epoch-ms', 'retry-after-date', 'none'];
 
 interface SandboxFlags {
   port?: string;
@@ -32,7 +37,7 @@ export function sandboxCommand(io: CliIo): Command {
     .option('--seed <file>', 'seed JSON file to load instead of the built-in stories')
     .option('--state <file>', 'keep state in this JSON file across restarts')
     .option('--rate-limit <n>', 'requests per second before 429 (default 10, like Sendoso)')
-    .addOption(new Option('--header-style <style>', 'how rate-limit headers are written (default ietf)').choices([...headerStyles]))
+    .addOption(new Option('--header-style <style>', 'how rate-limit headers are written (default ietf)').choices([...HEADER_STYLE_CHOICES]))
     .option('--control', 'serve /__sandbox control endpoints: virtual clock, faults, send log')
     .option('--webhook-url <url>', 'deliver Svix-signed webhooks for every send status change here (env GIFTGUARD_SANDBOX_WEBHOOK_URL; secret GIFTGUARD_SANDBOX_WEBHOOK_SECRET)')
     .option('--print-seed', 'print the built-in seed JSON (a start for your own --seed file) and exit')
@@ -46,6 +51,7 @@ Examples:
   giftguard sandbox --print-seed > my.json then: giftguard sandbox --seed my.json`,
     )
     .action(async (flags: SandboxFlags) => {
+      const [{ defaultSeedText, newWebhookSecret }, { loadConfig }] = await Promise.all([import('../../sandbox/index.js'), import('../../config/index.js')]);
       if (flags.printSeed) {
         io.stdout.write(defaultSeedText());
         return;
@@ -77,7 +83,9 @@ Examples:
 }
 
 /** Starts the sandbox a config describes; shared by `sandbox` and, later, `serve`. */
-export async function startConfiguredSandbox(config: Config, portFlag = '--port', logger = createLogger({ level: config.logLevel ?? 'info' })): Promise<RunningSandbox> {
+export async function startConfiguredSandbox(config: Config, portFlag = '--port', logger?: Logger): Promise<RunningSandbox> {
+  const [{ loadSeedFile, startSandbox }, { createLogger }] = await Promise.all([import('../../sandbox/index.js'), import('../../log/index.js')]);
+  logger ??= createLogger({ level: config.logLevel ?? 'info' });
   const seed = config.sandboxSeed === undefined ? undefined : await loadSeedFile(config.sandboxSeed);
   try {
     return await startSandbox({

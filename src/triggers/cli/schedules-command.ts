@@ -7,16 +7,15 @@ import { relative } from 'node:path';
 import { Command, Option } from 'commander';
 import { GiftingError } from '../../domain/index.js';
 import type { Orchestrator } from '../../orchestrator/index.js';
-import { closest } from '../../orchestrator/index.js';
-import { Scheduler, deliverReport, formatInZone, nextFireTimes, reportMarkdown, scheduledInput } from '../schedule/index.js';
-import type { Schedule } from '../schedule/index.js';
+import type { Schedule, Scheduler } from '../schedule/index.js';
 import type { App, AppFactory } from './app.js';
 import { table, when } from './format.js';
 import type { CliIo } from './io.js';
 import { integer } from './options.js';
 
 /** The scheduler over an orchestrator, reporting to files and (with a bot token) Slack. */
-export function schedulerFor(app: App, orchestrator: Orchestrator, schedules: readonly Schedule[]): Scheduler {
+export async function schedulerFor(app: App, orchestrator: Orchestrator, schedules: readonly Schedule[]): Promise<Scheduler> {
+  const { Scheduler, deliverReport, scheduledInput } = await import('../schedule/index.js');
   const runs = app.runs();
   return new Scheduler({
     schedules,
@@ -52,6 +51,7 @@ export function schedulesCommand(io: CliIo, factory: AppFactory): Command {
     .action(async (flags: { file?: string; count: number; json?: boolean }) => {
       const app = factory({ env: io.env, overrides: { schedules: flags.file }, flagNames: { schedules: '--file' } });
       try {
+        const { formatInZone, nextFireTimes } = await import('../schedule/index.js');
         const list = await app.schedules();
         const now = app.clock.now();
         const rows = list.map((schedule) => ({
@@ -107,6 +107,7 @@ export function schedulesCommand(io: CliIo, factory: AppFactory): Command {
     .action(async (name: string, flags: { file?: string; json?: boolean }) => {
       const app = factory({ env: io.env, overrides: { schedules: flags.file }, flagNames: { schedules: '--file' } });
       try {
+        const [{ reportMarkdown }, { closest }] = await Promise.all([import('../schedule/index.js'), import('../../orchestrator/index.js')]);
         const list = await app.schedules();
         const schedule = list.find((s) => s.name.toLowerCase() === name.toLowerCase());
         if (!schedule) {
@@ -118,7 +119,7 @@ export function schedulesCommand(io: CliIo, factory: AppFactory): Command {
         }
         const connection = await app.connectSendoso({ sandboxPort: 0 });
         const { orchestrator } = await app.orchestration(connection);
-        const result = await schedulerFor(app, orchestrator, [schedule]).runNow(schedule);
+        const result = await (await schedulerFor(app, orchestrator, [schedule])).runNow(schedule);
         if (result.status === 'skipped') {
           io.stderr.write(`Not run: ${schedule.name}'s last run ${result.activeRunId} is still going (giftguard runs show ${result.activeRunId}).\n`);
           io.setExitCode?.(1);

@@ -8,22 +8,16 @@
 import { Command } from 'commander';
 import type { Clock } from '../../domain/index.js';
 import type { Logger } from '../../log/index.js';
-import { processAlive } from '../../orchestrator/index.js';
 import { GiftingError } from '../../domain/index.js';
-import { newWebhookSecret } from '../../sandbox/index.js';
-import { McpHttpEndpoint } from '../../tools/index.js';
-import type { McpRegistry } from '../../tools/index.js';
+import type { McpHttpEndpoint, McpRegistry } from '../../tools/index.js';
 import { startHttpServer } from '../http-server.js';
-import { formatInZone } from '../schedule/index.js';
-import { createSlackIntegration } from '../slack/index.js';
 import type { SlackIntegration } from '../slack/index.js';
-import { SENDOSO_WEBHOOK_PATH, createSendosoWebhooks } from '../webhooks/index.js';
 import type { SendosoWebhooks } from '../webhooks/index.js';
 import { agentFor } from './ask-command.js';
 import type { AppFactory } from './app.js';
 import { reportTargets, schedulerFor } from './schedules-command.js';
 import { connectionHelp, loopbackHost, publicBaseUrl } from './mcp-command.js';
-import { announceServe } from './announcements.js';
+import { announceServe, processAlive } from './announcements.js';
 import type { CliIo } from './io.js';
 
 interface ServeFlags {
@@ -111,6 +105,14 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
       const stops: (() => unknown)[] = [];
       const log = app.logger.child({ module: 'serve' });
       try {
+        // Loaded here rather than with the command tree: they bring the MCP SDK, Slack Bolt and Svix.
+        const [{ newWebhookSecret }, { McpHttpEndpoint }, { formatInZone }, { createSlackIntegration }, { SENDOSO_WEBHOOK_PATH, createSendosoWebhooks }] = await Promise.all([
+          import('../../sandbox/index.js'),
+          import('../../tools/index.js'),
+          import('../schedule/index.js'),
+          import('../slack/index.js'),
+          import('../webhooks/index.js'),
+        ]);
         // An invalid policy stops the service before it listens: better down than unguarded.
         const policy = await app.policy();
         const schedules = await app.schedules();
@@ -248,7 +250,7 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
             stops.push(() => connection.sandbox?.configureWebhooks(undefined));
           }
         }
-        const scheduler = schedulerFor(app, orchestrator, schedules);
+        const scheduler = await schedulerFor(app, orchestrator, schedules);
         const { caughtUp } = scheduler.start();
         stops.push(() => scheduler.stop());
         const openSends = await app.ledger().unresolved(app.clock.now(), 0);

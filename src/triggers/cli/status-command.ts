@@ -5,8 +5,6 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { Command } from 'commander';
-import { loadPolicy } from '../../guard/index.js';
-import { loadSchedules } from '../schedule/index.js';
 import type { App, AppFactory } from './app.js';
 import { runningSandbox, runningServe } from './announcements.js';
 import { when } from './format.js';
@@ -28,6 +26,8 @@ interface Status {
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 async function collect(app: App): Promise<Status> {
+  // The schedule file's reader itself, not the schedule barrel: that brings Slack Bolt (reports go to Slack).
+  const [{ loadPolicy }, { loadSchedules }] = await Promise.all([import('../../guard/index.js'), import('../schedule/schedule-file.js')]);
   const config = app.config;
   const home = config.home;
   const exists = existsSync(home);

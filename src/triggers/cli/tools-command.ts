@@ -3,7 +3,6 @@
  * or in OpenAI's strict function-calling form.
  */
 import { Command } from 'commander';
-import { assertUsableScope, toOpenAiTool } from '../../tools/index.js';
 import type { AppFactory } from './app.js';
 import { list, table } from './format.js';
 import type { CliIo } from './io.js';
@@ -18,6 +17,7 @@ export function toolsCommand(io: CliIo, factory: AppFactory): Command {
     .action(async (flags: { methods?: string; tags?: string; json?: boolean; openai?: boolean }) => {
       const app = factory({ env: io.env });
       try {
+        const { assertUsableScope, toOpenAiTool } = await import('../../tools/index.js');
         const tools = assertUsableScope(app.tools, { methods: list(flags.methods), tags: list(flags.tags) });
         if (flags.openai) {
           io.stdout.write(`${JSON.stringify(tools.map(toOpenAiTool), null, 2)}\n`);
