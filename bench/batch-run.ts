@@ -4,7 +4,7 @@
  * sandbox URL. The batch bench runs it in-process, and as `node batch-run.js <json>` in several
  * processes at once sharing one data file (and so one rate limit).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { systemClock } from '../src/domain/index.js';
 import { Guard, SqliteLedger, mergePolicyFiles, parsePolicyText } from '../src/guard/index.js';
@@ -39,12 +39,12 @@ export interface BatchRunResult {
   readonly wallMs: number;
   readonly failed: number;
   readonly status: string;
+  /** This process's peak resident set size, MB. */
+  readonly peakRssMb: number;
 }
 
-export async function runBatch(input: BatchRunInput): Promise<BatchRunResult> {
-  const csv = join(dirname(input.dbPath), `attendees-${process.pid}.csv`);
-  mkdirSync(dirname(csv), { recursive: true });
-  writeFileSync(csv, ['email', ...input.emails].join('\n'));
+/** giftguard as `giftguard run` wires it, against a Sendoso URL, on one SQLite file. */
+export async function wireGiftguard(input: { apiBaseUrl: string; token: string; dbPath: string; requestsPerSecond: number }) {
   const db = openDatabase(input.dbPath);
   const stopCheckpoints = startBackgroundCheckpoints(db, input.dbPath);
   const logger = silentLogger();
@@ -54,26 +54,50 @@ export async function runBatch(input: BatchRunInput): Promise<BatchRunResult> {
   const gateway = new SendosoGateway({ http, pacer, clock, logger });
   const client = createSendosoClient(gateway);
   const ledger = new SqliteLedger(db);
-  const policy = mergePolicyFiles([parsePolicyText('bench.yaml', 'version: 1\ngroups:\n  - group: Marketing\n    caps: { per_day: 1000000 }\n').file!]);
+  const policy = mergePolicyFiles([
+    parsePolicyText('bench.yaml', 'version: 1\ngroups:\n  - group: Marketing\n    caps: { per_day: 100000000 }\n  - group: New Hires Q3\n    caps: { per_day: 100000000 }\n').file!,
+  ]);
   const guard = new Guard({ ledger, policy, campaigns: sendosoCampaignDirectory(client, clock), dispatcher: sendosoDispatcher(gateway), clock, logger });
   const runtime = { transport: gateway, gate: guard, viaFrom: 'giftguard', clock, outsideCallerWaitMs: 5000 };
   const tools = await inProcessToolClient({ tools: buildTools(sendosoCatalogue), runtime, clock, logger, version: 'bench', runnerId: `bench:${process.pid}` });
-  const orchestrator = new Orchestrator({ store: new RunStore(db), tools, guard: localGuardView(guard, ledger, sendosoSendHistory(client, clock), clock), clock, logger });
+  const store = new RunStore(db);
+  const orchestrator = new Orchestrator({ store, tools, guard: localGuardView(guard, ledger, sendosoSendHistory(client, clock), clock), clock, logger });
+  return {
+    db,
+    store,
+    tools,
+    orchestrator,
+    async close() {
+      await tools.close();
+      gateway.stop();
+      await stopCheckpoints();
+      db.close();
+    },
+  };
+}
+
+/** Peak RSS of this process so far, in MB. */
+export const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
+
+export async function runBatch(input: BatchRunInput): Promise<BatchRunResult> {
+  const csv = join(dirname(input.dbPath), `attendees-${process.pid}.csv`);
+  mkdirSync(dirname(csv), { recursive: true });
+  writeFileSync(csv, ['email', ...input.emails].join('\n'));
+  const giftguard = await wireGiftguard(input);
   const startedAt = Date.now();
   const start = performance.now();
-  const run = await orchestrator.start('batch', { campaign: 'Amazon eGift 10', group: 'Marketing', csvPath: csv, partial: false }).finished;
+  const run = await giftguard.orchestrator.start('batch', { campaign: 'Amazon eGift 10', group: 'Marketing', csvPath: csv, partial: false }).finished;
   const wallMs = performance.now() - start;
   const endedAt = Date.now();
   const progress = (run.output as { progress?: { refused: number; retrying: number; unknown: number } }).progress;
-  await tools.close();
-  gateway.stop();
-  await stopCheckpoints();
-  db.close();
-  return { startedAt, endedAt, wallMs, failed: progress ? progress.refused + progress.retrying + progress.unknown : input.emails.length, status: run.status };
+  await giftguard.close();
+  return { startedAt, endedAt, wallMs, failed: progress ? progress.refused + progress.retrying + progress.unknown : input.emails.length, status: run.status, peakRssMb: peakRssMb() };
 }
 
-// As a child process: run the batch described by argv[2] and print the result as JSON.
+// As a child process: run the batch described by argv[2] (or a file named by it) and print the result as JSON.
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
-  const result = await runBatch(JSON.parse(process.argv[2]!) as BatchRunInput);
+  const arg = process.argv[2]!;
+  const input = JSON.parse(arg.startsWith('{') ? arg : readFileSync(arg, 'utf8')) as BatchRunInput;
+  const result = await runBatch(input);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

@@ -30,12 +30,21 @@ function fieldName(path: readonly PropertyKey[]): string {
 /** Parses `text` (from `path`) and validates it with `schema`; an empty file validates as `{}`. */
 export function parseYamlFile<S extends z.ZodType>(path: string, text: string, schema: S): { file?: ParsedYaml<z.output<S>>; problems: string[] } {
   const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    return { problems: doc.errors.map((e) => `${path}:${counter.linePos(e.pos[0]).line}: YAML: ${e.message.split('\n')[0]}`) };
+  let doc: Document;
+  let data: unknown;
+  try {
+    doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
+    if (doc.errors.length > 0) {
+      return { problems: doc.errors.map((e) => `${path}:${counter.linePos(e.pos[0]).line}: YAML: ${e.message.split('\n')[0]}`) };
+    }
+    // Aliases are expanded here: a document built to explode (or nest without end) fails here.
+    data = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (error) {
+    const message = error instanceof RangeError ? 'nested too deeply' : (error as Error).message.split('\n')[0];
+    return { problems: [`${path}: YAML: ${message}`] };
   }
   const lineOf = locate(doc, counter);
-  const parsed = schema.safeParse(doc.toJS() ?? {});
+  const parsed = schema.safeParse(data);
   if (!parsed.success) {
     return {
       problems: parsed.error.issues.map((issue) => {
@@ -44,7 +53,7 @@ export function parseYamlFile<S extends z.ZodType>(path: string, text: string, s
         const at = keys.length > 0 ? [...issue.path, keys[0]!] : issue.path;
         const line = lineOf(at as (string | number)[]);
         const field = keys.length > 0 ? fieldName([...issue.path, ...keys]) : fieldName(issue.path);
-        return `${path}:${line ?? '?'}: ${field}: ${issue.message}`;
+        return `${path}${line === undefined ? '' : `:${line}`}: ${field}: ${issue.message}`;
       }),
     };
   }

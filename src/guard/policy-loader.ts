@@ -18,7 +18,7 @@ import type { GroupPolicy, Policy, PolicyFile } from './policy-schema.js';
  * beyond that is a mistake (or an attack on a service that re-reads it every second), and is
  * refused before it is parsed rather than after tens of seconds and gigabytes.
  */
-export const POLICY_LIMITS = { fileBytes: 1_048_576, files: 100, groups: 1000 } as const;
+export const POLICY_LIMITS = { fileBytes: 1_048_576, totalBytes: 4 * 1_048_576, files: 100, groups: 1000 } as const;
 
 const megabytes = (bytes: number) => `${(bytes / 1_048_576).toFixed(2)} MB`;
 
@@ -165,13 +165,23 @@ export function loadPolicySync(paths: readonly string[], options: { readonly mis
   if (files.length === 0) return undefined;
   const problems: string[] = [];
   const parsed: ParsedFile[] = [];
-  for (const path of files) {
+  // Measured before anything is read: enormous files (or very many large ones) are refused unread.
+  const sizes = files.map((path) => {
+    try {
+      return statSync(path).size;
+    } catch {
+      return 0; // reported below, when it cannot be read
+    }
+  });
+  const total = sizes.reduce((a, b) => a + b, 0);
+  if (total > POLICY_LIMITS.totalBytes) {
+    throw new PolicyError([`${files.length} policy files of ${megabytes(total)} together; the policy may be at most ${megabytes(POLICY_LIMITS.totalBytes)} in all`]);
+  }
+  for (const [i, path] of files.entries()) {
     let text: string;
     try {
-      // Measured before it is read: an enormous file is refused without loading it.
-      const { size } = statSync(path);
-      if (size > POLICY_LIMITS.fileBytes) {
-        problems.push(tooLarge(path, size));
+      if (sizes[i]! > POLICY_LIMITS.fileBytes) {
+        problems.push(tooLarge(path, sizes[i]!));
         continue;
       }
       text = readFileSync(path, 'utf8');

@@ -139,6 +139,9 @@ async function findCampaign(deps: ActorDeps, name: string, deliveryType: 'mail' 
   const touch = touches.find((t) => t.name.trim().toLowerCase() === wanted || String(t.id) === wanted);
   if (!touch) {
     const near = closest(name, touches.map((t) => t.name));
+    if (/^\d+$/.test(wanted)) {
+      throw new GiftingError('not_found', `No active campaign with touch id ${wanted}: it is unknown, closed or not open yet. Active campaigns: ${touches.map((t) => `${t.name} (${t.id})`).join(', ')}.`);
+    }
     throw new GiftingError('not_found', `No active campaign called "${name}".${near.length ? ` The closest are ${near.map((n) => `"${n}"`).join(', ')}.` : ''}`);
   }
   if (deliveryType !== 'any' && touch.delivery_type !== deliveryType) {

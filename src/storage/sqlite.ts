@@ -18,6 +18,9 @@ export interface Migration {
   readonly sql: string;
 }
 
+/** The size a restarted WAL file is truncated to (8 MiB). */
+export const WAL_SIZE_LIMIT_BYTES = 8 * 1024 * 1024;
+
 /** Opens (creating if needed) a database file; ':memory:' for tests that need no file. */
 export function openDatabase(path: string): SqliteDatabase {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: PRIVATE_DIRECTORY_MODE });
@@ -27,6 +30,9 @@ export function openDatabase(path: string): SqliteDatabase {
     for (const file of [path, `${path}-wal`, `${path}-shm`]) restrictToOwner(file);
   }
   db.pragma('journal_mode = WAL');
+  // A checkpointed WAL is cut back to this size when it restarts, so a burst (or weeks of steady
+  // traffic) does not leave a file of hundreds of megabytes behind.
+  db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
   // NORMAL is durable across application crashes in WAL mode; only an OS crash can lose the last commit.
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');

@@ -4,7 +4,7 @@
  */
 import type { AuditLine, OnboardingAuditOutput } from '../../workflows/index.js';
 import { table, when } from './cli/format.js';
-import { csvCell, markdownCell } from './escape.js';
+import { csvCell, markdownText } from './escape.js';
 
 export type AuditReportFormat = 'table' | 'csv' | 'markdown';
 
@@ -31,7 +31,7 @@ export function auditReport(output: OnboardingAuditOutput, format: AuditReportFo
       // An empty cell, not the table's "-", for a missing value: a spreadsheet reads "-" as the start of a formula.
       return [headers.map((h) => h.toLowerCase()).join(','), ...values.map((v) => v.map((c) => csvCell(c === '-' ? '' : c)).join(','))].join('\n') + '\n';
     case 'markdown':
-      return [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...values.map((v) => `| ${v.map(markdownCell).join(' | ')} |`)].join('\n') + '\n';
+      return [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...values.map((v) => `| ${v.map(markdownText).join(' | ')} |`)].join('\n') + '\n';
     default:
       return table(headers, values);
   }

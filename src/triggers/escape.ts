@@ -8,33 +8,39 @@
 /** Characters that make a spreadsheet read a cell as a formula (OWASP CSV injection). */
 const FORMULA_START = /^[=+\-@\t\r]/;
 
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+const LINE_BREAK = /\r\n|\r|\n/g;
+
+/** One line of plain text: line breaks as spaces, other control characters (escape sequences) as �. */
+function plainLine(value: string): string {
+  return value.replace(LINE_BREAK, ' ').replace(CONTROL, '\ufffd');
+}
+
 /**
- * One CSV cell: quoted (so separators and line breaks stay inside it, whatever the locale's
- * separator), quotes doubled, and a leading formula character neutralised with a single quote.
+ * One CSV cell: on one line, without control characters, quoted (so separators stay inside it,
+ * whatever the locale's separator), quotes doubled, and a leading formula character neutralised
+ * with a single quote.
  */
 export function csvCell(value: string): string {
-  const text = FORMULA_START.test(value) ? `'${value}` : value;
+  const line = plainLine(value);
+  const text = FORMULA_START.test(line) ? `'${line}` : line;
   return `"${text.replace(/"/g, '""')}"`;
 }
 
 const HTML: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 /**
- * Text for a Markdown paragraph: HTML characters as entities and the Markdown syntax that could
- * change what a reader sees (emphasis, links and images, code, table pipes) escaped; its lines
- * stay lines. Plain punctuation — parentheses, "#" inside a line — stays as written.
+ * Text for Markdown: on one line (a line break in a name must not start a heading, a list or a
+ * code block), control characters shown as �, HTML characters as entities, and the Markdown
+ * syntax that could change what a reader sees (emphasis, links and images, code, table pipes)
+ * escaped. Plain punctuation — parentheses, "#" inside a line — stays as written.
  */
 export function markdownText(value: string): string {
   // Markdown first, so the backslashes it adds are not themselves escaped by the entities below.
-  return value
+  return plainLine(value)
     .replace(/[\\`*_[\]|~]/g, (c) => `\\${c}`)
-    .replace(/[&<>"']/g, (c) => HTML[c]!)
-    .replace(/\r?\n|\r/g, '  \n');
-}
-
-/** Text for a Markdown table cell: as markdownText, on one line. */
-export function markdownCell(value: string): string {
-  return markdownText(value.replace(/\r?\n|\r/g, ' '));
+    .replace(/[&<>"']/g, (c) => HTML[c]!);
 }
 
 /** Text for Slack mrkdwn: its three control characters escaped, so `<!channel>` or `<url|label>` stays text. */
@@ -42,8 +48,7 @@ export function slackText(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** Text for a terminal: control characters (escape sequences, carriage returns) shown as �. */
+/** Text for a terminal: control characters (escape sequences, carriage returns) shown as �; line breaks kept. */
 export function terminalText(value: string): string {
-  // eslint-disable-next-line no-control-regex
-  return value.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\ufffd');
+  return value.replace(CONTROL, '\ufffd');
 }

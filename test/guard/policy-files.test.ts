@@ -138,3 +138,16 @@ describe('policy check on approvals', () => {
     expect(result.out).toContain('warning: Team needs approval above 20.00 USD but lists no approvers; only `approvals approve --override "reason"` can decide (add approval.approvers, e.g. [cli:operator]');
   });
 });
+
+describe('policy files built to hurt', () => {
+  it('many large files together, an alias bomb and endless nesting are refused with the file named', async () => {
+    const big = `version: 1\n# ${'x'.repeat(900_000)}\ngroups: []\n`;
+    const many = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`p${i}.yaml`, big]));
+    expect(await problems(many)).toEqual([expect.stringMatching(/^6 policy files of 5\.\d\d MB together; the policy may be at most 4\.00 MB in all$/)]);
+    const bomb = ['version: 1', 'a: &a [x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}]`), 'groups: []'].join('\n');
+    expect(await problems({ 'bomb.yaml': bomb })).toEqual([expect.stringMatching(/^bomb\.yaml: YAML: /)]);
+    const deep = `version: 1\ngroups: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`;
+    expect((await problems({ 'deep.yaml': deep }))[0]).toMatch(/^deep\.yaml/);
+    expect(await problems({ 'empty.yaml': '' })).toEqual([expect.stringMatching(/^empty\.yaml: version: /)]);
+  });
+});

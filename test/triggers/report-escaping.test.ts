@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { csvCell, markdownCell, markdownText, slackText, terminalText } from '../../src/triggers/escape.js';
+import { csvCell, markdownText, slackText, terminalText } from '../../src/triggers/escape.js';
 import { runBlocks } from '../../src/triggers/slack/index.js';
 import { BIN, cli, tempHome } from '../support/cli.js';
 
@@ -59,8 +59,14 @@ describe('audit reports from the CLI', () => {
 });
 
 describe('escaping rules', () => {
+  it('csv and markdown carry no control characters or line breaks', () => {
+    expect(csvCell('Tom\u001b[31mred\r\nBecker')).toBe('"Tom\ufffd[31mred Becker"');
+    expect(markdownText('Tom\u001b[31mred')).toBe('Tom\ufffd\\[31mred');
+  });
+
   it('csv: OWASP formula characters get a leading quote; quotes are doubled', () => {
-    for (const start of ['=', '+', '-', '@', '\t', '\r']) expect(csvCell(`${start}1+1`)).toBe(`"'${start}1+1"`);
+    for (const start of ['=', '+', '-', '@', '\t']) expect(csvCell(`${start}1+1`)).toBe(`"'${start}1+1"`);
+    expect(csvCell('\r1+1')).toBe('" 1+1"'); // a carriage return is a line break, made a space
     expect(csvCell('Ana "the rep"')).toBe('"Ana ""the rep"""');
     expect(csvCell('plain')).toBe('"plain"');
   });
@@ -69,7 +75,9 @@ describe('escaping rules', () => {
     expect(markdownText('<img src=x onerror=alert(1)>')).toBe('&lt;img src=x onerror=alert(1)&gt;');
     // Without its brackets a link is only text; an image too.
     expect(markdownText('[click](javascript:alert(1)) ![x](http://t/p.png) *bold* `code` it\'s')).toBe('\\[click\\](javascript:alert(1)) !\\[x\\](http://t/p.png) \\*bold\\* \\`code\\` it&#39;s');
-    expect(markdownCell('a|b\nc')).toBe('a\\|b c');
+    expect(markdownText('a|b\nc')).toBe('a\\|b c');
+    // A line break in a name cannot start a heading or a code block.
+    expect(markdownText('Becker\n\n# APPROVED: send 10k\n    code')).toBe('Becker  # APPROVED: send 10k     code');
   });
 
   it('slack and terminal', () => {
