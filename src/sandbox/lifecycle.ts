@@ -58,8 +58,11 @@ export function addressCollectionPlan(expiresAt: number): StatusStep[] {
 export function applyDueSteps(state: SandboxState, nowMs: number): boolean {
   const index = sendIndex(state);
   let changed = false;
-  for (const send of index.takeDue(nowMs)) {
+  for (;;) {
+    const send = index.takeDue(nowMs);
+    if (!send) return changed;
     index.change(send, () => {
+      // Every step due, not just the first: the send goes back on the heap at its next future step.
       while (send.plan.length > 0 && send.plan[0]!.at <= nowMs) {
         const step = send.plan.shift()!;
         send.status = step.status;
@@ -69,7 +72,6 @@ export function applyDueSteps(state: SandboxState, nowMs: number): boolean {
       }
     });
   }
-  return changed;
 }
 
 /**

@@ -139,6 +139,7 @@ export interface SandboxState {
   groups: SandboxGroup[];
   users: SandboxUser[];
   touches: SandboxTouch[];
+  /** In creation order; append-only (send-index.ts notices new sends by the length). */
   sends: SandboxSend[];
   nextSendId: number;
   nextUserId: number;
