@@ -4,7 +4,9 @@
  * Usage: npm run bench [-- section ...]   (default: all sections)
  */
 import { batchComparison } from './batch.js';
+import { cliStartup } from './cli-startup.js';
 import { clientOverhead } from './client-overhead.js';
+import { growth } from './growth.js';
 import { guardThroughput } from './guard.js';
 import { mcpOverhead } from './mcp-overhead.js';
 
@@ -13,6 +15,8 @@ const sections: Record<string, () => Promise<string[]>> = {
   mcp: () => mcpOverhead(Number(process.env.BENCH_CALLS ?? 2000)),
   guard: () => guardThroughput(Number(process.env.BENCH_DECISIONS ?? 5000)),
   batch: () => batchComparison(Number(process.env.BENCH_BATCH ?? 1000)),
+  growth: () => growth(),
+  cli: () => cliStartup(Number(process.env.BENCH_CLI_RUNS ?? 5)),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -6,50 +6,76 @@ import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { CommanderError } from 'commander';
-import { loadConfig, shippedPolicies } from './config/index.js';
 import type { Config } from './config/index.js';
 import { ConfigError, GiftingError, systemClock } from './domain/index.js';
 import type { Clock } from './domain/index.js';
-import { Guard, LivePolicy, SqliteLedger } from './guard/index.js';
-import { Orchestrator, RunStore, inProcessToolClient, localGuardView, remoteToolClient, settleRunItems } from './orchestrator/index.js';
-import type { ToolClient } from './orchestrator/index.js';
+import type { Guard, LivePolicy, SqliteLedger } from './guard/index.js';
+import type { Orchestrator, RunStore, ToolClient } from './orchestrator/index.js';
 import type { Settlement } from './guard/index.js';
-import { createLogger } from './log/index.js';
 import type { Logger } from './log/index.js';
-import {
-  ConnectionStore,
-  FileTokenStore,
-  MemoryTokenStore,
-  Pacer,
-  RedisPacingStore,
-  SendosoGateway,
-  SendosoHttp,
-  SendosoOAuth,
-  SendosoSenders,
-  SqlitePacingStore,
-  createSendosoClient,
-  sendosoCampaignDirectory,
-  sendosoDispatcher,
-  sendosoSendHistory,
-  sendosoIdentity,
-  sendosoSenderGroups,
-  staticAccessToken,
-} from './sendoso/index.js';
+import type { ConnectionStore, Pacer, SendosoHttp, SendosoOAuth, SendosoSenders } from './sendoso/index.js';
 import type { AccessTokenProvider, PacingStore } from './sendoso/index.js';
-import { PRIVATE_DIRECTORY_MODE, PRIVATE_FILE_MODE, openDatabase, securePrivateTree, startBackgroundCheckpoints } from './storage/index.js';
 import type { SqliteDatabase } from './storage/index.js';
-import { McpRegistry, ToolAuditLog, buildTools, sendosoCatalogue } from './tools/index.js';
-import { ConversationStore, ScheduleStateStore, announceSandbox, createProgram, runningSandbox, loadSchedules, processIo, slackPoster, startConfiguredSandbox } from './triggers/index.js';
+import type { McpRegistry, ToolAuditLog, ToolDefinition } from './tools/index.js';
+import type { ConversationStore, ScheduleStateStore } from './triggers/index.js';
 import type { Schedule, SlackPoster } from './triggers/index.js';
 import type { App, AppFactory, CliIo, SandboxAnnouncement, SendosoConnection, SendosoConnectOptions, SendosoOAuthServer } from './triggers/index.js';
 import type { RunningSandbox } from './sandbox/index.js';
 import packageJson from '../package.json' with { type: 'json' };
 
 /**
+ * The layers are loaded when a command runs, not when the CLI starts: `--help` needs none of them,
+ * and a command loads only the heavy ones it uses — the MCP SDK (tools, orchestrator), xstate
+ * (orchestrator), ioredis (sendoso), Slack Bolt (schedule, slack) and OpenAI (agent). The App's
+ * async parts load what they need themselves; its synchronous ones use layers `prepareApp` loaded
+ * before the command's action (with the parts src/triggers/cli/program.ts says the command uses).
+ * The triggers are reached through their own barrels: the triggers barrel would load all of them.
+ */
+const layerModules = {
+  config: () => import('./config/index.js'),
+  log: () => import('./log/index.js'),
+  storage: () => import('./storage/index.js'),
+  guard: () => import('./guard/index.js'),
+  sendoso: () => import('./sendoso/index.js'),
+  tools: () => import('./tools/index.js'),
+  orchestrator: () => import('./orchestrator/index.js'),
+  cli: () => import('./triggers/cli/index.js'),
+  schedule: () => import('./triggers/schedule/index.js'),
+  slack: () => import('./triggers/slack/index.js'),
+  agent: () => import('./triggers/agent/index.js'),
+};
+type Layers = { [K in keyof typeof layerModules]: Awaited<ReturnType<(typeof layerModules)[K]>> };
+type LayerName = keyof Layers;
+const loadedLayers: Partial<Layers> = {};
+
+/** Loads a layer, once, and keeps it for the synchronous parts of the App. */
+async function layer<K extends LayerName>(name: K): Promise<Layers[K]> {
+  const loaded = loadedLayers[name] ?? ((await layerModules[name]()) as Layers[K]);
+  loadedLayers[name] = loaded;
+  return loaded;
+}
+
+/** A layer a synchronous part of the App uses; it was loaded before the command's action ran. */
+function ready<K extends LayerName>(name: K): Layers[K] {
+  const loaded = loadedLayers[name];
+  if (!loaded) throw new Error(`giftguard: the ${name} layer is used before it was loaded; list it for this command in src/triggers/cli/program.ts (APP_PARTS)`);
+  return loaded;
+}
+
+/** What every App is built on: configuration, logging, storage, policies and the ledger. */
+const BASE_LAYERS = ['config', 'log', 'storage', 'guard'] as const;
+
+/** Loads the base of the App and the parts a command uses, before its action runs. */
+export async function prepareApp(parts: readonly LayerName[]): Promise<void> {
+  await Promise.all([...BASE_LAYERS, ...parts].map((name) => layer(name)));
+}
+
+/**
  * The signing key that turns tokens into stored hashes: from GIFTGUARD_SIGNING_KEY, or generated
  * once into a 0600 file. Losing it invalidates every MCP URL and API token, by design.
  */
 function loadSigningKey(config: Config): Buffer {
+  const { PRIVATE_DIRECTORY_MODE, PRIVATE_FILE_MODE } = ready('storage');
   if (config.signingKey) return Buffer.from(config.signingKey, 'utf8');
   try {
     return Buffer.from(readFileSync(config.signingKeyPath, 'utf8').trim(), 'base64');
@@ -73,6 +99,7 @@ function loadSigningKey(config: Config): Buffer {
  * a directory shared with other files (a home directory, /) is refused rather than locked down.
  */
 function securedHome(config: Config): string {
+  const { securePrivateTree } = ready('storage');
   const home = resolve(config.home);
   if (home === resolve(config.location.userHome) || home === resolve('/')) {
     throw new ConfigError('GIFTGUARD_HOME', `${home} is not a directory of its own; giftguard makes its data directory private, so name one such as ${join(home, '.giftguard')}`);
@@ -87,6 +114,7 @@ function securedHome(config: Config): string {
  */
 function seedInstalledPolicies(config: Config): void {
   if (!config.policiesDefaulted || !config.location.installed) return;
+  const { shippedPolicies } = ready('config');
   const target = config.policies[0]!;
   if (existsSync(target)) return;
   cpSync(shippedPolicies(config.location), target, { recursive: true, errorOnExist: false, force: false });
@@ -94,6 +122,7 @@ function seedInstalledPolicies(config: Config): void {
 
 /** Authentication for a real Sendoso account, from the configured client and tokens. */
 async function realSendosoAuth(config: Config, clock: Clock, logger: Logger): Promise<AccessTokenProvider> {
+  const { FileTokenStore, SendosoOAuth, staticAccessToken } = await layer('sendoso');
   const store = new FileTokenStore(config.tokenFilePath);
   if (!(await store.load()) && config.sendosoAccessToken) {
     await store.save({
@@ -124,11 +153,15 @@ async function realSendosoAuth(config: Config, clock: Clock, logger: Logger): Pr
 
 /** Builds the services one command needs, lazily. */
 export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, service = false }) => {
+  const { loadConfig } = ready('config');
+  const { createLogger } = ready('log');
+  const { openDatabase, startBackgroundCheckpoints } = ready('storage');
+  const { Guard, LivePolicy, SqliteLedger } = ready('guard');
   const config = loadConfig(env, overrides, flagNames);
   // A service logs what it does; a one-shot command's output is for people, so only warnings and errors join it.
   const logger = createLogger({ level: config.logLevel ?? (service ? 'info' : 'warn') });
   const clock = systemClock;
-  const tools = buildTools(sendosoCatalogue);
+  let tools: readonly ToolDefinition[] | undefined;
   let db: SqliteDatabase | undefined;
   let registry: McpRegistry | undefined;
   let audit: ToolAuditLog | undefined;
@@ -169,6 +202,7 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
    */
   const pacingStore = async (): Promise<PacingStore> => {
     if (pacing) return pacing;
+    const { RedisPacingStore, SqlitePacingStore } = await layer('sendoso');
     if (config.redisUrl) {
       const redis = new RedisPacingStore(config.redisUrl);
       try {
@@ -187,6 +221,7 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
   const pacerFor = async (account: string): Promise<Pacer> => {
     let pacer = pacers.get(account);
     if (!pacer) {
+      const { Pacer } = await layer('sendoso');
       pacer = new Pacer({ account, store: await pacingStore(), requestsPerSecond: config.rateLimit, maxInFlight: config.maxInFlight, clock, logger });
       pacers.set(account, pacer);
       const stopping = pacer;
@@ -194,18 +229,21 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
     }
     return pacer;
   };
-  const connectionStore = () => (senderConnections ??= new ConnectionStore(database(), signingKey(), () => clock.now()));
+  const connectionStore = () => (senderConnections ??= new (ready('sendoso').ConnectionStore)(database(), signingKey(), () => clock.now()));
   const app: App = {
     config,
     logger,
     clock,
     version: packageJson.version,
-    tools,
-    registry: () => (registry ??= new McpRegistry(database(), signingKey(), clock)),
+    get tools() {
+      const { buildTools, sendosoCatalogue } = ready('tools');
+      return (tools ??= buildTools(sendosoCatalogue));
+    },
+    registry: () => (registry ??= new (ready('tools').McpRegistry)(database(), signingKey(), clock)),
     dataDirectory,
     audit: () => {
       app.registry(); // its migrations create the audit table
-      return (audit ??= new ToolAuditLog(database()));
+      return (audit ??= new (ready('tools').ToolAuditLog)(database()));
     },
     ledger: () => (ledger ??= new SqliteLedger(database())),
     backgroundCheckpoints: () => startBackgroundCheckpoints(database(), config.databasePath, 250, (message) => logger.warn({ message }, 'background checkpoint failed')),
@@ -214,6 +252,7 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
     connections: connectionStore,
     async connectSendoso(options: SendosoConnectOptions = {}) {
       dataDirectory();
+      const { SendosoGateway, SendosoHttp, SendosoOAuth, SendosoSenders, createSendosoClient, sendosoIdentity, staticAccessToken } = await layer('sendoso');
       const { http, account, apiBaseUrl, oauth, ...rest } = config.sendosoApiUrl ? await connectRealSendoso(config, clock, logger) : await connectSandbox(config, clock, logger, options);
       // The one door to the account: every Sendoso call of this process passes a gateway on its pace.
       const pacer = await pacerFor(account);
@@ -247,6 +286,8 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
     guard(connection) {
       let guard = guards.get(connection);
       if (!guard) {
+        // The Sendoso layer came with the connection.
+        const { sendosoCampaignDirectory, sendosoDispatcher, sendosoSenderGroups } = ready('sendoso');
         guard = new Guard({
           ledger: app.ledger(),
           policy: policySource(),
@@ -275,18 +316,22 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
         outsideCallerWaitMs: config.mcpWaitSeconds * 1000,
       };
     },
-    sendHistory: (connection) => sendosoSendHistory(connection.client, clock),
-    runs: () => (runs ??= new RunStore(database())),
-    conversations: () => (conversations ??= new ConversationStore(database())),
+    sendHistory: (connection) => ready('sendoso').sendosoSendHistory(connection.client, clock),
+    runs: () => (runs ??= new (ready('orchestrator').RunStore)(database())),
+    conversations: async () => {
+      const { ConversationStore } = await layer('agent');
+      return (conversations ??= new ConversationStore(database()));
+    },
     database,
     // Like the policy: the default file may be absent; a file someone named must exist.
-    schedules: () => (schedules ??= loadSchedules(config.schedules, { missingOk: config.schedulesDefaulted })),
-    scheduleState: () => (scheduleState ??= new ScheduleStateStore(database())),
-    slackPoster: () => (config.slackBotToken ? (poster ??= slackPoster({ botToken: config.slackBotToken, apiUrl: config.slackApiUrl, logger })) : undefined),
+    schedules: () => (schedules ??= layer('schedule').then(({ loadSchedules }) => loadSchedules(config.schedules, { missingOk: config.schedulesDefaulted }))),
+    scheduleState: () => (scheduleState ??= new (ready('schedule').ScheduleStateStore)(database())),
+    slackPoster: () => (config.slackBotToken ? (poster ??= ready('slack').slackPoster({ botToken: config.slackBotToken, apiUrl: config.slackApiUrl, logger })) : undefined),
     orchestration(connection) {
       let built = orchestrations.get(connection);
       if (!built) {
         built = (async () => {
+          const [{ Orchestrator, inProcessToolClient, localGuardView, remoteToolClient }] = await Promise.all([layer('orchestrator'), layer('tools')]);
           const guard = app.guard(connection);
           const tools = config.toolsUrl
             ? await remoteToolClient(config.toolsUrl, packageJson.version)
@@ -356,7 +401,7 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
   async function settleRuns(connection: SendosoConnection, settlements: readonly Settlement[]): Promise<void> {
     const built = orchestrations.get(connection);
     if (built) (await built).orchestrator.applySettlements(settlements);
-    else settleRunItems(app.runs(), settlements, clock);
+    else (await layer('orchestrator')).settleRunItems(app.runs(), settlements, clock);
   }
   return app;
 };
@@ -378,6 +423,7 @@ type RawConnection = Omit<SendosoConnection, 'gateway' | 'client' | 'senders' | 
 const EMBEDDED_SANDBOX = 'embedded-sandbox';
 
 async function connectRealSendoso(config: Config, clock: Clock, logger: Logger): Promise<RawConnection> {
+  const { SendosoHttp } = await layer('sendoso');
   const http = new SendosoHttp({
     apiBaseUrl: config.sendosoApiUrl!,
     auth: await realSendosoAuth(config, clock, logger),
@@ -392,6 +438,7 @@ async function connectRealSendoso(config: Config, clock: Clock, logger: Logger):
 
 /** Gets a token from a sandbox through its OAuth authorization-code flow, as any client would. */
 async function authorizeAgainst(announced: SandboxAnnouncement, clock: Clock, logger: Logger): Promise<SendosoOAuth> {
+  const { MemoryTokenStore, SendosoOAuth } = await layer('sendoso');
   const oauth = new SendosoOAuth({
     baseUrl: announced.url,
     clientId: announced.clientId,
@@ -414,6 +461,7 @@ async function authorizeAgainst(announced: SandboxAnnouncement, clock: Clock, lo
  * restarts.
  */
 async function connectSandbox(config: Config, clock: Clock, logger: Logger, options: SendosoConnectOptions): Promise<RawConnection> {
+  const [{ MemoryTokenStore, SendosoHttp, SendosoOAuth }, { announceSandbox, runningSandbox, startConfiguredSandbox }] = await Promise.all([layer('sendoso'), layer('cli')]);
   const running = await runningSandbox(config.home);
   if (running) {
     const auth = await authorizeAgainst(running, clock, logger);
@@ -465,9 +513,11 @@ async function connectSandbox(config: Config, clock: Clock, logger: Logger, opti
  * Runs the CLI to completion. Errors become one line on stderr and a non-zero exit code; a
  * GiftingError's message is written for people, so it is shown as is.
  */
-export async function runCli(argv: readonly string[], io: CliIo = processIo(), appFactory: AppFactory = createApp): Promise<number> {
+export async function runCli(argv: readonly string[], io?: CliIo, appFactory: AppFactory = createApp): Promise<number> {
+  const { createProgram, processIo } = await layer('cli');
+  io ??= processIo();
   let exitCode = 0;
-  const program = createProgram({ ...io, setExitCode: (code) => (exitCode = code) }, packageJson.version, appFactory);
+  const program = createProgram({ ...io, setExitCode: (code) => (exitCode = code) }, packageJson.version, appFactory, prepareApp);
   try {
     await program.parseAsync([...argv]);
     return exitCode;

@@ -11,6 +11,7 @@ export { systemClock, sleep, ManualClock, OffsetClock } from './clock.js';
 export type { GiftingErrorCode, GiftingErrorOptions, RequestOutcome } from './errors.js';
 export { GiftingError, ConfigError, UnreachableError, toGiftingError } from './errors.js';
 export type { RateLimitInfo } from './rate-limit.js';
+export { AUDIT_DEFAULTS } from './audit-defaults.js';
 export type {
   OAuthTokenSet,
   TokenStore,

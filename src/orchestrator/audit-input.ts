@@ -3,11 +3,10 @@
  * for, with the defaults every trigger shares: sends from the last 90 days count, "Confirming
  * Address" for more than 3 days is stuck, fix sends give 7 days to confirm.
  */
+import { AUDIT_DEFAULTS } from '../domain/index.js';
 import type { OnboardingAuditInput } from '../../workflows/index.js';
 
 const DAY_MS = 86_400_000;
-
-export const AUDIT_DEFAULTS = { sinceDays: 90, stuckAfterDays: 3, expireAfterDays: 7 } as const;
 
 export interface AuditRequest {
   readonly group: string;

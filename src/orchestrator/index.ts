@@ -10,5 +10,5 @@ export type { GuardView, Capacity, ScreenResult, ApprovalState } from './guard-v
 export { readAttendees } from './attendees-csv.js';
 export type { Attendee, AttendeeReport } from './attendees-csv.js';
 export { closest, distance } from './text.js';
-export { AUDIT_DEFAULTS, auditInput } from './audit-input.js';
+export { auditInput } from './audit-input.js';
 export type { AuditRequest } from './audit-input.js';

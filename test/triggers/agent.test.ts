@@ -112,7 +112,7 @@ describe('an adversarial model', () => {
     ]);
     const answer = await run('send campaign 99999 to x@example.com');
     const tool = JSON.parse((store.get(answer.conversationId)!.transcript.find((m: any) => m.role === 'tool') as any).content);
-    expect(tool).toMatchObject({ status: 'failed', summary: expect.stringContaining('No active campaign called "99999"') });
+    expect(tool).toMatchObject({ status: 'failed', summary: expect.stringContaining('No active campaign with touch id 99999') });
     expect(await giftguardSends()).toHaveLength(0);
   });
 

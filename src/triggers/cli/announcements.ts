@@ -30,7 +30,7 @@ type Kind = 'serve' | 'sandbox';
 /**
  * Whether a process exists (EPERM: it does, as another user's). The orchestrator's processAlive,
  * repeated: `status` and every command that looks for a running sandbox read announcements, and
- * the orchestrator's barrel would load xstate and the MCP SDK with it.
+ * the orchestrator's barrel would load xstate and the MCP SDK with them.
  */
 export function processAlive(pid: number): boolean {
   try {
@@ -40,6 +40,7 @@ export function processAlive(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
 const fileOf = (home: string, kind: Kind) => join(home, `${kind}.json`);
 
 function announce(home: string, kind: Kind, announcement: { readonly pid: number }): () => void {

@@ -84,7 +84,8 @@ export interface App {
   /** Sendoso's send history through the connection's gateway, patient as background work must be. */
   sendHistory(connection: SendosoConnection): SendHistory;
   runs(): RunStore;
-  conversations(): ConversationStore;
+  /** The agent's stored conversations (loads the agent, and OpenAI with it, at first use). */
+  conversations(): Promise<ConversationStore>;
   /** giftguard's own SQLite database (for stores a trigger keeps, such as which approvals Slack was shown). */
   database(): SqliteDatabase;
   /** The schedules from the schedule file; [] when the default file does not exist. Throws on an invalid one. */
@@ -116,11 +117,12 @@ export type AppFactory = (request: AppRequest) => App;
  * - 'sendoso': connections() (the Sendoso client, ioredis)
  * - 'tools': tools, registry(), audit() (the MCP SDK)
  * - 'orchestrator': runs() (xstate, the MCP SDK)
- * - 'triggers': conversations(), scheduleState(), slackPoster() (OpenAI, Slack Bolt)
- * connectSendoso(), orchestration() and schedules() load what they need themselves, and the
- * guard, toolRuntime() and sendHistory() of a connection need nothing more.
+ * - 'schedule': scheduleState() (with the schedule reports: Slack Bolt, xstate, the MCP SDK)
+ * - 'slack': slackPoster() (Slack Bolt)
+ * connectSendoso(), orchestration(), schedules() and conversations() load what they need
+ * themselves, and the guard, toolRuntime() and sendHistory() of a connection need nothing more.
  */
-export type AppPart = 'sendoso' | 'tools' | 'orchestrator' | 'triggers';
+export type AppPart = 'sendoso' | 'tools' | 'orchestrator' | 'schedule' | 'slack';
 
 /** Loads the base of the App and the given parts (src/main.ts). */
 export type PrepareApp = (parts: readonly AppPart[]) => Promise<void>;

@@ -18,7 +18,7 @@ export async function agentFor(app: App, connection: SendosoConnection) {
     settings,
     toolboxFor: (requester: AgentRequester) =>
       agentToolbox({ catalogue: app.tools, tools, orchestrator, runs: app.runs(), ledger, requester, maxSends: app.config.agentMaxSends, now: () => app.clock.now() }),
-    store: app.conversations(),
+    store: await app.conversations(),
     clock: app.clock,
     logger: app.logger,
   });

@@ -30,7 +30,7 @@ const APP_PARTS: ReadonlyMap<string, readonly AppPart[]> = new Map([
   ['status', ['tools']],
   ['tools', ['tools']],
 ]);
-const ALL_PARTS: readonly AppPart[] = ['sendoso', 'tools', 'orchestrator', 'triggers'];
+const ALL_PARTS: readonly AppPart[] = ['sendoso', 'tools', 'orchestrator', 'schedule', 'slack'];
 
 /** Builds the CLI; `prepare` runs before each command's action, with the parts of the App it uses. */
 export function createProgram(io: CliIo, version: string, factory: AppFactory, prepare?: PrepareApp): Command {

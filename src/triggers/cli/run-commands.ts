@@ -3,7 +3,7 @@
  * a person) and `giftguard runs list|show|resume|cancel`.
  */
 import { Command, Option } from 'commander';
-import { GiftingError } from '../../domain/index.js';
+import { AUDIT_DEFAULTS, GiftingError } from '../../domain/index.js';
 import type { OnboardingAuditOutput, WebinarBatchOutput } from '../../../workflows/index.js';
 import { auditReport } from '../audit-report.js';
 import type { AuditReportFormat } from '../audit-report.js';
@@ -16,12 +16,6 @@ import type { CliIo } from './io.js';
 
 const DAY = 86_400_000;
 
-/**
- * The orchestrator's AUDIT_DEFAULTS, repeated for the option defaults: building the command tree
- * (every command, and --help) must not load the orchestrator, which brings xstate and the MCP SDK.
- * test/cli/startup-modules.test.ts checks that the two agree.
- */
-export const AUDIT_OPTION_DEFAULTS = { sinceDays: 90, stuckAfterDays: 3, expireAfterDays: 7 } as const;
 
 /** "2026-08-01", an ISO time, or "90d" (days ago). */
 function parseSince(value: string, now: number): number {
@@ -211,11 +205,11 @@ export function runCommand(io: CliIo, factory: AppFactory): Command {
     .description('Check that every member of a group got a campaign (e.g. the onboarding gift)')
     .requiredOption('--group <name>', 'e.g. "New Hires Q3"')
     .requiredOption('--campaign <name-or-id>', 'e.g. "Welcome Swag Box"')
-    .option('--since <date>', 'only sends since this date (2026-08-01) or days ago (90d)', `${AUDIT_OPTION_DEFAULTS.sinceDays}d`)
-    .addOption(new Option('--stuck-after-days <n>', 'flag sends "Confirming Address" for longer than this').default(AUDIT_OPTION_DEFAULTS.stuckAfterDays).argParser(integer('--stuck-after-days', 0, 365)))
+    .option('--since <date>', 'only sends since this date (2026-08-01) or days ago (90d)', `${AUDIT_DEFAULTS.sinceDays}d`)
+    .addOption(new Option('--stuck-after-days <n>', 'flag sends "Confirming Address" for longer than this').default(AUDIT_DEFAULTS.stuckAfterDays).argParser(integer('--stuck-after-days', 0, 365)))
     .option('--fix', 'propose address-collection sends for missing members')
     .option('--yes', 'with --fix: start them (through the spend policy)')
-    .addOption(new Option('--expire-after-days <n>', 'days to confirm the address for --fix sends (2-7)').default(AUDIT_OPTION_DEFAULTS.expireAfterDays).argParser(integer('--expire-after-days', 1, 30)))
+    .addOption(new Option('--expire-after-days <n>', 'days to confirm the address for --fix sends (2-7)').default(AUDIT_DEFAULTS.expireAfterDays).argParser(integer('--expire-after-days', 1, 30)))
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'csv', 'markdown']).default('table'))
     .option('--tools-url <url>', 'use a remote MCP server instead of the in-process tools')
     .action(async (flags: { group: string; campaign: string; since: string; stuckAfterDays: number; fix?: boolean; yes?: boolean; expireAfterDays: number; format: string; toolsUrl?: string }) =>

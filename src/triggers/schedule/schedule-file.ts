@@ -10,7 +10,7 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseYamlFile } from '../../config/index.js';
 import { GiftingError } from '../../domain/index.js';
-import { AUDIT_DEFAULTS } from '../../orchestrator/index.js';
+import { AUDIT_DEFAULTS } from '../../domain/index.js';
 import { cronProblem } from './cron-times.js';
 
 const name = z
