@@ -31,7 +31,7 @@ interface SandboxProcess {
 /** `giftguard sandbox` in its own process, seeded from `seed`, at a limit nothing here reaches. */
 async function sandboxProcess(seed: unknown): Promise<SandboxProcess & { startMs: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'giftguard-bench-growth-'));
-  const seedPath = join(dir, 'seed.json');
+  const seedPath = join(mkdtempSync(join(tmpdir(), 'giftguard-bench-seed-')), 'seed.json');
   writeFileSync(seedPath, JSON.stringify(seed));
   const started = performance.now();
   const child = spawn(process.execPath, [BIN, 'sandbox', '--port', '0', '--rate-limit', '100000', '--seed', seedPath, '--control'], {

@@ -96,15 +96,16 @@ function loadSigningKey(config: Config): Buffer {
 /**
  * Makes the data directory private before anything is written to it: 0700, each file in it 0600,
  * repairing a directory an older version or a loose umask left readable. It holds live tokens, so
- * a directory shared with other files (a home directory, /) is refused rather than locked down.
+ * a directory that holds other files (a home directory, a checkout, /) is refused rather than
+ * locked down (storage/data-directory.ts).
  */
 function securedHome(config: Config): string {
-  const { securePrivateTree } = ready('storage');
+  const { securePrivateTree, dataDirectoryProblem, markDataDirectory } = ready('storage');
   const home = resolve(config.home);
-  if (home === resolve(config.location.userHome) || home === resolve('/')) {
-    throw new ConfigError('GIFTGUARD_HOME', `${home} is not a directory of its own; giftguard makes its data directory private, so name one such as ${join(home, '.giftguard')}`);
-  }
+  const problem = home === resolve(config.location.userHome) || home === resolve('/') ? `${home} is not a directory of its own; giftguard makes its data directory private, so name one such as ${join(home, '.giftguard')}` : dataDirectoryProblem(home);
+  if (problem) throw new ConfigError('GIFTGUARD_HOME', problem);
   securePrivateTree(home);
+  markDataDirectory(home);
   return home;
 }
 

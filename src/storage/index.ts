@@ -3,3 +3,5 @@ export { openDatabase, migrate } from './sqlite.js';
 export type { Migration, SqliteDatabase } from './sqlite.js';
 export { startBackgroundCheckpoints } from './checkpoints.js';
 export { ensurePrivateDirectory, restrictToOwner, securePrivateTree, writePrivateFile, writePrivateFileSync, PRIVATE_DIRECTORY_MODE, PRIVATE_FILE_MODE } from './private-files.js';
+export { DATA_DIRECTORY_MARK, dataDirectoryProblem, dataDirectoryState, markDataDirectory } from './data-directory.js';
+export type { DataDirectoryState } from './data-directory.js';

@@ -103,6 +103,12 @@ describe('mcp stdio re-checks its token on every call', () => {
     expect(audit.list({ limit: 5 }).map((r) => r.outcome)).toContain('revoked');
   });
 
+  it('mcp create refuses a group no policy covers, naming those it does', async () => {
+    const made = await cli({ GIFTGUARD_HOME: tempHome() }, 'mcp', 'create', '--name', 'x', '--group', 'Nope Group');
+    expect(made.code).toBe(1);
+    expect(made.err).toContain('No spend policy covers the group "Nope Group", so every send through this server would be refused. Groups in the policy: Enterprise Sales, Sales Development, New Hires Q3, Marketing.');
+  });
+
   it('takes the token from a file, refuses two sources and a server whose API token is missing', async () => {
     const home = tempHome();
     const created = await cli({ GIFTGUARD_HOME: home }, 'mcp', 'create', '--name', 'locked', '--require-api-token-auth');
@@ -151,6 +157,10 @@ describe('servers that require an API token', () => {
       const made = await cli({ GIFTGUARD_HOME: home }, 'api-token', 'create', '--name', 'claude desktop', '--header-file', headerFile);
       expect(made.out).not.toContain('ggapi_');
       expect(statSync(headerFile).mode & 0o777).toBe(0o600);
+      // Neither overwritten nor written into a directory that is not there; no token is made then.
+      expect((await cli({ GIFTGUARD_HOME: home }, 'api-token', 'create', '--name', 'again', '--header-file', headerFile)).err).toContain('already exists; remove it first');
+      expect((await cli({ GIFTGUARD_HOME: home }, 'api-token', 'create', '--name', 'nowhere', '--header-file', join(home, 'no', 'such', 'f'))).err).toContain('does not exist');
+      expect((await cli({ GIFTGUARD_HOME: home }, 'api-token', 'list')).out).not.toMatch(/again|nowhere/);
 
       // The snippet as printed, with npx's package spec pointing at the installed copy of that release.
       const transport = new StdioClientTransport({
@@ -197,7 +207,7 @@ describe('CLI approvals', () => {
       // A configured identity the policy does not list: refused, nothing sent.
       const rep = await cli({ GIFTGUARD_HOME: home, GIFTGUARD_OPERATOR: 'U0SALESREP1' }, 'approvals', 'approve', approvalId);
       expect(rep.code).toBe(1);
-      expect(rep.err).toContain('cli:U0SALESREP1 is not an approver for Sales Development (its approvers are U0APPROVER1, cli:operator). Nothing was decided.');
+      expect(rep.err).toContain('cli:U0SALESREP1 is not an approver for Sales Development (its approvers are U0APPROVER1, cli:operator). Nothing was decided. To decide anyway, pass --override "reason"');
       const denied = await cli({ GIFTGUARD_HOME: home, GIFTGUARD_OPERATOR: 'U0SALESREP1' }, 'approvals', 'deny', approvalId);
       expect(denied.code).toBe(1);
       expect((await cli({ GIFTGUARD_HOME: home }, 'approvals', 'list')).out).toMatch(new RegExp(`${approvalId}\\s+pending`));

@@ -83,6 +83,42 @@ describe('where the data directory is', () => {
     expect(JSON.parse((await cli({ GIFTGUARD_HOME: home }, 'status', '--json')).out).serve).toEqual({ running: false });
   }, 30_000);
 
+  it('two serves on one data directory: stopping one leaves the other shown and used', async () => {
+    const home = tempHome();
+    const first = await spawnUntil(['serve', '--port', '0', '--sandbox-port', '0'], { GIFTGUARD_HOME: home }, 'Press Ctrl+C');
+    const second = await spawnUntil(['serve', '--port', '0', '--sandbox-port', '0'], { GIFTGUARD_HOME: home }, 'Press Ctrl+C');
+    try {
+      const firstUrl = /serving MCP on (http:\/\/127\.0\.0\.1:\d+)/.exec(first.output())![1]!;
+      const both = JSON.parse((await cli({ GIFTGUARD_HOME: home }, 'status', '--json')).out);
+      expect(both.serves.map((s: any) => s.pid).sort()).toEqual([first.child.pid, second.child.pid].sort());
+      expect(await stop(second.child)).toBe(0);
+      const after = JSON.parse((await cli({ GIFTGUARD_HOME: home }, 'status', '--json')).out);
+      expect(after.serve).toMatchObject({ running: true, url: firstUrl, pid: first.child.pid });
+      expect((await cli({ GIFTGUARD_HOME: home }, 'mcp', 'create', '--name', 'x')).out).toContain(`${firstUrl}/mcp/ggmcp_`);
+    } finally {
+      await stop(second.child);
+      expect(await stop(first.child)).toBe(0);
+    }
+  }, 45_000);
+
+  it('refuses a directory that holds other files, and adopts an empty one or one an earlier version filled', async () => {
+    const project = tempHome();
+    mkdirSync(join(project, 'bin'));
+    writeFileSync(join(project, 'bin', 'run.sh'), '#!/bin/sh\n', { mode: 0o755 });
+    chmodSync(join(project, 'bin', 'run.sh'), 0o755);
+    const refused = await cli({ GIFTGUARD_HOME: project }, 'mcp', 'list');
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain(`${project} already holds other files (bin); giftguard keeps its data in a directory of its own`);
+    expect(statSync(join(project, 'bin', 'run.sh')).mode & 0o777).toBe(0o755);
+    expect((await cli({ GIFTGUARD_HOME: project }, 'status')).out).toContain('already holds other files');
+
+    // A data directory from before the mark: only giftguard's own files.
+    const earlier = tempHome();
+    writeFileSync(join(earlier, 'signing-key'), 'a'.repeat(64), { mode: 0o644 });
+    expect((await cli({ GIFTGUARD_HOME: earlier }, 'mcp', 'list')).code).toBe(0);
+    expect(readdirSync(earlier)).toContain('.giftguard-data');
+  });
+
   it('refuses a data directory that is the user\'s home rather than locking the home down', () => {
     const home = tempHome();
     writeFileSync(join(home, 'notes.txt'), 'mine', { mode: 0o644 });

@@ -79,6 +79,8 @@ describe('giftguard run', () => {
     // runs show lists every row with its outcome, not just the counts.
     const shown = (await cli(home, 'runs', 'show', id)).out;
     expect(shown).toContain('Items: 6 (5 sent, 1 refused)');
+    expect(shown).toMatch(/Rejected rows \(not sent\): 2\nLINE\s+REASON\n3\s+invalid email "not-an-email"\n6\s+p1@example\.com appears earlier in the file/);
+    expect(shown).toMatch(/^Run run_\w+ \(batch\): done\n/);
     expect(shown).toMatch(/^2\s+official@agency\.gov\s+refused\s+.*\.gov/m);
     for (const line of [4, 5, 7, 8, 9]) expect(shown).toMatch(new RegExp(`^${line}\\s+p\\d@example\\.com\\s+sent\\s+`, 'm'));
     expect(result.out).toContain('6 valid attendee(s), 2 row(s) rejected; Q3 Webinar Attendees from Marketing. Sent 5, waiting for approval 0, refused 1');

@@ -37,7 +37,7 @@ function hostileSeed(home: string): string {
 describe('audit reports from the CLI', () => {
   it('csv neutralises formulas and quotes every cell; markdown escapes HTML; the table shows no control characters', async () => {
     const home = tempHome();
-    const env = { GIFTGUARD_HOME: home, GIFTGUARD_SANDBOX_SEED: hostileSeed(home) };
+    const env = { GIFTGUARD_HOME: home, GIFTGUARD_SANDBOX_SEED: hostileSeed(tempHome()) };
     const args = ['run', 'audit', '--group', 'New Hires Q3', '--campaign', 'Welcome Swag Box'];
     const csv = await cli(env, ...args, '--format', 'csv');
     expect(csv.code, csv.err).toBe(0);

@@ -47,6 +47,18 @@ export function openAiClient(settings: AgentSettings): OpenAI {
   return new OpenAI({ apiKey: settings.apiKey ?? 'not-needed-for-a-local-server', ...(settings.baseUrl && { baseURL: settings.baseUrl }), maxRetries: 1 });
 }
 
+/** The innermost reason a request failed: a system error code (ECONNREFUSED, ENOTFOUND…) where there is one. */
+function rootCause(error: unknown): string {
+  let message = 'no connection';
+  for (let current: unknown = error, depth = 0; current && depth < 6; depth++) {
+    const e = current as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown[] };
+    if (typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) return e.code;
+    if (typeof e.message === 'string' && e.message !== '' && depth > 0) message = e.message;
+    current = e.cause ?? e.errors?.[0];
+  }
+  return message;
+}
+
 /**
  * A failed model call as people read it: which server was tried and what it said. The SDK's own
  * "Connection error." names neither.
@@ -57,9 +69,7 @@ export function modelFailure(error: unknown, client: OpenAI): GiftingError {
     return new GiftingError('timeout', `The model server at ${server} did not answer in time; nothing more was done.`, { cause: error });
   }
   if (error instanceof OpenAI.APIConnectionError) {
-    const cause = (error.cause as { code?: string; cause?: { code?: string }; message?: string } | undefined) ?? {};
-    const detail = cause.code ?? cause.cause?.code ?? cause.message ?? 'no connection';
-    return new GiftingError('connection', `Could not reach the model server at ${server} (${detail}). Check OPENAI_BASE_URL, or that the server is running.`, { cause: error });
+    return new GiftingError('connection', `Could not reach the model server at ${server} (${rootCause(error)}). Check OPENAI_BASE_URL, or that the server is running.`, { cause: error });
   }
   if (error instanceof OpenAI.APIError) {
     const hint = error.status === 401 ? ' Check OPENAI_API_KEY.' : error.status === 404 ? ' Check OPENAI_MODEL and OPENAI_BASE_URL.' : '';

@@ -1,10 +1,11 @@
 /**
- * @module Running giftguard processes announce themselves in the data directory: serve in
- * serve.json (so `mcp create` and `status` print the URL that actually answers, whatever port it
- * was given) and the embedded sandbox in sandbox.json (so every command uses the sandbox serve
- * runs, with the OAuth client to reach it). Each file is owner-only and withdrawn by its writer.
+ * @module Running giftguard processes announce themselves in the data directory: each serve in
+ * serve-<pid>.json (so `mcp create` and `status` print the URL that actually answers, whatever port
+ * it was given, and a second serve stopping does not hide the first) and the embedded sandbox in
+ * sandbox.json (so every command uses the sandbox serve runs, with the OAuth client to reach it).
+ * Each file is owner-only and withdrawn by its writer; one left by a killed process is ignored.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writePrivateFileSync } from '../../storage/index.js';
 
@@ -25,7 +26,7 @@ export interface SandboxAnnouncement {
   readonly clientSecret: string;
 }
 
-type Kind = 'serve' | 'sandbox';
+type Kind = 'sandbox';
 
 /**
  * Whether a process exists (EPERM: it does, as another user's). The orchestrator's processAlive,
@@ -72,11 +73,37 @@ async function answering<T extends { pid: number }>(announced: T | undefined, ur
   }
 }
 
-/** Writes serve.json; returns the function that withdraws it. */
-export const announceServe = (home: string, announcement: ServeAnnouncement) => announce(home, 'serve', announcement);
+const SERVE_FILE = /^serve-(\d+)\.json$/;
+const serveFile = (home: string, pid: number) => join(home, `serve-${pid}.json`);
 
-/** The serve that answers now on this data directory. */
-export const runningServe = (home: string) => answering(readAnnouncement<ServeAnnouncement>(home, 'serve'), (a) => a.localUrl);
+/** Writes serve-<pid>.json; returns the function that withdraws it. */
+export function announceServe(home: string, announcement: ServeAnnouncement): () => void {
+  writePrivateFileSync(serveFile(home, announcement.pid), JSON.stringify(announcement));
+  return () => rmSync(serveFile(home, announcement.pid), { force: true });
+}
+
+/** Every serve that answers now on this data directory, the most recently started first. */
+export async function runningServes(home: string): Promise<ServeAnnouncement[]> {
+  let names: string[];
+  try {
+    names = readdirSync(home).filter((name) => SERVE_FILE.test(name));
+  } catch {
+    return [];
+  }
+  const announced = names.flatMap((name) => {
+    try {
+      const parsed = JSON.parse(readFileSync(join(home, name), 'utf8')) as Partial<ServeAnnouncement>;
+      return typeof parsed.url === 'string' && typeof parsed.pid === 'number' ? [parsed as ServeAnnouncement] : [];
+    } catch {
+      return [];
+    }
+  });
+  const live = await Promise.all(announced.map((a) => answering(a, (x) => x.localUrl)));
+  return live.filter((a): a is ServeAnnouncement => a !== undefined).sort((a, b) => b.startedAt - a.startedAt);
+}
+
+/** The serve that answers now on this data directory (the most recently started, if several do). */
+export const runningServe = async (home: string) => (await runningServes(home))[0];
 
 /** Writes sandbox.json; returns the function that withdraws it. */
 export const announceSandbox = (home: string, announcement: SandboxAnnouncement) => announce(home, 'sandbox', announcement);

@@ -38,7 +38,7 @@ export function askCommand(io: CliIo, factory: AppFactory): Command {
         openAiClient({ apiKey: app.config.openAiApiKey, baseUrl: app.config.openAiBaseUrl, model: app.config.openAiModel, maxSteps: app.config.agentMaxSteps });
         const connection = await app.connectSendoso({ sandboxPort: 0 });
         const run = await agentFor(app, connection);
-        const answer = await run(words.join(' '), { via: 'cli', id: io.env.USER ?? 'cli', maySend: () => true });
+        const answer = await run(words.join(' '), { via: 'cli', id: app.config.operator, maySend: () => true });
         if (flags.json) io.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
         else io.stdout.write(`${answer.answer}\n${answer.runIds.length ? `\n(runs: ${answer.runIds.join(', ')}; conversation ${answer.conversationId})\n` : ''}`);
       } finally {

@@ -175,6 +175,18 @@ function decider(app: App, flags: { override?: string; by?: string }): Decider {
   return { identity: `cli:${app.config.operator}`, override: flags.override };
 }
 
+/** An unlisted approver is told the one way the CLI still lets them decide. */
+async function withOverrideHint<T>(decision: Promise<T>): Promise<T> {
+  try {
+    return await decision;
+  } catch (error) {
+    if (error instanceof GiftingError && error.code === 'forbidden') {
+      throw new GiftingError('forbidden', `${error.message} To decide anyway, pass --override "reason": it is recorded and audited.`);
+    }
+    throw error;
+  }
+}
+
 export function approvalsCommand(io: CliIo, factory: AppFactory): Command {
   const approvals = new Command('approvals').description('Sends waiting for a person: list, approve, deny');
   approvals
@@ -224,7 +236,7 @@ export function approvalsCommand(io: CliIo, factory: AppFactory): Command {
     .addHelpText('after', APPROVER_HELP)
     .action(async (id: string, flags: { override?: string; by?: string }) =>
       withGuard(factory, io, undefined, async (guard, app) => {
-        const result = await guard.approve(id, decider(app, flags));
+        const result = await withOverrideHint(guard.approve(id, decider(app, flags)));
         if (result.status === 'voided') throw new GiftingError('bad_request', result.reason);
         if (result.status === 'denied') {
           throw new GiftingError('bad_request', `Approval ${id} cannot be honoured now:\n  - ${result.reasons.map((r) => r.message).join('\n  - ')}`);
@@ -255,7 +267,7 @@ export function approvalsCommand(io: CliIo, factory: AppFactory): Command {
           logger: app.logger,
           onSettled: (settlements) => settleRunItems(app.runs(), settlements, app.clock),
         });
-        await guard.deny(id, decider(app, flags), flags.reason);
+        await withOverrideHint(guard.deny(id, decider(app, flags), flags.reason));
         io.stdout.write(`Denied ${id} as ${decider(app, flags).identity}${flags.override ? ' (override, recorded)' : ''}. Nothing was sent.\n`);
       } finally {
         await app.close();

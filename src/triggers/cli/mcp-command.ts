@@ -2,8 +2,8 @@
  * @module `giftguard mcp …` (scoped MCP servers: create, list, revoke, stdio) and
  * `giftguard api-token …` (the second factor a server can require).
  */
-import { readFileSync } from 'node:fs';
-import { join, resolve, sep } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
 import { Command, Option } from 'commander';
 import { GiftingError } from '../../domain/index.js';
 import { writePrivateFileSync } from '../../storage/index.js';
@@ -26,10 +26,11 @@ export function loopbackHost(host: string): string {
   return reachable.includes(':') ? `[${reachable}]` : reachable;
 }
 
-function parseExpiry(value: string | undefined): number | undefined {
+function parseExpiry(value: string | undefined, now: number): number | undefined {
   if (value === undefined) return undefined;
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) throw new GiftingError('bad_request', `--expires-at must be an ISO 8601 time such as 2026-12-31T23:59:00Z (got "${value}")`);
+  if (ms < now + 60_000) throw new GiftingError('bad_request', `--expires-at must be at least 60 seconds in the future (got ${new Date(ms).toISOString()})`);
   return ms;
 }
 
@@ -147,6 +148,19 @@ function stdioToken(flags: { token?: string; tokenFile?: string }, io: CliIo): s
   return io.env.GIFTGUARD_MCP_TOKEN?.trim() || undefined;
 }
 
+/**
+ * A server bound to a group the policy does not name could only ever be refused: say so now, with
+ * the groups it does name. (With no policy at all every spend is refused anyway, and said so.)
+ */
+async function assertPolicyGroup(app: App, group: string): Promise<void> {
+  const policy = await app.policy();
+  if (!policy) return;
+  const { findGroupPolicy } = await import('../../guard/index.js');
+  if (!findGroupPolicy(policy, group)) {
+    throw new GiftingError('bad_request', `No spend policy covers the group "${group}", so every send through this server would be refused. Groups in the policy: ${policy.groups.map((g) => g.group).join(', ')}.`);
+  }
+}
+
 /** `giftguard mcp` */
 export function mcpCommand(io: CliIo, factory: AppFactory): Command {
   const mcp = new Command('mcp').description('Scoped MCP servers: each has its own secret URL and its own set of tools');
@@ -167,11 +181,12 @@ export function mcpCommand(io: CliIo, factory: AppFactory): Command {
         const { assertUsableScope } = await import('../../tools/index.js');
         const scope: ToolScope = { methods: list(flags.methods), tags: list(flags.tags) };
         const tools = assertUsableScope(app.tools, scope);
+        if (flags.group !== undefined) await assertPolicyGroup(app, flags.group);
         const { server, token } = app.registry().createServer({
           name: flags.name,
           scope,
           group: flags.group,
-          expiresAt: parseExpiry(flags.expiresAt),
+          expiresAt: parseExpiry(flags.expiresAt, app.clock.now()),
           requireApiTokenAuth: flags.requireApiTokenAuth,
         });
         // The serve running on this data directory answers the URL, whatever port it was given.
@@ -229,7 +244,7 @@ export function mcpCommand(io: CliIo, factory: AppFactory): Command {
               String(selectTools(app.tools, s.scope).length),
               s.group ?? '-',
               s.requireApiTokenAuth ? 'required' : '-',
-              when(s.expiresAt),
+              s.expiresAt !== null && s.expiresAt <= app.clock.now() ? `expired ${when(s.expiresAt)}` : when(s.expiresAt),
               when(s.createdAt),
             ]),
           ),
@@ -333,10 +348,16 @@ export function apiTokenCommand(io: CliIo, factory: AppFactory): Command {
     .option('--header-file <path>', 'write "Authorization: Bearer <token>" to this owner-only file for mcp-remote --header-file, instead of printing the token')
     .action(async (flags: { name: string; expiresAt?: string; headerFile?: string }) =>
       withApp(factory, io, (app) => {
-        const { apiToken, token } = app.registry().createApiToken(flags.name, parseExpiry(flags.expiresAt));
+        const registry = app.registry();
+        // Checked before the token exists, so a bad path leaves no token behind.
+        const path = flags.headerFile === undefined ? undefined : resolve(flags.headerFile);
+        if (path !== undefined) {
+          if (!existsSync(dirname(path))) throw new GiftingError('bad_request', `--header-file: the directory ${dirname(path)} does not exist`);
+          if (existsSync(path)) throw new GiftingError('bad_request', `--header-file: ${path} already exists; remove it first (the token in it keeps working until you revoke it with giftguard api-token revoke)`);
+        }
+        const { apiToken, token } = registry.createApiToken(flags.name, parseExpiry(flags.expiresAt, app.clock.now()));
         const created = `Created API token ${apiToken.id} "${apiToken.name}"${apiToken.expiresAt ? `, valid until ${when(apiToken.expiresAt)}` : ''}.\n`;
-        if (flags.headerFile) {
-          const path = resolve(flags.headerFile);
+        if (path !== undefined) {
           writePrivateFileSync(path, `Authorization: Bearer ${token}\n`);
           io.stdout.write(`${created}Wrote its Authorization header to ${path} (mode 0600), for: npx -y ${MCP_REMOTE} URL --header-file ${path}\n`);
           return;

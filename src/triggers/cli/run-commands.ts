@@ -106,7 +106,7 @@ export function batchRowLines(run: RunRecord, items: readonly RunItem[]): string
   for (const [title, rows] of sections) {
     if (rows.length === 0) continue;
     lines.push(`${title}: ${rows.length}`);
-    for (const row of rows.slice(0, LISTED_ROWS)) lines.push(`  line ${row.line}: ${terminalText(oneLine(row.text, 160))}`);
+    for (const row of rows.slice(0, LISTED_ROWS)) lines.push(`  line ${row.line}: ${terminalText(oneLine(row.text, 300))}`);
     if (rows.length > LISTED_ROWS) lines.push(`  … and ${rows.length - LISTED_ROWS} more (giftguard runs show ${run.id})`);
   }
   return lines;
@@ -290,13 +290,21 @@ export function runsCommand(io: CliIo, factory: AppFactory): Command {
           io.stdout.write(`${JSON.stringify({ ...rest, events, items }, null, 2)}\n`);
           return;
         }
-        io.stdout.write(`Run ${run.id} (${run.workflow}): ${run.status}${run.state ? `, in ${run.state}` : ''}\n${run.summary ? `${terminalText(run.summary)}\n` : ''}\nEvents:\n`);
+        const state = run.state && run.state !== run.status ? `, in ${run.state}` : '';
+        io.stdout.write(`Run ${run.id} (${run.workflow}): ${run.status}${state}\n${run.summary ? `${terminalText(run.summary)}\n` : ''}\nEvents:\n`);
         io.stdout.write(table(['#', 'WHEN', 'EVENT', 'DETAIL'], events.map((e) => [String(e.seq), when(e.at), e.type, e.data === null ? '' : JSON.stringify(e.data).slice(0, 100)])));
         if (items.length > 0) {
           const counts = app.runs().itemCounts(id);
           io.stdout.write(`\nItems: ${items.length} (${Object.entries(counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s.replace('_', ' ')}`).join(', ')})\n`);
-          io.stdout.write(table(['LINE', 'EMAIL', 'STATUS', 'DETAIL'], items.map((i) => [String(i.line), i.email, i.status, oneLine(i.detail ?? '', 100)])));
+          io.stdout.write(table(['LINE', 'EMAIL', 'STATUS', 'DETAIL'], items.map((i) => [String(i.line), i.email, i.status, oneLine(i.detail ?? '', 200)])));
         }
+        // Rows the CSV check rejected are not items (they were never sendable): listed from the output.
+        const loaded = (run.output as WebinarBatchOutput | null)?.loaded;
+        const rejected = [
+          ...(loaded?.invalid ?? []).map((r) => [String(r.line), r.reason] as const),
+          ...(loaded?.duplicates ?? []).map((r) => [String(r.line), `${r.email} appears earlier in the file`] as const),
+        ].sort((a, b) => Number(a[0]) - Number(b[0]));
+        if (rejected.length > 0) io.stdout.write(`\nRejected rows (not sent): ${rejected.length}\n${table(['LINE', 'REASON'], rejected.map(([line, reason]) => [line, reason]))}`);
       } finally {
         await app.close();
       }

@@ -6,19 +6,23 @@
 import { existsSync, statSync } from 'node:fs';
 import { Command } from 'commander';
 import type { App, AppFactory } from './app.js';
-import { runningSandbox, runningServe } from './announcements.js';
+import { runningSandbox, runningServes } from './announcements.js';
+import { dataDirectoryProblem } from '../../storage/index.js';
 import { when } from './format.js';
 import type { CliIo } from './io.js';
 
 interface Status {
   readonly version: string;
   readonly install: { readonly path: string; readonly kind: 'checkout' | 'installed package' };
-  readonly data: { readonly path: string; readonly exists: boolean; readonly mode?: string };
+  readonly data: { readonly path: string; readonly exists: boolean; readonly mode?: string; readonly problem?: string };
   readonly database: { readonly path: string; readonly exists: boolean; readonly bytes?: number };
   readonly policies: { readonly paths: readonly string[]; readonly groups?: readonly string[]; readonly error?: string };
   readonly schedules: { readonly path: string; readonly names?: readonly string[]; readonly error?: string };
   readonly sendoso: { readonly kind: 'sendoso' | 'embedded sandbox'; readonly url?: string; readonly pid?: number };
+  /** The most recently started serve (what `mcp create` prints URLs for). */
   readonly serve: { readonly running: boolean; readonly url?: string; readonly pid?: number; readonly startedAt?: number };
+  /** Every serve running on this data directory. */
+  readonly serves: readonly { readonly url: string; readonly pid: number; readonly startedAt: number }[];
   readonly mcpServers?: number;
   readonly pendingApprovals?: number;
 }
@@ -46,11 +50,14 @@ async function collect(app: App): Promise<Status> {
     schedules = { ...schedules, error: errorText(error) };
   }
   const sandbox = !config.sendosoApiUrl && exists ? await runningSandbox(home) : undefined;
-  const serve = exists ? await runningServe(home) : undefined;
+  // The same rule every other command applies before it touches the directory.
+  const problem = home === config.location.userHome || home === '/' ? `${home} is not a directory of its own` : dataDirectoryProblem(home);
+  const serves = exists && !problem ? await runningServes(home) : [];
+  const serve = serves[0];
   return {
     version: app.version,
     install: { path: config.location.packageRoot, kind: config.location.installed ? 'installed package' : 'checkout' },
-    data: { path: home, exists, ...(exists && { mode: (statSync(home).mode & 0o777).toString(8).padStart(4, '0') }) },
+    data: { path: home, exists, ...(exists && { mode: (statSync(home).mode & 0o777).toString(8).padStart(4, '0') }), ...(problem && { problem }) },
     database: { path: config.databasePath, exists: dbExists, ...(dbExists && { bytes: statSync(config.databasePath).size }) },
     policies,
     schedules,
@@ -58,7 +65,8 @@ async function collect(app: App): Promise<Status> {
       ? { kind: 'sendoso', url: config.sendosoApiUrl }
       : { kind: 'embedded sandbox', ...(sandbox && { url: sandbox.url, pid: sandbox.pid }) },
     serve: serve ? { running: true, url: serve.url, pid: serve.pid, startedAt: serve.startedAt } : { running: false },
-    ...(dbExists && { mcpServers: app.registry().listServers().length, pendingApprovals: (await app.ledger().approvals('pending')).length }),
+    serves: serves.map((s) => ({ url: s.url, pid: s.pid, startedAt: s.startedAt })),
+    ...(dbExists && !problem && { mcpServers: app.registry().listServers().length, pendingApprovals: (await app.ledger().approvals('pending')).length }),
   };
 }
 
@@ -68,7 +76,7 @@ function describe(status: Status, app: App): string {
   const s = status;
   const lines = [
     `giftguard ${s.version} (${s.install.kind} at ${s.install.path})`,
-    `  Data         ${s.data.path}${s.data.exists ? ` (mode ${s.data.mode})` : ' — not created yet; the first command that needs it creates it'}`,
+    `  Data         ${s.data.path}${s.data.problem ? ` — REFUSED: ${s.data.problem}` : s.data.exists ? ` (mode ${s.data.mode})` : ' — not created yet; the first command that needs it creates it'}`,
     `  Database     ${s.database.path}${s.database.exists ? ` (${size(s.database.bytes!)})` : ' — not created yet'}`,
     `  Policies     ${s.policies.paths.join(', ')}: ${
       s.policies.error
@@ -81,9 +89,9 @@ function describe(status: Status, app: App): string {
     s.sendoso.kind === 'sendoso'
       ? `  Sendoso      ${s.sendoso.url}`
       : `  Sendoso      embedded sandbox${s.sendoso.url ? ` running at ${s.sendoso.url} (process ${s.sendoso.pid})` : ' — not running; giftguard serve (npm start) starts it, other commands start one for as long as they run'}`,
-    s.serve.running
-      ? `  Serve        running at ${s.serve.url} (process ${s.serve.pid}, since ${when(s.serve.startedAt!)}); MCP URLs are ${s.serve.url}/mcp/<token>`
-      : `  Serve        not running for this data directory; start it with npm start or giftguard serve (port ${app.config.port})`,
+    ...(s.serves.length > 0
+      ? s.serves.map((one, i) => `  ${i === 0 ? 'Serve       ' : '            '} running at ${one.url} (process ${one.pid}, since ${when(one.startedAt)}); MCP URLs are ${one.url}/mcp/<token>`)
+      : [`  Serve        not running for this data directory; start it with npm start or giftguard serve (port ${app.config.port})`]),
   ];
   if (s.mcpServers !== undefined) lines.push(`  MCP servers  ${s.mcpServers} (giftguard mcp list)`, `  Approvals    ${s.pendingApprovals} waiting (giftguard approvals list)`);
   lines.push('', 'Settings: GIFTGUARD_HOME, GIFTGUARD_POLICIES and GIFTGUARD_SCHEDULES move these; see the README.', '');
