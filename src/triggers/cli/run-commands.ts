@@ -41,7 +41,7 @@ async function progressListener(io: CliIo, runId: () => string, json: boolean): 
   if (tty) {
     const { SingleBar } = await import('cli-progress');
     const bar = new SingleBar(
-      { format: 'sending {bar} {value}/{total}  sent {sent}  approval {approval}  refused {refused}  skipped {skipped}  to retry {retrying}  checking {unknown}', stream: io.stdout as NodeJS.WriteStream, hideCursor: true },
+      { format: 'sending {bar} {value}/{total}  sent {sent}  approval {approval}  refused {refused}  skipped {skipped}  to send {retrying}  checking {unknown}', stream: io.stdout as NodeJS.WriteStream, hideCursor: true },
     );
     let started = false;
     return {
@@ -66,7 +66,7 @@ async function progressListener(io: CliIo, runId: () => string, json: boolean): 
         const step = p.total === 0 ? 10 : Math.floor((done / p.total) * 10);
         if (step === lastStep) return;
         lastStep = step;
-        io.stderr.write(`${done}/${p.total}: sent ${p.sent + p.alreadySent}, approval ${p.pendingApproval}, refused ${p.refused}, skipped ${p.skipped}, to retry ${p.retrying}, checking ${p.unknown}\n`);
+        io.stderr.write(`${done}/${p.total}: sent ${p.sent + p.alreadySent}, approval ${p.pendingApproval}, refused ${p.refused}, skipped ${p.skipped}, to send ${p.retrying}, checking ${p.unknown}\n`);
       },
     },
     stop: () => undefined,
