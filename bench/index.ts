@@ -9,6 +9,7 @@ import { clientOverhead } from './client-overhead.js';
 import { growth } from './growth.js';
 import { guardThroughput } from './guard.js';
 import { mcpOverhead } from './mcp-overhead.js';
+import { soak } from './soak.js';
 
 const sections: Record<string, () => Promise<string[]>> = {
   client: () => clientOverhead(Number(process.env.BENCH_CALLS ?? 2000)),
@@ -17,6 +18,7 @@ const sections: Record<string, () => Promise<string[]>> = {
   batch: () => batchComparison(Number(process.env.BENCH_BATCH ?? 1000)),
   growth: () => growth(),
   cli: () => cliStartup(Number(process.env.BENCH_CLI_RUNS ?? 5)),
+  soak: () => soak(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

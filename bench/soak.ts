@@ -86,6 +86,6 @@ export async function soak(seconds = Number(process.env.BENCH_SOAK_SECONDS ?? 60
     ...samples.map((s) => `  ${fmt(s.at, 0).padStart(6)} ${String(s.calls).padStart(8)} ${fmt(s.rss, 0).padStart(7)} ${fmt(s.db, 1).padStart(7)} ${fmt(s.wal, 1).padStart(7)}`),
     `  ${calls} calls, ${failures} failed, ${fmt(calls / seconds, 0)}/s; tool-audit rows at the end ${auditRows}`,
     `  targets: RSS after warm-up x${fmt(last.rss / warm.rss, 2)} (<= 1.20 ${last.rss / warm.rss <= 1.2 ? 'met' : 'MISSED'}); ` +
-      `WAL peak ${fmt(peakWal, 1)} MB (<= 16 ${peakWal <= 16 ? 'met' : 'MISSED'}); audit rows <= ${auditMaxRows} + one sweep ${auditRows <= auditMaxRows * 1.1 ? 'met' : 'MISSED'}; no failures ${failures === 0 ? 'met' : 'MISSED'}`,
+      `WAL peak ${fmt(peakWal, 1)} MB (<= 16 ${peakWal <= 16 ? 'met' : 'MISSED'}); audit rows <= ${auditMaxRows} + a minute of calls (serve sweeps once a minute) ${auditRows <= auditMaxRows + (calls / seconds) * 60 ? 'met' : 'MISSED'}; no failures ${failures === 0 ? 'met' : 'MISSED'}`,
   ];
 }

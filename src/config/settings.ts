@@ -82,6 +82,16 @@ export const settings = {
     schema: optionalText,
     description: 'SQLite file for MCP servers, API tokens and the audit log (default: $GIFTGUARD_HOME/giftguard.db).',
   }),
+  auditRetentionDays: define({
+    env: 'GIFTGUARD_AUDIT_RETENTION_DAYS',
+    schema: z.coerce.number().int().min(1).max(3650).default(90),
+    description: 'Days the MCP tool-call audit trail (giftguard audit) keeps a call; `serve` deletes older ones.',
+  }),
+  auditMaxRows: define({
+    env: 'GIFTGUARD_AUDIT_MAX_ROWS',
+    schema: z.coerce.number().int().min(100).max(100_000_000).default(1_000_000),
+    description: 'At most this many tool calls are kept in the audit trail, the newest; `serve` deletes the oldest beyond it.',
+  }),
   signingKey: define({
     env: 'GIFTGUARD_SIGNING_KEY',
     schema: z.string().min(32).optional(),

@@ -27,6 +27,26 @@ export function redactArguments(value: unknown): unknown {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, PERSONAL.has(k) ? '[redacted]' : redactArguments(v)]));
 }
 
+/**
+ * Whether `value` is JSON data (plain objects, arrays and primitives) with no personal key at any
+ * depth: then redactArguments would return an equal copy, and it can be serialized as it is.
+ */
+function needsNoRedaction(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return typeof value !== 'function' && typeof value !== 'symbol' && typeof value !== 'bigint';
+  if (Array.isArray(value)) return value.every(needsNoRedaction);
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const key of Object.keys(value)) {
+    if (PERSONAL.has(key) || !needsNoRedaction((value as Record<string, unknown>)[key])) return false;
+  }
+  return true;
+}
+
+/** The audit log's text for some arguments: redacted JSON, copying only when something is redacted. */
+function argumentsJson(value: unknown): string {
+  return JSON.stringify((needsNoRedaction(value) ? value : redactArguments(value)) ?? {});
+}
+
 export interface AuditEntry {
   readonly at: number;
   readonly serverId: string;
@@ -45,12 +65,15 @@ export interface AuditRow extends Omit<AuditEntry, 'arguments'> {
   readonly arguments: unknown;
 }
 
+/** Rows deleted per statement when pruning. */
+const PRUNE_CHUNK = 5_000;
+
 /** Writes and reads audit entries (table created by the registry's migrations). */
 export class ToolAuditLog {
   private readonly insert;
   private readonly recent;
 
-  constructor(db: SqliteDatabase) {
+  constructor(private readonly db: SqliteDatabase) {
     this.insert = db.prepare(
       'INSERT INTO tool_audit (at, server_id, tool, method, outcome, status, duration_ms, client_name, client_version, arguments) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -70,8 +93,34 @@ export class ToolAuditLog {
       Math.round(entry.durationMs * 1000) / 1000,
       entry.clientName ?? null,
       entry.clientVersion ?? null,
-      JSON.stringify(redactArguments(entry.arguments) ?? {}),
+      argumentsJson(entry.arguments),
     );
+  }
+
+  /**
+   * Retention: deletes calls older than `before` and, beyond the newest `keep`, the oldest; returns
+   * how many went. Rows are appended in time order, so both bounds are an id found by a few
+   * primary-key seeks (no scan of the table), and rows go in chunks, so a first sweep of a large
+   * table never holds the database for long.
+   */
+  prune(before: number, keep: number): number {
+    const bounds = this.db.prepare('SELECT MIN(id) AS low, MAX(id) AS high FROM tool_audit').get() as { low: number | null; high: number | null };
+    if (bounds.low === null || bounds.high === null) return 0;
+    const atOrAfter = this.db.prepare<[number], { at: number }>('SELECT at FROM tool_audit WHERE id >= ? ORDER BY id LIMIT 1');
+    // The first id whose call is not older than `before` (ids beyond `high` mean: all are older).
+    let low = bounds.low;
+    let high = bounds.high + 1;
+    while (low < high) {
+      const mid = Math.floor((low + high) / 2);
+      const row = atOrAfter.get(mid);
+      if (row !== undefined && row.at < before) low = mid + 1;
+      else high = mid;
+    }
+    const cut = Math.max(low, bounds.high - keep + 1);
+    const chunk = this.db.prepare('DELETE FROM tool_audit WHERE id >= ? AND id < ?');
+    let removed = 0;
+    for (let from = bounds.low; from < cut; from += PRUNE_CHUNK) removed += chunk.run(from, Math.min(cut, from + PRUNE_CHUNK)).changes;
+    return removed;
   }
 
   /** Newest first. */

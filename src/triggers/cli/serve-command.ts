@@ -171,9 +171,13 @@ export function serveCommand(io: CliIo, factory: AppFactory): Command {
         const mcp = endpoint;
         stops.push(() => mcp.close());
 
+        const toolAudit = app.audit();
         const sweep = async () => {
           const removed = registry.sweepExpired();
           if (removed > 0) log.info({ removed }, 'deleted expired MCP servers');
+          // The tool-call audit trail is kept to its retention, so it does not grow a row per call forever.
+          const pruned = toolAudit.prune(app.clock.now() - app.config.auditRetentionDays * 86_400_000, app.config.auditMaxRows);
+          if (pruned > 0) log.info({ pruned }, 'deleted tool calls beyond the audit retention');
         };
         await sweep();
         // Demo URLs of earlier serves that died without revoking them stop working now.

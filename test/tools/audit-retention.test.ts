@@ -1,0 +1,42 @@
+/**
+ * The tool-call audit trail is kept to its retention: calls older than the retention go, and
+ * beyond the newest N the oldest go, in chunks, without touching the newer ones.
+ */
+import { describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/storage/index.js';
+import { McpRegistry, ToolAuditLog } from '../../src/tools/index.js';
+import { ManualClock } from '../../src/domain/index.js';
+
+function trail(count: number, startAt: number, stepMs: number) {
+  const db = openDatabase(':memory:');
+  new McpRegistry(db, Buffer.alloc(32, 1), new ManualClock(0)); // its migrations create the table
+  const audit = new ToolAuditLog(db);
+  for (let i = 0; i < count; i++) audit.record({ at: startAt + i * stepMs, serverId: 's', tool: 't', method: 'GET', outcome: 'ok', durationMs: 1, arguments: { i } });
+  const ats = () => (db.prepare('SELECT at FROM tool_audit ORDER BY id').all() as { at: number }[]).map((r) => r.at);
+  return { audit, ats };
+}
+
+describe('audit retention', () => {
+  it('deletes calls older than the retention, and nothing newer', () => {
+    const { audit, ats } = trail(12_000, 0, 1000);
+    expect(audit.prune(7_000_000, 1_000_000)).toBe(7_000);
+    expect(ats()[0]).toBe(7_000_000);
+    expect(ats()).toHaveLength(5_000);
+    expect(audit.prune(7_000_000, 1_000_000)).toBe(0);
+  });
+
+  it('keeps at most the newest N', () => {
+    const { audit, ats } = trail(12_345, 0, 1);
+    expect(audit.prune(0, 10_000)).toBe(2_345);
+    expect(ats()).toHaveLength(10_000);
+    expect(ats()[0]).toBe(2_345);
+    expect(audit.list({ limit: 1 })[0]!.at).toBe(12_344);
+  });
+
+  it('an empty trail, and a retention that covers everything', () => {
+    const { audit } = trail(0, 0, 1);
+    expect(audit.prune(Date.now(), 100)).toBe(0);
+    const full = trail(50, 0, 1);
+    expect(full.audit.prune(1_000, 100)).toBe(50);
+  });
+});
