@@ -12,7 +12,7 @@ import type { CampaignInfo, SpendRequest } from '../src/domain/index.js';
 import { Guard, SqliteLedger, mergePolicyFiles, parsePolicyText } from '../src/guard/index.js';
 import { silentLogger } from '../src/log/index.js';
 import { openDatabase, startBackgroundCheckpoints } from '../src/storage/index.js';
-import { fmt, measure, percentile } from './stats.js';
+import { fmt, interleaved, percentile } from './stats.js';
 
 const POLICY_TEXT = `
 version: 1
@@ -43,7 +43,8 @@ function prefill(db: ReturnType<typeof openDatabase>, rows: number): void {
   })();
 }
 
-async function run(rows: number, decisions: number) {
+/** One ledger of `rows` prefilled intents with its guard, and the two operations measured on it. */
+async function ledgerOf(rows: number) {
   const dir = mkdtempSync(join(tmpdir(), 'giftguard-bench-guard-'));
   const path = join(dir, 'ledger.db');
   const db = openDatabase(path);
@@ -53,12 +54,11 @@ async function run(rows: number, decisions: number) {
   const fillMs = performance.now() - fillStart;
   // As `giftguard serve` runs it: WAL checkpoints off the request path.
   const stopCheckpoints = startBackgroundCheckpoints(db, path);
-  const file = parsePolicyText('bench.yaml', POLICY_TEXT).file!;
-  const policy = mergePolicyFiles([file]);
+  const policy = mergePolicyFiles([parsePolicyText('bench.yaml', POLICY_TEXT).file!]);
   const guard = new Guard({ ledger, policy, campaigns: { find: async () => webinar, all: async () => [webinar] }, clock: systemClock, logger: silentLogger() });
-  // (a) The decision with its reservation: evaluate + reserve, one IMMEDIATE transaction.
   let j = 0;
-  const reserveOnly = await measure(async () => {
+  // (a) The decision with its reservation: evaluate + reserve, one IMMEDIATE transaction.
+  const reserve = async () => {
     j += 1;
     const email = `decide${j}@example.com`;
     const result = await ledger.reserve({
@@ -72,11 +72,11 @@ async function run(rows: number, decisions: number) {
       caller: 'bench',
     });
     if (result.kind !== 'reserved') throw new Error(`unexpected ${result.kind}`);
-  }, decisions, 500);
+  };
   // (b) A whole guarded send with an instant upstream: reserve+claim, then capture.
   let i = 0;
-  const dispatch = async () => ({ body: { success: true, message: 'ok', tracking_code: `new_${i}` } });
-  const result = await measure(async () => {
+  const dispatch = async () => ({ body: { success: true, message: 'ok', tracking_code: `new_${rows}_${i}` } });
+  const send = async () => {
     i += 1;
     const email = `new${i}@example.com`;
     const request: SpendRequest = {
@@ -92,30 +92,47 @@ async function run(rows: number, decisions: number) {
     };
     const outcome = await guard.submit(request, dispatch);
     if (outcome.status !== 'sent') throw new Error(`unexpected ${outcome.status}`);
-  }, decisions, 500);
-  await stopCheckpoints();
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-  return { rows, fillMs, reserveOnly, result };
+  };
+  return {
+    rows,
+    fillMs,
+    reserve,
+    send,
+    async close() {
+      await stopCheckpoints();
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export async function guardThroughput(decisions: number): Promise<string[]> {
   const lines = [
-    `guard on SQLite (WAL, background checkpoints), ${decisions} operations per ledger size, same run`,
+    `guard on SQLite (WAL, background checkpoints), ${decisions} operations per ledger size, same run, interleaved across sizes`,
     '  decision + reservation = evaluate and reserve in one IMMEDIATE transaction;',
     '  full send = that (already claimed) + dispatch to an instant upstream + capture (2 commits)',
   ];
-  let first: { a: number; b: number } | undefined;
-  for (const rows of (process.env.BENCH_ROWS ? process.env.BENCH_ROWS.split(',').map(Number) : [10_000, 100_000, 1_000_000])) {
-    const { fillMs, reserveOnly, result } = await run(rows, decisions);
-    first ??= { a: reserveOnly.perSecond, b: result.perSecond };
-    const a50 = percentile(reserveOnly.samplesMs, 50);
-    const a99 = percentile(reserveOnly.samplesMs, 99);
-    lines.push(
-      `  ${String(rows).padStart(9)} rows  decision+reservation ${fmt(reserveOnly.perSecond, 0).padStart(5)}/s p50 ${fmt(a50)} ms p99 ${fmt(a99)} ms (x${fmt(reserveOnly.perSecond / first.a, 2)} of 10k; ` +
-        `>= 5000/s ${reserveOnly.perSecond >= 5000 ? 'met' : 'MISSED'}, p99 <= 2 ms ${a99 <= 2 ? 'met' : 'MISSED'})`,
-      `  ${' '.repeat(9)}       full send            ${fmt(result.perSecond, 0).padStart(5)}/s p50 ${fmt(percentile(result.samplesMs, 50))} ms p99 ${fmt(percentile(result.samplesMs, 99))} ms (x${fmt(result.perSecond / first.b, 2)} of 10k; prefill ${fmt(fillMs / 1000, 1)} s)`,
-    );
+  const sizes = process.env.BENCH_ROWS ? process.env.BENCH_ROWS.split(',').map(Number) : [10_000, 100_000, 1_000_000];
+  // Every ledger is built first; then each operation is measured on all of them in alternating
+  // slices, so no size is measured on a colder (or busier) machine than another.
+  const ledgers = [];
+  for (const rows of sizes) ledgers.push(await ledgerOf(rows));
+  try {
+    const reserves = await interleaved(Object.fromEntries(ledgers.map((l) => [String(l.rows), l.reserve])), { count: decisions, concurrency: 1, rounds: 10, warmup: 500 });
+    const sends = await interleaved(Object.fromEntries(ledgers.map((l) => [String(l.rows), l.send])), { count: decisions, concurrency: 1, rounds: 10, warmup: 500 });
+    const first = ledgers[0]!;
+    for (const ledger of ledgers) {
+      const a = reserves[String(ledger.rows)]!;
+      const b = sends[String(ledger.rows)]!;
+      const a99 = percentile(a.samplesMs, 99);
+      lines.push(
+        `  ${String(ledger.rows).padStart(9)} rows  decision+reservation ${fmt(a.perSecond, 0).padStart(5)}/s p50 ${fmt(percentile(a.samplesMs, 50))} ms p99 ${fmt(a99)} ms (x${fmt(a.perSecond / reserves[String(first.rows)]!.perSecond, 2)} of ${first.rows}; ` +
+          `>= 5000/s ${a.perSecond >= 5000 ? 'met' : 'MISSED'}, p99 <= 2 ms ${a99 <= 2 ? 'met' : 'MISSED'})`,
+        `  ${' '.repeat(9)}       full send            ${fmt(b.perSecond, 0).padStart(5)}/s p50 ${fmt(percentile(b.samplesMs, 50))} ms p99 ${fmt(percentile(b.samplesMs, 99))} ms (x${fmt(b.perSecond / sends[String(first.rows)]!.perSecond, 2)} of ${first.rows}; prefill ${fmt(ledger.fillMs / 1000, 1)} s)`,
+      );
+    }
+  } finally {
+    for (const ledger of ledgers) await ledger.close();
   }
   return lines;
 }
