@@ -54,9 +54,12 @@ describe.each<Kind>(['sqlite', 'redis'])('pace shared through %s', (kind) => {
     );
     turns.sort((a, b) => a - b);
     const gaps = turns.slice(1).map((t, i) => t - turns[i]!);
-    // 20 ms spacing; timers may fire a little early or late, never a burst.
-    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(18);
-    expect(turns.at(-1)! - turns[0]!).toBeGreaterThanOrEqual(29 * 19);
+    // 20 ms spacing. A turn taken up to 2 ms late keeps its slot's schedule (decide() in
+    // pacing-store.ts), and these times are seen after a store round trip, so one gap may look a
+    // few ms short; two unshared pacers would give turns ~0 ms apart. Over the whole run the
+    // schedule never compresses by more than that one lateness plus observation jitter.
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(10);
+    expect(turns.at(-1)! - turns[0]!).toBeGreaterThanOrEqual(29 * 20 - 10);
   });
 
   it('a pause set by one holds the other until it ends', async () => {
