@@ -4,6 +4,10 @@
  * request) and the legacy SSE transport at /mcp/<token>/sse. Each request is checked in order:
  * Host and Origin (DNS-rebinding protection, 403), the token (404 for unknown, revoked and expired
  * alike), and the giftguard API token when the server requires one (401).
+ *
+ * In stateless mode the common requests (initialize, ping, tools/list, tools/call) are answered
+ * directly, validated with the SDK's own schemas, without building an SDK Server and transport per
+ * request; everything else is left to the SDK transport (see answerDirectly).
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -21,7 +25,7 @@ import {
   PingRequestSchema,
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Clock } from '../domain/index.js';
 import type { Logger } from '../log/index.js';
 import type { ToolAuditLog } from './audit.js';
@@ -67,6 +71,8 @@ const NO_OAUTH =
 const API_TOKEN_NEEDED =
   'This MCP server requires a giftguard API token, not OAuth: send Authorization: Bearer ggapi_... (make one with giftguard api-token create; mcp-remote takes it with --header-file)';
 const ROUTE = /^\/mcp\/([^/]+)(\/sse|\/messages)?\/?$/;
+/** A request target whose WHATWG URL pathname is the target itself: no query, dots, escapes or doubled leading slash. */
+const PLAIN_PATH = /^\/(?!\/)[A-Za-z0-9_\-/]*$/;
 
 function json(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
@@ -114,6 +120,13 @@ function readJson(request: IncomingMessage): Promise<unknown> {
   });
 }
 
+/**
+ * A JSON-RPC tools/call request: JSONRPCRequestSchema (strict: no other top-level keys) with
+ * CallToolRequestSchema's method and params. A message passes it exactly when it passes
+ * JSONRPCRequestSchema and then CallToolRequestSchema, the SDK's two checks, in one pass.
+ */
+const TOOL_CALL_SCHEMA = JSONRPCRequestSchema.extend({ method: CallToolRequestSchema.shape.method, params: CallToolRequestSchema.shape.params });
+
 /** The JSON-RPC error a thrown value becomes, exactly as the SDK's Protocol maps it. */
 function rpcErrorOf(error: unknown): { code: number; message: string; data?: unknown } {
   const e = error as { code?: unknown; message?: string; data?: unknown };
@@ -159,14 +172,17 @@ export class McpHttpEndpoint {
 
   /** Handles the request if it is under /mcp/; returns false otherwise. */
   async handle(request: IncomingMessage, response: ServerResponse): Promise<boolean> {
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    if (OAUTH_DISCOVERY.test(url.pathname)) {
+    const raw = request.url ?? '/';
+    // A plain path is its own pathname; anything else (a query, dots, escapes…) goes through URL.
+    const url = PLAIN_PATH.test(raw) ? undefined : new URL(raw, 'http://localhost');
+    const pathname = url?.pathname ?? raw;
+    if (OAUTH_DISCOVERY.test(pathname)) {
       // OAuth-capable clients (mcp-remote) look for an authorization server after a 401 and print
       // what they found; what they find here says what to send instead.
       json(response, 404, { error: 'not_found', error_description: NO_OAUTH });
       return true;
     }
-    const match = ROUTE.exec(url.pathname);
+    const match = ROUTE.exec(pathname);
     if (!match) return false;
     const [, token = '', kind] = match;
 
@@ -179,13 +195,13 @@ export class McpHttpEndpoint {
       rpcError(response, 403, 'Forbidden: Origin not allowed');
       return true;
     }
-    const cors = origin !== undefined ? this.corsHeaders(origin) : {};
+    const cors = origin !== undefined ? this.corsHeaders(origin) : undefined;
     if (request.method === 'OPTIONS') {
-      response.writeHead(204, cors);
+      response.writeHead(204, cors ?? {});
       response.end();
       return true;
     }
-    for (const [k, v] of Object.entries(cors)) response.setHeader(k, v);
+    if (cors) for (const [k, v] of Object.entries(cors)) response.setHeader(k, v);
 
     const record = this.options.registry.findServer(decodedToken(token));
     if (!record) {
@@ -204,7 +220,7 @@ export class McpHttpEndpoint {
 
     try {
       if (kind === '/sse') await this.openSse(record, token, request, response);
-      else if (kind === '/messages') await this.postSse(record, url, request, response);
+      else if (kind === '/messages') await this.postSse(record, url ?? new URL(raw, 'http://localhost'), request, response);
       else await this.streamable(record, request, response);
     } catch (error) {
       this.log.error({ err: error, serverId: record.id }, 'mcp request failed');
@@ -248,7 +264,7 @@ export class McpHttpEndpoint {
   /** The shared per-scope answers for a record, built on first use. */
   private scopedFor(record: McpServerRecord): ScopedTools {
     const cached = this.scoped.get(record.id);
-    if (cached && sameServer(cached.record, record)) return cached.tools;
+    if (cached && (cached.record === record || sameServer(cached.record, record))) return cached.tools;
     const tools = scopedTools({
       serverId: record.id,
       serverName: record.name,
@@ -334,7 +350,9 @@ export class McpHttpEndpoint {
    * Mcp-Protocol-Version check, the method's request schema, CallToolRequestSchema); anything
    * else — batches, notifications, responses, other methods, task-augmented calls, any
    * validation failure — returns false before any side effect, and the SDK path answers it.
-   * Handler errors become JSON-RPC errors exactly as the SDK's Protocol maps them.
+   * Handler errors become JSON-RPC errors exactly as the SDK's Protocol maps them. (The SDK Server
+   * also re-parses a tools/call result with CallToolResultSchema; giftguard's results are built by
+   * results.ts and pass it unchanged, which test/tools/mcp-stateless-direct.test.ts compares.)
    */
   private async answerDirectly(record: McpServerRecord, request: IncomingMessage, response: ServerResponse, body: unknown): Promise<boolean> {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) return false;
@@ -342,52 +360,57 @@ export class McpHttpEndpoint {
     if (accept === undefined || !accept.includes('application/json') || !accept.includes('text/event-stream')) return false;
     if (!isJsonContentType(request.headers['content-type'])) return false;
     // JSONRPCMessageSchema is a union whose first member is the request: a request it accepts is
-    // parsed by exactly this schema.
-    const parsed = JSONRPCRequestSchema.safeParse(body);
-    if (!parsed.success) return false;
-    const message: JSONRPCRequest = parsed.data;
-    // The SDK's Protocol refuses a task-augmented request of any method (no task capability).
-    if (message.params?.task !== undefined) return false;
+    // parsed by exactly JSONRPCRequestSchema. For tools/call, that and CallToolRequestSchema are
+    // checked in one pass (TOOL_CALL_SCHEMA accepts exactly what passes both).
     let answer: () => unknown;
-    if (message.method === 'initialize') {
-      const init = InitializeRequestSchema.safeParse(message);
-      if (!init.success) return false;
+    let id: RequestId;
+    if ((body as { method?: unknown }).method === 'tools/call') {
+      if (!this.protocolVersionSupported(request)) return false;
+      const call = TOOL_CALL_SCHEMA.safeParse(body);
+      // The SDK's Protocol refuses a task-augmented request (no task capability): let it say so.
+      if (!call.success || call.data.params.task !== undefined) return false;
       const tools = this.scopedFor(record);
-      answer = () => tools.initializeResult(init.data.params.protocolVersion);
+      const { name, _meta } = call.data.params;
+      // The arguments as sent: the SDK's schema drops a __proto__ key, which invokeTool must see to
+      // refuse it.
+      const args = (body as { params: { arguments?: unknown } }).params.arguments;
+      id = call.data.id;
+      answer = () => tools.callTool({ name, arguments: args, _meta }, this.clients.get(record.id));
     } else {
-      const version = request.headers['mcp-protocol-version'];
-      if (version !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(version as string)) return false;
-      switch (message.method) {
-        case 'tools/call': {
-          const call = CallToolRequestSchema.safeParse(message);
-          if (!call.success) return false;
-          const tools = this.scopedFor(record);
-          const { name, _meta } = call.data.params;
-          // The arguments as sent: CallToolRequestSchema drops a __proto__ key, which invokeTool
-          // must see to refuse it.
-          const args = (message.params as { arguments?: unknown }).arguments;
-          answer = () => tools.callTool({ name, arguments: args, _meta }, this.clients.get(record.id));
-          break;
+      const parsed = JSONRPCRequestSchema.safeParse(body);
+      if (!parsed.success) return false;
+      const message: JSONRPCRequest = parsed.data;
+      // The SDK's Protocol refuses a task-augmented request of any method (no task capability).
+      if (message.params?.task !== undefined) return false;
+      id = message.id;
+      if (message.method === 'initialize') {
+        const init = InitializeRequestSchema.safeParse(message);
+        if (!init.success) return false;
+        const tools = this.scopedFor(record);
+        answer = () => tools.initializeResult(init.data.params.protocolVersion);
+      } else {
+        if (!this.protocolVersionSupported(request)) return false;
+        switch (message.method) {
+          case 'tools/list': {
+            if (!ListToolsRequestSchema.safeParse(message).success) return false;
+            const tools = this.scopedFor(record);
+            answer = () => tools.listTools();
+            break;
+          }
+          case 'ping':
+            if (!PingRequestSchema.safeParse(message).success) return false;
+            answer = () => ({});
+            break;
+          default:
+            return false;
         }
-        case 'tools/list': {
-          if (!ListToolsRequestSchema.safeParse(message).success) return false;
-          const tools = this.scopedFor(record);
-          answer = () => tools.listTools();
-          break;
-        }
-        case 'ping':
-          if (!PingRequestSchema.safeParse(message).success) return false;
-          answer = () => ({});
-          break;
-        default:
-          return false;
       }
     }
     let reply: unknown;
     try {
-      reply = { result: await answer(), jsonrpc: '2.0', id: message.id };
+      reply = { result: await answer(), jsonrpc: '2.0', id };
     } catch (error) {
-      reply = { jsonrpc: '2.0', id: message.id, error: rpcErrorOf(error) };
+      reply = { jsonrpc: '2.0', id, error: rpcErrorOf(error) };
     }
     const text = JSON.stringify(reply);
     response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
@@ -395,10 +418,16 @@ export class McpHttpEndpoint {
     return true;
   }
 
+  /** The SDK transport's check for every request but initialize: no Mcp-Protocol-Version, or a supported one. */
+  private protocolVersionSupported(request: IncomingMessage): boolean {
+    const version = request.headers['mcp-protocol-version'];
+    return version === undefined || SUPPORTED_PROTOCOL_VERSIONS.includes(version as string);
+  }
+
   /**
-   * One stateless JSON exchange on the web-standard transport. The body is already parsed, so
-   * only headers cross over; this skips the Node adapter's per-request listener, which was the
-   * largest fixed cost per call (see bench/mcp-overhead.ts).
+   * One stateless JSON exchange on the web-standard transport, for what answerDirectly leaves to
+   * the SDK. The body is already parsed, so only headers cross over; this skips the Node adapter's
+   * per-request listener.
    */
   private async statelessExchange(record: McpServerRecord, request: IncomingMessage, response: ServerResponse, body: unknown): Promise<void> {
     const server = this.buildServer(record);

@@ -76,10 +76,13 @@ const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 export function prototypeKeyIn(value: unknown, path = ''): string | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   for (const key of Object.keys(value)) {
-    const here = path ? `${path}.${key}` : key;
-    if (PROTOTYPE_KEYS.has(key)) return here;
-    const inner = prototypeKeyIn((value as Record<string, unknown>)[key], here);
-    if (inner !== undefined) return inner;
+    // The path is only built on the way out of a hit; most arguments have none.
+    if (PROTOTYPE_KEYS.has(key)) return path ? `${path}.${key}` : key;
+    const inner = (value as Record<string, unknown>)[key];
+    if (typeof inner === 'object' && inner !== null) {
+      const found = prototypeKeyIn(inner, path ? `${path}.${key}` : key);
+      if (found !== undefined) return found;
+    }
   }
   return undefined;
 }

@@ -2,7 +2,9 @@
  * @module One MCP server for one scope, on the SDK's low-level Server: tools/list shows exactly
  * the scoped tools, and tools/call re-checks the scope on every call (a client that never listed a
  * tool cannot call it). Unknown and out-of-scope tools get the same protocol error, so a narrow
- * token learns nothing about the rest of the catalogue. Every call is audited.
+ * token learns nothing about the rest of the catalogue. Every call is audited. What a scope answers
+ * is built once (scopedTools) and shared by every Server made for it and by the HTTP endpoint's
+ * direct stateless answers.
  */
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ErrorCode, LATEST_PROTOCOL_VERSION, ListToolsRequestSchema, McpError, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';

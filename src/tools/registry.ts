@@ -93,6 +93,26 @@ interface ServerRow {
   created_at: number;
 }
 
+const sameRow = (a: ServerRow, b: ServerRow): boolean =>
+  a.id === b.id &&
+  a.name === b.name &&
+  a.methods === b.methods &&
+  a.tags === b.tags &&
+  a.spend_group === b.spend_group &&
+  a.expires_at === b.expires_at &&
+  a.require_api_token_auth === b.require_api_token_auth &&
+  a.created_at === b.created_at;
+
+/** Tokens are `gg…_` plus 43 base64url characters; longer strings are not worth remembering. */
+const CACHED_TOKEN_LENGTH = 64;
+const CACHE_ENTRIES = 1_024;
+
+/** Remembers `value` under `key`, dropping the oldest entry past CACHE_ENTRIES. */
+function remember<V>(cache: Map<string, V>, key: string, value: V): void {
+  cache.set(key, value);
+  if (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+}
+
 const toServer = (row: ServerRow): McpServerRecord => ({
   id: row.id,
   name: row.name,
@@ -106,6 +126,14 @@ const toServer = (row: ServerRow): McpServerRecord => ({
 /** Persistent MCP servers and API tokens. */
 export class McpRegistry {
   private readonly statements;
+  /**
+   * Per-request work that gives the same answer every time, remembered (performance only): the
+   * HMAC of recently presented tokens, and the parsed record of recently read rows (reused only
+   * while the stored row is unchanged). The database is still asked on every lookup, so a
+   * revocation or expiry — from this process or another — applies to the very next request.
+   */
+  private readonly hashes = new Map<string, string>();
+  private readonly records = new Map<string, { readonly row: ServerRow; readonly record: McpServerRecord }>();
 
   constructor(
     private readonly db: SqliteDatabase,
@@ -133,7 +161,20 @@ export class McpRegistry {
 
   /** HMAC-SHA256 of a token under the signing key, hex. */
   private hash(token: string): string {
-    return createHmac('sha256', this.signingKey).update(token).digest('hex');
+    const known = this.hashes.get(token);
+    if (known !== undefined) return known;
+    const digest = createHmac('sha256', this.signingKey).update(token).digest('hex');
+    if (token.length <= CACHED_TOKEN_LENGTH) remember(this.hashes, token, digest);
+    return digest;
+  }
+
+  /** The record for a row, reusing the one parsed last time while the row is unchanged. */
+  private recordOf(row: ServerRow): McpServerRecord {
+    const known = this.records.get(row.id);
+    if (known && sameRow(known.row, row)) return known.record;
+    const record = toServer(row);
+    remember(this.records, row.id, { row, record });
+    return record;
   }
 
   /** Creates a server; returns the record and the token, which is never retrievable again. */
@@ -168,7 +209,7 @@ export class McpRegistry {
     const row = this.statements.serverByHash.get(this.hash(token));
     if (!row) return undefined;
     if (row.expires_at !== null && row.expires_at <= this.clock.now()) return undefined;
-    return toServer(row);
+    return this.recordOf(row);
   }
 
   /**
