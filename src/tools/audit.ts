@@ -20,24 +20,31 @@ const PERSONAL = new Set([
   'address_confirmation_custom_message',
 ]);
 
+/** How deep the audit records arguments; deeper values (a hostile client's) are replaced. */
+const RECORDED_DEPTH = 32;
+const TOO_DEEP = '[nested too deep to record]';
+
 /** Replaces personal values with "[redacted]", recursively; ids, amounts and flags stay readable. */
-export function redactArguments(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(redactArguments);
+export function redactArguments(value: unknown, depth = 0): unknown {
   if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, PERSONAL.has(k) ? '[redacted]' : redactArguments(v)]));
+  if (depth >= RECORDED_DEPTH) return TOO_DEEP;
+  if (Array.isArray(value)) return value.map((item) => redactArguments(item, depth + 1));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, PERSONAL.has(k) ? '[redacted]' : redactArguments(v, depth + 1)]));
 }
 
 /**
- * Whether `value` is JSON data (plain objects, arrays and primitives) with no personal key at any
- * depth: then redactArguments would return an equal copy, and it can be serialized as it is.
+ * Whether `value` is JSON data (plain objects, arrays and primitives) with no personal key, no
+ * deeper than RECORDED_DEPTH: then redactArguments would return an equal copy, and it can be
+ * serialized as it is.
  */
-function needsNoRedaction(value: unknown): boolean {
+function needsNoRedaction(value: unknown, depth = 0): boolean {
   if (value === null || typeof value !== 'object') return typeof value !== 'function' && typeof value !== 'symbol' && typeof value !== 'bigint';
-  if (Array.isArray(value)) return value.every(needsNoRedaction);
+  if (depth >= RECORDED_DEPTH) return false;
+  if (Array.isArray(value)) return value.every((item) => needsNoRedaction(item, depth + 1));
   const proto = Object.getPrototypeOf(value) as unknown;
   if (proto !== Object.prototype && proto !== null) return false;
   for (const key of Object.keys(value)) {
-    if (PERSONAL.has(key) || !needsNoRedaction((value as Record<string, unknown>)[key])) return false;
+    if (PERSONAL.has(key) || !needsNoRedaction((value as Record<string, unknown>)[key], depth + 1)) return false;
   }
   return true;
 }

@@ -84,8 +84,26 @@ function rpcError(response: ServerResponse, status: number, message: string, hea
   json(response, status, { jsonrpc: '2.0', error: { code: -32000, message }, id: null }, headers);
 }
 
-/** The request body parsed as JSON, undefined when empty; a body over MAX_BODY_BYTES drops the connection. */
-function readJson(request: IncomingMessage): Promise<unknown> {
+/** A request body refused before any MCP handling: answered with `status`, logged without a stack. */
+class BodyRefused extends Error {
+  constructor(
+    readonly status: 400 | 413,
+    readonly rpcCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The client went away before its body arrived: nobody to answer. */
+class BodyAbandoned extends Error {}
+
+/**
+ * The request body parsed as JSON, undefined when empty. A body over MAX_BODY_BYTES is refused
+ * as soon as it is known to be too large (413; the connection is closed once the answer is out),
+ * and invalid JSON with a JSON-RPC parse error (400), as the SDK transport answers it.
+ */
+function readJson(request: IncomingMessage, response: ServerResponse): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -99,8 +117,10 @@ function readJson(request: IncomingMessage): Promise<unknown> {
       if (done) return;
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
-        fail(new Error('body too large'));
-        request.destroy();
+        chunks.length = 0;
+        response.setHeader('connection', 'close');
+        response.once('finish', () => request.destroy());
+        fail(new BodyRefused(413, ErrorCode.InvalidRequest, `Request body larger than ${MAX_BODY_BYTES} bytes`));
         return;
       }
       chunks.push(chunk);
@@ -108,15 +128,16 @@ function readJson(request: IncomingMessage): Promise<unknown> {
     request.on('end', () => {
       if (done) return;
       done = true;
+      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+      if (text.trim() === '') return resolve(undefined);
       try {
-        const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
-        resolve(text.trim() === '' ? undefined : (JSON.parse(text) as unknown));
-      } catch (error) {
-        reject(error as Error);
+        resolve(JSON.parse(text) as unknown);
+      } catch {
+        reject(new BodyRefused(400, ErrorCode.ParseError, 'Parse error: Invalid JSON'));
       }
     });
-    request.on('error', fail);
-    request.on('close', () => fail(new Error('request closed before its body was read')));
+    request.on('error', () => fail(new BodyAbandoned('request failed before its body was read')));
+    request.on('close', () => fail(new BodyAbandoned('request closed before its body was read')));
   });
 }
 
@@ -223,8 +244,16 @@ export class McpHttpEndpoint {
       else if (kind === '/messages') await this.postSse(record, url ?? new URL(raw, 'http://localhost'), request, response);
       else await this.streamable(record, request, response);
     } catch (error) {
-      this.log.error({ err: error, serverId: record.id }, 'mcp request failed');
-      if (!response.headersSent) rpcError(response, 400, 'Bad request');
+      if (error instanceof BodyRefused) {
+        // The client's mistake (or an attack), not ours: a line at info, no stack.
+        this.log.info({ serverId: record.id, status: error.status, reason: error.message }, 'mcp request refused');
+        if (!response.headersSent) json(response, error.status, { jsonrpc: '2.0', error: { code: error.rpcCode, message: error.message }, id: null });
+      } else if (error instanceof BodyAbandoned) {
+        this.log.debug({ serverId: record.id }, error.message);
+      } else {
+        this.log.error({ err: error, serverId: record.id }, 'mcp request failed');
+        if (!response.headersSent) rpcError(response, 400, 'Bad request');
+      }
     }
     return true;
   }
@@ -300,7 +329,7 @@ export class McpHttpEndpoint {
   }
 
   private async streamable(record: McpServerRecord, request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const body = request.method === 'POST' ? await readJson(request) : undefined;
+    const body = request.method === 'POST' ? await readJson(request, response) : undefined;
     this.rememberClient(record, body);
 
     if (this.options.mode === 'stateless') {
@@ -475,7 +504,7 @@ export class McpHttpEndpoint {
       rpcError(response, 404, 'Session not found');
       return;
     }
-    const body = await readJson(request);
+    const body = await readJson(request, response);
     this.rememberClient(record, body);
     await session.transport.handlePostMessage(request, response, body);
   }

@@ -72,16 +72,26 @@ export interface Invocation {
 /** Keys that reach an object's prototype when copied, at any depth; zod's strict check lets them through. */
 const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
-/** The path of the first prototype-reaching key in parsed JSON, or undefined. */
-export function prototypeKeyIn(value: unknown, path = ''): string | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  for (const key of Object.keys(value)) {
-    // The path is only built on the way out of a hit; most arguments have none.
-    if (PROTOTYPE_KEYS.has(key)) return path ? `${path}.${key}` : key;
-    const inner = (value as Record<string, unknown>)[key];
-    if (typeof inner === 'object' && inner !== null) {
-      const found = prototypeKeyIn(inner, path ? `${path}.${key}` : key);
-      if (found !== undefined) return found;
+/** Deeper than any tool's arguments go; deeper input is refused rather than walked. */
+export const MAX_ARGUMENT_DEPTH = 32;
+
+/**
+ * Why parsed JSON arguments are refused before schema checks, or undefined: a prototype-reaching
+ * key at any depth, or nesting past MAX_ARGUMENT_DEPTH. Walked with an explicit stack, so a
+ * hostile client's 100,000-deep array cannot overflow the call stack.
+ */
+export function unsafeArgumentIn(value: unknown): string | undefined {
+  const stack: { readonly value: object; readonly path: string; readonly depth: number }[] = [];
+  if (typeof value === 'object' && value !== null) stack.push({ value, path: '', depth: 1 });
+  while (stack.length > 0) {
+    const { value: here, path, depth } = stack.pop()!;
+    if (depth > MAX_ARGUMENT_DEPTH) return `Arguments nested deeper than ${MAX_ARGUMENT_DEPTH} levels (at "${path}")`;
+    for (const key of Object.keys(here)) {
+      // Paths are short: a walk this deep is refused above.
+      const at = path ? `${path}.${key}` : key;
+      if (PROTOTYPE_KEYS.has(key)) return `Unrecognized key: "${at}"`;
+      const inner = (here as Record<string, unknown>)[key];
+      if (typeof inner === 'object' && inner !== null) stack.push({ value: inner, path: at, depth: depth + 1 });
     }
   }
   return undefined;
@@ -94,11 +104,11 @@ export async function invokeTool(
   runtime: ToolRuntime,
   context: CallContext,
 ): Promise<Invocation> {
-  const polluting = prototypeKeyIn(rawArgs);
-  if (polluting !== undefined) {
+  const unsafe = unsafeArgumentIn(rawArgs);
+  if (unsafe !== undefined) {
     return {
       outcome: 'invalid_arguments',
-      result: errorResult(`Invalid arguments for ${tool.name}; nothing was sent to Sendoso.\n✖ Unrecognized key: "${polluting}"`, {
+      result: errorResult(`Invalid arguments for ${tool.name}; nothing was sent to Sendoso.\n✖ ${unsafe}`, {
         [META_ERROR]: { code: 'invalid_arguments', retryable: false },
       }),
     };

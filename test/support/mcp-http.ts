@@ -6,6 +6,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { silentLogger } from '../../src/log/index.js';
+import type { Logger } from '../../src/log/index.js';
 import { openDatabase } from '../../src/storage/index.js';
 import { McpHttpEndpoint, McpRegistry, ToolAuditLog } from '../../src/tools/index.js';
 import type { McpSessionMode } from '../../src/tools/index.js';
@@ -22,7 +23,7 @@ export interface McpHttpEnv extends SandboxWithClient {
   connect(url: string, options?: { transport?: 'streamable' | 'sse'; headers?: Record<string, string> }): Promise<Client>;
 }
 
-export async function startMcpHttp(options: { mode?: McpSessionMode; allowedOrigins?: string[] } = {}): Promise<McpHttpEnv> {
+export async function startMcpHttp(options: { mode?: McpSessionMode; allowedOrigins?: string[]; logger?: Logger } = {}): Promise<McpHttpEnv> {
   const env = await startSandboxWithClient();
   const db = openDatabase(':memory:');
   const registry = new McpRegistry(db, Buffer.alloc(32, 7), env.clock);
@@ -41,7 +42,7 @@ export async function startMcpHttp(options: { mode?: McpSessionMode; allowedOrig
     runtime: testRuntime(env),
     audit,
     clock: env.clock,
-    logger: silentLogger(),
+    logger: options.logger ?? silentLogger(),
     version: 'test',
     mode: options.mode ?? 'stateless',
     allowedHosts: [`127.0.0.1:${http.port}`, `localhost:${http.port}`],

@@ -5,6 +5,7 @@
  * factor, Host/Origin checks, and an audit row per call with personal data redacted.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log/index.js';
 import { startMcpHttp, rawPost } from '../support/mcp-http.js';
 import type { McpHttpEnv } from '../support/mcp-http.js';
 
@@ -194,6 +195,52 @@ describe('hostile input', () => {
     }
     expect(env.sandbox.state.sends.length).toBe(before);
     expect(env.audit.list({ limit: 3 }).map((r) => r.outcome)).toEqual(['invalid_arguments', 'invalid_arguments', 'invalid_arguments']);
+  });
+
+  it('arguments nested 100,000 deep are refused as invalid, and the endpoint keeps answering', async () => {
+    env = await startMcpHttp();
+    const { token } = env.registry.createServer({ name: 'all', scope: {} });
+    for (const deep of ['['.repeat(100_000) + ']'.repeat(100_000), '{"a":'.repeat(50_000) + '1' + '}'.repeat(50_000)]) {
+      const answer = await fetch(env.urlFor(token), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: `{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"list_all_sendoso_campaigns","arguments":{"x":${deep}}}}`,
+      });
+      expect(answer.status).toBe(200);
+      const result = ((await answer.json()) as any).result;
+      expect(result.isError).toBe(true);
+      expect(result.content[0].text).toMatch(/Invalid arguments .* nothing was sent to Sendoso[\s\S]*nested deeper than 32 levels/);
+    }
+    const list = await fetch(env.urlFor(token), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify(listToolsBody),
+    });
+    expect(list.status).toBe(200);
+    // Recorded, but only as deep as the audit records.
+    const recorded = env.audit.list({ limit: 2 });
+    expect(recorded.map((r) => r.outcome)).toEqual(['invalid_arguments', 'invalid_arguments']);
+    expect(JSON.stringify(recorded[0]!.arguments)).toContain('[nested too deep to record]');
+  });
+
+  it('invalid JSON is a parse error and an oversized body a 413, each one quiet info line without a stack', async () => {
+    const lines: any[] = [];
+    const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
+    env = await startMcpHttp({ logger });
+    const { token } = env.registry.createServer({ name: 'all', scope: {} });
+    const post = (body: string) =>
+      fetch(env!.urlFor(token), { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body });
+    const invalid = await post('{"jsonrpc":"2.0",');
+    expect(invalid.status).toBe(400);
+    expect(((await invalid.json()) as any).error).toMatchObject({ code: -32700, message: 'Parse error: Invalid JSON' });
+    const oversized = await post(`{"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":"${'x'.repeat(4_100_000)}"}}`);
+    expect(oversized.status).toBe(413);
+    expect(((await oversized.json()) as any).error.message).toMatch(/larger than 4000000 bytes/);
+    expect((await post(JSON.stringify(listToolsBody))).status).toBe(200);
+    expect(lines.filter((l) => l.level >= 50)).toEqual([]);
+    const refused = lines.filter((l) => l.msg === 'mcp request refused');
+    expect(refused.map((l) => l.status)).toEqual([400, 413]);
+    expect(refused.every((l) => l.level === 30 && l.err === undefined)).toBe(true);
   });
 
   it('a malformed percent-escape in the MCP path is a 404, like any unknown token', async () => {
