@@ -70,6 +70,8 @@ const NO_OAUTH =
 /** Why a request to a server that requires an API token was refused, and what to do. */
 const API_TOKEN_NEEDED =
   'This MCP server requires a giftguard API token, not OAuth: send Authorization: Bearer ggapi_... (make one with giftguard api-token create; mcp-remote takes it with --header-file)';
+const API_TOKEN_INVALID =
+  'The giftguard API token sent is not valid: it was revoked, has expired or never existed. Make a new one with giftguard api-token create (giftguard api-token list shows the live ones)';
 const ROUTE = /^\/mcp\/([^/]+)(\/sse|\/messages)?\/?$/;
 /** A request target whose WHATWG URL pathname is the target itself: no query, dots, escapes or doubled leading slash. */
 const PLAIN_PATH = /^\/(?!\/)[A-Za-z0-9_\-/]*$/;
@@ -230,11 +232,13 @@ export class McpHttpEndpoint {
       rpcError(response, 404, 'Not found');
       return true;
     }
-    if (record.requireApiTokenAuth && !this.apiTokenPresent(request)) {
+    const apiToken = record.requireApiTokenAuth ? this.apiTokenOf(request) : 'valid';
+    if (apiToken !== 'valid') {
       // Said in the body and in the challenge: OAuth-capable clients (mcp-remote) read the
       // challenge, and there is no OAuth to discover here — only an API token to send.
-      rpcError(response, 401, API_TOKEN_NEEDED, {
-        'www-authenticate': `Bearer realm="giftguard", error="invalid_token", error_description="${API_TOKEN_NEEDED}"`,
+      const said = apiToken === 'missing' ? API_TOKEN_NEEDED : API_TOKEN_INVALID;
+      rpcError(response, 401, said, {
+        'www-authenticate': `Bearer realm="giftguard", error="invalid_token", error_description="${said}"`,
       });
       return true;
     }
@@ -285,9 +289,11 @@ export class McpHttpEndpoint {
     };
   }
 
-  private apiTokenPresent(request: IncomingMessage): boolean {
+  /** Whether the request carries a giftguard API token, and if so whether it is valid now. */
+  private apiTokenOf(request: IncomingMessage): 'missing' | 'invalid' | 'valid' {
     const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
-    return bearer !== undefined && this.options.registry.verifyApiToken(bearer);
+    if (bearer === undefined) return 'missing';
+    return this.options.registry.verifyApiToken(bearer) ? 'valid' : 'invalid';
   }
 
   /** The shared per-scope answers for a record, built on first use. */

@@ -152,7 +152,10 @@ describe('API token auth', () => {
     const client = await env.connect(env.urlFor(token), { headers: { authorization: `Bearer ${secret}` } });
     expect((await client.listTools()).tools.length).toBeGreaterThan(0);
     env.registry.revokeApiToken(apiToken.id);
-    expect((await rawPost(env.urlFor(token), listToolsBody, { authorization: `Bearer ${secret}` })).status).toBe(401);
+    const revoked = await rawPost(env.urlFor(token), listToolsBody, { authorization: `Bearer ${secret}` });
+    expect(revoked.status).toBe(401);
+    // Not "send a token": one was sent, and the user needs to know it no longer works.
+    expect(JSON.parse(revoked.text).error.message).toMatch(/API token sent is not valid: it was revoked, has expired or never existed.*api-token create/);
   });
 });
 
