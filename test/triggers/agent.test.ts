@@ -169,9 +169,22 @@ describe('giftguard ask', () => {
         probe.close(() => resolve(free));
       });
     });
-    const result = await cli({ OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1` }, 'ask', 'hello');
+    const home = tempHome();
+    const result = await cli({ GIFTGUARD_HOME: home, OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1` }, 'ask', 'hello');
     expect(result.code).toBe(1);
     expect(result.err).toContain(`Could not reach the model server at http://127.0.0.1:${port}/v1 (ECONNREFUSED). Check OPENAI_BASE_URL`);
+    const id = /conversations show (ask_[0-9a-f]+)/.exec(result.err)?.[1];
+    expect(id).toBeDefined();
+
+    // The reason is kept with the conversation, and --json answers in JSON when it fails too.
+    const shown = await cli({ GIFTGUARD_HOME: home }, 'conversations', 'show', id!);
+    expect(shown.out).toContain('(It stopped without an answer: Could not reach the model server');
+    expect((await cli({ GIFTGUARD_HOME: home }, 'conversations', 'list')).out).toContain('(failed: Could not reach the model server');
+    const json = await cli({ GIFTGUARD_HOME: home, OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1` }, 'ask', '--json', 'hello');
+    expect(json.code).toBe(1);
+    const answer = JSON.parse(json.out);
+    expect(answer).toMatchObject({ conversationId: expect.stringMatching(/^ask_/), error: { code: 'connection' } });
+    expect(answer.error.message).toContain('Could not reach the model server');
   });
 
   it('hands the model ISO 8601 times, and keeps every conversation readable with conversations list|show', async () => {

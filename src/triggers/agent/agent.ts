@@ -28,6 +28,24 @@ export interface AgentAnswer {
   readonly completionTokens: number;
 }
 
+/** A conversation that stopped without an answer; its id says where the transcript and reason are kept. */
+export class AgentFailedError extends GiftingError {
+  override readonly name = 'AgentFailedError';
+
+  constructor(
+    readonly conversationId: string,
+    cause: unknown,
+  ) {
+    const inner = cause instanceof GiftingError ? cause : undefined;
+    super(inner?.code ?? 'internal', cause instanceof Error ? cause.message : String(cause), {
+      cause,
+      retryable: inner?.retryable ?? false,
+      ...(inner?.status !== undefined && { status: inner.status }),
+      data: { ...inner?.data, conversationId },
+    });
+  }
+}
+
 const SYSTEM_PROMPT = `You are giftguard's gifting assistant for the company's Sendoso account.
 - Look groups, campaigns and members up with the list tools; use their exact names. Never invent ids or names.
 - You cannot send gifts directly. To send a physical gift to one person use start_abm_send; it checks the budget and the spend policy, may need a person's approval, and asks the recipient for their address.
@@ -100,7 +118,8 @@ export async function ask(options: {
   let completionTokens = 0;
   let answer: string | undefined;
   let steps = 0;
-  const save = () => store.save(id, { answer: answer ?? null, transcript: messages, promptTokens, completionTokens, runIds: state.runIds }, clock.now());
+  let failure: string | null = null;
+  const save = () => store.save(id, { answer: answer ?? null, failure, transcript: messages, promptTokens, completionTokens, runIds: state.runIds }, clock.now());
 
   try {
     for (; steps < settings.maxSteps && answer === undefined; steps++) {
@@ -129,6 +148,11 @@ export async function ask(options: {
       answer = `I stopped after ${settings.maxSteps} steps without finishing. Runs started: ${state.runIds.join(', ') || 'none'}. Check them with giftguard runs list.`;
       messages.push({ role: 'assistant', content: answer });
     }
+  } catch (error) {
+    // Kept with the conversation, so `conversations show` says why it has no answer; the caller
+    // is told which conversation it was.
+    failure = error instanceof Error ? error.message : String(error);
+    throw new AgentFailedError(id, error);
   } finally {
     save();
   }

@@ -24,6 +24,11 @@ const MIGRATIONS: Migration[] = [
       updated_at INTEGER NOT NULL
     )`,
   },
+  {
+    version: 2,
+    description: 'why a conversation stopped without an answer',
+    sql: 'ALTER TABLE agent_conversations ADD COLUMN failure TEXT',
+  },
 ];
 
 export interface Conversation {
@@ -34,6 +39,8 @@ export interface Conversation {
   readonly question: string;
   readonly model: string;
   readonly answer: string | null;
+  /** Why it stopped without an answer (the model server failed, giftguard shut down…). */
+  readonly failure: string | null;
   readonly transcript: unknown[];
   readonly promptTokens: number;
   readonly completionTokens: number;
@@ -47,10 +54,10 @@ export class ConversationStore {
     migrate(db, 'agent', MIGRATIONS);
     this.s = {
       insert: db.prepare('INSERT INTO agent_conversations (id, requester, question, model, transcript, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-      update: db.prepare('UPDATE agent_conversations SET answer = ?, transcript = ?, prompt_tokens = ?, completion_tokens = ?, run_ids = ?, updated_at = ? WHERE id = ?'),
+      update: db.prepare('UPDATE agent_conversations SET answer = ?, failure = ?, transcript = ?, prompt_tokens = ?, completion_tokens = ?, run_ids = ?, updated_at = ? WHERE id = ?'),
       get: db.prepare<[string], Record<string, unknown>>('SELECT * FROM agent_conversations WHERE id = ?'),
       recent: db.prepare<[number], Record<string, unknown>>(
-        'SELECT id, requester, question, model, answer, prompt_tokens, completion_tokens, run_ids, created_at, updated_at FROM agent_conversations ORDER BY created_at DESC, id DESC LIMIT ?',
+        'SELECT id, requester, question, model, answer, failure, prompt_tokens, completion_tokens, run_ids, created_at, updated_at FROM agent_conversations ORDER BY created_at DESC, id DESC LIMIT ?',
       ),
     };
   }
@@ -61,8 +68,12 @@ export class ConversationStore {
     return id;
   }
 
-  save(id: string, update: { answer: string | null; transcript: unknown[]; promptTokens: number; completionTokens: number; runIds: string[] }, now: number): void {
-    this.s.update.run(update.answer, JSON.stringify(update.transcript), update.promptTokens, update.completionTokens, JSON.stringify(update.runIds), now, id);
+  save(
+    id: string,
+    update: { answer: string | null; failure?: string | null; transcript: unknown[]; promptTokens: number; completionTokens: number; runIds: string[] },
+    now: number,
+  ): void {
+    this.s.update.run(update.answer, update.failure ?? null, JSON.stringify(update.transcript), update.promptTokens, update.completionTokens, JSON.stringify(update.runIds), now, id);
   }
 
   /** The newest conversations first, without their transcripts. */
@@ -88,6 +99,7 @@ function toConversation(r: Record<string, unknown>): Conversation {
     question: r.question as string,
     model: r.model as string,
     answer: (r.answer as string | null) ?? null,
+    failure: (r.failure as string | null) ?? null,
     transcript: JSON.parse(r.transcript as string) as unknown[],
     promptTokens: r.prompt_tokens as number,
     completionTokens: r.completion_tokens as number,

@@ -1,5 +1,5 @@
 /** @module The natural-language agent. */
-export { ask, agentRunner, openAiClient } from './agent.js';
+export { AgentFailedError, ask, agentRunner, openAiClient } from './agent.js';
 export type { AgentAnswer, AgentSettings } from './agent.js';
 export { agentToolbox } from './agent-tools.js';
 export type { AgentRequester, AgentToolDeps, AgentToolbox } from './agent-tools.js';

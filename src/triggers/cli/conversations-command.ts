@@ -52,7 +52,7 @@ export function conversationsCommand(io: CliIo, factory: AppFactory): Command {
             ? 'No conversations yet. Ask with: giftguard ask "…"\n'
             : table(
                 ['ID', 'WHEN', 'WHO', 'RUNS', 'TOKENS', 'QUESTION', 'ANSWER'],
-                rows.map((c) => [c.id, when(c.createdAt), c.requester, String(c.runIds.length), String(c.promptTokens + c.completionTokens), oneLine(c.question, 50), c.answer === null ? '(no answer)' : oneLine(c.answer, 60)]),
+                rows.map((c) => [c.id, when(c.createdAt), c.requester, String(c.runIds.length), String(c.promptTokens + c.completionTokens), oneLine(c.question, 50), c.answer !== null ? oneLine(c.answer, 60) : c.failure !== null ? oneLine(`(failed: ${c.failure})`, 60) : '(no answer)']),
               ),
         );
       } finally {
@@ -79,7 +79,7 @@ export function conversationsCommand(io: CliIo, factory: AppFactory): Command {
             `Tokens: ${conversation.promptTokens} prompt + ${conversation.completionTokens} completion${conversation.runIds.length ? `; runs: ${conversation.runIds.join(', ')} (giftguard runs show ID)` : ''}`,
             '',
             ...transcriptLines(conversation),
-            ...(conversation.answer === null ? ['', '(It stopped without an answer.)'] : []),
+            ...(conversation.answer === null ? ['', conversation.failure !== null ? `(It stopped without an answer: ${terminalText(conversation.failure)})` : '(It stopped without an answer.)'] : []),
             '',
           ].join('\n'),
         );
