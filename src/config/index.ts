@@ -7,3 +7,4 @@ export { parseYamlFile } from './yaml-file.js';
 export type { ParsedYaml } from './yaml-file.js';
 export { defaultHome, installLocation, isInstalledCopy, shippedPolicies } from './locations.js';
 export type { InstallLocation } from './locations.js';
+export { loopbackHost, publicBaseUrl } from './urls.js';

@@ -39,7 +39,7 @@ export type ConfigOverrides = { readonly [K in SettingKey]?: unknown };
  * Throws a ConfigError naming the flag and variable of the first bad value.
  */
 export function loadConfig(
-  env: NodeJS.ProcessEnv = process.env,
+  env: NodeJS.ProcessEnv,
   overrides: ConfigOverrides = {},
   /** The flag each override came from, when a command spells it differently from the table. */
   flagNames: { readonly [K in SettingKey]?: string } = {},

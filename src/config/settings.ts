@@ -149,6 +149,18 @@ export const settings = {
     schema: url.optional(),
     description: 'Run workflows against this remote MCP URL (same tool names) instead of the in-process tools.',
   }),
+  mcpToken: define({
+    env: 'GIFTGUARD_MCP_TOKEN',
+    schema: z.string().transform((v) => v.trim() || undefined).optional(),
+    description: 'The MCP token `giftguard mcp stdio` serves (instead of --token-file), so it never appears on a command line.',
+    secret: true,
+  }),
+  apiToken: define({
+    env: 'GIFTGUARD_API_TOKEN',
+    schema: z.string().transform((v) => v.trim() || undefined).optional(),
+    description: 'The giftguard API token `giftguard mcp stdio` presents for a server made with --require-api-token-auth.',
+    secret: true,
+  }),
   openAiApiKey: define({
     env: 'OPENAI_API_KEY',
     schema: optionalText,

@@ -5,3 +5,5 @@ export { startBackgroundCheckpoints } from './checkpoints.js';
 export { ensurePrivateDirectory, restrictToOwner, securePrivateTree, writePrivateFile, writePrivateFileSync, PRIVATE_DIRECTORY_MODE, PRIVATE_FILE_MODE } from './private-files.js';
 export { DATA_DIRECTORY_MARK, dataDirectoryProblem, dataDirectoryState, markDataDirectory } from './data-directory.js';
 export type { DataDirectoryState } from './data-directory.js';
+export { announceSandbox, announceServe, processAlive, runningSandbox, runningServe, runningServes } from './announcements.js';
+export type { SandboxAnnouncement, ServeAnnouncement } from './announcements.js';

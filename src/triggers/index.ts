@@ -1,8 +1,8 @@
 /** @module Triggers: the ways work starts — command line, the HTTP service, Slack, schedules and the agent. */
-export { announceSandbox, createProgram, processIo, runningSandbox, startConfiguredSandbox } from './cli/index.js';
-export type { App, AppFactory, AppRequest, CliIo, SandboxAnnouncement, SendosoConnection, SendosoConnectOptions, SendosoOAuthServer } from './cli/index.js';
-export { startHttpServer } from './http-server.js';
-export type { RequestHandler, RunningHttpServer } from './http-server.js';
+export { createProgram, startConfiguredSandbox } from './cli/index.js';
+export type { App, AppFactory, AppRequest, AskAgent, CliIo, RunningServe, RunningStdioMcp, SendosoConnection, StdioMcpOptions, SendosoConnectOptions, SendosoOAuthServer } from './cli/index.js';
+export { startHttpServer } from './http/index.js';
+export type { RequestHandler, RunningHttpServer } from './http/index.js';
 export { ConversationStore, agentRunner, agentToolbox, ask, openAiClient } from './agent/index.js';
 export type { AgentAnswer, AgentRequester, AgentSettings } from './agent/index.js';
 export { answerBlocks, createSlackIntegration, parseGiftCommand, runBlocks, signSlackRequest, slackPoster, verifySlackRequest } from './slack/index.js';

@@ -1,20 +1,22 @@
 /**
- * @module What CLI commands get from the composition root (src/main.ts): configuration, logging,
- * the clock, storage, the tool catalogue and a way to reach Sendoso. Commands never build these
- * themselves, so there stays one place where giftguard is wired together.
+ * @module What CLI commands get from the composition root (src/app/, through src/main.ts):
+ * configuration, logging, the clock, storage, the tool catalogue, a way to reach Sendoso, and the
+ * long-running services (serve, mcp stdio, the agent, the scheduler). Commands parse, call the App
+ * and print; they never build services themselves, so there stays one place where giftguard is
+ * wired together.
  */
 import type { Config, ConfigOverrides, SettingKey } from '../../config/index.js';
 import type { Clock, SendHistory } from '../../domain/index.js';
 import type { Guard, LedgerPort, Policy } from '../../guard/index.js';
 import type { Orchestrator, RunStore, ToolClient } from '../../orchestrator/index.js';
-import type { ConversationStore } from '../agent/index.js';
-import type { Schedule, ScheduleStateStore } from '../schedule/index.js';
+import type { AgentAnswer, AgentRequester, ConversationStore } from '../agent/index.js';
+import type { Schedule, ScheduleStateStore, Scheduler } from '../schedule/index.js';
 import type { SlackPoster } from '../slack/index.js';
 import type { SqliteDatabase } from '../../storage/index.js';
 import type { Logger } from '../../log/index.js';
 import type { RunningSandbox } from '../../sandbox/index.js';
 import type { AccessTokenProvider, ConnectionStore, SendosoClient, SendosoGateway, SendosoSenders } from '../../sendoso/index.js';
-import type { McpRegistry, ToolAuditLog, ToolDefinition, ToolRuntime } from '../../tools/index.js';
+import type { McpRegistry, ToolAuditLog, ToolDefinition, ToolRuntime, ToolScope } from '../../tools/index.js';
 
 /** A live connection to Sendoso, or to the embedded sandbox standing in for it. */
 export interface SendosoConnection {
@@ -52,6 +54,51 @@ export interface SendosoConnectOptions {
   readonly sandboxPort?: number;
   /** The flag that set that port, for error messages. */
   readonly sandboxPortFlag?: string;
+}
+
+/** Answers one request in plain words (the agent), as a requester allowed what it is allowed. */
+export type AskAgent = (question: string, requester: AgentRequester) => Promise<AgentAnswer>;
+
+/** `giftguard serve`, running: what it started, for the command to report, and how to stop it. */
+export interface RunningServe {
+  /** The base URL clients use (the public URL when one is set). */
+  readonly baseUrl: string;
+  readonly connection: SendosoConnection;
+  readonly policy: Policy | undefined;
+  readonly schedules: readonly Schedule[];
+  readonly scheduler: Scheduler;
+  /** Schedules fired at start because their time passed while nothing ran. */
+  readonly caughtUp: readonly string[];
+  /** Sends whose outcome is unknown, being reconciled in the background. */
+  readonly openSends: number;
+  /** Sendoso's webhooks, when a secret is known; `selfDelivered` when the embedded sandbox sends them. */
+  readonly webhooks: { readonly url: string; readonly selfDelivered: boolean } | undefined;
+  readonly webhookPath: string;
+  /** Slack, when SLACK_SIGNING_SECRET is set. */
+  readonly slack: { readonly approvalsPosted: boolean; readonly ask: boolean } | undefined;
+  /** Whether anything can post to Slack (SLACK_BOT_TOKEN): schedule reports need it. */
+  readonly canPostToSlack: boolean;
+  /** On the sandbox, an all-tools server revoked when serve stops. */
+  readonly demo: { readonly id: string; readonly token: string; readonly url: string } | undefined;
+  /** MCP servers configured. */
+  readonly servers: number;
+  /** Runs a stopped process left unfinished, continued here. */
+  readonly resumed: readonly string[];
+  /** Stops every part, last started first; throws the first failure after trying them all. */
+  stop(): Promise<void>;
+}
+
+export interface StdioMcpOptions {
+  /** The server's token (it fixes the scope), or none for an ad hoc scope. */
+  readonly token?: string | undefined;
+  readonly scope: ToolScope;
+  readonly group?: string | undefined;
+}
+
+/** An MCP server on stdio, running until its client closes it or `stop`. */
+export interface RunningStdioMcp {
+  readonly closed: Promise<void>;
+  stop(): Promise<void>;
 }
 
 /** Services for one command invocation. Everything is created lazily and closed by `close`. */
@@ -95,6 +142,14 @@ export interface App {
   slackPoster(): SlackPoster | undefined;
   /** The orchestrator and its rate-limited tool client over a connection (in-process tools, or GIFTGUARD_TOOLS_URL). */
   orchestration(connection: SendosoConnection): Promise<{ readonly orchestrator: Orchestrator; readonly tools: ToolClient }>;
+  /** The agent over a connection (loads OpenAI); throws when neither OPENAI_API_KEY nor OPENAI_BASE_URL is set. */
+  agent(connection: SendosoConnection): Promise<AskAgent>;
+  /** A scheduler for these schedules, starting workflows on the orchestrator. */
+  scheduler(orchestrator: Orchestrator, schedules: readonly Schedule[]): Promise<Scheduler>;
+  /** Starts everything `giftguard serve` runs. */
+  serve(): Promise<RunningServe>;
+  /** Starts one MCP server on stdio. */
+  mcpStdio(options: StdioMcpOptions): Promise<RunningStdioMcp>;
   close(): Promise<void>;
 }
 

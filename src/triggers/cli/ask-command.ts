@@ -2,27 +2,8 @@
  * @module `giftguard ask "…"`: the natural-language agent from the command line.
  */
 import { Command } from 'commander';
-import type { AgentRequester } from '../agent/index.js';
-import type { App, AppFactory, SendosoConnection } from './app.js';
+import type { AppFactory } from './app.js';
 import type { CliIo } from './io.js';
-
-/** The agent over a connection, for any trigger (CLI, Slack, schedules). */
-export async function agentFor(app: App, connection: SendosoConnection) {
-  const { agentRunner, agentToolbox, openAiClient } = await import('../agent/index.js');
-  const settings = { apiKey: app.config.openAiApiKey, baseUrl: app.config.openAiBaseUrl, model: app.config.openAiModel, maxSteps: app.config.agentMaxSteps };
-  const client = openAiClient(settings);
-  const { orchestrator, tools } = await app.orchestration(connection);
-  const ledger = (await app.policy()) ? app.ledger() : undefined;
-  return agentRunner({
-    client,
-    settings,
-    toolboxFor: (requester: AgentRequester) =>
-      agentToolbox({ catalogue: app.tools, tools, orchestrator, runs: app.runs(), ledger, requester, maxSends: app.config.agentMaxSends, now: () => app.clock.now() }),
-    store: await app.conversations(),
-    clock: app.clock,
-    logger: app.logger,
-  });
-}
 
 export function askCommand(io: CliIo, factory: AppFactory): Command {
   return new Command('ask')
@@ -37,7 +18,7 @@ export function askCommand(io: CliIo, factory: AppFactory): Command {
         const { AgentFailedError, openAiClient } = await import('../agent/index.js');
         openAiClient({ apiKey: app.config.openAiApiKey, baseUrl: app.config.openAiBaseUrl, model: app.config.openAiModel, maxSteps: app.config.agentMaxSteps });
         const connection = await app.connectSendoso({ sandboxPort: 0 });
-        const run = await agentFor(app, connection);
+        const run = await app.agent(connection);
         const answer = await run(words.join(' '), { via: 'cli', id: app.config.operator, maySend: () => true }).catch((error: unknown) => {
           // A script reading --json gets JSON either way; the error itself still sets the exit code.
           if (error instanceof AgentFailedError) {

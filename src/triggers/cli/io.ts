@@ -1,6 +1,7 @@
 /**
  * @module What a CLI command may touch of the process: its streams, environment and the way it
- * waits for shutdown. Passed in so commands run inside tests without a child process.
+ * waits for shutdown. Passed in by the composition root (src/main.ts), so commands run inside
+ * tests without a child process.
  */
 
 export interface CliIo {
@@ -11,23 +12,4 @@ export interface CliIo {
   readonly untilStopped: () => Promise<void>;
   /** Sets the exit code without throwing (a workflow that ran but failed). */
   readonly setExitCode?: (code: number) => void;
-}
-
-/** The real process's streams and signals. */
-export function processIo(): CliIo {
-  return {
-    stdout: process.stdout,
-    stderr: process.stderr,
-    env: process.env,
-    untilStopped: () =>
-      new Promise((resolve) => {
-        const stop = () => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          resolve();
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      }),
-  };
 }

@@ -6,25 +6,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Command, Option } from 'commander';
 import { GiftingError } from '../../domain/index.js';
-import { writePrivateFileSync } from '../../storage/index.js';
-import { runningServe } from './announcements.js';
+import { publicBaseUrl } from '../../config/index.js';
+import { runningServe, writePrivateFileSync } from '../../storage/index.js';
 import type { ToolScope } from '../../tools/index.js';
 import type { App, AppFactory } from './app.js';
 import { list, table, when } from './format.js';
 import type { CliIo } from './io.js';
 import { integer } from './options.js';
-
-/** The base URL clients reach `giftguard serve` at. */
-export function publicBaseUrl(app: App, port = app.config.port): string {
-  if (app.config.publicUrl) return app.config.publicUrl.replace(/\/$/, '');
-  return `http://${loopbackHost(app.config.host)}:${port}`;
-}
-
-/** A host to reach a server listening on `host` from this machine (URL form, IPv6 in brackets). */
-export function loopbackHost(host: string): string {
-  const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  return reachable.includes(':') ? `[${reachable}]` : reachable;
-}
 
 function parseExpiry(value: string | undefined, now: number): number | undefined {
   if (value === undefined) return undefined;
@@ -127,8 +115,8 @@ const indent = (text: string, n: number) =>
     .join('\n');
 
 /** The stdio server's token: from --token-file, GIFTGUARD_MCP_TOKEN or (discouraged) --token. */
-function stdioToken(flags: { token?: string; tokenFile?: string }, io: CliIo): string | undefined {
-  const given = [flags.token !== undefined, flags.tokenFile !== undefined, Boolean(io.env.GIFTGUARD_MCP_TOKEN)].filter(Boolean).length;
+function stdioToken(flags: { token?: string; tokenFile?: string }, io: CliIo, fromSettings: string | undefined): string | undefined {
+  const given = [flags.token !== undefined, flags.tokenFile !== undefined, fromSettings !== undefined].filter(Boolean).length;
   if (given > 1) throw new GiftingError('bad_request', 'Give the MCP token one way: GIFTGUARD_MCP_TOKEN, --token-file or --token');
   if (flags.tokenFile !== undefined) {
     let text: string;
@@ -145,7 +133,7 @@ function stdioToken(flags: { token?: string; tokenFile?: string }, io: CliIo): s
     io.stderr.write('giftguard: warning: --token puts the MCP token where ps shows it to every local user; use GIFTGUARD_MCP_TOKEN or --token-file\n');
     return flags.token;
   }
-  return io.env.GIFTGUARD_MCP_TOKEN?.trim() || undefined;
+  return fromSettings;
 }
 
 /**
@@ -191,7 +179,7 @@ export function mcpCommand(io: CliIo, factory: AppFactory): Command {
         });
         // The serve running on this data directory answers the URL, whatever port it was given.
         const serve = await runningServe(app.dataDirectory());
-        const url = `${serve?.url ?? publicBaseUrl(app)}/mcp/${token}`;
+        const url = `${serve?.url ?? publicBaseUrl(app.config)}/mcp/${token}`;
         if (flags.json) {
           io.stdout.write(`${JSON.stringify({ ...server, url, serveRunning: serve !== undefined, tools: tools.map((t) => t.name) }, null, 2)}\n`);
           return;
@@ -285,50 +273,11 @@ export function mcpCommand(io: CliIo, factory: AppFactory): Command {
     .action(async (flags: { token?: string; tokenFile?: string; methods?: string; tags?: string; group?: string }) => {
       const app = factory({ env: io.env, service: true });
       try {
-        const [{ StdioServerTransport }, { assertUsableScope, createMcpServer }] = await Promise.all([
-          import('@modelcontextprotocol/sdk/server/stdio.js'),
-          import('../../tools/index.js'),
-        ]);
-        let id = 'stdio';
-        let name = 'stdio';
-        let scope: ToolScope = { methods: list(flags.methods), tags: list(flags.tags) };
-        let group = flags.group;
-        let revokedBecause: (() => string | undefined) | undefined;
-        const token = stdioToken(flags, io);
-        if (token !== undefined) {
-          if (flags.methods || flags.tags || flags.group) throw new GiftingError('bad_request', 'A token already fixes the scope; leave out --methods, --tags and --group');
-          const registry = app.registry();
-          const record = registry.findServer(token);
-          if (!record) throw new GiftingError('not_found', 'That MCP token is unknown, revoked or expired');
-          // Checked now and on every request, so `mcp revoke`, an expiry or a revoked API token takes effect on the next call.
-          revokedBecause = registry.liveCheck(token, io.env.GIFTGUARD_API_TOKEN?.trim() || undefined);
-          const refused = revokedBecause();
-          if (refused !== undefined) throw new GiftingError('unauthorized', `${refused}. Set GIFTGUARD_API_TOKEN to a valid ggapi_… token (giftguard api-token create).`);
-          ({ id, name, scope } = record);
-          group = record.group ?? undefined;
-        }
-        const tools = assertUsableScope(app.tools, scope);
-        const connection = await app.connectSendoso({ sandboxPort: 0 });
-        const server = createMcpServer({
-          serverId: id,
-          serverName: name,
-          tools,
-          runtime: await app.toolRuntime(connection),
-          audit: app.audit(),
-          clock: app.clock,
-          logger: app.logger,
-          group,
-          version: app.version,
-          revokedBecause,
-        });
-        const transport = new StdioServerTransport();
-        const closed = new Promise<void>((resolveClosed) => {
-          transport.onclose = () => resolveClosed();
-        });
-        await server.connect(transport);
-        app.logger.info({ serverId: id, tools: tools.length, sendoso: connection.description }, 'MCP stdio server ready');
-        await Promise.race([closed, io.untilStopped()]);
-        await server.close();
+        const token = stdioToken(flags, io, app.config.mcpToken);
+        if (token !== undefined && (flags.methods || flags.tags || flags.group)) throw new GiftingError('bad_request', 'A token already fixes the scope; leave out --methods, --tags and --group');
+        const stdio = await app.mcpStdio({ token, scope: { methods: list(flags.methods), tags: list(flags.tags) }, group: flags.group });
+        await Promise.race([stdio.closed, io.untilStopped()]);
+        await stdio.stop();
       } finally {
         await app.close();
       }

@@ -1,35 +1,15 @@
 /**
  * @module `giftguard schedules list` (what runs when, next fire times in each schedule's timezone)
- * and `giftguard schedules run NAME` (run one now, deliver its report); plus the scheduler that
- * `giftguard serve` runs.
+ * and `giftguard schedules run NAME` (run one now, deliver its report).
  */
 import { relative } from 'node:path';
 import { Command, Option } from 'commander';
 import { GiftingError } from '../../domain/index.js';
-import type { Orchestrator } from '../../orchestrator/index.js';
-import type { Schedule, Scheduler } from '../schedule/index.js';
-import type { App, AppFactory } from './app.js';
+import type { Schedule } from '../schedule/index.js';
+import type { AppFactory } from './app.js';
 import { table, when } from './format.js';
 import type { CliIo } from './io.js';
 import { integer } from './options.js';
-
-/** The scheduler over an orchestrator, reporting to files and (with a bot token) Slack. */
-export async function schedulerFor(app: App, orchestrator: Orchestrator, schedules: readonly Schedule[]): Promise<Scheduler> {
-  const { Scheduler, deliverReport, scheduledInput } = await import('../schedule/index.js');
-  const runs = app.runs();
-  return new Scheduler({
-    schedules,
-    clock: app.clock,
-    state: app.scheduleState(),
-    launch: (schedule) => {
-      const { workflow, input } = scheduledInput(schedule, app.clock.now());
-      return orchestrator.start(workflow, input);
-    },
-    isActive: (runId) => ['running', 'waiting'].includes(runs.get(runId)?.status ?? ''),
-    report: deliverReport({ poster: app.slackPoster(), logger: app.logger }),
-    logger: app.logger,
-  });
-}
 
 /** Where a schedule's report goes, for people. */
 export function reportTargets(schedule: Schedule): string {
@@ -119,7 +99,7 @@ export function schedulesCommand(io: CliIo, factory: AppFactory): Command {
         }
         const connection = await app.connectSendoso({ sandboxPort: 0 });
         const { orchestrator } = await app.orchestration(connection);
-        const result = await (await schedulerFor(app, orchestrator, [schedule])).runNow(schedule);
+        const result = await (await app.scheduler(orchestrator, [schedule])).runNow(schedule);
         if (result.status === 'skipped') {
           io.stderr.write(`Not run: ${schedule.name}'s last run ${result.activeRunId} is still going (giftguard runs show ${result.activeRunId}).\n`);
           io.setExitCode?.(1);

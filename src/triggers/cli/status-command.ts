@@ -6,7 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { Command } from 'commander';
 import type { App, AppFactory } from './app.js';
-import { runningSandbox, runningServes } from './announcements.js';
+import { runningSandbox, runningServes } from '../../storage/index.js';
 import { dataDirectoryProblem } from '../../storage/index.js';
 import { when } from './format.js';
 import type { CliIo } from './io.js';

@@ -5,7 +5,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Logger } from '../log/index.js';
+import type { Logger } from '../../log/index.js';
 
 /** Returns true when it handled the request. */
 export type RequestHandler = (request: IncomingMessage, response: ServerResponse) => Promise<boolean>;

@@ -7,7 +7,7 @@
  */
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { writePrivateFileSync } from '../../storage/index.js';
+import { writePrivateFileSync } from './private-files.js';
 
 export interface ServeAnnouncement {
   /** The base URL clients use (the public URL when one is set). */

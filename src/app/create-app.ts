@@ -1,0 +1,255 @@
+/**
+ * @module The App: every service a command uses, built once, lazily, from the configuration, and
+ * closed together. The CLI reaches giftguard only through it (src/triggers/cli/app.ts says what it
+ * offers); the long-running parts of `serve` and `mcp stdio` are services built here too.
+ */
+import type { Guard, LivePolicy, SqliteLedger } from '../guard/index.js';
+import type { Orchestrator, RunStore, ToolClient } from '../orchestrator/index.js';
+import type { Settlement } from '../guard/index.js';
+import type { ConnectionStore, Pacer, PacingStore } from '../sendoso/index.js';
+import type { AccessTokenProvider } from '../sendoso/index.js';
+import type { SqliteDatabase } from '../storage/index.js';
+import type { McpRegistry, ToolAuditLog, ToolDefinition } from '../tools/index.js';
+import type { ConversationStore, ScheduleStateStore } from '../triggers/index.js';
+import type { Schedule, SlackPoster } from '../triggers/index.js';
+import type { App, AppFactory, SendosoConnection, SendosoConnectOptions } from '../triggers/index.js';
+import { ConfigError, systemClock } from '../domain/index.js';
+import packageJson from '../../package.json' with { type: 'json' };
+import { loadSigningKey, securedHome, seedInstalledPolicies } from './data-directory.js';
+import { layer, ready } from './layers.js';
+import { agentFor } from './agent.js';
+import { startStdioMcp } from './mcp-stdio.js';
+import { schedulerFor } from './scheduler.js';
+import { startServe } from './serve.js';
+import { connectRealSendoso, connectSandbox, connectSandboxSenders } from './sendoso-connection.js';
+
+/** Builds the services one command needs, lazily. */
+export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, service = false }) => {
+  const { loadConfig } = ready('config');
+  const { createLogger } = ready('log');
+  const { openDatabase, startBackgroundCheckpoints } = ready('storage');
+  const { Guard, LivePolicy, SqliteLedger } = ready('guard');
+  const config = loadConfig(env, overrides, flagNames);
+  // A service logs what it does; a one-shot command's output is for people, so only warnings and errors join it.
+  const logger = createLogger({ level: config.logLevel ?? (service ? 'info' : 'warn') });
+  const clock = systemClock;
+  let tools: readonly ToolDefinition[] | undefined;
+  let db: SqliteDatabase | undefined;
+  let registry: McpRegistry | undefined;
+  let audit: ToolAuditLog | undefined;
+  let ledger: SqliteLedger | undefined;
+  let livePolicy: LivePolicy | undefined;
+  let pacing: PacingStore | undefined;
+  let senderConnections: ConnectionStore | undefined;
+  let runs: RunStore | undefined;
+  let conversations: ConversationStore | undefined;
+  let schedules: Promise<readonly Schedule[]> | undefined;
+  let scheduleState: ScheduleStateStore | undefined;
+  let poster: SlackPoster | undefined;
+  const orchestrations = new Map<SendosoConnection, Promise<{ orchestrator: Orchestrator; tools: ToolClient }>>();
+  const cleanups: (() => Promise<void>)[] = [];
+  const guards = new Map<SendosoConnection, Guard>();
+  const connections: SendosoConnection[] = [];
+
+  let home: string | undefined;
+  const dataDirectory = () => (home ??= securedHome(config));
+  const database = () => {
+    if (db) return db;
+    dataDirectory();
+    return (db = openDatabase(config.databasePath));
+  };
+  const signingKey = () => {
+    dataDirectory();
+    return loadSigningKey(config);
+  };
+  // A missing default directory means "no policy yet"; a directory someone named must exist.
+  const policySource = () => {
+    if (livePolicy) return livePolicy;
+    seedInstalledPolicies(config);
+    return (livePolicy = new LivePolicy({ paths: config.policies, missingOk: config.policiesDefaulted, clock, logger }));
+  };
+  /**
+   * Where every process on the account keeps its pace: Redis when configured (several machines),
+   * else the shared database (every process using this data directory).
+   */
+  const pacingStore = async (): Promise<PacingStore> => {
+    if (pacing) return pacing;
+    const { RedisPacingStore, SqlitePacingStore } = await layer('sendoso');
+    if (config.redisUrl) {
+      const redis = new RedisPacingStore(config.redisUrl);
+      try {
+        await redis.ready();
+      } catch (error) {
+        await redis.close();
+        throw new ConfigError('GIFTGUARD_REDIS_URL', `Redis at ${config.redisUrl} did not answer: ${(error as Error).message}`);
+      }
+      cleanups.push(() => redis.close());
+      return (pacing = redis);
+    }
+    return (pacing = new SqlitePacingStore(database()));
+  };
+  /** One pace per account in this process: every connection of the account shares it. */
+  const pacers = new Map<string, Pacer>();
+  const pacerFor = async (account: string): Promise<Pacer> => {
+    let pacer = pacers.get(account);
+    if (!pacer) {
+      const { Pacer } = await layer('sendoso');
+      pacer = new Pacer({ account, store: await pacingStore(), requestsPerSecond: config.rateLimit, maxInFlight: config.maxInFlight, clock, logger });
+      pacers.set(account, pacer);
+      const stopping = pacer;
+      cleanups.push(async () => stopping.stop());
+    }
+    return pacer;
+  };
+  const connectionStore = () => (senderConnections ??= new (ready('sendoso').ConnectionStore)(database(), signingKey(), () => clock.now()));
+  const app: App = {
+    config,
+    logger,
+    clock,
+    version: packageJson.version,
+    get tools() {
+      const { buildTools, sendosoCatalogue } = ready('tools');
+      return (tools ??= buildTools(sendosoCatalogue));
+    },
+    registry: () => (registry ??= new (ready('tools').McpRegistry)(database(), signingKey(), clock)),
+    dataDirectory,
+    audit: () => {
+      app.registry(); // its migrations create the audit table
+      return (audit ??= new (ready('tools').ToolAuditLog)(database()));
+    },
+    ledger: () => (ledger ??= new SqliteLedger(database())),
+    backgroundCheckpoints: () => startBackgroundCheckpoints(database(), config.databasePath, 250, (message) => logger.warn({ message }, 'background checkpoint failed')),
+    // Loaded at first use: an invalid policy throws here (a service should not start on one).
+    policy: async () => policySource().initial,
+    connections: connectionStore,
+    async connectSendoso(options: SendosoConnectOptions = {}) {
+      dataDirectory();
+      const { SendosoGateway, SendosoHttp, SendosoOAuth, SendosoSenders, createSendosoClient, sendosoIdentity, staticAccessToken } = await layer('sendoso');
+      const { http, account, apiBaseUrl, oauth, ...rest } = config.sendosoApiUrl ? await connectRealSendoso(config, clock, logger) : await connectSandbox(config, clock, logger, options);
+      // The one door to the account: every Sendoso call of this process passes a gateway on its pace.
+      const pacer = await pacerFor(account);
+      const gateway = new SendosoGateway({ http, pacer, clock, logger });
+      const client = createSendosoClient(gateway);
+      const store = connectionStore();
+      const senders = new SendosoSenders({
+        store,
+        account,
+        pacer,
+        clock,
+        logger,
+        // Each sender with its own rotating token pair, refreshed against the account's OAuth server.
+        transportOf: (c) =>
+          new SendosoHttp({
+            apiBaseUrl,
+            auth: oauth ? new SendosoOAuth({ ...oauth, store: store.tokenStore(c.id), logger }) : staticAccessToken(''),
+            clock,
+            logger,
+            timeoutMs: config.sendosoTimeoutMs,
+          }),
+        primary: { transport: gateway, identify: () => sendosoIdentity(client) },
+      });
+      if (rest.sandbox) await connectSandboxSenders(rest.sandbox, account, store, senders);
+      const clientFor = (auth: AccessTokenProvider) =>
+        createSendosoClient(new SendosoGateway({ http: new SendosoHttp({ apiBaseUrl, auth, clock, logger, timeoutMs: config.sendosoTimeoutMs }), pacer, clock, logger }));
+      const connection: SendosoConnection = { ...rest, gateway, client, senders, account, clientFor, ...(oauth && { oauth }) };
+      connections.push(connection);
+      return connection;
+    },
+    guard(connection) {
+      let guard = guards.get(connection);
+      if (!guard) {
+        // The Sendoso layer came with the connection.
+        const { sendosoCampaignDirectory, sendosoDispatcher, sendosoSenderGroups } = ready('sendoso');
+        guard = new Guard({
+          ledger: app.ledger(),
+          policy: policySource(),
+          campaigns: sendosoCampaignDirectory(connection.client, clock),
+          dispatcher: sendosoDispatcher(connection.gateway, (id) => connection.senders.transport(id)),
+          clock,
+          logger,
+          settleMs: config.reconcileSettleSeconds * 1000,
+          staleDispatchMs: config.dispatchStaleSeconds * 1000,
+          onSettled: (settlements) => settleRuns(connection, settlements),
+          history: app.sendHistory(connection),
+          senderGroups: sendosoSenderGroups(connection.client, clock),
+          senders: connection.senders,
+        });
+        guards.set(connection, guard);
+      }
+      return guard;
+    },
+    toolRuntime(connection) {
+      return {
+        transport: connection.gateway,
+        senderTransport: (id) => connection.senders.transport(id),
+        gate: app.guard(connection),
+        viaFrom: config.sendosoViaFrom,
+        clock,
+        outsideCallerWaitMs: config.mcpWaitSeconds * 1000,
+      };
+    },
+    sendHistory: (connection) => ready('sendoso').sendosoSendHistory(connection.client, clock),
+    runs: () => (runs ??= new (ready('orchestrator').RunStore)(database())),
+    conversations: async () => {
+      const { ConversationStore } = await layer('agent');
+      return (conversations ??= new ConversationStore(database()));
+    },
+    database,
+    // Like the policy: the default file may be absent; a file someone named must exist.
+    schedules: () => (schedules ??= layer('schedule').then(({ loadSchedules }) => loadSchedules(config.schedules, { missingOk: config.schedulesDefaulted }))),
+    scheduleState: () => (scheduleState ??= new (ready('schedule').ScheduleStateStore)(database())),
+    slackPoster: () => (config.slackBotToken ? (poster ??= ready('slack').slackPoster({ botToken: config.slackBotToken, apiUrl: config.slackApiUrl, logger })) : undefined),
+    orchestration(connection) {
+      let built = orchestrations.get(connection);
+      if (!built) {
+        built = (async () => {
+          const [{ Orchestrator, inProcessToolClient, localGuardView, remoteToolClient }] = await Promise.all([layer('orchestrator'), layer('tools')]);
+          const guard = app.guard(connection);
+          const tools = config.toolsUrl
+            ? await remoteToolClient(config.toolsUrl, packageJson.version)
+            : await inProcessToolClient({ tools: app.tools, runtime: app.toolRuntime(connection), clock, logger, version: packageJson.version, runnerId: `orchestrator:${process.pid}` });
+          const orchestrator = new Orchestrator({
+            store: app.runs(),
+            tools,
+            // With remote tools the remote guard decides; local headroom checks would describe the wrong ledger.
+            guard: !config.toolsUrl ? localGuardView(guard, app.ledger(), app.sendHistory(connection), clock) : undefined,
+            clock,
+            logger,
+            batchWindowMs: config.batchWindowDays * 86_400_000,
+          });
+          cleanups.push(async () => {
+            await orchestrator.stop();
+            await tools.close();
+          });
+          return { orchestrator, tools };
+        })();
+        orchestrations.set(connection, built);
+      }
+      return built;
+    },
+    agent: (connection) => agentFor(app, connection),
+    scheduler: (orchestrator, list) => schedulerFor(app, orchestrator, list),
+    serve: () => startServe(app),
+    mcpStdio: (options) => startStdioMcp(app, options),
+    async close() {
+      // Every part is closed even if one fails; the first failure is reported after.
+      const failures: unknown[] = [];
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error: unknown) => failures.push(error));
+      for (const connection of connections.splice(0)) await connection.close().catch((error: unknown) => failures.push(error));
+      try {
+        db?.close();
+      } catch (error) {
+        failures.push(error);
+      }
+      if (failures.length > 0) throw failures[0];
+    },
+  };
+
+  /** Settled outcomes reach the run rows that carried them (through the orchestrator when one runs here). */
+  async function settleRuns(connection: SendosoConnection, settlements: readonly Settlement[]): Promise<void> {
+    const built = orchestrations.get(connection);
+    if (built) (await built).orchestrator.applySettlements(settlements);
+    else (await layer('orchestrator')).settleRunItems(app.runs(), settlements, clock);
+  }
+  return app;
+};

@@ -1,0 +1,178 @@
+/**
+ * @module Reaching Sendoso: a real account through its OAuth client and stored tokens, or the
+ * embedded sandbox — the one another giftguard process on this data directory already runs
+ * (announced in the data directory), or a new one this process starts and announces.
+ */
+import { join } from 'node:path';
+import type { Config } from '../config/index.js';
+import { ConfigError, GiftingError } from '../domain/index.js';
+import type { Clock } from '../domain/index.js';
+import type { Logger } from '../log/index.js';
+import type { RunningSandbox } from '../sandbox/index.js';
+import type { AccessTokenProvider, ConnectionStore, SendosoHttp, SendosoOAuth, SendosoSenders } from '../sendoso/index.js';
+import { announceSandbox, runningSandbox } from '../storage/index.js';
+import type { SandboxAnnouncement } from '../storage/index.js';
+import type { SendosoConnection, SendosoConnectOptions, SendosoOAuthServer } from '../triggers/index.js';
+import { layer } from './layers.js';
+
+/** Authentication for a real Sendoso account, from the configured client and tokens. */
+async function realSendosoAuth(config: Config, clock: Clock, logger: Logger): Promise<AccessTokenProvider> {
+  const { FileTokenStore, SendosoOAuth, staticAccessToken } = await layer('sendoso');
+  const store = new FileTokenStore(config.tokenFilePath);
+  if (!(await store.load()) && config.sendosoAccessToken) {
+    await store.save({
+      accessToken: config.sendosoAccessToken,
+      ...(config.sendosoRefreshToken && { refreshToken: config.sendosoRefreshToken }),
+    });
+  }
+  if (config.sendosoClientId && config.sendosoClientSecret) {
+    return new SendosoOAuth({
+      baseUrl: config.sendosoOAuthUrl,
+      clientId: config.sendosoClientId,
+      clientSecret: config.sendosoClientSecret,
+      store,
+      clock,
+      logger,
+    });
+  }
+  const stored = await store.load();
+  if (!stored) {
+    throw new ConfigError(
+      'SENDOSO_ACCESS_TOKEN',
+      'SENDOSO_API_URL is set but there is no token: set SENDOSO_CLIENT_ID, SENDOSO_CLIENT_SECRET and SENDOSO_ACCESS_TOKEN/SENDOSO_REFRESH_TOKEN',
+      'missing',
+    );
+  }
+  return staticAccessToken(stored.accessToken);
+}
+
+/**
+ * A connection before its gateway: the bare transport, the account its pace is shared by, and the
+ * OAuth server (and client) sender connections refresh against, when there is one.
+ */
+export type RawConnection = Omit<SendosoConnection, 'gateway' | 'client' | 'senders' | 'oauth' | 'clientFor'> & {
+  readonly http: SendosoHttp;
+  readonly apiBaseUrl: string;
+  readonly oauth?: SendosoOAuthServer;
+};
+
+/**
+ * The embedded sandbox's account name: one per data directory whatever port it runs on, so the
+ * processes using it share one pace and its sender connections outlive a restart.
+ */
+const EMBEDDED_SANDBOX = 'embedded-sandbox';
+
+export async function connectRealSendoso(config: Config, clock: Clock, logger: Logger): Promise<RawConnection> {
+  const { SendosoHttp } = await layer('sendoso');
+  const http = new SendosoHttp({
+    apiBaseUrl: config.sendosoApiUrl!,
+    auth: await realSendosoAuth(config, clock, logger),
+    clock,
+    logger,
+    timeoutMs: config.sendosoTimeoutMs,
+  });
+  const oauth =
+    config.sendosoClientId && config.sendosoClientSecret ? { baseUrl: config.sendosoOAuthUrl, clientId: config.sendosoClientId, clientSecret: config.sendosoClientSecret, clock } : undefined;
+  return { http, account: config.sendosoApiUrl!, apiBaseUrl: config.sendosoApiUrl!, ...(oauth && { oauth }), description: `Sendoso at ${config.sendosoApiUrl}`, close: async () => undefined };
+}
+
+/** Gets a token from a sandbox through its OAuth authorization-code flow, as any client would. */
+async function authorizeAgainst(announced: SandboxAnnouncement, clock: Clock, logger: Logger): Promise<SendosoOAuth> {
+  const { MemoryTokenStore, SendosoOAuth } = await layer('sendoso');
+  const oauth = new SendosoOAuth({
+    baseUrl: announced.url,
+    clientId: announced.clientId,
+    clientSecret: announced.clientSecret,
+    store: new MemoryTokenStore(),
+    clock,
+    logger,
+  });
+  const redirect = 'urn:ietf:wg:oauth:2.0:oob';
+  const answer = (await (await fetch(oauth.authorizeUrl(redirect))).json()) as { code?: string };
+  if (!answer.code) throw new GiftingError('oauth', `The sandbox at ${announced.url} did not grant a code`);
+  await oauth.exchangeCode(answer.code, redirect);
+  return oauth;
+}
+
+/**
+ * Connects to the embedded sandbox: the one another giftguard process already runs (so that
+ * `giftguard approvals approve` acts on the same sandbox as `giftguard serve`), or a new one whose
+ * state is kept in $GIFTGUARD_HOME/sandbox-state.json, so the ledger and the sandbox agree across
+ * restarts.
+ */
+export async function connectSandbox(config: Config, clock: Clock, logger: Logger, options: SendosoConnectOptions): Promise<RawConnection> {
+  const [{ MemoryTokenStore, SendosoHttp, SendosoOAuth }, { startConfiguredSandbox }] = await Promise.all([layer('sendoso'), layer('cli')]);
+  const running = await runningSandbox(config.home);
+  if (running) {
+    const auth = await authorizeAgainst(running, clock, logger);
+    const apiBaseUrl = `${running.url}/api/v3`;
+    const http = new SendosoHttp({ apiBaseUrl, auth, clock, logger, timeoutMs: config.sendosoTimeoutMs });
+    const oauth = { baseUrl: running.url, clientId: running.clientId, clientSecret: running.clientSecret, clock };
+    return { http, account: EMBEDDED_SANDBOX, apiBaseUrl, oauth, description: `embedded sandbox at ${apiBaseUrl} (run by process ${running.pid})`, close: async () => undefined };
+  }
+  const sandbox = await startConfiguredSandbox(
+    {
+      ...config,
+      ...(options.sandboxPort !== undefined && { sandboxPort: options.sandboxPort }),
+      sandboxState: config.sandboxState ?? join(config.home, 'sandbox-state.json'),
+    },
+    options.sandboxPortFlag,
+    logger,
+  );
+  const withdraw = announceSandbox(config.home, { url: sandbox.url, pid: process.pid, ...sandbox.oauthClient });
+  const tokens = sandbox.issueToken();
+  // The same OAuth path as a real account, against the sandbox's token endpoint.
+  const auth = new SendosoOAuth({
+    baseUrl: sandbox.url,
+    clientId: sandbox.oauthClient.clientId,
+    clientSecret: sandbox.oauthClient.clientSecret,
+    store: new MemoryTokenStore({
+      accessToken: tokens.access_token,
+      refreshToken: tokens.refresh_token,
+      expiresAt: sandbox.clock.now() + tokens.expires_in * 1000,
+    }),
+    clock: sandbox.clock,
+    logger,
+  });
+  const http = new SendosoHttp({ apiBaseUrl: sandbox.apiBaseUrl, auth, clock, logger, timeoutMs: config.sendosoTimeoutMs });
+  return {
+    http,
+    account: EMBEDDED_SANDBOX,
+    apiBaseUrl: sandbox.apiBaseUrl,
+    oauth: { baseUrl: sandbox.url, clientId: sandbox.oauthClient.clientId, clientSecret: sandbox.oauthClient.clientSecret, clock: sandbox.clock },
+    sandbox,
+    description: `embedded sandbox at ${sandbox.apiBaseUrl}`,
+    close: async () => {
+      withdraw();
+      await sandbox.close();
+    },
+  };
+}
+
+/**
+ * The demo needs no setup: when this process started the embedded sandbox, each of its team
+ * groups gets a sender connection — its manager, else its best-funded person — made through the
+ * sandbox's own token issuing, so every seeded story sends (and is charged) as its group.
+ */
+export async function connectSandboxSenders(sandbox: RunningSandbox, account: string, store: ConnectionStore, senders: SendosoSenders): Promise<void> {
+  const primary = await senders.primary();
+  for (const group of sandbox.state.groups) {
+    if (primary?.groupId === group.id) continue;
+    const people = sandbox.state.users.filter((u) => u.teamGroupId === group.id && u.active && u.balance > 0);
+    const sender = people.find((u) => u.role === 'manager') ?? [...people].sort((a, b) => b.balance - a.balance)[0];
+    if (!sender) continue;
+    const tokens = sandbox.issueToken(sender.id);
+    store.save(
+      {
+        account,
+        userId: sender.id,
+        userEmail: sender.email,
+        userName: `${sender.firstName} ${sender.lastName}`,
+        groupId: group.id,
+        groupName: group.name,
+        origin: 'sandbox',
+      },
+      { accessToken: tokens.access_token, refreshToken: tokens.refresh_token, expiresAt: sandbox.clock.now() + tokens.expires_in * 1000 },
+    );
+  }
+}

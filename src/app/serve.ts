@@ -1,0 +1,224 @@
+/**
+ * @module The `giftguard serve` service: the HTTP endpoint serving every scoped MCP server (and
+ * Slack and Sendoso's webhooks on the same port), on the embedded sandbox unless a real account is
+ * configured, with its background work — sweeping expired servers and old tool calls, reconciling
+ * unknown outcomes, sending approved requests, taking over runs no live process drives, draining
+ * webhooks — and the scheduler. Started once; `stop` stops every part, last started first.
+ */
+import { publicBaseUrl, loopbackHost } from '../config/index.js';
+import { GiftingError } from '../domain/index.js';
+import { announceServe, processAlive } from '../storage/index.js';
+import type { McpHttpEndpoint, McpRegistry } from '../tools/index.js';
+import type { App, RunningServe } from '../triggers/index.js';
+import type { SlackIntegration, SendosoWebhooks } from '../triggers/index.js';
+import { layer } from './layers.js';
+import { Stops, every } from './stops.js';
+
+const SWEEP_INTERVAL_MS = 60_000;
+const RECONCILE_INTERVAL_MS = 60_000;
+const APPROVAL_POLL_MS = 3_000;
+/** How often serve looks for runs no live process drives (a CLI that returned while its run waits). */
+const ADOPT_INTERVAL_MS = 2_000;
+/** How often webhooks received but not applied yet (Sendoso slow to list the send) are tried again. */
+const WEBHOOK_DRAIN_MS = 30_000;
+const DEMO_LIFETIME_MS = 24 * 3_600_000;
+/** Demo servers are named with their serve's pid, so a later serve can tell which ones were orphaned. */
+const DEMO_NAME = 'serve demo (sandbox),';
+
+/** Starts everything `serve` runs; on a failure, what was started is stopped again before it is thrown. */
+export async function startServe(app: App): Promise<RunningServe> {
+  // Everything started is stopped in reverse order, each part even if another fails; a failure
+  // at start or at stop ends the process non-zero (DESIGN.md invariant 9).
+  const stops = new Stops();
+  try {
+    return await start(app, stops);
+  } catch (error) {
+    await stops.run().catch(() => undefined); // the start-up failure is the one to report
+    throw error;
+  }
+}
+
+async function start(app: App, stops: Stops): Promise<RunningServe> {
+  const log = app.logger.child({ module: 'serve' });
+  const onFailure = (error: unknown) => log.warn({ err: error }, 'background task failed');
+  // Loaded here rather than with the command tree: they bring the MCP SDK, Slack Bolt and Svix.
+  const [{ newWebhookSecret }, { McpHttpEndpoint }, { createSlackIntegration }, { SENDOSO_WEBHOOK_PATH, createSendosoWebhooks }, { startHttpServer }] = await Promise.all([
+    layer('sandbox'),
+    layer('tools'),
+    layer('slack'),
+    layer('webhooks'),
+    layer('http'),
+  ]);
+  // An invalid policy stops the service before it listens: better down than unguarded.
+  const policy = await app.policy();
+  const schedules = await app.schedules();
+  const connection = await app.connectSendoso({ sandboxPortFlag: '--sandbox-port' });
+  const guard = app.guard(connection);
+  // A campaign name that matches several campaigns is a policy error: better down than guessing.
+  const resolved = policy ? await guard.decisionPolicy() : undefined;
+  if (resolved && !resolved.policy && resolved.refusal.code === 'policy_invalid') throw new GiftingError('config', resolved.refusal.message);
+  const runtime = app.toolRuntime(connection);
+  const registry = app.registry();
+  stops.push(app.backgroundCheckpoints());
+  let endpoint: McpHttpEndpoint | undefined;
+  let slack: SlackIntegration | undefined;
+  let webhooks: SendosoWebhooks | undefined;
+  const http = await startHttpServer({
+    host: app.config.host,
+    port: app.config.port,
+    handlers: [
+      (request, response) => (slack ? slack.handle(request, response) : Promise.resolve(false)),
+      (request, response) => (webhooks ? webhooks.handle(request, response) : Promise.resolve(false)),
+      (request, response) => (endpoint ? endpoint.handle(request, response) : Promise.resolve(false)),
+    ],
+    logger: app.logger,
+    info: () => ({ name: 'giftguard', version: app.version, mcp: `${publicBaseUrl(app.config, http.port)}/mcp/<token>`, sendoso: connection.description }),
+  });
+  stops.push(() => http.close());
+  const base = publicBaseUrl(app.config, http.port);
+  // `mcp create` and `status`, run beside this serve, print the URL that answers.
+  stops.push(
+    announceServe(app.dataDirectory(), {
+      url: base,
+      localUrl: `http://${loopbackHost(app.config.host)}:${http.port}`,
+      pid: process.pid,
+      startedAt: app.clock.now(),
+      version: app.version,
+    }),
+  );
+  const local = [`127.0.0.1:${http.port}`, `localhost:${http.port}`, `[::1]:${http.port}`];
+  const publicHost = app.config.publicUrl ? new URL(app.config.publicUrl).host.toLowerCase() : undefined;
+  endpoint = new McpHttpEndpoint({
+    registry,
+    tools: app.tools,
+    runtime,
+    audit: app.audit(),
+    clock: app.clock,
+    logger: app.logger,
+    version: app.version,
+    mode: app.config.mcpSessions,
+    allowedHosts: [...local, ...(publicHost ? [publicHost] : [])],
+    allowedOrigins: [
+      ...local.map((h) => `http://${h}`),
+      ...(app.config.publicUrl ? [new URL(app.config.publicUrl).origin.toLowerCase()] : []),
+      ...app.config.allowedOrigins,
+    ],
+  });
+  const mcp = endpoint;
+  stops.push(() => mcp.close());
+
+  const toolAudit = app.audit();
+  const sweep = async () => {
+    const removed = registry.sweepExpired();
+    if (removed > 0) log.info({ removed }, 'deleted expired MCP servers');
+    // The tool-call audit trail is kept to its retention, so it does not grow a row per call forever.
+    const pruned = toolAudit.prune(app.clock.now() - app.config.auditRetentionDays * 86_400_000, app.config.auditMaxRows);
+    if (pruned > 0) log.info({ pruned }, 'deleted tool calls beyond the audit retention');
+  };
+  await sweep();
+  // Demo URLs of earlier serves that died without revoking them stop working now.
+  const stale = revokeOrphanedDemos(registry);
+  if (stale > 0) log.info({ revoked: stale }, 'revoked demo MCP servers left by stopped serves');
+  const demo = connection.sandbox ? registry.createServer({ name: `${DEMO_NAME} pid ${process.pid}`, scope: {}, expiresAt: app.clock.now() + DEMO_LIFETIME_MS }) : undefined;
+  if (demo) stops.push(() => registry.revokeServer(demo.server.id));
+
+  const orchestrator = (await app.orchestration(connection)).orchestrator;
+  const history = app.sendHistory(connection);
+  const loops: (() => void)[] = [];
+  stops.push(() => loops.forEach((stop) => stop()));
+  loops.push(every(app.clock, SWEEP_INTERVAL_MS, sweep, onFailure));
+  // Sends whose outcome was unknown when the last process stopped are settled in the
+  // background, paced through the gateway: serve answers meanwhile, however long it takes.
+  // Then the rest of the history: sends made outside giftguard count against the caps too.
+  const reconcile = async () => {
+    const report = await guard.reconcile(history);
+    if (report.checked > 0) log.info(report, 'reconciliation pass finished');
+    await guard.syncHistory();
+  };
+  // Not awaited at shutdown either: stopping the gateway turns its waiting pages away, and
+  // the next start simply reconciles again.
+  void reconcile().catch((error: unknown) => log.warn({ err: error }, 'reconciliation did not finish; it runs again in a minute'));
+  loops.push(every(app.clock, RECONCILE_INTERVAL_MS, reconcile, onFailure));
+  loops.push(every(app.clock, APPROVAL_POLL_MS, () => guard.dispatchApproved().then(() => undefined), onFailure));
+  // Runs left unfinished by a stopped process — or left waiting by a CLI that returned — continue here.
+  const resumed = orchestrator.resumeUnfinished();
+  loops.push(every(app.clock, ADOPT_INTERVAL_MS, async () => void orchestrator.resumeUnfinished(), onFailure));
+
+  const poster = app.slackPoster();
+  const agentConfigured = Boolean(app.config.openAiApiKey || app.config.openAiBaseUrl);
+  if (app.config.slackSigningSecret) {
+    const agent = agentConfigured ? await app.agent(connection) : undefined;
+    slack = createSlackIntegration({
+      signingSecret: app.config.slackSigningSecret,
+      poster,
+      approvalChannel: app.config.slackApprovalChannel,
+      policy,
+      orchestrator,
+      guard,
+      ledger: app.ledger(),
+      db: app.database(),
+      clock: app.clock,
+      logger: app.logger,
+      ask: agent,
+    });
+    const announcer = slack;
+    loops.push(every(app.clock, APPROVAL_POLL_MS, () => announcer.announceApprovals().then(() => undefined), onFailure));
+  }
+  // Sendoso's webhooks: what became of each send, as it happens. The embedded sandbox started
+  // here delivers its own, signed with a secret made for this run.
+  const webhookSecret = app.config.sendosoWebhookSecret ?? (connection.sandbox ? newWebhookSecret() : undefined);
+  const selfDelivered = Boolean(connection.sandbox && !app.config.sendosoWebhookSecret);
+  if (webhookSecret) {
+    const announcer = slack;
+    const receiver = createSendosoWebhooks({
+      secret: webhookSecret,
+      db: app.database(),
+      clock: app.clock,
+      logger: app.logger,
+      apply: (sendGid) => guard.applyDelivery(sendGid),
+      onDeliveries: async (deliveries) => {
+        orchestrator.recordDeliveries(deliveries);
+        await announcer?.announceDeliveries(deliveries);
+      },
+    });
+    webhooks = receiver;
+    stops.push(() => receiver.close());
+    loops.push(every(app.clock, WEBHOOK_DRAIN_MS, () => receiver.drain().then(() => undefined), onFailure));
+    if (selfDelivered) {
+      connection.sandbox?.configureWebhooks({ url: `http://127.0.0.1:${http.port}${SENDOSO_WEBHOOK_PATH}`, secret: webhookSecret });
+      stops.push(() => connection.sandbox?.configureWebhooks(undefined));
+    }
+  }
+  const scheduler = await app.scheduler(orchestrator, schedules);
+  const { caughtUp } = scheduler.start();
+  stops.push(() => scheduler.stop());
+  const openSends = await app.ledger().unresolved(app.clock.now(), 0);
+
+  return {
+    baseUrl: base,
+    connection,
+    policy,
+    schedules,
+    scheduler,
+    caughtUp,
+    openSends: openSends.length,
+    webhooks: webhooks ? { url: `${base}${SENDOSO_WEBHOOK_PATH}`, selfDelivered } : undefined,
+    webhookPath: SENDOSO_WEBHOOK_PATH,
+    slack: app.config.slackSigningSecret ? { approvalsPosted: Boolean(poster && app.config.slackApprovalChannel), ask: agentConfigured } : undefined,
+    canPostToSlack: poster !== undefined,
+    demo: demo && { id: demo.server.id, token: demo.token, url: `${base}/mcp/${demo.token}` },
+    servers: registry.listServers().length,
+    resumed: resumed.map((run) => run.id),
+    stop: () => stops.run(),
+  };
+}
+
+/** Revokes demo MCP servers whose serve process is gone (it crashed before revoking its own). */
+function revokeOrphanedDemos(registry: McpRegistry): number {
+  let revoked = 0;
+  for (const server of registry.listServers()) {
+    const pid = server.name.startsWith(DEMO_NAME) ? Number(/pid (\d+)$/.exec(server.name)?.[1]) : Number.NaN;
+    if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid) && registry.revokeServer(server.id)) revoked += 1;
+  }
+  return revoked;
+}

@@ -1,0 +1,3 @@
+/** @module The one HTTP server of `giftguard serve`, which every HTTP trigger registers with. */
+export { startHttpServer } from './http-server.js';
+export type { RequestHandler, RunningHttpServer } from './http-server.js';
