@@ -78,14 +78,6 @@ export class ConfigError extends GiftingError {
   }
 }
 
-/** Thrown from the default branch of an exhaustive switch; reaching it is a bug. */
-export class UnreachableError extends Error {
-  override readonly name = 'UnreachableError';
-  constructor(value: never) {
-    super(`Unreachable case: ${JSON.stringify(value)}`);
-  }
-}
-
 /** Converts anything thrown into a GiftingError at a boundary, keeping the original as cause. */
 export function toGiftingError(error: unknown): GiftingError {
   if (error instanceof GiftingError) return error;
