@@ -9,7 +9,7 @@ export { cents, parseUnitsToCents, centsToSendosoString, formatMoney } from './m
 export type { Clock, AdjustableClock, CancelTimer } from './clock.js';
 export { systemClock, sleep, ManualClock, OffsetClock } from './clock.js';
 export type { GiftingErrorCode, GiftingErrorOptions, RequestOutcome } from './errors.js';
-export { GiftingError, ConfigError, UnreachableError, toGiftingError } from './errors.js';
+export { GiftingError, ConfigError, toGiftingError } from './errors.js';
 export type { RateLimitInfo } from './rate-limit.js';
 export { AUDIT_DEFAULTS } from './audit-defaults.js';
 export type {
