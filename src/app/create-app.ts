@@ -113,7 +113,7 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
     },
     registry: () => (registry ??= new (ready('tools').McpRegistry)(database(), signingKey(), clock)),
     dataDirectory,
-    audit: () => {
+    toolCalls: () => {
       app.registry(); // its migrations create the audit table
       return (audit ??= new (ready('tools').ToolAuditLog)(database()));
     },

@@ -33,7 +33,7 @@ export async function startStdioMcp(app: App, options: StdioMcpOptions): Promise
     serverName: name,
     tools,
     runtime: app.toolRuntime(connection),
-    audit: app.audit(),
+    audit: app.toolCalls(),
     clock: app.clock,
     logger: app.logger,
     group,

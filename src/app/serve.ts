@@ -92,7 +92,7 @@ async function start(app: App, stops: Stops): Promise<RunningServe> {
     registry,
     tools: app.tools,
     runtime,
-    audit: app.audit(),
+    audit: app.toolCalls(),
     clock: app.clock,
     logger: app.logger,
     version: app.version,
@@ -107,12 +107,12 @@ async function start(app: App, stops: Stops): Promise<RunningServe> {
   const mcp = endpoint;
   stops.push(() => mcp.close());
 
-  const toolAudit = app.audit();
+  const toolCalls = app.toolCalls();
   const sweep = async () => {
     const removed = registry.sweepExpired();
     if (removed > 0) log.info({ removed }, 'deleted expired MCP servers');
     // The tool-call audit trail is kept to its retention, so it does not grow a row per call forever.
-    const pruned = toolAudit.prune(app.clock.now() - app.config.auditRetentionDays * 86_400_000, app.config.auditMaxRows);
+    const pruned = toolCalls.prune(app.clock.now() - app.config.auditRetentionDays * 86_400_000, app.config.auditMaxRows);
     if (pruned > 0) log.info({ pruned }, 'deleted tool calls beyond the audit retention');
   };
   await sweep();

@@ -6,6 +6,8 @@
  * a free-text name can never approve a send.
  */
 import { GiftingError } from '../domain/index.js';
+import { findGroupPolicy } from './evaluate.js';
+import type { Policy } from './policy-schema.js';
 
 /** A person deciding an approval, and — only when they are not listed — why they override. */
 export interface Decider {
@@ -13,6 +15,11 @@ export interface Decider {
   readonly identity: string;
   /** An explicit, recorded reason to decide although the policy does not list this identity. */
   readonly override?: string | undefined;
+}
+
+/** The identities a group's policy lets decide its approvals; none without a policy or a group entry. */
+export function approversOf(policy: Policy | undefined, group: string): readonly string[] {
+  return (policy && findGroupPolicy(policy, group)?.approval.approvers) ?? [];
 }
 
 /** Whether a policy's approvers list names this identity. */

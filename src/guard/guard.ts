@@ -26,7 +26,7 @@ import type {
   SpendRequest,
 } from '../domain/index.js';
 import type { Logger } from '../log/index.js';
-import { authorizeDecider } from './approvers.js';
+import { approversOf, authorizeDecider } from './approvers.js';
 import type { Decider } from './approvers.js';
 import { COUNT_CAP_CODES, costOf, evaluate, findGroupPolicy, sendsWithinCaps } from './evaluate.js';
 import type { Decision, LedgerView, SpendCandidate } from './evaluate.js';
@@ -565,7 +565,7 @@ export class Guard implements SpendGate {
     const now = this.options.clock.now();
     const approval = await this.pendingApproval(id, now);
     const state = await this.decisionPolicy();
-    const { by, overridden } = authorizeDecider(approval.group, this.approversOf(state.policy ?? this.policy, approval.group), decider);
+    const { by, overridden } = authorizeDecider(approval.group, approversOf(state.policy ?? this.policy, approval.group), decider);
     if (overridden) await this.recordOverride(id, 'approve', by, decider.override!, now);
     if (!state.policy) {
       await ledger.decideApproval(id, 'denied', by, state.refusal.message, now);
@@ -610,18 +610,13 @@ export class Guard implements SpendGate {
     return { status: 'denied', reasons };
   }
 
-  /** The approval `id`, if it is still pending now (expired ones are expired first); throws otherwise. */
-  /** The identities a group's policy lets decide its approvals. */
-  private approversOf(policy: Policy | undefined, group: string): readonly string[] {
-    return (policy && findGroupPolicy(policy, group)?.approval.approvers) ?? [];
-  }
-
   /** An override is logged and audited apart from the decision, with its reason. */
   private async recordOverride(approvalId: string, decision: 'approve' | 'deny', by: string, reason: string, now: number): Promise<void> {
     this.log.warn({ approvalId, by, decision, reason }, 'approval decided by an identity the policy does not list (override)');
     await this.options.ledger.audit({ at: now, event: 'approval_override', outcome: decision, approvalId, caller: by, reasons: [reason] });
   }
 
+  /** The approval `id`, if it is still pending now (expired ones are expired first); throws otherwise. */
   private async pendingApproval(id: string, now: number): Promise<Approval> {
     await this.options.ledger.expireApprovals(now);
     const approval = await this.options.ledger.approval(id);
@@ -635,7 +630,7 @@ export class Guard implements SpendGate {
     const ledger = this.options.ledger;
     const now = this.options.clock.now();
     const approval = await this.pendingApproval(id, now);
-    const { by, overridden } = authorizeDecider(approval.group, this.approversOf(this.policy, approval.group), decider);
+    const { by, overridden } = authorizeDecider(approval.group, approversOf(this.policy, approval.group), decider);
     if (overridden) await this.recordOverride(id, 'deny', by, decider.override!, now);
     await ledger.decideApproval(id, 'denied', by, reason ?? null, now);
     await this.options.onSettled?.([{ ref: id, outcome: 'refused', detail: `denied by ${by}${reason ? `: ${reason}` : ''}` }]);

@@ -1,4 +1,4 @@
-/** @module Public surface of the guard: policies, the pure decision, the ledger and the SpendGate. */
+/** @module Public surface of the guard: policies, the pure decision, the ledger, the SpendGate and approvals. */
 export { policyFileSchema } from './policy-schema.js';
 export type { Policy, PolicyFile, GroupPolicy, TouchRef } from './policy-schema.js';
 export { loadPolicy, loadPolicySync, parsePolicyText, mergePolicyFiles, PolicyError, groupKey, POLICY_LIMITS } from './policy-loader.js';
@@ -10,12 +10,14 @@ export { evaluate, costOf, findGroupPolicy } from './evaluate.js';
 export type { SpendCandidate, LedgerView, Usage, Decision, DecisionOutcome, RuleCheck, EvaluateOptions } from './evaluate.js';
 export { windowAt, isValidTimeZone, localMidnight } from './time-windows.js';
 export type { TimeWindow, WindowUnit } from './time-windows.js';
+export { APPROVAL_STATUSES } from './ledger-port.js';
 export type {
   LedgerPort,
   Intent,
   IntentStatus,
   Approval,
   ApprovalStatus,
+  ApprovalQuery,
   ReserveInput,
   ReserveResult,
   StoredRequest,
@@ -30,5 +32,7 @@ export type { SyncReport } from './history-sync.js';
 export type { GuardOptions, GuardStep, ApprovalResult, ReconcileReport, Settlement, Delivery } from './guard.js';
 export { milestoneOf } from './deliveries.js';
 export type { Milestone } from './deliveries.js';
-export { authorizeDecider, isListedApprover } from './approvers.js';
+export { authorizeDecider, isListedApprover, approversOf } from './approvers.js';
 export type { Decider } from './approvers.js';
+export { createApprovals, tightestHeadroom } from './approvals.js';
+export type { Approvals, ApprovalsOptions, ApprovalDetail, ApproveOutcome, Headroom } from './approvals.js';

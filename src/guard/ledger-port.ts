@@ -51,7 +51,17 @@ export interface StoredRequest {
   readonly runId?: string;
 }
 
-export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'voided' | 'sent' | 'failed';
+/** Every state an approval can be in; a status from outside (a console's filter) is checked against it. */
+export const APPROVAL_STATUSES = ['pending', 'approved', 'denied', 'expired', 'voided', 'sent', 'failed'] as const;
+export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
+
+/** Which approvals to list: every filter optional, newest first; no limit lists them all. */
+export interface ApprovalQuery {
+  readonly status?: ApprovalStatus | undefined;
+  /** The group that would pay, as the policy names it (case-insensitive). */
+  readonly group?: string | undefined;
+  readonly limit?: number | undefined;
+}
 
 export interface Approval {
   readonly id: string;
@@ -191,7 +201,8 @@ export interface LedgerPort {
   approval(id: string): Promise<Approval | undefined>;
   /** The intents an approval produced (once approved). */
   intentsOfApproval(approvalId: string): Promise<Intent[]>;
-  approvals(status?: ApprovalStatus): Promise<Approval[]>;
+  /** Approvals newest first: all, those in one status, or as a query asks (status, group, limit). */
+  approvals(query?: ApprovalStatus | ApprovalQuery): Promise<Approval[]>;
   /** Records a decision on an approval (and its audit entry). */
   decideApproval(id: string, status: ApprovalStatus, by: string | null, reason: string | null, now: number): Promise<void>;
   /** Marks pending approvals past their expiry as expired; returns how many. */

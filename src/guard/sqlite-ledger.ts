@@ -14,6 +14,7 @@ import { evaluate, findGroupPolicy } from './evaluate.js';
 import type { LedgerView, SpendCandidate, Usage } from './evaluate.js';
 import type {
   Approval,
+  ApprovalQuery,
   ApprovalStatus,
   BudgetLine,
   GuardAuditEvent,
@@ -298,6 +299,8 @@ const toApproval = (r: ApprovalRow): Approval => ({
 export class SqliteLedger implements LedgerPort {
   private readonly s;
   private lastExpiry = Number.NEGATIVE_INFINITY;
+  /** Approval listings by filter shape (four at most), each statement prepared once. */
+  private readonly approvalQueries = new Map<string, (params: Record<string, unknown>) => ApprovalRow[]>();
 
   constructor(private readonly db: SqliteDatabase) {
     migrate(db, 'guard', MIGRATIONS);
@@ -388,8 +391,6 @@ export class SqliteLedger implements LedgerPort {
       ),
       pendingApproval: db.prepare<[string, string], ApprovalRow>(`SELECT * FROM approvals WHERE request_key = ? AND payload_hash = ? AND status = 'pending'`),
       approval: db.prepare<[string], ApprovalRow>('SELECT * FROM approvals WHERE id = ?'),
-      approvalsAll: db.prepare<[], ApprovalRow>('SELECT * FROM approvals ORDER BY created_at DESC, id'),
-      approvalsBy: db.prepare<[string], ApprovalRow>('SELECT * FROM approvals WHERE status = ? ORDER BY created_at DESC, id'),
       decide: db.prepare('UPDATE approvals SET status = ?, decided_at = ?, decided_by = COALESCE(?, decided_by), decision_reason = COALESCE(?, decision_reason) WHERE id = ?'),
       expireApprovals: db.prepare(`UPDATE approvals SET status = 'expired', decided_at = ? WHERE status = 'pending' AND expires_at <= ?`),
       pins: db.prepare<[], { name: string; touch_id: number }>('SELECT name, touch_id FROM policy_touch_pins'),
@@ -766,8 +767,17 @@ export class SqliteLedger implements LedgerPort {
     return row ? toApproval(row) : undefined;
   }
 
-  async approvals(status?: ApprovalStatus): Promise<Approval[]> {
-    return (status ? this.s.approvalsBy.all(status) : this.s.approvalsAll.all()).map(toApproval);
+  async approvals(query: ApprovalStatus | ApprovalQuery = {}): Promise<Approval[]> {
+    const { status, group, limit } = typeof query === 'string' ? { status: query } : query;
+    const where = [...(status !== undefined ? ['status = @status'] : []), ...(group !== undefined ? ['group_name = @group COLLATE NOCASE'] : [])];
+    const sql = `SELECT * FROM approvals${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id${limit !== undefined ? ' LIMIT @limit' : ''}`;
+    let list = this.approvalQueries.get(sql);
+    if (!list) {
+      const statement = this.db.prepare<[Record<string, unknown>], ApprovalRow>(sql);
+      list = (params) => statement.all(params);
+      this.approvalQueries.set(sql, list);
+    }
+    return list({ ...(status !== undefined && { status }), ...(group !== undefined && { group }), ...(limit !== undefined && { limit }) }).map(toApproval);
   }
 
   async decideApproval(id: string, status: ApprovalStatus, by: string | null, reason: string | null, now: number): Promise<void> {

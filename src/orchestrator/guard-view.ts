@@ -4,10 +4,10 @@
  * Absent when the orchestrator works against a remote MCP server (then those checks are skipped
  * and the remote guard still decides every send).
  */
-import { cents, formatMoney } from '../domain/index.js';
+import { formatMoney } from '../domain/index.js';
 import type { Cents, Clock, SendHistory } from '../domain/index.js';
-import { findGroupPolicy, recipientIdentity } from '../guard/index.js';
-import type { ApprovalStatus, Guard, LedgerPort } from '../guard/index.js';
+import { createApprovals, findGroupPolicy, recipientIdentity, tightestHeadroom } from '../guard/index.js';
+import type { ApprovalDetail, Guard, Headroom, LedgerPort } from '../guard/index.js';
 
 /** A page of a batch's recipients against the rules that concern each alone. */
 export interface ScreenResult {
@@ -24,14 +24,11 @@ export interface Capacity {
   readonly binding?: string | undefined;
 }
 
-export interface Headroom {
-  readonly cents: Cents;
-  /** The window with the least left: the one that limits the group now. */
-  readonly window: 'day' | 'week' | 'month';
-}
+export type { Headroom };
 
+/** How an approval a run waits on stands: what the run needs of the approvals module's detail. */
 export interface ApprovalState {
-  readonly status: ApprovalStatus;
+  readonly status: ApprovalDetail['status'];
   readonly reason: string | null;
   readonly trackingCode: string | null;
 }
@@ -56,14 +53,12 @@ export interface GuardView {
 
 /** The guard view over this process's guard and ledger. */
 export function localGuardView(guard: Guard, ledger: LedgerPort, history: SendHistory, clock: Clock): GuardView {
+  const approvals = createApprovals({ ledger, clock, guard });
   const view: GuardView = {
     async headroom(group) {
       const policy = guard.policy;
       if (!policy) return null;
-      const lines = (await ledger.budget(group, policy, clock.now())).filter((l) => l.available !== undefined);
-      if (lines.length === 0) return null;
-      const tightest = lines.reduce((a, b) => (b.available! < a.available! ? b : a));
-      return { cents: cents(Math.max(0, tightest.available!)), window: tightest.window as Headroom['window'] };
+      return tightestHeadroom(await ledger.budget(group, policy, clock.now()));
     },
     async costOf(touchId) {
       return (await guard.campaignCost(touchId)) ?? null;
@@ -103,10 +98,8 @@ export function localGuardView(guard: Guard, ledger: LedgerPort, history: SendHi
       return `The send would be refused: ${decision.reasons.map((r) => r.message).join(' ')}`;
     },
     async approval(id) {
-      const approval = await ledger.approval(id);
-      if (!approval) return undefined;
-      const intents = approval.status === 'sent' ? await ledger.intentsOfApproval(id) : [];
-      return { status: approval.status, reason: approval.decisionReason, trackingCode: intents[0]?.trackingCode ?? null };
+      const approval = await approvals.get(id);
+      return approval && { status: approval.status, reason: approval.decisionReason, trackingCode: approval.trackingCode };
     },
     async reconcile() {
       await guard.reconcile(history);

@@ -9,6 +9,7 @@ import { auditInput } from '../../orchestrator/index.js';
 import type { Orchestrator, RunRecord, RunStore, ToolClient } from '../../orchestrator/index.js';
 import { inputJsonSchema, selectTools, toOpenAiStrictSchema, toOpenAiTool, dropNulls } from '../../tools/index.js';
 import type { OpenAiFunctionTool, ToolDefinition } from '../../tools/index.js';
+import { createApprovals } from '../../guard/index.js';
 import type { LedgerPort } from '../../guard/index.js';
 
 /** Who the agent acts for; Slack requesters are checked against the policy's trigger lists. */
@@ -24,6 +25,7 @@ export interface AgentToolDeps {
   readonly tools: ToolClient;
   readonly orchestrator: Orchestrator;
   readonly runs: RunStore;
+  /** Where `check_approval` reads approvals (through guard/approvals.ts); absent without a policy. */
   readonly ledger: LedgerPort | undefined;
   readonly requester: AgentRequester;
   /** Sends one conversation may start (a loop of 50 asks stops here). */
@@ -74,6 +76,8 @@ function runView(run: RunRecord) {
 }
 
 function workflowTools(deps: AgentToolDeps): WorkflowTool[] {
+  // Read-only: the agent reports approvals, a person decides them (Slack, the CLI).
+  const approvals = deps.ledger && createApprovals({ ledger: deps.ledger, clock: { now: deps.now } });
   return [
     {
       name: 'start_abm_send',
@@ -129,7 +133,7 @@ function workflowTools(deps: AgentToolDeps): WorkflowTool[] {
       description: 'Reports whether a send waiting for approval (apr_…) was approved, denied or expired.',
       schema: checkApproval,
       async run(args) {
-        const approval = await deps.ledger?.approval(checkApproval.parse(args).approval_id);
+        const approval = await approvals?.get(checkApproval.parse(args).approval_id);
         if (!approval) throw new GiftingError('not_found', 'No approval with that id.');
         return { approval_id: approval.id, status: approval.status, group: approval.group, campaign: approval.touchName, recipients: approval.recipients, expires_at: new Date(approval.expiresAt).toISOString() };
       },

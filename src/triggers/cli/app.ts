@@ -112,7 +112,8 @@ export interface App {
   registry(): McpRegistry;
   /** The data directory, created if needed and made private (0700, files 0600); its absolute path. */
   dataDirectory(): string;
-  audit(): ToolAuditLog;
+  /** The MCP tool-call log (`giftguard audit`), not the guard's decisions. */
+  toolCalls(): ToolAuditLog;
   ledger(): LedgerPort;
   /** For long-running commands: checkpoint the database from a worker thread; returns the stop. */
   backgroundCheckpoints(): () => Promise<void>;

@@ -197,8 +197,9 @@ export function approvalsCommand(io: CliIo, factory: AppFactory): Command {
     .action(async (flags: { all?: boolean; json?: boolean }) => {
       const app = factory({ env: io.env });
       try {
-        await app.ledger().expireApprovals(app.clock.now());
-        const rows = await app.ledger().approvals(flags.all ? undefined : 'pending');
+        const { createApprovals } = await import('../../guard/index.js');
+        const approvals = createApprovals({ ledger: app.ledger(), clock: app.clock });
+        const rows = flags.all ? await approvals.history() : await approvals.pending();
         if (flags.json) {
           io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
           return;
@@ -236,13 +237,14 @@ export function approvalsCommand(io: CliIo, factory: AppFactory): Command {
     .addHelpText('after', APPROVER_HELP)
     .action(async (id: string, flags: { override?: string; by?: string }) =>
       withGuard(factory, io, undefined, async (guard, app) => {
-        const result = await withOverrideHint(guard.approve(id, decider(app, flags)));
+        const { createApprovals } = await import('../../guard/index.js');
+        const approvals = createApprovals({ ledger: app.ledger(), clock: app.clock, guard });
+        const result = await withOverrideHint(approvals.approve(id, decider(app, flags)));
         if (result.status === 'voided') throw new GiftingError('bad_request', result.reason);
         if (result.status === 'denied') {
           throw new GiftingError('bad_request', `Approval ${id} cannot be honoured now:\n  - ${result.reasons.map((r) => r.message).join('\n  - ')}`);
         }
-        const sent = await guard.dispatchApproved();
-        io.stdout.write(`Approved ${id} as ${decider(app, flags).identity}${flags.override ? ' (override, recorded)' : ''}${sent > 0 ? ' and sent it' : '; it will be sent by the running giftguard service'}.\n`);
+        io.stdout.write(`Approved ${id} as ${decider(app, flags).identity}${flags.override ? ' (override, recorded)' : ''}${result.sent ? ' and sent it' : '; it will be sent by the running giftguard service'}.\n`);
       }),
     );
   approvals
@@ -257,7 +259,7 @@ export function approvalsCommand(io: CliIo, factory: AppFactory): Command {
       const app = factory({ env: io.env });
       try {
         const policy = await requirePolicy(app);
-        const [{ Guard }, { settleRunItems }] = await Promise.all([import('../../guard/index.js'), import('../../orchestrator/index.js')]);
+        const [{ Guard, createApprovals }, { settleRunItems }] = await Promise.all([import('../../guard/index.js'), import('../../orchestrator/index.js')]);
         // Denying needs no Sendoso connection; a guard over the ledger alone is enough.
         const guard = new Guard({
           ledger: app.ledger(),
@@ -267,7 +269,8 @@ export function approvalsCommand(io: CliIo, factory: AppFactory): Command {
           logger: app.logger,
           onSettled: (settlements) => settleRunItems(app.runs(), settlements, app.clock),
         });
-        await withOverrideHint(guard.deny(id, decider(app, flags), flags.reason));
+        const approvals = createApprovals({ ledger: app.ledger(), clock: app.clock, guard });
+        await withOverrideHint(approvals.deny(id, decider(app, flags), flags.reason));
         io.stdout.write(`Denied ${id} as ${decider(app, flags).identity}${flags.override ? ' (override, recorded)' : ''}. Nothing was sent.\n`);
       } finally {
         await app.close();

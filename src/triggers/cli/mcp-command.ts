@@ -349,7 +349,7 @@ export function auditCommand(io: CliIo, factory: AppFactory): Command {
     .option('--json', 'print JSON')
     .action(async (flags: { server?: string; limit: number; json?: boolean }) =>
       withApp(factory, io, (app) => {
-        const rows = app.audit().list({ ...(flags.server && { serverId: flags.server }), limit: flags.limit });
+        const rows = app.toolCalls().list({ ...(flags.server && { serverId: flags.server }), limit: flags.limit });
         if (flags.json) {
           io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
           return;

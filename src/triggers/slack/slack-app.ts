@@ -9,7 +9,7 @@ import { App } from '@slack/bolt';
 import type { RespondFn } from '@slack/bolt';
 import { toGiftingError } from '../../domain/index.js';
 import type { Clock } from '../../domain/index.js';
-import { findGroupPolicy, isListedApprover } from '../../guard/index.js';
+import { createApprovals, findGroupPolicy, isListedApprover } from '../../guard/index.js';
 import { slackText as esc } from '../escape.js';
 import type { Delivery, Guard, LedgerPort, Policy } from '../../guard/index.js';
 import type { Logger } from '../../log/index.js';
@@ -31,6 +31,7 @@ export interface SlackOptions {
   readonly approvalChannel?: string | undefined;
   readonly policy: Policy | undefined;
   readonly orchestrator: Orchestrator;
+  /** The approvals (guard/approvals.ts) are read from `ledger` and decided through `guard`. */
   readonly guard: Guard | undefined;
   readonly ledger: LedgerPort | undefined;
   readonly db: SqliteDatabase;
@@ -69,6 +70,7 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
     logger: slackLogger(log),
   });
   const posts = new SlackApprovalPosts(options.db);
+  const approvals = options.ledger && createApprovals({ ledger: options.ledger, clock: options.clock, guard: options.guard });
   // Replies outlive the HTTP request that asked for them (Slack wants an answer within 3 s).
   const inBackground = (work: Promise<unknown>) => {
     void work.catch((error: unknown) => log.error({ err: error }, 'Slack reply failed'));
@@ -97,11 +99,10 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
   }
 
   async function announcePending(): Promise<number> {
-    const { poster, approvalChannel, ledger } = options;
-    if (!poster || !approvalChannel || !ledger) return 0;
-    await ledger.expireApprovals(options.clock.now());
+    const { poster, approvalChannel } = options;
+    if (!poster || !approvalChannel || !approvals) return 0;
     let count = 0;
-    for (const approval of await ledger.approvals('pending')) {
+    for (const approval of await approvals.pending()) {
       if (posts.has(approval.id)) continue;
       const result = await poster.post(approvalChannel, approvalBlocks(approval));
       posts.record(approval.id, result.channel, result.ts, options.clock.now());
@@ -169,17 +170,15 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
   });
 
   async function decide(body: { user: { id: string } }, approvalId: string, approve: boolean, respond: RespondFn): Promise<void> {
-    const guard = options.guard;
-    const approval = await options.ledger?.approval(approvalId);
-    if (!guard || !approval) {
+    const approval = approvals?.canDecide ? await approvals.get(approvalId) : undefined;
+    if (!approvals || !approval) {
       await respond({ response_type: 'ephemeral', replace_original: false, text: `Approval ${approvalId} is unknown here.` });
       return;
     }
     const userId = body.user.id;
-    const policy = guard.policy;
-    const approvers = (policy && findGroupPolicy(policy, approval.group)?.approval.approvers) ?? [];
+    const decider = { identity: `slack:${userId}` };
     // The guard enforces this too; asking first keeps the request's message intact for the approvers.
-    if (!isListedApprover(approvers, `slack:${userId}`)) {
+    if (!isListedApprover(approval.approvers ?? [], decider.identity)) {
       log.warn({ user: userId, approvalId }, 'refused an approval decision from a user who is not an approver');
       await respond({ response_type: 'ephemeral', replace_original: false, text: `You are not an approver for ${esc(approval.group)}; the request stays open for one who is.` });
       return;
@@ -187,18 +186,16 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
     let outcome: string;
     try {
       if (approve) {
-        const result = await guard.approve(approvalId, { identity: `slack:${userId}` });
+        const result = await approvals.approve(approvalId, decider);
         if (result.status === 'approved') {
-          await guard.dispatchApproved();
-          const after = await options.ledger!.approval(approvalId);
-          outcome = after?.status === 'sent' ? ':white_check_mark: approved and sent.' : ':white_check_mark: approved; it will be sent shortly.';
+          outcome = result.sent ? ':white_check_mark: approved and sent.' : ':white_check_mark: approved; it will be sent shortly.';
         } else if (result.status === 'denied') {
           outcome = `:no_entry: approved, but the spend policy no longer allows it: ${esc(result.reasons.map((r) => r.message).join(' '))} Nothing was sent.`;
         } else {
           outcome = `:no_entry: ${esc(result.reason)}`;
         }
       } else {
-        await guard.deny(approvalId, { identity: `slack:${userId}` });
+        await approvals.deny(approvalId, decider);
         outcome = ':x: denied. Nothing was sent.';
       }
     } catch (error) {
