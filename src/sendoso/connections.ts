@@ -11,31 +11,7 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { GiftingError } from '../domain/index.js';
 import type { OAuthTokenSet, TokenStore } from '../domain/index.js';
-import { migrate } from '../storage/index.js';
-import type { Migration, SqliteDatabase } from '../storage/index.js';
-
-const MIGRATIONS: Migration[] = [
-  {
-    version: 1,
-    description: 'sender connections with encrypted token pairs',
-    sql: `
-      CREATE TABLE sendoso_connections (
-        id TEXT PRIMARY KEY,
-        account TEXT NOT NULL,
-        user_id INTEGER NOT NULL,
-        user_email TEXT NOT NULL,
-        user_name TEXT NOT NULL,
-        group_id INTEGER NOT NULL,
-        group_name TEXT NOT NULL,
-        tokens BLOB NOT NULL,
-        origin TEXT NOT NULL,
-        created_at INTEGER NOT NULL,
-        updated_at INTEGER NOT NULL,
-        UNIQUE (account, user_id)
-      );
-    `,
-  },
-];
+import type { SqliteDatabase } from '../storage/index.js';
 
 /** A connection as listed (never its tokens). */
 export interface SenderConnection {
@@ -93,7 +69,6 @@ export class ConnectionStore {
     signingKey: Buffer,
     private readonly now: () => number,
   ) {
-    migrate(db, 'connections', MIGRATIONS);
     this.key = Buffer.from(hkdfSync('sha256', signingKey, 'giftguard', 'sendoso sender tokens', 32));
     this.s = {
       list: db.prepare<[string], Row>('SELECT * FROM sendoso_connections WHERE account = ? ORDER BY group_name, user_name'),

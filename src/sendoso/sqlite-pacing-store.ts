@@ -4,24 +4,9 @@
  * BEGIN IMMEDIATE transaction per call: processes take turns, and none can take a slot another
  * already took.
  */
-import { migrate } from '../storage/index.js';
-import type { Migration, SqliteDatabase } from '../storage/index.js';
+import type { SqliteDatabase } from '../storage/index.js';
 import { decide } from './pacing-store.js';
 import type { PacingAnswer, PacingStore } from './pacing-store.js';
-
-const MIGRATIONS: Migration[] = [
-  {
-    version: 1,
-    description: 'pace of each Sendoso account',
-    sql: `
-      CREATE TABLE gateway_pace (
-        account TEXT PRIMARY KEY,
-        next_pace INTEGER NOT NULL DEFAULT 0,
-        paused_until INTEGER NOT NULL DEFAULT 0
-      ) WITHOUT ROWID;
-    `,
-  },
-];
 
 interface PaceRow {
   next_pace: number;
@@ -34,7 +19,6 @@ export class SqlitePacingStore implements PacingStore {
   private readonly pauseTx: (account: string, untilClock: number) => number;
 
   constructor(db: SqliteDatabase) {
-    migrate(db, 'gateway', MIGRATIONS);
     const ensure = db.prepare('INSERT OR IGNORE INTO gateway_pace (account) VALUES (?)');
     const read = db.prepare<[string], PaceRow>('SELECT next_pace, paused_until FROM gateway_pace WHERE account = ?');
     const setNext = db.prepare('UPDATE gateway_pace SET next_pace = ? WHERE account = ?');

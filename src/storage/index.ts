@@ -1,6 +1,8 @@
-/** @module Storage: the SQLite file giftguard keeps its own data in, and its migrations. */
-export { openDatabase, migrate } from './sqlite.js';
-export type { Migration, SqliteDatabase } from './sqlite.js';
+/** @module Storage: the SQLite file giftguard keeps its own data in, and every store's schema. */
+export { openDatabase, migrateAll } from './sqlite.js';
+export type { SqliteDatabase } from './sqlite.js';
+export { SQLITE_SCHEMA } from './schema/index.js';
+export type { Migration, StoreSchema } from './schema/index.js';
 export { startBackgroundCheckpoints } from './checkpoints.js';
 export { ensurePrivateDirectory, restrictToOwner, securePrivateTree, writePrivateFile, writePrivateFileSync, PRIVATE_DIRECTORY_MODE, PRIVATE_FILE_MODE } from './private-files.js';
 export { DATA_DIRECTORY_MARK, dataDirectoryProblem, dataDirectoryState, markDataDirectory } from './data-directory.js';

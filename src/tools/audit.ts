@@ -75,7 +75,7 @@ export interface AuditRow extends Omit<AuditEntry, 'arguments'> {
 /** Rows deleted per statement when pruning. */
 const PRUNE_CHUNK = 5_000;
 
-/** Writes and reads audit entries (table created by the registry's migrations). */
+/** Writes and reads audit entries (its table: the tool-audit schema in storage, there whenever the database is open). */
 export class ToolAuditLog {
   private readonly insert;
   private readonly recent;

@@ -7,50 +7,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { GiftingError } from '../domain/index.js';
 import type { Clock } from '../domain/index.js';
-import { migrate } from '../storage/index.js';
-import type { Migration, SqliteDatabase } from '../storage/index.js';
+import type { SqliteDatabase } from '../storage/index.js';
 import type { ToolScope } from './scope.js';
-
-const MIGRATIONS: Migration[] = [
-  {
-    version: 1,
-    description: 'mcp servers, api tokens, audit log',
-    sql: `
-      CREATE TABLE mcp_servers (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        token_hash TEXT NOT NULL UNIQUE,
-        methods TEXT NOT NULL,
-        tags TEXT NOT NULL,
-        spend_group TEXT,
-        expires_at INTEGER,
-        require_api_token_auth INTEGER NOT NULL DEFAULT 0,
-        created_at INTEGER NOT NULL
-      );
-      CREATE TABLE api_tokens (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        token_hash TEXT NOT NULL UNIQUE,
-        expires_at INTEGER,
-        created_at INTEGER NOT NULL
-      );
-      CREATE TABLE tool_audit (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        at INTEGER NOT NULL,
-        server_id TEXT NOT NULL,
-        tool TEXT NOT NULL,
-        method TEXT NOT NULL,
-        outcome TEXT NOT NULL,
-        status INTEGER,
-        duration_ms REAL NOT NULL,
-        client_name TEXT,
-        client_version TEXT,
-        arguments TEXT NOT NULL
-      );
-      CREATE INDEX tool_audit_by_server ON tool_audit (server_id, at);
-    `,
-  },
-];
 
 /** Minimum lifetime of an expiring server, so a typo cannot create one already dead. */
 export const MIN_EXPIRY_MS = 60_000;
@@ -141,7 +99,6 @@ export class McpRegistry {
     private readonly clock: Clock,
   ) {
     if (signingKey.length < 32) throw new GiftingError('config', 'The signing key must be at least 32 bytes');
-    migrate(db, 'tools', MIGRATIONS);
     this.statements = {
       insertServer: db.prepare(
         'INSERT INTO mcp_servers (id, name, token_hash, methods, tags, spend_group, expires_at, require_api_token_auth, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',

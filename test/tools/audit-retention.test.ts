@@ -4,12 +4,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/storage/index.js';
-import { McpRegistry, ToolAuditLog } from '../../src/tools/index.js';
-import { ManualClock } from '../../src/domain/index.js';
+import { ToolAuditLog } from '../../src/tools/index.js';
 
 function trail(count: number, startAt: number, stepMs: number) {
   const db = openDatabase(':memory:');
-  new McpRegistry(db, Buffer.alloc(32, 1), new ManualClock(0)); // its migrations create the table
   const audit = new ToolAuditLog(db);
   for (let i = 0; i < count; i++) audit.record({ at: startAt + i * stepMs, serverId: 's', tool: 't', method: 'GET', outcome: 'ok', durationMs: 1, arguments: { i } });
   const ats = () => (db.prepare('SELECT at FROM tool_audit ORDER BY id').all() as { at: number }[]).map((r) => r.at);

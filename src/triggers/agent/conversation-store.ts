@@ -3,33 +3,7 @@
  * transcript (tool calls and their results included), the tokens used, the answer.
  */
 import { randomBytes } from 'node:crypto';
-import { migrate } from '../../storage/index.js';
-import type { Migration, SqliteDatabase } from '../../storage/index.js';
-
-const MIGRATIONS: Migration[] = [
-  {
-    version: 1,
-    description: 'agent conversations',
-    sql: `CREATE TABLE agent_conversations (
-      id TEXT PRIMARY KEY,
-      requester TEXT NOT NULL,
-      question TEXT NOT NULL,
-      model TEXT NOT NULL,
-      answer TEXT,
-      transcript TEXT NOT NULL,
-      prompt_tokens INTEGER NOT NULL DEFAULT 0,
-      completion_tokens INTEGER NOT NULL DEFAULT 0,
-      run_ids TEXT NOT NULL DEFAULT '[]',
-      created_at INTEGER NOT NULL,
-      updated_at INTEGER NOT NULL
-    )`,
-  },
-  {
-    version: 2,
-    description: 'why a conversation stopped without an answer',
-    sql: 'ALTER TABLE agent_conversations ADD COLUMN failure TEXT',
-  },
-];
+import type { SqliteDatabase } from '../../storage/index.js';
 
 export interface Conversation {
   readonly id: string;
@@ -51,7 +25,6 @@ export class ConversationStore {
   private readonly s;
 
   constructor(db: SqliteDatabase) {
-    migrate(db, 'agent', MIGRATIONS);
     this.s = {
       insert: db.prepare('INSERT INTO agent_conversations (id, requester, question, model, transcript, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       update: db.prepare('UPDATE agent_conversations SET answer = ?, failure = ?, transcript = ?, prompt_tokens = ?, completion_tokens = ?, run_ids = ?, updated_at = ? WHERE id = ?'),

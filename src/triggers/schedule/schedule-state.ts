@@ -4,7 +4,6 @@
  * mark is claimed with a conditional update, so two processes (serve and `schedules run`) cannot
  * both start the same schedule.
  */
-import { migrate } from '../../storage/index.js';
 import type { SqliteDatabase } from '../../storage/index.js';
 
 export interface ScheduleState {
@@ -37,21 +36,6 @@ export class ScheduleStateStore {
   private readonly s;
 
   constructor(db: SqliteDatabase) {
-    migrate(db, 'schedules', [
-      {
-        version: 1,
-        description: 'schedule state',
-        sql: `CREATE TABLE schedule_state (
-          name TEXT PRIMARY KEY,
-          watched_since INTEGER NOT NULL,
-          last_due_at INTEGER,
-          last_run_id TEXT,
-          last_started_at INTEGER,
-          last_outcome TEXT,
-          active_run_id TEXT
-        )`,
-      },
-    ]);
     this.s = {
       get: db.prepare<[string], Row>('SELECT * FROM schedule_state WHERE name = ?'),
       ensure: db.prepare('INSERT OR IGNORE INTO schedule_state (name, watched_since) VALUES (?, ?)'),

@@ -2,20 +2,12 @@
  * @module Which approval requests were posted to Slack (channel and message ts), so each is
  * posted once however often the announcer runs and across restarts.
  */
-import { migrate } from '../../storage/index.js';
 import type { SqliteDatabase } from '../../storage/index.js';
 
 export class SlackApprovalPosts {
   private readonly s;
 
   constructor(db: SqliteDatabase) {
-    migrate(db, 'slack', [
-      {
-        version: 1,
-        description: 'approval messages posted to Slack',
-        sql: 'CREATE TABLE slack_approval_posts (approval_id TEXT PRIMARY KEY, channel TEXT NOT NULL, ts TEXT NOT NULL, posted_at INTEGER NOT NULL)',
-      },
-    ]);
     this.s = {
       get: db.prepare<[string], { channel: string; ts: string }>('SELECT channel, ts FROM slack_approval_posts WHERE approval_id = ?'),
       record: db.prepare('INSERT OR IGNORE INTO slack_approval_posts (approval_id, channel, ts, posted_at) VALUES (?, ?, ?, ?)'),

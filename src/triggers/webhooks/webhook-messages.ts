@@ -4,7 +4,6 @@
  * message received but not yet applied (Sendoso was slow to list the send) stays here to be
  * applied on the next pass.
  */
-import { migrate } from '../../storage/index.js';
 import type { SqliteDatabase } from '../../storage/index.js';
 
 export interface WebhookMessage {
@@ -18,24 +17,6 @@ export class WebhookMessages {
   private readonly s;
 
   constructor(db: SqliteDatabase) {
-    migrate(db, 'webhooks', [
-      {
-        version: 1,
-        description: 'Sendoso webhook messages received, by svix-id',
-        sql: `
-          CREATE TABLE sendoso_webhook_messages (
-            svix_id TEXT PRIMARY KEY,
-            svix_timestamp TEXT NOT NULL,
-            send_gid TEXT NOT NULL,
-            status_changed_at TEXT,
-            received_at INTEGER NOT NULL,
-            applied_at INTEGER,
-            attempts INTEGER NOT NULL DEFAULT 0
-          ) WITHOUT ROWID;
-          CREATE INDEX sendoso_webhook_pending ON sendoso_webhook_messages (received_at) WHERE applied_at IS NULL;
-        `,
-      },
-    ]);
     this.s = {
       insert: db.prepare('INSERT OR IGNORE INTO sendoso_webhook_messages (svix_id, svix_timestamp, send_gid, status_changed_at, received_at) VALUES (?, ?, ?, ?, ?)'),
       seen: db.prepare<[string], { svix_timestamp: string }>('SELECT svix_timestamp FROM sendoso_webhook_messages WHERE svix_id = ?'),
