@@ -113,10 +113,7 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
     },
     registry: () => (registry ??= new (ready('tools').McpRegistry)(database(), signingKey(), clock)),
     dataDirectory,
-    toolCalls: () => {
-      app.registry(); // its migrations create the audit table
-      return (audit ??= new (ready('tools').ToolAuditLog)(database()));
-    },
+    toolCalls: () => (audit ??= new (ready('tools').ToolAuditLog)(database())),
     ledger: () => (ledger ??= new SqliteLedger(database())),
     backgroundCheckpoints: () => startBackgroundCheckpoints(database(), config.databasePath, 250, (message) => logger.warn({ message }, 'background checkpoint failed')),
     // Loaded at first use: an invalid policy throws here (a service should not start on one).
