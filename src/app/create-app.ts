@@ -3,7 +3,7 @@
  * closed together. The CLI reaches giftguard only through it (src/triggers/cli/app.ts says what it
  * offers); the long-running parts of `serve` and `mcp stdio` are services built here too.
  */
-import type { Guard, LivePolicy, SqliteLedger } from '../guard/index.js';
+import type { Approvals, Guard, LivePolicy, SqliteLedger } from '../guard/index.js';
 import type { Orchestrator, RunStore, ToolClient } from '../orchestrator/index.js';
 import type { Settlement } from '../guard/index.js';
 import type { ConnectionStore, Pacer, PacingStore } from '../sendoso/index.js';
@@ -24,6 +24,9 @@ import { startServe } from './serve.js';
 import { connectRealSendoso, connectSandbox, connectSandboxSenders } from './sendoso-connection.js';
 
 /** Builds the services one command needs, lazily. */
+/** The key of the approvals that have no Sendoso connection. */
+const OFFLINE = Symbol('no Sendoso connection');
+
 export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, service = false }) => {
   const { loadConfig } = ready('config');
   const { createLogger } = ready('log');
@@ -49,6 +52,20 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
   const orchestrations = new Map<SendosoConnection, Promise<{ orchestrator: Orchestrator; tools: ToolClient }>>();
   const cleanups: (() => Promise<void>)[] = [];
   const guards = new Map<SendosoConnection, Guard>();
+  const approvalsByConnection = new Map<SendosoConnection | typeof OFFLINE, Approvals>();
+  /**
+   * A guard over the ledger alone, for deciding without Sendoso: a denial sends nothing, so it
+   * needs no connection. It knows no campaigns and has no dispatcher, so it can send nothing either.
+   */
+  const offlineGuard = () =>
+    new Guard({
+      ledger: app.ledger(),
+      policy: policySource(),
+      campaigns: { find: async () => undefined, all: async () => [] },
+      clock,
+      logger,
+      onSettled: async (settlements) => (await layer('orchestrator')).settleRunItems(app.runs(), settlements, clock),
+    });
   const connections: SendosoConnection[] = [];
 
   let home: string | undefined;
@@ -175,6 +192,16 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
       }
       return guard;
     },
+    approvals(connection) {
+      const key = connection ?? OFFLINE;
+      let approvals = approvalsByConnection.get(key);
+      if (!approvals) {
+        const { createApprovals } = ready('guard');
+        approvals = createApprovals({ ledger: app.ledger(), clock, guard: connection ? app.guard(connection) : offlineGuard() });
+        approvalsByConnection.set(key, approvals);
+      }
+      return approvals;
+    },
     toolRuntime(connection) {
       return {
         transport: connection.gateway,
@@ -209,7 +236,7 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
             store: app.runs(),
             tools,
             // With remote tools the remote guard decides; local headroom checks would describe the wrong ledger.
-            guard: !config.toolsUrl ? localGuardView(guard, app.ledger(), app.sendHistory(connection), clock) : undefined,
+            guard: !config.toolsUrl ? localGuardView(guard, app.ledger(), app.sendHistory(connection), clock, app.approvals(connection)) : undefined,
             clock,
             logger,
             batchWindowMs: config.batchWindowDays * 86_400_000,

@@ -75,6 +75,9 @@ export interface Approvals {
   deny(id: string, decider: Decider, reason?: string): Promise<void>;
 }
 
+/** What a trigger that only reports approvals gets (the agent): it cannot decide them. */
+export type ApprovalReader = Pick<Approvals, 'pending' | 'history' | 'get'>;
+
 export interface ApprovalsOptions {
   readonly ledger: LedgerPort;
   readonly clock: Pick<Clock, 'now'>;

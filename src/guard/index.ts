@@ -35,4 +35,4 @@ export type { Milestone } from './deliveries.js';
 export { authorizeDecider, isListedApprover, approversOf } from './approvers.js';
 export type { Decider } from './approvers.js';
 export { createApprovals, tightestHeadroom } from './approvals.js';
-export type { Approvals, ApprovalsOptions, ApprovalDetail, ApproveOutcome, Headroom } from './approvals.js';
+export type { ApprovalReader, Approvals, ApprovalsOptions, ApprovalDetail, ApproveOutcome, Headroom } from './approvals.js';

@@ -7,7 +7,7 @@
 import { formatMoney } from '../domain/index.js';
 import type { Cents, Clock, SendHistory } from '../domain/index.js';
 import { createApprovals, findGroupPolicy, recipientIdentity, tightestHeadroom } from '../guard/index.js';
-import type { ApprovalDetail, Guard, Headroom, LedgerPort } from '../guard/index.js';
+import type { ApprovalDetail, Approvals, Guard, Headroom, LedgerPort } from '../guard/index.js';
 
 /** A page of a batch's recipients against the rules that concern each alone. */
 export interface ScreenResult {
@@ -52,8 +52,14 @@ export interface GuardView {
 }
 
 /** The guard view over this process's guard and ledger. */
-export function localGuardView(guard: Guard, ledger: LedgerPort, history: SendHistory, clock: Clock): GuardView {
-  const approvals = createApprovals({ ledger, clock, guard });
+export function localGuardView(
+  guard: Guard,
+  ledger: LedgerPort,
+  history: SendHistory,
+  clock: Clock,
+  /** The process's approvals (src/app builds one); a view of its own by default. */
+  approvals: Approvals = createApprovals({ ledger, clock, guard }),
+): GuardView {
   const view: GuardView = {
     async headroom(group) {
       const policy = guard.policy;

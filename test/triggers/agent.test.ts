@@ -5,6 +5,7 @@
  * refusal in the transcript.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { createApprovals } from '../../src/guard/index.js';
 import { ConversationStore, agentRunner, agentToolbox, openAiClient } from '../../src/triggers/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { control } from '../support/sandbox-client.js';
@@ -33,7 +34,7 @@ async function agent(turns: Turn[], maySend: (group: string) => boolean = () => 
   const run = agentRunner({
     client: openAiClient(settings),
     settings,
-    toolboxFor: (requester) => agentToolbox({ catalogue: allTools, tools: e.tools, orchestrator: e.orchestrator, runs: e.runs, ledger: e.ledger, requester, maxSends: 3, now: () => e.clock.now() }),
+    toolboxFor: (requester) => agentToolbox({ catalogue: allTools, tools: e.tools, orchestrator: e.orchestrator, runs: e.runs, approvals: createApprovals({ ledger: e.ledger, clock: e.clock }), requester, maxSends: 3, now: () => e.clock.now() }),
     store,
     clock: e.clock,
     logger: silentLogger(),

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createApprovals } from '../../src/guard/index.js';
 import { createLogger, silentLogger } from '../../src/log/index.js';
 import { ConversationStore, agentRunner, agentToolbox, createSlackIntegration, openAiClient, slackPoster, startHttpServer } from '../../src/triggers/index.js';
 import type { RunningHttpServer, SlackIntegration, SlackOptions } from '../../src/triggers/index.js';
@@ -51,7 +52,7 @@ async function start(options: { policy?: ReturnType<typeof policyFrom>; turns?: 
     ask = agentRunner({
       client: openAiClient(settings),
       settings,
-      toolboxFor: (requester) => agentToolbox({ catalogue: allTools, tools: e.tools, orchestrator: e.orchestrator, runs: e.runs, ledger: e.ledger, requester, maxSends: 3, now: () => e.clock.now() }),
+      toolboxFor: (requester) => agentToolbox({ catalogue: allTools, tools: e.tools, orchestrator: e.orchestrator, runs: e.runs, approvals: createApprovals({ ledger: e.ledger, clock: e.clock }), requester, maxSends: 3, now: () => e.clock.now() }),
       store: new ConversationStore(e.db),
       clock: e.clock,
       logger: silentLogger(),
@@ -66,8 +67,7 @@ async function start(options: { policy?: ReturnType<typeof policyFrom>; turns?: 
     approvalChannel: 'C0APPROVALS',
     policy: env.guard.policy,
     orchestrator: env.orchestrator,
-    guard: env.guard,
-    ledger: env.ledger,
+    approvals: createApprovals({ ledger: env.ledger, clock: env.clock, guard: env.guard }),
     db: env.db,
     clock: env.clock,
     logger,

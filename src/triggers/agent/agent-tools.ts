@@ -9,8 +9,7 @@ import { auditInput } from '../../orchestrator/index.js';
 import type { Orchestrator, RunRecord, RunStore, ToolClient } from '../../orchestrator/index.js';
 import { inputJsonSchema, selectTools, toOpenAiStrictSchema, toOpenAiTool, dropNulls } from '../../tools/index.js';
 import type { OpenAiFunctionTool, ToolDefinition } from '../../tools/index.js';
-import { createApprovals } from '../../guard/index.js';
-import type { LedgerPort } from '../../guard/index.js';
+import type { ApprovalReader } from '../../guard/index.js';
 
 /** Who the agent acts for; Slack requesters are checked against the policy's trigger lists. */
 export interface AgentRequester {
@@ -25,8 +24,8 @@ export interface AgentToolDeps {
   readonly tools: ToolClient;
   readonly orchestrator: Orchestrator;
   readonly runs: RunStore;
-  /** Where `check_approval` reads approvals (through guard/approvals.ts); absent without a policy. */
-  readonly ledger: LedgerPort | undefined;
+  /** Where `check_approval` reads approvals: read-only, a person decides them (Slack, the CLI). Absent without a policy. */
+  readonly approvals: ApprovalReader | undefined;
   readonly requester: AgentRequester;
   /** Sends one conversation may start (a loop of 50 asks stops here). */
   readonly maxSends: number;
@@ -76,8 +75,7 @@ function runView(run: RunRecord) {
 }
 
 function workflowTools(deps: AgentToolDeps): WorkflowTool[] {
-  // Read-only: the agent reports approvals, a person decides them (Slack, the CLI).
-  const approvals = deps.ledger && createApprovals({ ledger: deps.ledger, clock: { now: deps.now } });
+  const { approvals } = deps;
   return [
     {
       name: 'start_abm_send',

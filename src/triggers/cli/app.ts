@@ -7,7 +7,7 @@
  */
 import type { Config, ConfigOverrides, SettingKey } from '../../config/index.js';
 import type { Clock, SendHistory } from '../../domain/index.js';
-import type { Guard, LedgerPort, Policy } from '../../guard/index.js';
+import type { Approvals, Guard, LedgerPort, Policy } from '../../guard/index.js';
 import type { Orchestrator, RunStore, ToolClient } from '../../orchestrator/index.js';
 import type { AgentAnswer, AgentRequester, ConversationStore } from '../agent/index.js';
 import type { Schedule, ScheduleStateStore, Scheduler } from '../schedule/index.js';
@@ -127,6 +127,12 @@ export interface App {
   connections(): ConnectionStore;
   /** The guard over a connection, on the live policy (with no valid policy it refuses every spend). */
   guard(connection: SendosoConnection): Guard;
+  /**
+   * The approval feature, one per connection, for every trigger: decided through that
+   * connection's guard. Without a connection it can still list, read and deny (denying sends
+   * nothing); approving needs one, since an approval sends.
+   */
+  approvals(connection?: SendosoConnection): Approvals;
   /** What tools run with, on a connection: its gateway and the guard as SpendGate. */
   toolRuntime(connection: SendosoConnection): ToolRuntime;
   /** Sendoso's send history through the connection's gateway, patient as background work must be. */

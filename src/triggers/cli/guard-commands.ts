@@ -197,8 +197,7 @@ export function approvalsCommand(io: CliIo, factory: AppFactory): Command {
     .action(async (flags: { all?: boolean; json?: boolean }) => {
       const app = factory({ env: io.env });
       try {
-        const { createApprovals } = await import('../../guard/index.js');
-        const approvals = createApprovals({ ledger: app.ledger(), clock: app.clock });
+        const approvals = app.approvals();
         const rows = flags.all ? await approvals.history() : await approvals.pending();
         if (flags.json) {
           io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
@@ -236,10 +235,8 @@ export function approvalsCommand(io: CliIo, factory: AppFactory): Command {
     .addOption(new Option('--by <name>').hideHelp())
     .addHelpText('after', APPROVER_HELP)
     .action(async (id: string, flags: { override?: string; by?: string }) =>
-      withGuard(factory, io, undefined, async (guard, app) => {
-        const { createApprovals } = await import('../../guard/index.js');
-        const approvals = createApprovals({ ledger: app.ledger(), clock: app.clock, guard });
-        const result = await withOverrideHint(approvals.approve(id, decider(app, flags)));
+      withGuard(factory, io, undefined, async (_guard, app, connection) => {
+        const result = await withOverrideHint(app.approvals(connection).approve(id, decider(app, flags)));
         if (result.status === 'voided') throw new GiftingError('bad_request', result.reason);
         if (result.status === 'denied') {
           throw new GiftingError('bad_request', `Approval ${id} cannot be honoured now:\n  - ${result.reasons.map((r) => r.message).join('\n  - ')}`);
@@ -258,19 +255,9 @@ export function approvalsCommand(io: CliIo, factory: AppFactory): Command {
     .action(async (id: string, flags: { reason?: string; override?: string; by?: string }) => {
       const app = factory({ env: io.env });
       try {
-        const policy = await requirePolicy(app);
-        const [{ Guard, createApprovals }, { settleRunItems }] = await Promise.all([import('../../guard/index.js'), import('../../orchestrator/index.js')]);
-        // Denying needs no Sendoso connection; a guard over the ledger alone is enough.
-        const guard = new Guard({
-          ledger: app.ledger(),
-          policy,
-          campaigns: { find: async () => undefined, all: async () => [] },
-          clock: app.clock,
-          logger: app.logger,
-          onSettled: (settlements) => settleRunItems(app.runs(), settlements, app.clock),
-        });
-        const approvals = createApprovals({ ledger: app.ledger(), clock: app.clock, guard });
-        await withOverrideHint(approvals.deny(id, decider(app, flags), flags.reason));
+        await requirePolicy(app);
+        // Denying sends nothing, so it needs no Sendoso connection.
+        await withOverrideHint(app.approvals().deny(id, decider(app, flags), flags.reason));
         io.stdout.write(`Denied ${id} as ${decider(app, flags).identity}${flags.override ? ' (override, recorded)' : ''}. Nothing was sent.\n`);
       } finally {
         await app.close();

@@ -9,9 +9,9 @@ import { App } from '@slack/bolt';
 import type { RespondFn } from '@slack/bolt';
 import { toGiftingError } from '../../domain/index.js';
 import type { Clock } from '../../domain/index.js';
-import { createApprovals, findGroupPolicy, isListedApprover } from '../../guard/index.js';
+import { findGroupPolicy, isListedApprover } from '../../guard/index.js';
 import { slackText as esc } from '../escape.js';
-import type { Delivery, Guard, LedgerPort, Policy } from '../../guard/index.js';
+import type { Approvals, Delivery, Policy } from '../../guard/index.js';
 import type { Logger } from '../../log/index.js';
 import { auditInput } from '../../orchestrator/index.js';
 import type { Orchestrator, RunHandle, RunRecord } from '../../orchestrator/index.js';
@@ -31,9 +31,8 @@ export interface SlackOptions {
   readonly approvalChannel?: string | undefined;
   readonly policy: Policy | undefined;
   readonly orchestrator: Orchestrator;
-  /** The approvals (guard/approvals.ts) are read from `ledger` and decided through `guard`. */
-  readonly guard: Guard | undefined;
-  readonly ledger: LedgerPort | undefined;
+  /** The approval feature (guard/approvals.ts); absent without a policy. */
+  readonly approvals: Approvals | undefined;
   readonly db: SqliteDatabase;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -70,7 +69,7 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
     logger: slackLogger(log),
   });
   const posts = new SlackApprovalPosts(options.db);
-  const approvals = options.ledger && createApprovals({ ledger: options.ledger, clock: options.clock, guard: options.guard });
+  const { approvals } = options;
   // Replies outlive the HTTP request that asked for them (Slack wants an answer within 3 s).
   const inBackground = (work: Promise<unknown>) => {
     void work.catch((error: unknown) => log.error({ err: error }, 'Slack reply failed'));
