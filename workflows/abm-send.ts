@@ -5,8 +5,12 @@
  * every wait is an absolute deadline in context, so a restored run re-arms it.
  */
 import { assign, setup } from 'xstate';
-import { messageOf, namedActor, usd } from './named-actor.js';
-import type { Address, BudgetCheck, CampaignFound, GroupFound, SettledResult, SpendResult } from './shared-types.js';
+import { formatMoney } from '../src/domain/index.js';
+import type { RunSpendResult } from '../src/domain/index.js';
+import { namedActor } from './named-actor.js';
+import type { Address, BudgetCheck, CampaignFound, GroupFound, SettledResult } from './shared-types.js';
+import { actorOutput, failOnError, findCampaignStep, findGroupStep, keepCampaign, keepError, keepGroup, stepActors } from './steps.js';
+import type { StepContext } from './steps.js';
 
 export const ABM_SEND_VERSION = 1;
 
@@ -31,14 +35,10 @@ export interface AbmSendOutput {
   readonly approvalId?: string | undefined;
 }
 
-interface AbmContext {
-  readonly input: AbmSendInput;
-  readonly group?: GroupFound;
+interface AbmContext extends StepContext<AbmSendInput> {
   readonly budget?: BudgetCheck;
-  readonly campaign?: CampaignFound;
-  readonly send?: SpendResult;
+  readonly send?: RunSpendResult;
   readonly settled?: SettledResult;
-  readonly error?: string;
   /** Absolute deadline of the current wait (approval), so a restore re-arms it. */
   readonly deadlineAt?: number;
   /** Set on entering a final state. */
@@ -54,8 +54,8 @@ function summarize(context: AbmContext, status: AbmSendOutput['status']): string
   const parts: string[] = [];
   if (group && budget) {
     const window = budget.guardHeadroomWindow ? HEADROOM_WINDOW[budget.guardHeadroomWindow] : 'in its tightest window';
-    const headroom = budget.guardHeadroomCents === null ? '' : ` (the spend policy allows ${usd(budget.guardHeadroomCents)} more ${window})`;
-    parts.push(`${group.name} had ${usd(budget.sendosoAvailableCents)} available${headroom}.`);
+    const headroom = budget.guardHeadroomCents === null ? '' : ` (the spend policy allows ${formatMoney(budget.guardHeadroomCents)} more ${window})`;
+    parts.push(`${group.name} had ${formatMoney(budget.sendosoAvailableCents)} available${headroom}.`);
   }
   const collecting = input.address === undefined;
   const how = collecting ? 'an address-collection send' : 'a physical send to the given address';
@@ -92,16 +92,18 @@ export const abmSendMachine = setup({
     events: {} as { type: 'run.cancel' },
   },
   actors: {
-    findGroup: namedActor<GroupFound, { name: string }>('findGroup'),
+    ...stepActors,
     checkBudget: namedActor<BudgetCheck, { group: GroupFound }>('checkBudget'),
-    findCampaign: namedActor<CampaignFound, { name: string; deliveryType: 'mail' | 'email' | 'any' }>('findCampaign'),
-    sendGift: namedActor<SpendResult, { input: AbmSendInput; group: GroupFound; campaign: CampaignFound }>('sendGift'),
+    sendGift: namedActor<RunSpendResult, { input: AbmSendInput; group: GroupFound; campaign: CampaignFound }>('sendGift'),
     waitForApproval: namedActor<SettledResult, { approvalId: string; deadlineAt: number }>('waitForApproval'),
   },
+  // The shared steps' context updates (see steps.ts), typed here against this machine's context.
+  actions: { keepGroup: assign(keepGroup), keepCampaign: assign(keepCampaign), keepError: assign(keepError) },
+  // Each reads the sendGift actor's result, given as params by the transition (see actorOutput).
   guards: {
-    sent: ({ event }) => (event as unknown as { output: SpendResult }).output.status === 'sent',
-    needsApproval: ({ event }) => (event as unknown as { output: SpendResult }).output.status === 'pending_approval',
-    dryRun: ({ event }) => (event as unknown as { output: SpendResult }).output.status === 'dry_run',
+    sent: (_, send: RunSpendResult) => send.status === 'sent',
+    needsApproval: (_, send: RunSpendResult) => send.status === 'pending_approval',
+    dryRun: (_, send: RunSpendResult) => send.status === 'dry_run',
   },
 }).createMachine({
   id: 'abm-send',
@@ -109,45 +111,31 @@ export const abmSendMachine = setup({
   initial: 'findingGroup',
   on: { 'run.cancel': '.cancelled' },
   states: {
-    findingGroup: {
-      invoke: {
-        src: 'findGroup',
-        input: ({ context }) => ({ name: context.input.group }),
-        onDone: { target: 'checkingBudget', actions: assign({ group: ({ event }) => event.output }) },
-        onError: { target: 'failed', actions: assign({ error: ({ event }) => messageOf(event.error) }) },
-      },
-    },
+    findingGroup: findGroupStep('checkingBudget'),
     checkingBudget: {
       invoke: {
         src: 'checkBudget',
         input: ({ context }) => ({ group: context.group! }),
         onDone: { target: 'findingCampaign', actions: assign({ budget: ({ event }) => event.output }) },
-        onError: { target: 'failed', actions: assign({ error: ({ event }) => messageOf(event.error) }) },
+        onError: failOnError(),
       },
     },
-    findingCampaign: {
-      invoke: {
-        src: 'findCampaign',
-        input: ({ context }) => ({ name: context.input.campaign, deliveryType: 'mail' as const }),
-        onDone: { target: 'sending', actions: assign({ campaign: ({ event }) => event.output }) },
-        onError: { target: 'failed', actions: assign({ error: ({ event }) => messageOf(event.error) }) },
-      },
-    },
+    findingCampaign: findCampaignStep('mail', 'sending'),
     sending: {
       invoke: {
         src: 'sendGift',
         input: ({ context }) => ({ input: context.input, group: context.group!, campaign: context.campaign! }),
         onDone: [
-          { guard: 'sent', target: 'sent', actions: assign({ send: ({ event }) => event.output }) },
-          { guard: 'dryRun', target: 'dryRun', actions: assign({ send: ({ event }) => event.output }) },
+          { guard: { type: 'sent', params: actorOutput }, target: 'sent', actions: assign({ send: ({ event }) => event.output }) },
+          { guard: { type: 'dryRun', params: actorOutput }, target: 'dryRun', actions: assign({ send: ({ event }) => event.output }) },
           {
-            guard: 'needsApproval',
+            guard: { type: 'needsApproval', params: actorOutput },
             target: 'awaitingApproval',
             actions: assign({ send: ({ event }) => event.output, deadlineAt: ({ event }) => event.output.approvalExpiresAt ?? 0 }),
           },
           { target: 'outcomeUnknown', actions: assign({ send: ({ event }) => event.output }) },
         ],
-        onError: { target: 'failed', actions: assign({ error: ({ event }) => messageOf(event.error) }) },
+        onError: failOnError(),
       },
     },
     awaitingApproval: {
@@ -158,7 +146,7 @@ export const abmSendMachine = setup({
           { guard: ({ event }) => event.output.status === 'sent', target: 'sent', actions: assign({ settled: ({ event }) => event.output }) },
           { target: 'failed', actions: assign({ settled: ({ event }) => event.output, error: ({ event }) => event.output.message }) },
         ],
-        onError: { target: 'failed', actions: assign({ error: ({ event }) => messageOf(event.error) }) },
+        onError: failOnError(),
       },
     },
     sent: { type: 'final', entry: assign({ status: 'sent' as const }) },

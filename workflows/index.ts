@@ -5,4 +5,4 @@ export { onboardingAuditMachine, crossReference, ONBOARDING_AUDIT_VERSION } from
 export type { OnboardingAuditInput, OnboardingAuditOutput, AuditLine, Member, SendSeen } from './onboarding-audit.js';
 export { webinarEgiftBatchMachine, WEBINAR_EGIFT_BATCH_VERSION, BATCH_RETRY_FOR_MS, batchSummary, openRows } from './webinar-egift-batch.js';
 export type { WebinarBatchInput, WebinarBatchOutput, AttendeesLoaded, BatchPrecheck, BatchProgress } from './webinar-egift-batch.js';
-export type { Address, BudgetCheck, CampaignFound, GroupFound, SettledResult, SpendResult } from './shared-types.js';
+export type { Address, BudgetCheck, CampaignFound, GroupFound, SettledResult } from './shared-types.js';

@@ -5,8 +5,11 @@
  * members are proposed as address-collection sends and, once confirmed, sent through the guard.
  */
 import { assign, setup } from 'xstate';
-import { messageOf, namedActor } from './named-actor.js';
-import type { CampaignFound, GroupFound, SpendResult } from './shared-types.js';
+import type { RunSpendResult } from '../src/domain/index.js';
+import { namedActor } from './named-actor.js';
+import type { CampaignFound, GroupFound } from './shared-types.js';
+import { failOnError, findCampaignStep, findGroupStep, keepCampaign, keepError, keepGroup, stepActors } from './steps.js';
+import type { StepContext } from './steps.js';
 
 export const ONBOARDING_AUDIT_VERSION = 1;
 
@@ -48,7 +51,7 @@ export interface AuditLine {
   readonly date?: number | undefined;
   readonly stuck: boolean;
   /** Set when `fix` started a send for a missing member. */
-  readonly fix?: SpendResult | { readonly status: 'failed'; readonly message: string } | undefined;
+  readonly fix?: RunSpendResult | { readonly status: 'failed'; readonly message: string } | undefined;
   /** With `fix` but not `confirm`: the send that `--fix --yes` would start for this missing member. */
   readonly proposed?: 'address_collection' | undefined;
 }
@@ -62,17 +65,13 @@ export interface OnboardingAuditOutput {
   readonly summary: string;
 }
 
-interface AuditContext {
-  readonly input: OnboardingAuditInput;
-  readonly group?: GroupFound;
-  readonly campaign?: CampaignFound;
+interface AuditContext extends StepContext<OnboardingAuditInput> {
   /** Only until the lines are made: a run's snapshot keeps the report, not the history it came from. */
   readonly members?: readonly Member[] | undefined;
   readonly sends?: readonly SendSeen[] | undefined;
   /** Sends stuck in "Confirming Address", kept for the output. */
   readonly stuck?: readonly SendSeen[];
   readonly lines?: readonly AuditLine[];
-  readonly error?: string;
   readonly status?: OnboardingAuditOutput['status'];
 }
 
@@ -143,12 +142,13 @@ export const onboardingAuditMachine = setup({
     events: {} as { type: 'run.cancel' },
   },
   actors: {
-    findGroup: namedActor<GroupFound, { name: string }>('findGroup'),
+    ...stepActors,
     listMembers: namedActor<Member[], { group: GroupFound }>('listMembers'),
-    findCampaign: namedActor<CampaignFound, { name: string; deliveryType: 'mail' | 'email' | 'any' }>('findCampaign'),
     scanSends: namedActor<SendSeen[], { touchId: number; since: number }>('scanSends'),
     sendMissing: namedActor<AuditLine[], { lines: readonly AuditLine[]; group: GroupFound; campaign: CampaignFound; expireAfterDays: number }>('sendMissing'),
   },
+  // The shared steps' context updates (see steps.ts), typed here against this machine's context.
+  actions: { keepGroup: assign(keepGroup), keepCampaign: assign(keepCampaign), keepError: assign(keepError) },
   guards: {
     fixAndConfirmed: ({ context }) => context.input.fix && context.input.confirm && (context.lines ?? []).some((l) => !l.gifted),
   },
@@ -158,30 +158,16 @@ export const onboardingAuditMachine = setup({
   initial: 'findingGroup',
   on: { 'run.cancel': '.cancelled' },
   states: {
-    findingGroup: {
-      invoke: {
-        src: 'findGroup',
-        input: ({ context }) => ({ name: context.input.group }),
-        onDone: { target: 'listingMembers', actions: assign({ group: ({ event }) => event.output }) },
-        onError: { target: 'failed', actions: assign({ error: ({ event }) => messageOf(event.error) }) },
-      },
-    },
+    findingGroup: findGroupStep('listingMembers'),
     listingMembers: {
       invoke: {
         src: 'listMembers',
         input: ({ context }) => ({ group: context.group! }),
         onDone: { target: 'findingCampaign', actions: assign({ members: ({ event }) => event.output }) },
-        onError: { target: 'failed', actions: assign({ error: ({ event }) => messageOf(event.error) }) },
+        onError: failOnError(),
       },
     },
-    findingCampaign: {
-      invoke: {
-        src: 'findCampaign',
-        input: ({ context }) => ({ name: context.input.campaign, deliveryType: 'any' as const }),
-        onDone: { target: 'scanningSends', actions: assign({ campaign: ({ event }) => event.output }) },
-        onError: { target: 'failed', actions: assign({ error: ({ event }) => messageOf(event.error) }) },
-      },
-    },
+    findingCampaign: findCampaignStep('any', 'scanningSends'),
     scanningSends: {
       invoke: {
         src: 'scanSends',
@@ -195,7 +181,7 @@ export const onboardingAuditMachine = setup({
             sends: undefined,
           }),
         },
-        onError: { target: 'failed', actions: assign({ error: ({ event }) => messageOf(event.error) }) },
+        onError: failOnError(),
       },
     },
     reported: {
@@ -206,7 +192,7 @@ export const onboardingAuditMachine = setup({
         src: 'sendMissing',
         input: ({ context }) => ({ lines: context.lines!, group: context.group!, campaign: context.campaign!, expireAfterDays: context.input.expireAfterDays }),
         onDone: { target: 'done', actions: assign({ lines: ({ event }) => event.output }) },
-        onError: { target: 'failed', actions: assign({ error: ({ event }) => messageOf(event.error) }) },
+        onError: failOnError(),
       },
     },
     done: { type: 'final', entry: assign({ status: 'done' as const }) },

@@ -1,19 +1,21 @@
 /**
  * What the workflows' named actors take and return. Shared by the machines and the orchestrator
- * that implements them; data only.
+ * that implements them; data only. Money is the domain's `Cents`, and a spending step's outcome the
+ * domain's `RunSpendResult`, so nothing here copies a type the rest of giftguard defines.
  */
+import type { Cents } from '../src/domain/index.js';
 
 export interface GroupFound {
   readonly id: number;
   readonly name: string;
-  /** What Sendoso says the group has available, in cents. */
-  readonly budgetCents: number;
+  /** What Sendoso says the group has available. */
+  readonly budgetCents: Cents;
 }
 
 export interface BudgetCheck {
-  readonly sendosoAvailableCents: number;
+  readonly sendosoAvailableCents: Cents;
   /** What the spend policy still allows in its tightest window, or null when no cap covers the group. */
-  readonly guardHeadroomCents: number | null;
+  readonly guardHeadroomCents: Cents | null;
   /** That window (absent in runs recorded before it was kept). */
   readonly guardHeadroomWindow?: 'day' | 'week' | 'month' | null;
 }
@@ -23,18 +25,7 @@ export interface CampaignFound {
   readonly name: string;
   readonly deliveryType: 'mail' | 'email';
   /** What one send reserves (eGift top price or declared physical cost), when known. */
-  readonly costCents: number | null;
-}
-
-/** The outcome of one spending tool call, as the workflows see it. */
-export interface SpendResult {
-  readonly status: 'sent' | 'pending_approval' | 'outcome_unknown' | 'dry_run';
-  readonly message: string;
-  readonly trackingCode?: string | undefined;
-  readonly confirmationLink?: string | undefined;
-  readonly approvalId?: string | undefined;
-  /** Epoch ms at which a pending approval lapses. */
-  readonly approvalExpiresAt?: number | undefined;
+  readonly costCents: Cents | null;
 }
 
 /** How a wait for a person (or for reconciliation) ended. */

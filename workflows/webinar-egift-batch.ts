@@ -13,8 +13,12 @@
  * the run's item table, not in context, so a batch of any size persists cheaply.
  */
 import { assign, setup } from 'xstate';
-import { messageOf, namedActor, usd } from './named-actor.js';
+import { cents, formatMoney } from '../src/domain/index.js';
+import type { Cents } from '../src/domain/index.js';
+import { namedActor } from './named-actor.js';
 import type { CampaignFound, GroupFound } from './shared-types.js';
+import { actorOutput, failOnError, findCampaignStep, findGroupStep, keepCampaign, keepError, keepGroup, stepActors } from './steps.js';
+import type { StepContext } from './steps.js';
 
 export const WEBINAR_EGIFT_BATCH_VERSION = 2;
 
@@ -44,7 +48,7 @@ export interface BatchPrecheck {
   readonly skipped: number;
   /** How many of `toSend` fit every cap right now. */
   readonly fits: number;
-  readonly costPerSendCents: number;
+  readonly costPerSendCents: Cents;
   /** Why not all fit (policy sentences). */
   readonly reasons: readonly string[];
   /** When the check was made (epoch ms): retries are timed from here. */
@@ -78,16 +82,12 @@ export interface WebinarBatchOutput {
   readonly progress?: BatchProgress | undefined;
 }
 
-interface BatchContext {
-  readonly input: WebinarBatchInput;
+interface BatchContext extends StepContext<WebinarBatchInput> {
   readonly loaded?: AttendeesLoaded;
-  readonly campaign?: CampaignFound;
-  readonly group?: GroupFound;
   readonly precheck?: BatchPrecheck;
   readonly progress?: BatchProgress;
   /** Absolute deadline for retries (a restored run keeps it; `run.resume` sets a new one). */
   readonly retryUntil?: number;
-  readonly error?: string;
   readonly status?: WebinarBatchOutput['status'];
 }
 
@@ -107,7 +107,7 @@ export function batchSummary(parts: {
   const rejected = (loaded?.invalid.length ?? 0) + (loaded?.duplicates.length ?? 0);
   const head = `${loaded?.valid ?? 0} valid attendee(s)${rejected ? `, ${rejected} row(s) rejected` : ''}; ${parts.campaign} from ${parts.group}.`;
   if (parts.status === 'dry_run') {
-    return `${head} Dry run: ${precheck?.fits ?? 0} of ${precheck?.toSend ?? 0} would be sent now (${usd((precheck?.fits ?? 0) * (precheck?.costPerSendCents ?? 0))}); ${precheck?.skipped ?? 0} already gifted.`;
+    return `${head} Dry run: ${precheck?.fits ?? 0} of ${precheck?.toSend ?? 0} would be sent now (${formatMoney(cents((precheck?.fits ?? 0) * (precheck?.costPerSendCents ?? 0)))}); ${precheck?.skipped ?? 0} already gifted.`;
   }
   const p = progress;
   const counts = [
@@ -136,20 +136,19 @@ export const webinarEgiftBatchMachine = setup({
     events: {} as { type: 'run.cancel' } | { type: 'run.resume'; at: number },
   },
   actors: {
+    ...stepActors,
     loadAttendees: namedActor<AttendeesLoaded, { csvPath: string }>('loadAttendees'),
-    findCampaign: namedActor<CampaignFound, { name: string; deliveryType: 'mail' | 'email' | 'any' }>('findCampaign'),
-    findGroup: namedActor<GroupFound, { name: string }>('findGroup'),
     precheckBatch: namedActor<BatchPrecheck, { group: GroupFound; campaign: CampaignFound }>('precheckBatch'),
     sendBatch: namedActor<BatchProgress, { group: GroupFound; campaign: CampaignFound; retryUntil: number; message?: string | undefined }>('sendBatch'),
   },
+  // The shared steps' context updates (see steps.ts), typed here against this machine's context.
+  actions: { keepGroup: assign(keepGroup), keepCampaign: assign(keepCampaign), keepError: assign(keepError) },
+  // Guards that read an actor's output get it as params from the transition (see actorOutput).
   guards: {
-    noneValid: ({ event }) => (event as unknown as { output: AttendeesLoaded }).output.valid === 0,
-    overCaps: ({ context, event }) => {
-      const check = (event as unknown as { output: BatchPrecheck }).output;
-      return check.fits < check.toSend && !context.input.partial;
-    },
+    noneValid: (_, loaded: AttendeesLoaded) => loaded.valid === 0,
+    overCaps: ({ context }, check: BatchPrecheck) => check.fits < check.toSend && !context.input.partial,
     dryRun: ({ context }) => context.input.dryRun === true,
-    rowsOpen: ({ event }) => openRows((event as unknown as { output: BatchProgress }).output) > 0,
+    rowsOpen: (_, progress: BatchProgress) => openRows(progress) > 0,
   },
 }).createMachine({
   id: 'webinar-egift-batch',
@@ -163,38 +162,24 @@ export const webinarEgiftBatchMachine = setup({
         input: ({ context }) => ({ csvPath: context.input.csvPath }),
         onDone: [
           {
-            guard: 'noneValid',
+            guard: { type: 'noneValid', params: actorOutput },
             target: 'failed',
             actions: assign({ loaded: ({ event }) => event.output, error: ({ event }) => `No valid attendee rows in the CSV (${event.output.invalid.length} invalid, ${event.output.duplicates.length} duplicates); nothing was sent.` }),
           },
           { target: 'findingCampaign', actions: assign({ loaded: ({ event }) => event.output }) },
         ],
-        onError: { target: 'failed', actions: assign({ error: ({ event }) => messageOf(event.error) }) },
+        onError: failOnError(),
       },
     },
-    findingCampaign: {
-      invoke: {
-        src: 'findCampaign',
-        input: ({ context }) => ({ name: context.input.campaign, deliveryType: 'email' as const }),
-        onDone: { target: 'findingGroup', actions: assign({ campaign: ({ event }) => event.output }) },
-        onError: { target: 'failed', actions: assign({ error: ({ event }) => messageOf(event.error) }) },
-      },
-    },
-    findingGroup: {
-      invoke: {
-        src: 'findGroup',
-        input: ({ context }) => ({ name: context.input.group }),
-        onDone: { target: 'prechecking', actions: assign({ group: ({ event }) => event.output }) },
-        onError: { target: 'failed', actions: assign({ error: ({ event }) => messageOf(event.error) }) },
-      },
-    },
+    findingCampaign: findCampaignStep('email', 'findingGroup'),
+    findingGroup: findGroupStep('prechecking'),
     prechecking: {
       invoke: {
         src: 'precheckBatch',
         input: ({ context }) => ({ group: context.group!, campaign: context.campaign! }),
         onDone: [
           {
-            guard: 'overCaps',
+            guard: { type: 'overCaps', params: actorOutput },
             target: 'failed',
             actions: assign({
               precheck: ({ event }) => event.output,
@@ -211,7 +196,7 @@ export const webinarEgiftBatchMachine = setup({
             }),
           },
         ],
-        onError: { target: 'failed', actions: assign({ error: ({ event }) => messageOf(event.error) }) },
+        onError: failOnError(),
       },
     },
     sending: {
@@ -219,10 +204,10 @@ export const webinarEgiftBatchMachine = setup({
         src: 'sendBatch',
         input: ({ context }) => ({ group: context.group!, campaign: context.campaign!, retryUntil: context.retryUntil!, message: context.input.message }),
         onDone: [
-          { guard: 'rowsOpen', target: 'incomplete', actions: assign({ progress: ({ event }) => event.output }) },
+          { guard: { type: 'rowsOpen', params: actorOutput }, target: 'incomplete', actions: assign({ progress: ({ event }) => event.output }) },
           { target: 'done', actions: assign({ progress: ({ event }) => event.output }) },
         ],
-        onError: { target: 'failed', actions: assign({ error: ({ event }) => messageOf(event.error) }) },
+        onError: failOnError(),
       },
     },
     /** Retries ran out with rows still open: waits for a person to resume it. */

@@ -1,6 +1,7 @@
 /**
- * @module Public surface of the domain: ids, money, time, errors, rate-limit shape, ports and
- * Sendoso wire schemas. Any new export added here becomes part of what every layer may use.
+ * @module Public surface of the domain: ids, money, time, errors, rate-limit shape, ports,
+ * Sendoso wire schemas and the spending tools' result. Any new export added here becomes part of
+ * what every layer may use.
  */
 export type { Brand, TouchId, GroupId, UserId, SendId, TrackingCode } from './ids.js';
 export { touchId, groupId, userId, sendId, trackingCode } from './ids.js';
@@ -12,6 +13,8 @@ export type { GiftingErrorCode, GiftingErrorOptions, RequestOutcome } from './er
 export { GiftingError, ConfigError, toGiftingError } from './errors.js';
 export type { RateLimitInfo } from './rate-limit.js';
 export { AUDIT_DEFAULTS } from './audit-defaults.js';
+export { spendResultSchema } from './spend-result.js';
+export type { SpendResult, RunSpendResult } from './spend-result.js';
 export type {
   OAuthTokenSet,
   TokenStore,

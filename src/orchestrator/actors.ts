@@ -5,22 +5,20 @@
  * again (DESIGN.md invariant 5).
  */
 import { fromPromise } from 'xstate';
-import { GiftingError, parseUnitsToCents, sleep } from '../domain/index.js';
-import type { Clock } from '../domain/index.js';
+import type { AnyStateMachine, MachineImplementationsFrom } from 'xstate';
+import { GiftingError, cents, parseUnitsToCents, sleep, spendResultSchema } from '../domain/index.js';
+import type { Cents, Clock, RunSpendResult } from '../domain/index.js';
 import type { Logger } from '../log/index.js';
 import type {
   AbmSendInput,
-  AttendeesLoaded,
   AuditLine,
-  BatchPrecheck,
   BatchProgress,
-  BudgetCheck,
   CampaignFound,
   GroupFound,
-  Member,
   SendSeen,
-  SettledResult,
-  SpendResult,
+  abmSendMachine,
+  onboardingAuditMachine,
+  webinarEgiftBatchMachine,
 } from '../../workflows/index.js';
 import { readAttendees } from './attendees-csv.js';
 import type { GuardView } from './guard-view.js';
@@ -116,7 +114,8 @@ async function listAll<T>(tools: ToolClient, tool: string, itemsKey: string, tot
   }
 }
 
-const cents = (value: unknown): number => parseUnitsToCents(value as string | number) ?? 0;
+/** Sendoso's amount as cents; one it cannot read counts as nothing available. */
+const centsOf = (value: string | number): Cents => parseUnitsToCents(value) ?? cents(0);
 
 async function findGroup(deps: ActorDeps, name: string): Promise<GroupFound> {
   const groups = await listAll<{ id: number; name: string; budget: number | string }>(deps.tools, 'list_all_sendoso_groups', 'groups', 'total_groups');
@@ -130,7 +129,7 @@ async function findGroup(deps: ActorDeps, name: string): Promise<GroupFound> {
     const near = closest(name, groups.map((g) => g.name));
     throw new GiftingError('not_found', `No team group called "${name}".${near.length ? ` Did you mean ${near.map((n) => `"${n}"`).join(' or ')}?` : ''}`);
   }
-  return { id: group.id, name: group.name, budgetCents: cents(group.budget) };
+  return { id: group.id, name: group.name, budgetCents: centsOf(group.budget) };
 }
 
 async function findCampaign(deps: ActorDeps, name: string, deliveryType: 'mail' | 'email' | 'any'): Promise<CampaignFound> {
@@ -176,21 +175,32 @@ async function sendsOfCampaignSince(deps: ActorDeps, touchId: number, since: num
   }
 }
 
-/** Maps a spending tool's answer to the workflow's view of it. */
-function spendResult(answer: ToolAnswer): SpendResult {
+const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+/**
+ * Maps a spending tool's answer (`SpendResult`) to what the run keeps of it. Read field by field
+ * rather than parsed whole: a sent gift whose answer carries one odd field is still sent. A status
+ * it does not know is an outcome it cannot vouch for.
+ */
+function spendResult(answer: ToolAnswer): RunSpendResult {
   if (!answer.ok) throw new GiftingError(answer.code === 'denied' ? 'forbidden' : 'bad_request', answer.message);
-  const data = answer.data as Record<string, string | undefined>;
+  const data = answer.data;
+  const status = spendResultSchema.shape.status.safeParse(data.status);
+  const trackingCode = text(data.tracking_code);
+  const confirmationLink = text(data.address_confirmation_link);
+  const approvalId = text(data.approval_id);
+  const approvalExpiresAt = text(data.approval_expires_at);
   return {
-    status: data.status as SpendResult['status'],
-    message: data.message ?? '',
-    ...(data.tracking_code && { trackingCode: data.tracking_code }),
-    ...(data.address_confirmation_link && { confirmationLink: data.address_confirmation_link }),
-    ...(data.approval_id && { approvalId: data.approval_id }),
-    ...(data.approval_expires_at && { approvalExpiresAt: Date.parse(data.approval_expires_at) }),
+    status: status.success ? status.data : 'outcome_unknown',
+    message: text(data.message) ?? '',
+    ...(trackingCode && { trackingCode }),
+    ...(confirmationLink && { confirmationLink }),
+    ...(approvalId && { approvalId }),
+    ...(approvalExpiresAt && { approvalExpiresAt: Date.parse(approvalExpiresAt) }),
   };
 }
 
-async function sendAbm(deps: ActorDeps, input: AbmSendInput, group: GroupFound, campaign: CampaignFound, key: string): Promise<SpendResult> {
+async function sendAbm(deps: ActorDeps, input: AbmSendInput, group: GroupFound, campaign: CampaignFound, key: string): Promise<RunSpendResult> {
   if (input.dryRun) {
     const message = deps.guard ? await deps.guard.explain(group.name, campaign.id, input.recipientEmail) : 'Nothing was sent (dry run).';
     return { status: 'dry_run', message };
@@ -213,13 +223,24 @@ async function sendAbm(deps: ActorDeps, input: AbmSendInput, group: GroupFound, 
 
 const WINDOW_WORDS = { day: 'today', week: 'this week', month: 'this month' } as const;
 
+/** The actors a machine declares, every one to be implemented, each with the input and output it names. */
+type ActorsOf<TMachine extends AnyStateMachine> = Required<NonNullable<MachineImplementationsFrom<TMachine>['actors']>>;
+
+/**
+ * The actors the workflows name: every machine's declared actors at once (the machines share
+ * `findGroup` and `findCampaign`, which must then mean the same to each). Each implementation is
+ * typed by the machine's declaration, so a machine that changes what an actor takes or returns
+ * fails to compile here rather than at run time.
+ */
+export type WorkflowActors = ActorsOf<typeof abmSendMachine> & ActorsOf<typeof onboardingAuditMachine> & ActorsOf<typeof webinarEgiftBatchMachine>;
+
 /** The actors every workflow may name, bound to one run. */
-export function workflowActors(deps: ActorDeps) {
+export function workflowActors(deps: ActorDeps): WorkflowActors {
   const pollMs = deps.pollMs ?? 2000;
   return {
-    findGroup: fromPromise<GroupFound, { name: string }>(({ input }) => findGroup(deps, input.name)),
+    findGroup: fromPromise(({ input }) => findGroup(deps, input.name)),
 
-    checkBudget: fromPromise<BudgetCheck, { group: GroupFound }>(async ({ input }) => {
+    checkBudget: fromPromise(async ({ input }) => {
       if (input.group.budgetCents <= 0) {
         throw new GiftingError('forbidden', `${input.group.name} has no Sendoso budget available; nothing was sent.`);
       }
@@ -230,13 +251,13 @@ export function workflowActors(deps: ActorDeps) {
       return { sendosoAvailableCents: input.group.budgetCents, guardHeadroomCents: headroom?.cents ?? null, guardHeadroomWindow: headroom?.window ?? null };
     }),
 
-    findCampaign: fromPromise<CampaignFound, { name: string; deliveryType: 'mail' | 'email' | 'any' }>(({ input }) => findCampaign(deps, input.name, input.deliveryType)),
+    findCampaign: fromPromise(({ input }) => findCampaign(deps, input.name, input.deliveryType)),
 
-    sendGift: fromPromise<SpendResult, { input: AbmSendInput; group: GroupFound; campaign: CampaignFound }>(({ input }) =>
+    sendGift: fromPromise(({ input }) =>
       sendAbm(deps, input.input, input.group, input.campaign, `${deps.runId}:send`),
     ),
 
-    waitForApproval: fromPromise<SettledResult, { approvalId: string; deadlineAt: number }>(async ({ input, signal }) => {
+    waitForApproval: fromPromise(async ({ input, signal }) => {
       const guard = deps.guard;
       if (!guard) throw new GiftingError('config', 'This run waits for an approval, which needs the local guard; resume it on the giftguard service.');
       for (;;) {
@@ -262,15 +283,15 @@ export function workflowActors(deps: ActorDeps) {
       }
     }),
 
-    listMembers: fromPromise<Member[], { group: GroupFound }>(async ({ input }) => {
+    listMembers: fromPromise(async ({ input }) => {
       const data = unwrap(await deps.tools.call('list_all_sendoso_team_group_users', { team_group_id: input.group.id }), 'Listing members');
       const members = (data.members as { first_name: string; last_name: string; email: string }[]) ?? [];
       return members.map((m) => ({ name: `${m.first_name} ${m.last_name}`.trim(), email: m.email }));
     }),
 
-    scanSends: fromPromise<SendSeen[], { touchId: number; since: number }>(({ input }) => sendsOfCampaignSince(deps, input.touchId, input.since)),
+    scanSends: fromPromise(({ input }) => sendsOfCampaignSince(deps, input.touchId, input.since)),
 
-    sendMissing: fromPromise<AuditLine[], { lines: readonly AuditLine[]; group: GroupFound; campaign: CampaignFound; expireAfterDays: number }>(async ({ input }) => {
+    sendMissing: fromPromise(async ({ input }) => {
       const out: AuditLine[] = [];
       for (const line of input.lines) {
         if (line.gifted || deps.cancelled()) {
@@ -291,7 +312,7 @@ export function workflowActors(deps: ActorDeps) {
       return out;
     }),
 
-    loadAttendees: fromPromise<AttendeesLoaded, { csvPath: string }>(async ({ input }) => {
+    loadAttendees: fromPromise(async ({ input }) => {
       let index = 0;
       const report = await readAttendees(input.csvPath, (chunk) => {
         deps.store.addItems(deps.runId, chunk.map((a) => ({ ...a, idx: index++ })));
@@ -299,7 +320,7 @@ export function workflowActors(deps: ActorDeps) {
       return { valid: report.valid, invalid: report.invalid, duplicates: report.duplicates };
     }),
 
-    precheckBatch: fromPromise<BatchPrecheck, { group: GroupFound; campaign: CampaignFound }>(async ({ input }) => {
+    precheckBatch: fromPromise(async ({ input }) => {
       const { store, runId, guard } = deps;
       const group = input.group.name;
       const campaign = input.campaign.id;
@@ -340,10 +361,10 @@ export function workflowActors(deps: ActorDeps) {
       const fits = capacity.sends === null ? eligible : Math.min(eligible, capacity.sends);
       if (capacity.sends !== null && capacity.sends < eligible && capacity.binding) reasons.add(capacity.binding);
       if (refused > 0) reasons.add(`${refused} recipient(s) are refused by the rules about recipients.`);
-      return { toSend, skipped, fits, costPerSendCents: capacity.costPerSendCents, reasons: [...reasons], checkedAt: deps.clock.now() };
+      return { toSend, skipped, fits, costPerSendCents: cents(capacity.costPerSendCents), reasons: [...reasons], checkedAt: deps.clock.now() };
     }),
 
-    sendBatch: fromPromise<BatchProgress, { group: GroupFound; campaign: CampaignFound; retryUntil: number; message?: string | undefined }>(async ({ input, signal }) => {
+    sendBatch: fromPromise(async ({ input, signal }) => {
       const { store, runId, clock } = deps;
       // Counts are kept in memory between rounds: reading them per send would grow with the batch.
       let counts = store.itemCounts(runId);

@@ -5,7 +5,7 @@
  * it was in; those actors consult the ledger first (idempotency keys), so no effect repeats.
  */
 import { createActor } from 'xstate';
-import type { AnyActorRef, AnyStateMachine, Snapshot } from 'xstate';
+import type { ContextFrom, InputFrom, Snapshot, StateValue, Subscription } from 'xstate';
 import { GiftingError } from '../domain/index.js';
 import type { Clock } from '../domain/index.js';
 import type { Delivery, Settlement } from '../guard/index.js';
@@ -19,46 +19,108 @@ import {
   onboardingAuditMachine,
   webinarEgiftBatchMachine,
 } from '../../workflows/index.js';
-import type { BatchProgress, WebinarBatchOutput } from '../../workflows/index.js';
+import type { BatchProgress } from '../../workflows/index.js';
 import { batchProgress, workflowActors } from './actors.js';
+import type { ActorDeps } from './actors.js';
 import type { GuardView } from './guard-view.js';
 import { FINISHED } from './run-store.js';
 import type { ItemSettlement, RunRecord, RunStatus, RunStore } from './run-store.js';
 import type { ToolClient } from './tool-client.js';
 
-export type WorkflowName = 'abm' | 'audit' | 'batch';
+/** Each workflow's machine, by the name runs are started and stored under. */
+interface Machines {
+  readonly abm: typeof abmSendMachine;
+  readonly audit: typeof onboardingAuditMachine;
+  readonly batch: typeof webinarEgiftBatchMachine;
+}
 
-interface WorkflowDefinition {
-  readonly machine: AnyStateMachine;
+export type WorkflowName = keyof Machines;
+
+/** What a workflow is started with: its machine's declared input. */
+export type InputOf<W extends WorkflowName> = InputFrom<Machines[W]>;
+
+type ContextOf<W extends WorkflowName> = ContextFrom<Machines[W]>;
+
+/**
+ * The events the run loop sends: every machine takes `run.cancel`; only the batch takes
+ * `run.resume`, and only a batch is ever paused as incomplete, the one state it is sent in.
+ */
+type RunEvent = { readonly type: 'run.cancel' } | { readonly type: 'run.resume'; readonly at: number };
+
+/**
+ * A run's actor as the run loop drives it, whichever its workflow: an XState actor of the
+ * workflow's machine has this shape, with its snapshots' context typed as that machine's.
+ */
+interface RunActor<TContext> {
+  start(): void;
+  stop(): void;
+  send(event: RunEvent): void;
+  getPersistedSnapshot(): Snapshot<unknown>;
+  subscribe(observer: { next: (snapshot: RunSnapshot<TContext>) => void; error: (error: unknown) => void }): Subscription;
+}
+
+/** What the run loop reads of a snapshot. Every workflow's output has a status and a summary. */
+interface RunSnapshot<TContext> {
+  readonly status: 'active' | 'done' | 'error' | 'stopped';
+  readonly value: StateValue;
+  readonly context: TContext;
+  readonly output?: { readonly status: string; readonly summary: string } | undefined;
+}
+
+/**
+ * How a run's actor begins: from the workflow's input or, when resumed, from its persisted
+ * snapshot (XState then takes the context from the snapshot, not the input).
+ */
+interface RunStart<W extends WorkflowName> {
+  readonly input: InputOf<W>;
+  readonly snapshot?: Snapshot<unknown>;
+}
+
+interface WorkflowDefinition<W extends WorkflowName> {
   readonly version: number;
   /** States in which the run is paused rather than working, and the run status each one means. */
   readonly paused: Readonly<Record<string, 'waiting' | 'incomplete'>>;
   /** The approval a waiting run waits for, read from the machine's context. */
-  readonly approvalOf?: (context: unknown) => string | undefined;
+  readonly approvalOf?: (context: ContextOf<W>) => string | undefined;
   /** The run's summary while paused (a final state's summary comes from the machine's output). */
-  readonly pausedSummary?: (context: unknown) => string;
+  readonly pausedSummary?: (context: ContextOf<W>) => string;
+  /** The run's actor: the workflow's machine with its named actors bound to the run. */
+  readonly actor: (deps: ActorDeps, from: RunStart<W>) => RunActor<ContextOf<W>>;
 }
 
-type BatchContext = { readonly progress?: WebinarBatchOutput['progress']; readonly precheck?: WebinarBatchOutput['precheck']; readonly loaded?: WebinarBatchOutput['loaded']; readonly campaign?: { name: string }; readonly group?: { name: string } };
+/** A batch run's context as its summary needs it (also read back from a stored output or snapshot). */
+type BatchContext = Partial<Pick<ContextOf<'batch'>, 'progress' | 'precheck' | 'loaded' | 'campaign' | 'group'>>;
 
-export const WORKFLOWS: Record<WorkflowName, WorkflowDefinition> = {
+function pausedBatchSummary(context: BatchContext): string {
+  return batchSummary({ status: 'incomplete', progress: context.progress, precheck: context.precheck, loaded: context.loaded, campaign: context.campaign?.name, group: context.group?.name });
+}
+
+// Each `actor` provides its own machine, so `provide` checks the implementations against the
+// actors that machine declares, and `createActor` the input against the input it declares.
+export const WORKFLOWS: { readonly [W in WorkflowName]: WorkflowDefinition<W> } = {
   abm: {
-    machine: abmSendMachine,
     version: ABM_SEND_VERSION,
     paused: { awaitingApproval: 'waiting' },
-    approvalOf: (context) => (context as { send?: { approvalId?: string } }).send?.approvalId,
+    approvalOf: (context) => context.send?.approvalId,
+    actor: (deps, from) => createActor(abmSendMachine.provide({ actors: workflowActors(deps) }), from),
   },
-  audit: { machine: onboardingAuditMachine, version: ONBOARDING_AUDIT_VERSION, paused: {} },
+  audit: {
+    version: ONBOARDING_AUDIT_VERSION,
+    paused: {},
+    actor: (deps, from) => createActor(onboardingAuditMachine.provide({ actors: workflowActors(deps) }), from),
+  },
   batch: {
-    machine: webinarEgiftBatchMachine,
     version: WEBINAR_EGIFT_BATCH_VERSION,
     paused: { incomplete: 'incomplete' },
-    pausedSummary: (context) => {
-      const c = context as BatchContext;
-      return batchSummary({ status: 'incomplete', progress: c.progress, precheck: c.precheck, loaded: c.loaded, campaign: c.campaign?.name, group: c.group?.name });
-    },
+    pausedSummary: pausedBatchSummary,
+    actor: (deps, from) => createActor(webinarEgiftBatchMachine.provide({ actors: workflowActors(deps) }), from),
   },
 };
+
+/** Whether a stored run's workflow is one this giftguard knows. */
+function isWorkflowName(name: string): name is WorkflowName {
+  return Object.hasOwn(WORKFLOWS, name);
+}
 
 export interface OrchestratorOptions {
   readonly store: RunStore;
@@ -88,9 +150,8 @@ export interface RunHandle {
 }
 
 /** What the machine's output says, as a run status. */
-function finishedStatus(output: unknown): RunStatus {
-  const status = (output as { status?: string } | undefined)?.status;
-  switch (status) {
+function finishedStatus(output: { readonly status: string } | undefined): RunStatus {
+  switch (output?.status) {
     case 'sent':
     case 'done':
       return 'done';
@@ -119,7 +180,7 @@ export function processAlive(pid: number): boolean {
 
 /** Starts, restores, cancels and lists runs. */
 export class Orchestrator {
-  private readonly active = new Map<string, { actor: AnyActorRef; finish: () => void }>();
+  private readonly active = new Map<string, { actor: Pick<RunActor<unknown>, 'send' | 'stop'>; finish: () => void }>();
   private readonly log: Logger;
 
   constructor(private readonly options: OrchestratorOptions) {
@@ -130,11 +191,11 @@ export class Orchestrator {
    * Starts a new run of `workflow`. `origin` says where it was asked for (a Slack channel), so
    * news that comes later — a delivery — can be told there.
    */
-  start(workflow: WorkflowName, input: unknown, listeners: RunListeners = {}, origin?: Record<string, unknown>): RunHandle {
+  start<W extends WorkflowName>(workflow: W, input: InputOf<W>, listeners: RunListeners = {}, origin?: Record<string, unknown>): RunHandle {
     const definition = WORKFLOWS[workflow];
     const run = this.options.store.create(workflow, definition.version, input, this.options.clock.now());
     this.options.store.event(run.id, 'started', { workflow, input, ...(origin && { origin }) }, this.options.clock.now());
-    return this.launch(run, undefined, listeners);
+    return this.launch(workflow, run, { input }, listeners);
   }
 
   /**
@@ -149,13 +210,11 @@ export class Orchestrator {
     if (!this.options.store.claim(id, this.options.isAlive ?? processAlive)) {
       throw new GiftingError('bad_request', `Run ${id} is being run by process ${run.ownerPid}; resume it there or stop that process first.`);
     }
-    const definition = WORKFLOWS[run.workflow as WorkflowName];
-    const unusable = !definition
-      ? `it is of an unknown workflow "${run.workflow}"`
-      : run.machineVersion !== definition.version
-        ? `it was made by version ${run.machineVersion} of the ${run.workflow} workflow and this giftguard has version ${definition.version}`
-        : undefined;
-    if (unusable) {
+    const workflow = run.workflow;
+    if (!isWorkflowName(workflow) || run.machineVersion !== WORKFLOWS[workflow].version) {
+      const unusable = isWorkflowName(workflow)
+        ? `it was made by version ${run.machineVersion} of the ${workflow} workflow and this giftguard has version ${WORKFLOWS[workflow].version}`
+        : `it is of an unknown workflow "${workflow}"`;
       // Said once and recorded: a run no giftguard here can continue is over, not retried at every start.
       const reason = `Run ${id} cannot be resumed: ${unusable}.`;
       this.options.store.save(id, { status: 'failed', state: run.state ?? 'unknown', snapshot: run.snapshot, summary: reason }, this.options.clock.now());
@@ -164,7 +223,11 @@ export class Orchestrator {
     }
     const now = this.options.clock.now();
     this.options.store.event(id, 'resumed', { pid: process.pid }, now);
-    return this.launch(run, run.snapshot ?? undefined, listeners, run.status === 'incomplete' ? now : undefined);
+    // The store keeps runs as JSON, whatever their workflow: `start` wrote this input and this
+    // snapshot for this workflow, at the machine version just checked, so they are restored as its.
+    const input = run.input as InputOf<typeof workflow>;
+    const from = run.snapshot ? { input, snapshot: run.snapshot as Snapshot<unknown> } : { input };
+    return this.launch(workflow, run, from, listeners, run.status === 'incomplete' ? now : undefined);
   }
 
   /**
@@ -238,14 +301,20 @@ export class Orchestrator {
   }
 
   /** Runs an actor for `run`; with `resumeAt`, a paused (incomplete) run is sent `run.resume` once started. */
-  private launch(run: RunRecord, snapshot: unknown, listeners: RunListeners, resumeAt?: number): RunHandle {
+  private launch<W extends WorkflowName>(
+    workflow: W,
+    run: RunRecord,
+    from: RunStart<W>,
+    listeners: RunListeners,
+    resumeAt?: number,
+  ): RunHandle {
     const { store, clock } = this.options;
-    const definition = WORKFLOWS[run.workflow as WorkflowName];
+    const definition: WorkflowDefinition<W> = WORKFLOWS[workflow];
     // Asked before every send: the status column alone, not the run's snapshot.
     const isCancelled = () => store.status(run.id) === 'cancelled';
     const guard = this.options.guard;
-    const machine = definition.machine.provide({
-      actors: workflowActors({
+    const actor = definition.actor(
+      {
         runId: run.id,
         tools: this.options.tools,
         guard: this.options.guard,
@@ -261,9 +330,9 @@ export class Orchestrator {
         ...(this.options.pollMs !== undefined && { pollMs: this.options.pollMs }),
         ...(this.options.batchConcurrency !== undefined && { batchConcurrency: this.options.batchConcurrency }),
         ...(this.options.batchWindowMs !== undefined && { batchWindowMs: this.options.batchWindowMs }),
-      }) as never,
-    });
-    const actor: AnyActorRef = createActor(machine, snapshot ? { snapshot: snapshot as Snapshot<unknown>, input: run.input } : { input: run.input });
+      },
+      from,
+    );
     let resolveSettled: (run: RunRecord) => void = () => {};
     let resolveFinished: (run: RunRecord) => void = () => {};
     const settled = new Promise<RunRecord>((resolve) => (resolveSettled = resolve));
@@ -284,7 +353,7 @@ export class Orchestrator {
     {
       let lastState: string | undefined;
       actor.subscribe({
-        next: (snap: { status: string; value: unknown; output?: unknown; error?: unknown; context: unknown }) => {
+        next: (snap) => {
           const state = typeof snap.value === 'string' ? snap.value : JSON.stringify(snap.value);
           const now = clock.now();
           const paused = definition.paused[state];
@@ -296,7 +365,7 @@ export class Orchestrator {
               status,
               state,
               snapshot: actor.getPersistedSnapshot(),
-              ...(snap.status === 'done' && { output: snap.output, summary: (snap.output as { summary?: string } | undefined)?.summary ?? null }),
+              ...(snap.status === 'done' && { output: snap.output, summary: snap.output?.summary ?? null }),
               ...(paused && definition.pausedSummary && { summary: definition.pausedSummary(snap.context) }),
             },
             now,

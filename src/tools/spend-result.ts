@@ -1,25 +1,7 @@
 /**
- * @module What a spending tool returns: Sendoso's own answer when the gift went out, or why it
- * is waiting. One schema for all four spending tools, so a model reads every outcome the same way.
+ * @module What a spending tool returns. The schema lives in the domain, beside the form workflow
+ * runs keep of it (`RunSpendResult`), so the two share one definition; the tool layer reaches it
+ * here.
  */
-import { z } from 'zod';
-
-export const spendResultSchema = z.object({
-  status: z
-    .enum(['sent', 'pending_approval', 'outcome_unknown'])
-    .describe('"sent": Sendoso accepted it. "pending_approval": a person must approve first; nothing was sent. "outcome_unknown": giftguard is checking whether it went out; do not repeat it.'),
-  message: z.string().describe('What happened, in plain words.'),
-  tracking_code: z.string().optional(),
-  tracking_url: z.string().optional(),
-  address_confirmation_link: z.string().optional(),
-  egift_links: z.array(z.object({ egift_link: z.string(), recipient_email_or_phone_number: z.string() })).optional(),
-  expiration_days: z.number().optional(),
-  approval_id: z.string().optional(),
-  approval_expires_at: z.string().optional(),
-  reasons: z.array(z.object({ code: z.string(), message: z.string() })).optional(),
-  intent_ids: z.array(z.string()).optional(),
-  already_sent: z.boolean().optional().describe('True when this gift had been sent before; it was not sent again.'),
-  sent_by_another_request: z.boolean().optional().describe('With already_sent: the earlier send was made by another request (another run or caller).'),
-});
-
-export type SpendResult = z.output<typeof spendResultSchema>;
+export { spendResultSchema } from '../domain/index.js';
+export type { SpendResult } from '../domain/index.js';

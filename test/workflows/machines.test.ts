@@ -4,25 +4,27 @@
  * round trips and restores to the same ending (XState issue #5077 is about exactly that).
  */
 import { createActor, fromPromise, toPromise } from 'xstate';
-import type { AnyStateMachine } from 'xstate';
+import type { AnyStateMachine, Snapshot } from 'xstate';
 import { describe, expect, it } from 'vitest';
+import { cents } from '../../src/domain/index.js';
+import type { RunSpendResult } from '../../src/domain/index.js';
 import { abmSendMachine, crossReference, onboardingAuditMachine, webinarEgiftBatchMachine } from '../../workflows/index.js';
-import type { AttendeesLoaded, AuditLine, BatchPrecheck, BatchProgress, BudgetCheck, CampaignFound, GroupFound, Member, SendSeen, SettledResult, SpendResult } from '../../workflows/index.js';
+import type { AttendeesLoaded, AuditLine, BatchPrecheck, BatchProgress, BudgetCheck, CampaignFound, GroupFound, Member, SendSeen, SettledResult } from '../../workflows/index.js';
 
 /** A stand-in actor that resolves to a fixed value (typed as the machine expects). */
 const value = <T>(v: T) => fromPromise<T, any>(async () => v);
 
-const group = { id: 101, name: 'Enterprise Sales', budgetCents: 500_000 };
-const campaign = { id: 8934, name: 'Executive Whiskey Set', deliveryType: 'mail' as const, costCents: 15_000 };
+const group = { id: 101, name: 'Enterprise Sales', budgetCents: cents(500_000) };
+const campaign = { id: 8934, name: 'Executive Whiskey Set', deliveryType: 'mail' as const, costCents: cents(15_000) };
 const abmInput = { group: 'Enterprise Sales', campaign: 'Executive Whiskey Set', recipientName: 'Sarah Connor', recipientEmail: 'sarah@cyberdyne.example', expireAfterDays: 7 };
 
 function abmWith(send: object, settled: object = { status: 'sent', message: 'ok', trackingCode: 'tc2' }) {
   return abmSendMachine.provide({
     actors: {
       findGroup: value<GroupFound>(group),
-      checkBudget: value<BudgetCheck>({ sendosoAvailableCents: 500_000, guardHeadroomCents: 150_000 }),
+      checkBudget: value<BudgetCheck>({ sendosoAvailableCents: cents(500_000), guardHeadroomCents: cents(150_000) }),
       findCampaign: value<CampaignFound>(campaign),
-      sendGift: value<SpendResult>(send as SpendResult),
+      sendGift: value<RunSpendResult>(send as RunSpendResult),
       waitForApproval: value<SettledResult>(settled as SettledResult),
     },
   });
@@ -30,7 +32,7 @@ function abmWith(send: object, settled: object = { status: 'sent', message: 'ok'
 
 /** Runs to the end, saving (and double-JSON round-tripping) the persisted snapshot at every step. */
 async function runAndSnapshot(machine: AnyStateMachine, input: unknown) {
-  const snapshots: unknown[] = [];
+  const snapshots: Snapshot<unknown>[] = [];
   const actor = createActor(machine, { input });
   actor.subscribe(() => snapshots.push(JSON.parse(JSON.stringify(JSON.parse(JSON.stringify(actor.getPersistedSnapshot()))))));
   actor.start();
@@ -65,7 +67,7 @@ describe('abm-send', () => {
     const machine = abmWith({ status: 'sent', message: 'ok', trackingCode: 'tc1' });
     const { output, snapshots } = await runAndSnapshot(machine, abmInput);
     for (const snapshot of snapshots) {
-      const restored = createActor(machine, { snapshot: snapshot as never, input: abmInput }).start();
+      const restored = createActor(machine, { snapshot, input: abmInput }).start();
       expect(await toPromise(restored)).toEqual(output);
     }
   });
@@ -97,7 +99,7 @@ describe('onboarding-audit', () => {
     let fixed = 0;
     const machine = onboardingAuditMachine.provide({
       actors: {
-        findGroup: value<GroupFound>({ id: 103, name: 'New Hires Q3', budgetCents: 0 }),
+        findGroup: value<GroupFound>({ id: 103, name: 'New Hires Q3', budgetCents: cents(0) }),
         listMembers: value<Member[]>(members),
         findCampaign: value<CampaignFound>({ ...campaign, name: 'Welcome Swag Box' }),
         scanSends: value<SendSeen[]>(sends),
@@ -114,7 +116,7 @@ describe('onboarding-audit', () => {
     expect(fixed).toBe(1);
     expect(done.summary).toContain('Started 1 address-collection send(s)');
     const { output, snapshots } = await runAndSnapshot(machine, { ...input, fix: true, confirm: true });
-    for (const snapshot of snapshots) expect(await toPromise(createActor(machine, { snapshot: snapshot as never, input }).start())).toEqual(output);
+    for (const snapshot of snapshots) expect(await toPromise(createActor(machine, { snapshot, input }).start())).toEqual(output);
   });
 });
 
@@ -124,9 +126,9 @@ describe('webinar-egift-batch', () => {
     webinarEgiftBatchMachine.provide({
       actors: {
         loadAttendees: value<AttendeesLoaded>({ valid: 10, invalid: [], duplicates: [] }),
-        findCampaign: value<CampaignFound>({ id: 8937, name: 'Q3 Webinar Attendees', deliveryType: 'email', costCents: 2500 }),
-        findGroup: value<GroupFound>({ id: 104, name: 'Marketing', budgetCents: 300_000 }),
-        precheckBatch: value<BatchPrecheck>({ toSend: 10, skipped: 0, fits, costPerSendCents: 2500, reasons: ['Marketing has 100.00 USD left today.'], checkedAt: 0 }),
+        findCampaign: value<CampaignFound>({ id: 8937, name: 'Q3 Webinar Attendees', deliveryType: 'email', costCents: cents(2500) }),
+        findGroup: value<GroupFound>({ id: 104, name: 'Marketing', budgetCents: cents(300_000) }),
+        precheckBatch: value<BatchPrecheck>({ toSend: 10, skipped: 0, fits, costPerSendCents: cents(2500), reasons: ['Marketing has 100.00 USD left today.'], checkedAt: 0 }),
         // With `partial` every row is tried and the guard refuses those that do not fit.
         sendBatch: fromPromise<BatchProgress, any>(async () => ({ sent: fits, alreadySent: 0, pendingApproval: 0, refused: 10 - fits, retrying: 0, unknown: 0, skipped: 0 })),
       },
@@ -138,6 +140,6 @@ describe('webinar-egift-batch', () => {
     expect(await toPromise(createActor(machine(10), { input: { ...input, dryRun: true } }).start())).toMatchObject({ status: 'dry_run' });
     const { output, snapshots } = await runAndSnapshot(machine(10), input);
     expect(output).toMatchObject({ status: 'done', progress: { sent: 10 } });
-    for (const snapshot of snapshots) expect(await toPromise(createActor(machine(10), { snapshot: snapshot as never, input }).start())).toEqual(output);
+    for (const snapshot of snapshots) expect(await toPromise(createActor(machine(10), { snapshot, input }).start())).toEqual(output);
   });
 });

@@ -7,7 +7,7 @@ import { AUDIT_DEFAULTS, GiftingError } from '../../domain/index.js';
 import type { OnboardingAuditOutput, WebinarBatchOutput } from '../../../workflows/index.js';
 import { auditReport } from '../audit-report.js';
 import type { AuditReportFormat } from '../audit-report.js';
-import type { Orchestrator, RunHandle, RunItem, RunListeners, RunRecord, WorkflowName } from '../../orchestrator/index.js';
+import type { InputOf, Orchestrator, RunHandle, RunItem, RunListeners, RunRecord, WorkflowName } from '../../orchestrator/index.js';
 import type { App, AppFactory } from './app.js';
 import { terminalText } from '../escape.js';
 import { oneLine, table, when } from './format.js';
@@ -139,7 +139,7 @@ function report(io: CliIo, run: RunRecord, options: { json: boolean; format?: st
   if (run.status === 'failed' || run.status === 'cancelled' || run.status === 'incomplete') io.setExitCode?.(1);
 }
 
-async function startAndWait(orchestrator: Orchestrator, io: CliIo, workflow: WorkflowName, input: unknown, json: boolean): Promise<RunRecord> {
+async function startAndWait<W extends WorkflowName>(orchestrator: Orchestrator, io: CliIo, workflow: W, input: InputOf<W>, json: boolean): Promise<RunRecord> {
   let id = '';
   const progress = await progressListener(io, () => id, json);
   let handle: RunHandle;

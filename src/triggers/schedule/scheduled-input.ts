@@ -3,12 +3,11 @@
  * audit looks back `since_days` from when it runs). A scheduled audit with `fix: true` starts its
  * sends without asking — there is nobody to ask — and they still go through the spend policy.
  */
-import type { OnboardingAuditInput, WebinarBatchInput } from '../../../workflows/index.js';
 import { auditInput } from '../../orchestrator/index.js';
-import type { WorkflowName } from '../../orchestrator/index.js';
+import type { InputOf } from '../../orchestrator/index.js';
 import type { Schedule } from './schedule-file.js';
 
-export function scheduledInput(schedule: Schedule, now: number): { workflow: WorkflowName; input: OnboardingAuditInput | WebinarBatchInput } {
+export function scheduledInput(schedule: Schedule, now: number): { workflow: 'audit'; input: InputOf<'audit'> } | { workflow: 'batch'; input: InputOf<'batch'> } {
   if (schedule.workflow === 'audit') {
     const i = schedule.input;
     return {
