@@ -316,7 +316,7 @@ export class Guard implements SpendGate {
     const caller = `${request.caller.via}:${request.caller.id}`;
     const state = await this.decisionPolicy();
     if (!state.policy) {
-      await this.options.ledger.audit({ at: now, event: 'decision', touchId: request.touchId, outcome: 'deny', reasons: [state.refusal.code], caller });
+      await this.options.ledger.recordGuardEvent({ at: now, event: 'decision', touchId: request.touchId, outcome: 'deny', reasons: [state.refusal.code], caller });
       return { status: 'denied', reasons: [state.refusal] };
     }
     const policy = state.policy;
@@ -325,14 +325,14 @@ export class Guard implements SpendGate {
     if (!candidate) {
       // An invented or inactive campaign id: refuse before anything is reserved.
       const reasons = [{ code: 'touch_not_found', message: `Sendoso has no active campaign with touch id ${request.touchId}. Look it up with list_all_sendoso_campaigns.` }];
-      await this.options.ledger.audit({ at: now, event: 'decision', touchId: request.touchId, outcome: 'deny', reasons: ['touch_not_found'], caller });
+      await this.options.ledger.recordGuardEvent({ at: now, event: 'decision', touchId: request.touchId, outcome: 'deny', reasons: ['touch_not_found'], caller });
       return { status: 'denied', reasons };
     }
     const groupPolicy = findGroupPolicy(policy, candidate.group);
     const groupName = groupPolicy ? String(groupPolicy.group) : String(candidate.group ?? '');
     const sender = await this.senderFor(groupPolicy);
     if (sender === null) {
-      await this.options.ledger.audit({ at: now, event: 'decision', group: groupName, touchId: request.touchId, outcome: 'deny', reasons: ['no_sender'], caller });
+      await this.options.ledger.recordGuardEvent({ at: now, event: 'decision', group: groupName, touchId: request.touchId, outcome: 'deny', reasons: ['no_sender'], caller });
       return { status: 'denied', reasons: [Guard.noSender(groupName)] };
     }
     const cost = costOf(policy, candidate.touch);
@@ -613,7 +613,7 @@ export class Guard implements SpendGate {
   /** An override is logged and audited apart from the decision, with its reason. */
   private async recordOverride(approvalId: string, decision: 'approve' | 'deny', by: string, reason: string, now: number): Promise<void> {
     this.log.warn({ approvalId, by, decision, reason }, 'approval decided by an identity the policy does not list (override)');
-    await this.options.ledger.audit({ at: now, event: 'approval_override', outcome: decision, approvalId, caller: by, reasons: [reason] });
+    await this.options.ledger.recordGuardEvent({ at: now, event: 'approval_override', outcome: decision, approvalId, caller: by, reasons: [reason] });
   }
 
   /** The approval `id`, if it is still pending now (expired ones are expired first); throws otherwise. */

@@ -211,10 +211,11 @@ export interface LedgerPort {
   view(candidate: SpendCandidate, policy: Policy, now: number): Promise<LedgerView>;
   budget(group: string, policy: Policy, now: number): Promise<BudgetLine[]>;
   /**
-   * Appends to the guard's audit log. Every state change above writes its own entry in the same
-   * transaction; this is for decisions that change nothing (an unknown campaign).
+   * Appends to the guard's own log of decisions (guard_audit; not the MCP tool-call log). Every
+   * state change above writes its own entry in the same transaction; this is for decisions that
+   * change nothing (an unknown campaign).
    */
-  audit(event: GuardAuditEvent): Promise<void>;
+  recordGuardEvent(event: GuardAuditEvent): Promise<void>;
   /**
    * Brings one page of Sendoso's send history into the ledger, in one transaction: giftguard's own
    * sends are tied to their send id and booked at what Sendoso charged; sends made outside

@@ -647,7 +647,7 @@ export class SqliteLedger implements LedgerPort {
     return [line('day', day!, caps?.per_day), line('week', week!, caps?.per_week), line('month', month!, caps?.per_month)];
   }
 
-  async audit(event: GuardAuditEvent): Promise<void> {
+  async recordGuardEvent(event: GuardAuditEvent): Promise<void> {
     this.auditSync(event);
   }
 
