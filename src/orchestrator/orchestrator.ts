@@ -10,6 +10,7 @@ import { GiftingError } from '../domain/index.js';
 import type { Clock } from '../domain/index.js';
 import type { Delivery, Settlement } from '../guard/index.js';
 import type { Logger } from '../log/index.js';
+import { processAlive } from '../storage/index.js';
 import {
   ABM_SEND_VERSION,
   ONBOARDING_AUDIT_VERSION,
@@ -165,16 +166,6 @@ function finishedStatus(output: { readonly status: string } | undefined): RunSta
       return 'outcome_unknown';
     default:
       return 'failed';
-  }
-}
-
-/** Whether a process of this machine is alive (one that exists but is not ours counts). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

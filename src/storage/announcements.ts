@@ -28,11 +28,7 @@ export interface SandboxAnnouncement {
 
 type Kind = 'sandbox';
 
-/**
- * Whether a process exists (EPERM: it does, as another user's). The orchestrator's processAlive,
- * repeated: `status` and every command that looks for a running sandbox read announcements, and
- * the orchestrator's barrel would load xstate and the MCP SDK with them.
- */
+/** Whether a process of this machine exists (EPERM: it does, as another user's). */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
