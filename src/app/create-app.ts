@@ -11,6 +11,7 @@ import type { AccessTokenProvider } from '../sendoso/index.js';
 import type { SqliteDatabase } from '../storage/index.js';
 import type { McpRegistry, ToolAuditLog, ToolDefinition } from '../tools/index.js';
 import type { ConversationStore, ScheduleStateStore } from '../triggers/index.js';
+import type { ConsoleAccounts } from '../triggers/console/index.js';
 import type { Schedule, SlackPoster } from '../triggers/index.js';
 import type { App, AppFactory, SendosoConnection, SendosoConnectOptions } from '../triggers/index.js';
 import { ConfigError, systemClock } from '../domain/index.js';
@@ -46,6 +47,7 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
   let senderConnections: ConnectionStore | undefined;
   let runs: RunStore | undefined;
   let conversations: ConversationStore | undefined;
+  let consoleAccounts: ConsoleAccounts | undefined;
   let schedules: Promise<readonly Schedule[]> | undefined;
   let scheduleState: ScheduleStateStore | undefined;
   let poster: SlackPoster | undefined;
@@ -217,6 +219,10 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
     conversations: async () => {
       const { ConversationStore } = await layer('agent');
       return (conversations ??= new ConversationStore(database()));
+    },
+    consoleAccounts: async () => {
+      const { ConsoleAccounts } = await layer('console');
+      return (consoleAccounts ??= new ConsoleAccounts(database(), signingKey(), clock));
     },
     database,
     // Like the policy: the default file may be absent; a file someone named must exist.

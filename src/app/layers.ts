@@ -2,7 +2,7 @@
  * @module The layers, loaded when a command runs rather than when the CLI starts: `--help` needs
  * none of them, and a command loads only the heavy ones it uses — the MCP SDK (tools,
  * orchestrator), xstate (orchestrator), ioredis (sendoso), Slack Bolt (schedule, slack), Svix
- * (webhooks) and OpenAI (agent). The App's async parts load what they need themselves; its
+ * (webhooks) and OpenAI (agent); the web console (console) is light but only serve and `giftguard console` use it. The App's async parts load what they need themselves; its
  * synchronous ones use layers `prepareApp` loaded before the command's action (with the parts
  * src/triggers/cli/program.ts says the command uses). Triggers are reached through their own
  * barrels: the triggers barrel would load all of them.
@@ -22,6 +22,7 @@ const layerModules = {
   slack: () => import('../triggers/slack/index.js'),
   webhooks: () => import('../triggers/webhooks/index.js'),
   agent: () => import('../triggers/agent/index.js'),
+  console: () => import('../triggers/console/index.js'),
 };
 type Layers = { [K in keyof typeof layerModules]: Awaited<ReturnType<(typeof layerModules)[K]>> };
 export type LayerName = keyof Layers;

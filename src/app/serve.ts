@@ -11,6 +11,7 @@ import { announceServe, processAlive } from '../storage/index.js';
 import type { McpHttpEndpoint, McpRegistry } from '../tools/index.js';
 import type { App, RunningServe } from '../triggers/index.js';
 import type { SlackIntegration, SendosoWebhooks } from '../triggers/index.js';
+import type { SendosoBalances, WebConsole } from '../triggers/console/index.js';
 import { layer } from './layers.js';
 import { Stops, every } from './stops.js';
 
@@ -19,6 +20,8 @@ const RECONCILE_INTERVAL_MS = 60_000;
 const APPROVAL_POLL_MS = 3_000;
 /** How often serve looks for runs no live process drives (a CLI that returned while its run waits). */
 const ADOPT_INTERVAL_MS = 2_000;
+/** How often the console's picture of Sendoso's group budgets is read again (in the background). */
+const BALANCES_INTERVAL_MS = 5 * 60_000;
 /** How often webhooks received but not applied yet (Sendoso slow to list the send) are tried again. */
 const WEBHOOK_DRAIN_MS = 30_000;
 const DEMO_LIFETIME_MS = 24 * 3_600_000;
@@ -42,13 +45,8 @@ async function start(app: App, stops: Stops): Promise<RunningServe> {
   const log = app.logger.child({ module: 'serve' });
   const onFailure = (error: unknown) => log.warn({ err: error }, 'background task failed');
   // Loaded here rather than with the command tree: they bring the MCP SDK, Slack Bolt and Svix.
-  const [{ newWebhookSecret }, { McpHttpEndpoint }, { createSlackIntegration }, { SENDOSO_WEBHOOK_PATH, createSendosoWebhooks }, { startHttpServer }] = await Promise.all([
-    layer('sandbox'),
-    layer('tools'),
-    layer('slack'),
-    layer('webhooks'),
-    layer('http'),
-  ]);
+  const [{ newWebhookSecret }, { McpHttpEndpoint }, { createSlackIntegration }, { SENDOSO_WEBHOOK_PATH, createSendosoWebhooks }, { startHttpServer }, { createConsole, CONSOLE_PATH, OPERATOR_LINK_MS, operatorIdentity }] =
+    await Promise.all([layer('sandbox'), layer('tools'), layer('slack'), layer('webhooks'), layer('http'), layer('console')]);
   // An invalid policy stops the service before it listens: better down than unguarded.
   const policy = await app.policy();
   const schedules = await app.schedules();
@@ -63,16 +61,24 @@ async function start(app: App, stops: Stops): Promise<RunningServe> {
   let endpoint: McpHttpEndpoint | undefined;
   let slack: SlackIntegration | undefined;
   let webhooks: SendosoWebhooks | undefined;
+  let web: WebConsole | undefined;
   const http = await startHttpServer({
     host: app.config.host,
     port: app.config.port,
     handlers: [
       (request, response) => (slack ? slack.handle(request, response) : Promise.resolve(false)),
       (request, response) => (webhooks ? webhooks.handle(request, response) : Promise.resolve(false)),
+      (request, response) => (web ? web.handle(request, response) : Promise.resolve(false)),
       (request, response) => (endpoint ? endpoint.handle(request, response) : Promise.resolve(false)),
     ],
     logger: app.logger,
-    info: () => ({ name: 'giftguard', version: app.version, mcp: `${publicBaseUrl(app.config, http.port)}/mcp/<token>`, sendoso: connection.description }),
+    info: () => ({
+      name: 'giftguard',
+      version: app.version,
+      mcp: `${publicBaseUrl(app.config, http.port)}/mcp/<token>`,
+      console: `${publicBaseUrl(app.config, http.port)}${CONSOLE_PATH}`,
+      sendoso: connection.description,
+    }),
   });
   stops.push(() => http.close());
   const base = publicBaseUrl(app.config, http.port);
@@ -107,6 +113,38 @@ async function start(app: App, stops: Stops): Promise<RunningServe> {
   const mcp = endpoint;
   stops.push(() => mcp.close());
 
+  // The web console: the same Host allow-list as MCP; forms only from the console's own addresses.
+  const accounts = await app.consoleAccounts();
+  const ledger = app.ledger();
+  let balances: SendosoBalances | undefined;
+  web = createConsole({
+    services: {
+      accounts,
+      approvals: app.approvals(connection),
+      ledger,
+      policy: { current: () => guard.policyState() },
+      runs: app.runs(),
+      balances: () => balances,
+      audit: (event) =>
+        ledger.recordGuardEvent({
+          at: app.clock.now(),
+          event: event.event,
+          outcome: event.outcome,
+          caller: event.by,
+          approvalId: event.approvalId,
+          reasons: event.detail === undefined ? undefined : [event.detail],
+        }),
+      clock: app.clock,
+      logger: app.logger,
+      version: app.version,
+    },
+    publicBaseUrl: base,
+    allowedHosts: [...local, ...(publicHost ? [publicHost] : [])],
+    allowedOrigins: [...local.map((h) => `http://${h}`), ...(app.config.publicUrl ? [new URL(app.config.publicUrl).origin.toLowerCase()] : [])],
+  });
+  const operator = accounts.ensureOperator(app.config.operator);
+  const operatorLink = accounts.createSignInLink(operator.id, OPERATOR_LINK_MS);
+
   const toolCalls = app.toolCalls();
   const sweep = async () => {
     const removed = registry.sweepExpired();
@@ -140,6 +178,18 @@ async function start(app: App, stops: Stops): Promise<RunningServe> {
   void reconcile().catch((error: unknown) => log.warn({ err: error }, 'reconciliation did not finish; it runs again in a minute'));
   loops.push(every(app.clock, RECONCILE_INTERVAL_MS, reconcile, onFailure));
   loops.push(every(app.clock, APPROVAL_POLL_MS, () => guard.dispatchApproved().then(() => undefined), onFailure));
+  // What each Sendoso group has left, for the console's overview: read in the background, so a page never waits for Sendoso.
+  const readBalances = async () => {
+    const groups = new Map<string, { name: string; budget: number }>();
+    for await (const group of connection.client.groups.listAll()) {
+      const entry = { name: group.name, budget: group.budget };
+      groups.set(group.name.toLowerCase(), entry);
+      groups.set(String(group.id), entry);
+    }
+    balances = { at: app.clock.now(), groups };
+  };
+  void readBalances().catch((error: unknown) => log.warn({ err: error }, 'could not read Sendoso\'s group budgets for the console; trying again in 5 minutes'));
+  loops.push(every(app.clock, BALANCES_INTERVAL_MS, readBalances, onFailure));
   // Runs left unfinished by a stopped process — or left waiting by a CLI that returned — continue here.
   const resumed = orchestrator.resumeUnfinished();
   loops.push(every(app.clock, ADOPT_INTERVAL_MS, async () => void orchestrator.resumeUnfinished(), onFailure));
@@ -208,6 +258,12 @@ async function start(app: App, stops: Stops): Promise<RunningServe> {
     demo: demo && { id: demo.server.id, token: demo.token, url: `${base}/mcp/${demo.token}` },
     servers: registry.listServers().length,
     resumed: resumed.map((run) => run.id),
+    console: {
+      url: `${base}${CONSOLE_PATH}`,
+      signInLink: `${base}${CONSOLE_PATH}/sign-in?token=${operatorLink.token}`,
+      identity: operatorIdentity(app.config.operator),
+      expiresAt: operatorLink.expiresAt,
+    },
     stop: () => stops.run(),
   };
 }

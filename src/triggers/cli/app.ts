@@ -10,6 +10,7 @@ import type { Clock, SendHistory } from '../../domain/index.js';
 import type { Approvals, Guard, LedgerPort, Policy } from '../../guard/index.js';
 import type { Orchestrator, RunStore, ToolClient } from '../../orchestrator/index.js';
 import type { AgentAnswer, AgentRequester, ConversationStore } from '../agent/index.js';
+import type { ConsoleAccounts } from '../console/index.js';
 import type { Schedule, ScheduleStateStore, Scheduler } from '../schedule/index.js';
 import type { SlackPoster } from '../slack/index.js';
 import type { SqliteDatabase } from '../../storage/index.js';
@@ -84,6 +85,14 @@ export interface RunningServe {
   readonly servers: number;
   /** Runs a stopped process left unfinished, continued here. */
   readonly resumed: readonly string[];
+  /** The web console, and a one-time link signing the local operator in (printed by serve: that is its purpose). */
+  readonly console: {
+    readonly url: string;
+    /** Signs in `identity` once, until `expiresAt`. */
+    readonly signInLink: string;
+    readonly identity: string;
+    readonly expiresAt: number;
+  };
   /** Stops every part, last started first; throws the first failure after trying them all. */
   stop(): Promise<void>;
 }
@@ -140,6 +149,8 @@ export interface App {
   runs(): RunStore;
   /** The agent's stored conversations (loads the agent, and OpenAI with it, at first use). */
   conversations(): Promise<ConversationStore>;
+  /** The web console's identities, sign-in links and sessions (loads the console at first use). */
+  consoleAccounts(): Promise<ConsoleAccounts>;
   /** giftguard's own SQLite database (for stores a trigger keeps, such as which approvals Slack was shown). */
   database(): SqliteDatabase;
   /** The schedules from the schedule file; [] when the default file does not exist. Throws on an invalid one. */

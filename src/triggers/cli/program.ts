@@ -13,6 +13,7 @@ import { runCommand, runsCommand } from './run-commands.js';
 import { askCommand } from './ask-command.js';
 import { conversationsCommand } from './conversations-command.js';
 import { connectCommand, connectionsCommand } from './connect-command.js';
+import { consoleCommand } from './console-command.js';
 import { sandboxCommand } from './sandbox-command.js';
 import { schedulesCommand } from './schedules-command.js';
 import { serveCommand } from './serve-command.js';
@@ -26,6 +27,8 @@ import { toolsCommand } from './tools-command.js';
  */
 const APP_PARTS: ReadonlyMap<string, readonly AppPart[]> = new Map([
   ['budget', []],
+  // The console's accounts load the console layer themselves (App.consoleAccounts).
+  ['console', []],
   ['sandbox', []],
   ['status', ['tools']],
   ['tools', ['tools']],
@@ -50,6 +53,7 @@ export function createProgram(io: CliIo, version: string, factory: AppFactory, p
   program.addCommand(policyCommand(io, factory));
   program.addCommand(budgetCommand(io, factory));
   program.addCommand(approvalsCommand(io, factory));
+  program.addCommand(consoleCommand(io, factory));
   program.addCommand(reconcileCommand(io, factory));
   program.addCommand(connectCommand(io, factory));
   program.addCommand(connectionsCommand(io, factory));

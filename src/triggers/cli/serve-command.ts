@@ -1,6 +1,7 @@
 /**
  * @module `giftguard serve`: parses its flags, starts the serve service (src/app/serve.ts: the
- * MCP endpoints, Slack, webhooks, background work and the scheduler), says what is where, and
+ * MCP endpoints, the web console, Slack, webhooks, background work and the scheduler), says what is
+ * where (with a one-time sign-in link to the console for the local operator), and
  * stops it on Ctrl+C.
  */
 import { Command } from 'commander';
@@ -114,6 +115,14 @@ async function summary(app: App, serve: RunningServe): Promise<string> {
     ...scheduleLines(),
     '',
   ];
+  const minutes = Math.round((serve.console.expiresAt - app.clock.now()) / 60_000);
+  lines.push(
+    `Web console: ${serve.console.url}`,
+    `  Sign in as ${serve.console.identity} with this one-time link (it works once, for ${minutes} minutes; \`giftguard console link\` prints another):`,
+    `  ${serve.console.signInLink}`,
+    '  Invite an approver or budget owner: giftguard console invite --name "Dana (finance)" [--approver-for GROUP]',
+    '',
+  );
   if (demo) {
     const { url } = demo;
     lines.push(
@@ -139,6 +148,7 @@ async function summary(app: App, serve: RunningServe): Promise<string> {
     '  giftguard mcp create --name "read-only" --methods read     a read-only server for reporting',
     '  giftguard mcp list | giftguard mcp revoke ID              manage servers',
     '  giftguard audit                                           recent tool calls',
+    '  giftguard console list | giftguard console revoke ID      who may sign in to the console',
     '',
     'Press Ctrl+C to stop.',
     '',

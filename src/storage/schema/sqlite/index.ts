@@ -5,6 +5,7 @@
  * store's file.
  */
 import type { StoreSchema } from '../migration.js';
+import { consoleSchema } from './console.js';
 import { conversationsSchema } from './conversations.js';
 import { ledgerSchema } from './ledger.js';
 import { mcpRegistrySchema } from './mcp-registry.js';
@@ -27,4 +28,5 @@ export const SQLITE_SCHEMA: readonly StoreSchema[] = [
   scheduleStateSchema,
   slackApprovalPostsSchema,
   webhookMessagesSchema,
+  consoleSchema,
 ];
