@@ -145,12 +145,17 @@ describe('one schema for every store', () => {
 
     const db = openDatabase(path);
     const after = bookkeeping(db);
-    // The one new row: the tool-call audit's own first migration, finding its table already there.
+    // The new rows: the tool-call audit's own first migration, finding its table already there, and
+    // the stores that release did not have (the web console's).
     expect(after.filter((row) => !before.bookkeeping.some((b) => JSON.stringify(b) === JSON.stringify(row)))).toEqual([
+      { module: 'console', version: 1, description: 'console identities, sign-in links, sessions', applied_at: expect.any(Number) },
       { module: 'tool_audit', version: 1, description: 'tool call audit log', applied_at: expect.any(Number) },
     ]);
     for (const row of before.bookkeeping) expect(after).toContainEqual(row);
-    expect(contents(db)).toEqual(before.contents);
+    // Every table it had, as it was; the new stores' tables empty.
+    const { console_identities: identities, console_sign_in_links: links, console_sessions: sessions, ...kept } = contents(db);
+    expect(kept).toEqual(before.contents);
+    expect([identities, links, sessions]).toEqual([[], [], []]);
     // The same tables, indexes and triggers a new database gets.
     expect(shape(db)).toEqual(shape(openDatabase(':memory:')));
     // And the stores read it.
@@ -232,6 +237,7 @@ describe('one schema for every store', () => {
       'schedules@1': '7b601c5e48bcb924',
       'slack@1': '26341b29974579c7',
       'webhooks@1': '9acd3f508f9f4e65',
+      'console@1': '5f69b8626b03d64f',
     };
     const current = Object.fromEntries(
       SQLITE_SCHEMA.flatMap((s) => s.migrations.map((m) => [`${s.module}@${m.version}`, createHash('sha256').update(m.sql).digest('hex').slice(0, 16)])),

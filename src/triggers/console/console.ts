@@ -17,7 +17,7 @@ import { approvalsPage } from './pages/approvals.js';
 import { overviewPage } from './pages/overview.js';
 import { confirmSignIn, continueHere, linkNotValid, refused, signedOut, signInNeeded } from './pages/sign-in.js';
 import type { ConsolePage, ConsoleServices, NavEntry, PageContent, Route, RouteContext } from './router.js';
-import { clearedCookie, cookiePolicy, cookies, fromConsoleOrigin, readForm, redirect, sameSecret, sendAsset, sendHtml, sendText, sessionCookie } from './web.js';
+import { clearedCookie, consoleCookie, cookiePolicy, cookies, fromConsoleOrigin, readForm, redirect, sameSecret, sendAsset, sendHtml, sendText, sessionCookie } from './web.js';
 
 /** Where the console lives on serve's server. */
 export const CONSOLE_PATH = '/console';
@@ -84,7 +84,7 @@ export function createConsole(options: ConsoleOptions): WebConsole {
     await services.audit({ event: 'console_sign_in', outcome: 'signed_in', by: who, detail: redeemed.session.id });
     const next = cookies(request).get(NEXT_COOKIE);
     const target = next && NEXT_PATH.test(decodeURIComponent(next)) ? decodeURIComponent(next) : CONSOLE_PATH;
-    redirect(response, target, { 'set-cookie': [sessionCookie(cookie, redeemed.token, redeemed.session.expiresAt), `${NEXT_COOKIE}=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0`] });
+    redirect(response, target, { 'set-cookie': [sessionCookie(cookie, redeemed.token, redeemed.session.expiresAt), consoleCookie(cookie, NEXT_COOKIE, '', 0)] });
   }
 
   /** A POST must come from a console page and carry the session's synchronizer token. */
@@ -137,7 +137,7 @@ export function createConsole(options: ConsoleOptions): WebConsole {
         // Opened from another site (Slack, a chat, an email): the Strict cookie stayed behind. From here it is sent.
         return bare(response, 200, 'Opening', continueHere(path), {}, html`<meta http-equiv="refresh" content="0">`);
       }
-      const remember: Record<string, string> = method === 'GET' && NEXT_PATH.test(path) ? { 'set-cookie': `${NEXT_COOKIE}=${encodeURIComponent(path)}; Path=/console; HttpOnly; SameSite=Strict; Max-Age=3600` } : {};
+      const remember: Record<string, string> = method === 'GET' && NEXT_PATH.test(path) ? { 'set-cookie': consoleCookie(cookie, NEXT_COOKIE, encodeURIComponent(path), 3600) } : {};
       return bare(response, 401, 'Sign in', signInNeeded(), remember);
     }
     let form = new URLSearchParams();

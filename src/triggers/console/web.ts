@@ -99,6 +99,11 @@ export function sessionCookie(policy: CookiePolicy, token: string, expiresAt: nu
   return `${policy.name}=${token}; Path=/; HttpOnly; SameSite=Strict; Expires=${new Date(expiresAt).toUTCString()}${policy.secure ? '; Secure' : ''}`;
 }
 
+/** A small cookie of the console's own (not the session), with the same attributes. */
+export function consoleCookie(policy: CookiePolicy, name: string, value: string, maxAgeSeconds: number): string {
+  return `${name}=${value}; Path=/console; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${policy.secure ? '; Secure' : ''}`;
+}
+
 /** The Set-Cookie header that removes it. */
 export function clearedCookie(policy: CookiePolicy): string {
   return `${policy.name}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${policy.secure ? '; Secure' : ''}`;
