@@ -56,6 +56,8 @@ tr:last-child td { border-bottom: 0; }
 tbody tr:hover td { background: #fafbff; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .card.flush table { margin-top: 8px; }
+.card.flush th:first-child, .card.flush td:first-child { padding-left: 22px; }
+.card.flush th:last-child, .card.flush td:last-child { padding-right: 22px; }
 .muted { color: var(--muted); }
 .faint { color: var(--faint); }
 .small { font-size: 0.86rem; }

@@ -209,7 +209,7 @@ function decide(action: 'approve' | 'deny') {
       const status = error.code === 'forbidden' ? 403 : error.code === 'not_found' ? 404 : error.code === 'config' ? 503 : 409;
       const title = error.code === 'forbidden' ? 'You may not decide this request.' : status === 409 ? 'Nothing was decided: the request is no longer waiting.' : 'Nothing was decided.';
       services.logger.child({ module: 'console' }).info({ approvalId: id, by: decider.identity, action, code: error.code }, 'console decision refused');
-      await detailPage(context, status, notice('bad', title, ` ${error.message}${status === 409 ? ' Nothing was sent again.' : ''}`));
+      await detailPage(context, status, notice('bad', title, ` ${error.message.replace(/([^.])$/, '$1.')}${status === 409 ? ' Nothing was sent again.' : ''}`));
       return;
     }
     context.redirect(`/console/approvals/${id}?decided=${action}`);
