@@ -205,13 +205,31 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
       return approvals;
     },
     toolRuntime(connection) {
+      const guard = app.guard(connection);
+      // Where the console shows an approval: under the public URL when one is set, else on the
+      // serve running on this data directory — this process's own once it listens (its port is
+      // known only then), else the one started last — looked up when a send waits for approval.
+      let ownServe: string | undefined;
+      const consoleBase = async (): Promise<string | undefined> => {
+        if (config.publicUrl) return ready('config').publicBaseUrl(config);
+        if (ownServe !== undefined) return ownServe;
+        const serves = await ready('storage').runningServes(dataDirectory());
+        const own = serves.find((s) => s.pid === process.pid);
+        if (own) ownServe = own.url;
+        return (own ?? serves[0])?.url;
+      };
       return {
         transport: connection.gateway,
         senderTransport: (id) => connection.senders.transport(id),
-        gate: app.guard(connection),
+        gate: guard,
         viaFrom: config.sendosoViaFrom,
         clock,
         outsideCallerWaitMs: config.mcpWaitSeconds * 1000,
+        approvalUrl: async (id) => {
+          const base = await consoleBase();
+          return base === undefined ? undefined : `${base}/console/approvals/${encodeURIComponent(id)}`;
+        },
+        giftguard: { approvals: app.approvals(connection), ledger: app.ledger(), policy: () => guard.policy },
       };
     },
     sendHistory: (connection) => ready('sendoso').sendosoSendHistory(connection.client, clock),

@@ -17,6 +17,10 @@ export const spendResultSchema = z.object({
   expiration_days: z.number().optional(),
   approval_id: z.string().optional(),
   approval_expires_at: z.string().optional(),
+  approval_url: z
+    .string()
+    .optional()
+    .describe('With "pending_approval": the page where an approver decides it (giftguard\'s console), when giftguard knows its address. Give it to the user.'),
   reasons: z.array(z.object({ code: z.string(), message: z.string() })).optional(),
   intent_ids: z.array(z.string()).optional(),
   already_sent: z.boolean().optional().describe('True when this gift had been sent before; it was not sent again.'),

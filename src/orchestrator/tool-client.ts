@@ -84,14 +84,17 @@ export async function inProcessToolClient(options: {
     version: options.version,
   });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  const client = new Client({ name: 'giftguard-orchestrator', version: options.version });
+  // No elicitation capability, URL mode least of all: a send waiting for approval must reach a
+  // workflow as a `pending_approval` result it waits on, never as a link for a person to open.
+  const client = new Client({ name: 'giftguard-orchestrator', version: options.version }, { capabilities: {} });
   await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
   return new ToolClient(client, () => server.close());
 }
 
 /** A client for a remote MCP URL exposing the same tool names (e.g. another giftguard, whose gateway paces). */
 export async function remoteToolClient(url: string, version: string, headers?: Record<string, string>): Promise<ToolClient> {
-  const client = new Client({ name: 'giftguard-orchestrator', version });
+  // As in process: no elicitation capability, so the remote giftguard answers `pending_approval`.
+  const client = new Client({ name: 'giftguard-orchestrator', version }, { capabilities: {} });
   await client.connect(new StreamableHTTPClientTransport(new URL(url), headers ? { requestInit: { headers } } : undefined));
   return new ToolClient(client);
 }

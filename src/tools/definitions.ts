@@ -1,14 +1,16 @@
 /**
  * @module Tool definitions generated from the catalogue: one flat argument schema per method
  * (path, query and body arguments side by side), JSON Schemas for MCP and OpenAI, annotations,
- * and the split back into path, query and a re-nested body. Catalogue mistakes — a name used in
- * two places of one method, a bad tool name — fail here, at build time.
+ * and the split back into path, query and a re-nested body — then giftguard's own read tools,
+ * merged after Sendoso's. Catalogue mistakes — a name used in two places of one method, a bad
+ * tool name — fail here, at build time.
  */
 import { z } from 'zod';
 import { GiftingError } from '../domain/index.js';
 import type { SpendKind } from '../domain/index.js';
+import { giftguardCatalogue } from './catalogue/giftguard.js';
 import { standardMethods } from './catalogue/types.js';
-import type { ArgsSchema, Catalogue, CatalogueMethod } from './catalogue/types.js';
+import type { ArgsSchema, Catalogue, CatalogueMethod, GiftguardCatalogue, GiftguardMethod } from './catalogue/types.js';
 import { inputJsonSchema, toOpenAiStrictSchema } from './json-schema.js';
 import type { JsonSchema } from './json-schema.js';
 import { spendResultSchema } from './spend-result.js';
@@ -44,8 +46,11 @@ export interface ToolDefinition {
   readonly args: ArgsSchema;
   readonly inputSchema: JsonSchema;
   readonly outputSchema: JsonSchema;
-  readonly source: CatalogueMethod;
-  /** Splits validated flat arguments into the Sendoso request. */
+  /** The catalogue record: a Sendoso method, or one of giftguard's own tools (it has `answer`). */
+  readonly source: CatalogueMethod | GiftguardMethod;
+  /** Where the tool's answer comes from, for people: `GET /touches`, or `giftguard` for giftguard's own records. */
+  readonly route: string;
+  /** Splits validated flat arguments into the Sendoso request (Sendoso methods only). */
   split(args: Record<string, unknown>, viaFrom: string): SplitRequest;
 }
 
@@ -120,8 +125,11 @@ function outputSchemaFor(method: CatalogueMethod): JsonSchema {
   return inputJsonSchema(response);
 }
 
-/** Builds every documented method into a tool; undocumented methods are left out. */
-export function buildTools(catalogue: Catalogue): ToolDefinition[] {
+/**
+ * Builds every documented method of `catalogue` into a tool (undocumented methods are left out),
+ * followed by giftguard's own read tools (`own`; pass `[]` for Sendoso's alone).
+ */
+export function buildTools(catalogue: Catalogue, own: GiftguardCatalogue = giftguardCatalogue): ToolDefinition[] {
   const names = new Set<string>();
   const tools: ToolDefinition[] = [];
   for (const method of catalogue) {
@@ -149,6 +157,7 @@ export function buildTools(catalogue: Catalogue): ToolDefinition[] {
       inputSchema: inputJsonSchema(args),
       outputSchema: outputSchemaFor(method),
       source: method,
+      route: `${method.http.method} ${method.http.path}`,
       split(values, viaFrom) {
         const path = method.http.path.replace(/\{([a-z_]+)\}/g, (_m, name: string) => encodeURIComponent(String(values[name])));
         const query = Object.fromEntries(queryKeys.filter((k) => values[k] !== undefined).map((k) => [k, values[k] as string | number | boolean]));
@@ -164,7 +173,38 @@ export function buildTools(catalogue: Catalogue): ToolDefinition[] {
       },
     });
   }
+  for (const method of own) {
+    checkOwnMethod(method);
+    if (names.has(method.toolName)) throw new CatalogueError(`catalogue method ${method.toolName} is defined twice`);
+    names.add(method.toolName);
+    tools.push({
+      name: method.toolName,
+      title: method.docs.title,
+      description: method.docs.description,
+      resource: method.resource,
+      method: method.method,
+      tags: method.tags,
+      spend: undefined,
+      // giftguard's own records: read-only, and a closed world (no outside system is touched).
+      annotations: { title: method.docs.title, readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      args: method.args,
+      inputSchema: inputJsonSchema(method.args),
+      outputSchema: inputJsonSchema(method.response),
+      source: method,
+      route: 'giftguard',
+      split() {
+        throw new CatalogueError(`${method.toolName} answers from giftguard's records; it has no Sendoso request`);
+      },
+    });
+  }
   return tools;
+}
+
+/** giftguard's own tools are named apart from Sendoso's, so a model never mistakes one for the other. */
+function checkOwnMethod(method: GiftguardMethod): void {
+  const where = `catalogue method ${method.toolName}`;
+  if (!TOOL_NAME.test(method.toolName)) throw new CatalogueError(`${where}: tool names are snake_case, at most 64 characters`);
+  if (!method.toolName.startsWith('giftguard_')) throw new CatalogueError(`${where}: giftguard's own tools are named giftguard_…`);
 }
 
 /** The OpenAI strict function form of a tool, for the agent. */

@@ -31,8 +31,8 @@ import type { Logger } from '../log/index.js';
 import type { ToolAuditLog } from './audit.js';
 import type { ToolDefinition } from './definitions.js';
 import type { ToolRuntime } from './invoke.js';
-import { createMcpServer, scopedTools } from './mcp-server.js';
-import type { ScopedTools } from './mcp-server.js';
+import { createMcpServer, declaresUrlElicitation, scopedTools } from './mcp-server.js';
+import type { ClientIdentity, ScopedTools } from './mcp-server.js';
 import type { McpRegistry, McpServerRecord } from './registry.js';
 import { selectTools } from './scope.js';
 
@@ -185,8 +185,11 @@ export class McpHttpEndpoint {
   private readonly sessions = new Map<string, Session>();
   /** Per-scope answers (tool lists, handlers), built once per server record rather than per request. */
   private readonly scoped = new Map<string, { readonly record: McpServerRecord; readonly tools: ScopedTools }>();
-  /** clientInfo seen at initialize per server id; stateless requests arrive without it. */
-  private readonly clients = new Map<string, { name?: string; version?: string }>();
+  /**
+   * clientInfo and URL-elicitation capability seen at initialize, per server id: stateless
+   * requests arrive without them (the latest initialize on a token speaks for it).
+   */
+  private readonly clients = new Map<string, NonNullable<ClientIdentity>>();
   private readonly log: Logger;
 
   constructor(private readonly options: McpHttpOptions) {
@@ -326,9 +329,9 @@ export class McpHttpEndpoint {
   private rememberClient(record: McpServerRecord, body: unknown): void {
     const messages = Array.isArray(body) ? body : [body];
     for (const message of messages) {
-      const m = message as { method?: string; params?: { clientInfo?: { name?: string; version?: string } } };
+      const m = message as { method?: string; params?: { clientInfo?: { name?: string; version?: string }; capabilities?: unknown } };
       if (m?.method === 'initialize' && m.params?.clientInfo) {
-        this.clients.set(record.id, { name: m.params.clientInfo.name, version: m.params.clientInfo.version });
+        this.clients.set(record.id, { name: m.params.clientInfo.name, version: m.params.clientInfo.version, urlElicitation: declaresUrlElicitation(m.params.capabilities) });
         if (this.clients.size > 10_000) this.clients.delete(this.clients.keys().next().value!);
       }
     }

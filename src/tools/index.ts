@@ -1,6 +1,6 @@
 /** @module Public surface of the tool layer: catalogue → tools → scoped MCP servers and transports. */
-export { sendosoCatalogue, standardMethods } from './catalogue/index.js';
-export type { Catalogue, CatalogueMethod, DocumentationRecord, StandardMethod } from './catalogue/index.js';
+export { sendosoCatalogue, giftguardCatalogue, standardMethods } from './catalogue/index.js';
+export type { Catalogue, CatalogueMethod, DocumentationRecord, StandardMethod, GiftguardCatalogue, GiftguardMethod, GiftguardState, GiftguardCall } from './catalogue/index.js';
 export { buildTools, toOpenAiTool, CatalogueError } from './definitions.js';
 export type { ToolDefinition, ToolAnnotations, OpenAiFunctionTool, SplitRequest } from './definitions.js';
 export { inputJsonSchema, toOpenAiStrictSchema, dropNulls } from './json-schema.js';

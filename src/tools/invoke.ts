@@ -1,15 +1,17 @@
 /**
  * @module Runs one tool call: validate the flat arguments, split them into Sendoso's request,
  * then either read from Sendoso or — for anything that costs money — hand the exact request to the
- * SpendGate, which alone decides whether and when it is dispatched. Every outcome becomes a
- * CallToolResult; nothing here throws to the MCP SDK.
+ * SpendGate, which alone decides whether and when it is dispatched; giftguard's own tools answer
+ * from its records instead. Every outcome becomes a CallToolResult; nothing here throws to the MCP
+ * SDK (a send waiting for approval may also carry the URL elicitation the MCP server answers with).
  */
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ElicitRequestURLParams } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { toGiftingError } from '../domain/index.js';
-import type { Clock, SpendCaller, SpendGate, SpendOutcome, SpendRecipient, SpendRequest } from '../domain/index.js';
+import { formatMoney, toGiftingError } from '../domain/index.js';
+import type { Cents, Clock, SpendCaller, SpendGate, SpendOutcome, SpendRecipient, SpendRequest } from '../domain/index.js';
 import { InvalidResponseError } from '../sendoso/index.js';
 import type { CallOptions, SendosoTransport } from '../sendoso/index.js';
+import type { GiftguardMethod, GiftguardState } from './catalogue/types.js';
 import type { ToolDefinition } from './definitions.js';
 import { META_ERROR, errorResult, failureResult, rateLimitMeta, successResult } from './results.js';
 import type { SpendResult } from './spend-result.js';
@@ -28,6 +30,14 @@ export interface ToolRuntime {
    * gets a not-sent "rate limited" error with the time to retry. giftguard's own workflows wait.
    */
   readonly outsideCallerWaitMs: number;
+  /**
+   * The console page where a person decides an approval, when giftguard knows where its console
+   * answers; undefined otherwise. Without it a send waiting for approval carries no URL, and
+   * clients get no URL elicitation.
+   */
+  readonly approvalUrl?: ((approvalId: string) => string | undefined | Promise<string | undefined>) | undefined;
+  /** giftguard's own records, for its giftguard_* tools; without them those tools say they are unavailable. */
+  readonly giftguard?: GiftguardState | undefined;
 }
 
 /** Who is calling and on whose behalf. */
@@ -41,6 +51,12 @@ export interface CallContext {
   readonly oncePerRecipientWithinMs?: number;
   /** The workflow run the call belongs to (trusted callers only). */
   readonly runId?: string;
+  /**
+   * The client can open a URL for its user (MCP URL-mode elicitation): a send waiting for
+   * approval then comes back as an elicitation of the approval page rather than a result.
+   * Outside MCP clients that declared it only; giftguard's workflows never do.
+   */
+  readonly urlElicitation?: boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -55,6 +71,7 @@ function patience(runtime: ToolRuntime, context: CallContext): CallOptions {
 export type CallOutcome =
   | 'ok'
   | 'invalid_arguments'
+  | 'not_found'
   | 'denied'
   | 'pending_approval'
   | 'outcome_unknown'
@@ -67,6 +84,12 @@ export interface Invocation {
   readonly outcome: CallOutcome;
   /** Sendoso's HTTP status, when one came back. */
   readonly status?: number | undefined;
+  /**
+   * For a send waiting for approval, to a client that can open URLs: the approval page to show
+   * its user. The MCP server answers the call with it (UrlElicitationRequiredError, -32042)
+   * instead of `result`, which stays the answer for every other client.
+   */
+  readonly elicitation?: ElicitRequestURLParams | undefined;
 }
 
 /** Keys that reach an object's prototype when copied, at any depth; zod's strict check lets them through. */
@@ -124,6 +147,7 @@ export async function invokeTool(
     };
   }
   const args = parsed.data as Record<string, unknown>;
+  if ('answer' in tool.source) return answerFromRecords(tool.source, args, runtime, context);
   const request = tool.split(args, runtime.viaFrom);
   try {
     if (tool.spend) return await spend(tool, args, request.path, request.body, runtime, context);
@@ -132,7 +156,8 @@ export async function invokeTool(
       { ...patience(runtime, context), signal: context.signal },
     );
     checkResponse(tool, response.body, request.method);
-    const structured = tool.source.resultKey ? { [tool.source.resultKey]: response.body } : (response.body as Record<string, unknown>);
+    const resultKey = 'resultKey' in tool.source ? tool.source.resultKey : undefined;
+    const structured = resultKey ? { [resultKey]: response.body } : (response.body as Record<string, unknown>);
     return { outcome: 'ok', status: response.status, result: successResult(structured, rateLimitMeta(response.rateLimit)) };
   } catch (error) {
     const failure = toGiftingError(error);
@@ -196,12 +221,90 @@ async function spend(
     checkResponse(tool, response.body, 'POST');
     return { body: response.body };
   });
-  const invocation = spendInvocation(outcome);
+  const approvalUrl = outcome.status === 'pending_approval' ? await approvalUrlOf(runtime, outcome.approvalId) : undefined;
+  const invocation = spendInvocation(outcome, approvalUrl);
   const result = Object.keys(meta).length > 0 && !invocation.result.isError ? { ...invocation.result, _meta: { ...invocation.result._meta, ...meta } } : invocation.result;
-  return { ...invocation, result, status };
+  const elicitation =
+    outcome.status === 'pending_approval' && approvalUrl !== undefined && context.urlElicitation === true && context.caller.via === 'mcp'
+      ? await approvalElicitation(outcome, approvalUrl, request, runtime)
+      : undefined;
+  return { ...invocation, result, status, ...(elicitation && { elicitation }) };
 }
 
-function spendInvocation(outcome: SpendOutcome): Invocation {
+/** The approval's console page, if known; not knowing it (or failing to find out) only leaves the URL out. */
+async function approvalUrlOf(runtime: ToolRuntime, approvalId: string): Promise<string | undefined> {
+  try {
+    return await runtime.approvalUrl?.(approvalId);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The URL elicitation for a send waiting for approval: the approval page, and a message saying
+ * exactly what the person approves (what it costs, which campaign, to whom, charged to which
+ * group, and why a person must say yes). The approval id is the elicitation id: asking again for
+ * the same waiting send elicits the same approval.
+ */
+async function approvalElicitation(
+  outcome: Extract<SpendOutcome, { status: 'pending_approval' }>,
+  url: string,
+  request: SpendRequest,
+  runtime: ToolRuntime,
+): Promise<ElicitRequestURLParams> {
+  // The stored request says what was asked as the guard priced it; a failed read still elicits, in less detail.
+  const approval = await runtime.giftguard?.approvals.get(outcome.approvalId).catch(() => undefined);
+  const what = approval
+    ? `${formatMoney((approval.amount * approval.recipients.length) as Cents, approval.currency)} — ${approval.touchName} (touch ${approval.touchId}) to ${approval.recipients.join(', ')}, charged to ${approval.group}`
+    : `campaign ${request.touchId} to ${request.recipients.map((r) => r.email).join(', ')}`;
+  const why = outcome.reasons.map((r) => r.message).join(' ');
+  const until = new Date(outcome.expiresAt).toISOString();
+  return {
+    mode: 'url',
+    elicitationId: outcome.approvalId,
+    url,
+    message: `Approve a gift: ${what}. A person must approve it first${why ? ` (${why})` : ''}. Open the link to approve or deny it (approval ${outcome.approvalId}, open until ${until}); nothing has been sent, and once approved giftguard sends it without another call.`,
+  };
+}
+
+/**
+ * One of giftguard's own tools: answered from its records, never from Sendoso. Its refusals
+ * (unknown id, another group's, no policy) are messages written for the model; anything else is
+ * an internal error with a fixed message.
+ */
+async function answerFromRecords(source: GiftguardMethod, args: Record<string, unknown>, runtime: ToolRuntime, context: CallContext): Promise<Invocation> {
+  const state = runtime.giftguard;
+  if (!state) {
+    return {
+      outcome: 'internal_error',
+      result: errorResult(`${source.toolName} is not available here: this server was started without giftguard's records.`, { [META_ERROR]: { code: 'config', retryable: false } }),
+    };
+  }
+  try {
+    const structured = await source.answer(args, {
+      state,
+      caller: context.caller,
+      group: context.group,
+      now: runtime.clock.now(),
+      approvalUrl: (id) => approvalUrlOf(runtime, id),
+    });
+    return { outcome: 'ok', result: successResult(structured) };
+  } catch (error) {
+    const failure = toGiftingError(error);
+    if (failure.code === 'not_found' || failure.code === 'bad_request' || failure.code === 'config') {
+      return {
+        outcome: failure.code === 'not_found' ? 'not_found' : failure.code === 'bad_request' ? 'invalid_arguments' : 'internal_error',
+        result: errorResult(failure.message, { [META_ERROR]: { code: failure.code, retryable: false } }),
+      };
+    }
+    return {
+      outcome: 'internal_error',
+      result: errorResult('giftguard could not read its own records just now; try again in a moment.', { [META_ERROR]: { code: 'internal', retryable: true } }),
+    };
+  }
+}
+
+function spendInvocation(outcome: SpendOutcome, approvalUrl: string | undefined): Invocation {
   switch (outcome.status) {
     case 'sent': {
       const response = outcome.response as Record<string, unknown>;
@@ -224,9 +327,12 @@ function spendInvocation(outcome: SpendOutcome): Invocation {
       const expires = new Date(outcome.expiresAt).toISOString();
       const result: SpendResult = {
         status: 'pending_approval',
-        message: `Nothing has been sent yet: a person must approve this first (approval ${outcome.approvalId}, open until ${expires}). Tell the user; once approved, giftguard sends it without you calling again.`,
+        message: `Nothing has been sent yet: a person must approve this first (approval ${outcome.approvalId}, open until ${expires}).${
+          approvalUrl !== undefined ? ` An approver decides it at ${approvalUrl}.` : ''
+        } Tell the user; once approved, giftguard sends it without you calling again.`,
         approval_id: outcome.approvalId,
         approval_expires_at: expires,
+        ...(approvalUrl !== undefined && { approval_url: approvalUrl }),
         reasons: outcome.reasons.map((r) => ({ code: r.code, message: r.message })),
       };
       return { outcome: 'pending_approval', result: successResult(result) };

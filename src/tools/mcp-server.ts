@@ -4,10 +4,20 @@
  * tool cannot call it). Unknown and out-of-scope tools get the same protocol error, so a narrow
  * token learns nothing about the rest of the catalogue. Every call is audited. What a scope answers
  * is built once (scopedTools) and shared by every Server made for it and by the HTTP endpoint's
- * direct stateless answers.
+ * direct stateless answers. A send waiting for approval is answered with the approval page to open
+ * (UrlElicitationRequiredError, -32042) to an outside client that declared URL-mode elicitation at
+ * initialize, and with a `pending_approval` result to every other caller.
  */
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, ErrorCode, LATEST_PROTOCOL_VERSION, ListToolsRequestSchema, McpError, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  LATEST_PROTOCOL_VERSION,
+  ListToolsRequestSchema,
+  McpError,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  UrlElicitationRequiredError,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { CallToolResult, InitializeResult, ListToolsResult } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import { z } from 'zod';
@@ -41,8 +51,8 @@ export interface McpServerOptions {
   readonly trustCallerMeta?: boolean;
   /** How callers of this server are labelled for the guard (default `mcp`). */
   readonly callerVia?: 'mcp' | 'workflow';
-  /** Client identity seen at initialize on another request (stateless HTTP). */
-  readonly knownClient?: () => { name?: string; version?: string } | undefined;
+  /** Client identity (and whether it opens URLs) seen at initialize on another request (stateless HTTP). */
+  readonly knownClient?: () => ClientIdentity;
   /**
    * Asked before every request: why this server may no longer be used (revoked, expired), or
    * undefined while it may. A long-lived connection (stdio) holds its token for hours, so the
@@ -69,7 +79,7 @@ let sharedValidator: AjvJsonSchemaValidator | undefined;
 
 const SERVER_INFO = { name: 'giftguard', title: 'giftguard for Sendoso' } as const;
 const INSTRUCTIONS =
-  'Sendoso tools behind giftguard. Look campaigns, groups and members up with the list tools before sending; never invent ids. Sending tools spend money and pass giftguard\'s spend policy: a result may say a person must approve first.';
+  'Sendoso tools behind giftguard. Look campaigns, groups and members up with the list tools before sending; never invent ids. Sending tools spend money and pass giftguard\'s spend policy: a result may say a person must approve first. The giftguard_* tools, when listed, say how an approval or a spend request stands and how much a group may still spend.';
 
 /** The parameters of a tools/call request as the client sent them (arguments unparsed). */
 export interface ToolCallParams {
@@ -78,8 +88,21 @@ export interface ToolCallParams {
   readonly _meta?: Record<string, unknown> | undefined;
 }
 
-/** Who the client said it was at initialize. */
-export type ClientIdentity = { name?: string; version?: string } | undefined;
+/**
+ * Who the client said it was at initialize, and whether it declared URL-mode elicitation
+ * (capabilities.elicitation.url): such a client is answered a send waiting for approval with the
+ * approval page to open (-32042) rather than a `pending_approval` result.
+ */
+export type ClientIdentity = { name?: string; version?: string; urlElicitation?: boolean } | undefined;
+
+/** Whether initialize's client capabilities declare URL-mode elicitation (an object under elicitation.url). */
+export function declaresUrlElicitation(capabilities: unknown): boolean {
+  const url = (capabilities as { elicitation?: { url?: unknown } } | undefined)?.elicitation?.url;
+  return typeof url === 'object' && url !== null;
+}
+
+/** What a client that can open URLs is told beside the approval page, in the -32042 error. */
+const APPROVAL_ELICITED = 'A person must approve this send first: open the link to approve or deny it. Nothing has been sent yet.';
 
 /**
  * Everything one scoped server answers, built once per scope and shared by every SDK Server made
@@ -162,6 +185,8 @@ export function scopedTools(options: McpServerOptions): ScopedTools {
         });
         throw new McpError(ErrorCode.InvalidParams, `Tool ${params.name} not found`);
       }
+      // Only an outside client that declared it is answered with a URL to open; workflows never are.
+      const urlElicitation = via === 'mcp' && client?.urlElicitation === true;
       let context: CallContext;
       if (options.trustCallerMeta) {
         const meta = params._meta ?? {};
@@ -172,6 +197,7 @@ export function scopedTools(options: McpServerOptions): ScopedTools {
           ...(typeof meta[META_IDEMPOTENCY_KEY] === 'string' && { idempotencyKey: meta[META_IDEMPOTENCY_KEY] as string }),
           ...(typeof meta[META_ONCE_PER_RECIPIENT_MS] === 'number' && { oncePerRecipientWithinMs: meta[META_ONCE_PER_RECIPIENT_MS] as number }),
           ...(typeof meta[META_RUN] === 'string' && { runId: meta[META_RUN] as string }),
+          ...(urlElicitation && { urlElicitation }),
           ...(signal !== undefined && { signal }),
         };
       } else {
@@ -181,6 +207,7 @@ export function scopedTools(options: McpServerOptions): ScopedTools {
             ? { via, id: options.serverId, name: options.serverName, clientName: client.name }
             : { via, id: options.serverId, name: options.serverName },
           ...(group !== undefined && { group }),
+          ...(urlElicitation && { urlElicitation }),
           ...(signal !== undefined && { signal }),
         };
       }
@@ -201,6 +228,8 @@ export function scopedTools(options: McpServerOptions): ScopedTools {
       if (options.logger.isLevelEnabled('debug')) {
         options.logger.debug({ module: 'tools.mcp', serverId: options.serverId, tool: tool.name, outcome: invocation.outcome, ms: Math.round(durationMs) }, 'tool call');
       }
+      // MCP 2025-11-25: the call is answered with the approval page for the client to show its user.
+      if (invocation.elicitation) throw new UrlElicitationRequiredError([invocation.elicitation], APPROVAL_ELICITED);
       return invocation.result;
     },
   };
@@ -219,9 +248,16 @@ export function createMcpServer(options: McpServerOptions, shared: ScopedTools =
 
   server.setRequestHandler(ListToolsRequestSchema, async () => shared.listTools());
 
-  server.setRequestHandler(RawCallToolRequestSchema, async (request, extra) =>
-    shared.callTool(request.params, server.getClientVersion() ?? options.knownClient?.(), extra.signal),
-  );
+  // Who the client is, from this Server's own initialize once it had one (then fixed), else as
+  // remembered from another request's (stateless HTTP builds a Server per request).
+  let initialized: ClientIdentity;
+  const clientOf = (): ClientIdentity => {
+    if (initialized) return initialized;
+    const info = server.getClientVersion();
+    if (!info) return options.knownClient?.();
+    return (initialized = { name: info.name, version: info.version, urlElicitation: declaresUrlElicitation(server.getClientCapabilities()) });
+  };
+  server.setRequestHandler(RawCallToolRequestSchema, async (request, extra) => shared.callTool(request.params, clientOf(), extra.signal));
 
   return server;
 }

@@ -15,12 +15,14 @@ describe('giftguard mcp create / list / revoke', () => {
     const created = await cli(env, 'mcp', 'create', '--name', 'reporting', '--methods', 'read');
     expect(created.code).toBe(0);
     const url = /http:\/\/127\.0\.0\.1:9999\/mcp\/(ggmcp_\S+)/.exec(created.out)![0];
-    expect(created.out).toContain('with 7 tools');
+    // Sendoso's seven reads and giftguard's own three (giftguard_*): `read` takes both.
+    expect(created.out).toContain('with 10 tools');
+    expect(created.out).toContain('giftguard_check_approval, giftguard_check_spend_request, giftguard_group_headroom');
     expect(created.out).toContain('mcp-remote');
     const id = /Created MCP server (mcp_\w+)/.exec(created.out)![1]!;
 
     const listed = await cli(env, 'mcp', 'list');
-    expect(listed.out).toMatch(new RegExp(`${id}\\s+reporting\\s+read\\s+all\\s+7`));
+    expect(listed.out).toMatch(new RegExp(`${id}\\s+reporting\\s+read\\s+all\\s+10`));
     expect(listed.out).not.toContain(url.split('/mcp/')[1]);
 
     const json = JSON.parse((await cli(env, 'mcp', 'list', '--json')).out);
@@ -57,6 +59,10 @@ describe('giftguard mcp create / list / revoke', () => {
     const env = { GIFTGUARD_HOME: tempHome() };
     const plain = await cli(env, 'tools', '--methods', 'write');
     expect(plain.out).toMatch(/create_a_sendoso_egift\s+create\s+gifts,sends\s+yes\s+POST \/send/);
+    // giftguard's own tools answer from its records, not from a Sendoso route.
+    const own = await cli(env, 'tools', '--tags', 'giftguard');
+    expect(own.out.trim().split('\n').slice(1).map((line) => line.split(/\s+/)[0])).toEqual(['giftguard_check_approval', 'giftguard_check_spend_request', 'giftguard_group_headroom']);
+    expect(own.out).toMatch(/giftguard_group_headroom\s+get\s+giftguard\s+-\s+giftguard/);
     const openai = JSON.parse((await cli(env, 'tools', '--openai', '--tags', 'campaigns')).out);
     expect(openai.map((t: any) => t.function.name)).toEqual(['list_all_sendoso_campaigns', 'get_single_sendoso_campaign_by_id']);
     expect(openai[0].function.strict).toBe(true);

@@ -1,12 +1,15 @@
 /**
  * Invariant 1 end to end: an external MCP client calling a spending tool goes through the guard —
  * the policy, the reservation, the intent — whatever it asks. And `giftguard serve` with the
- * shipped policy, approved from the CLI while serve runs.
+ * shipped policy, approved from the CLI while serve runs: the waiting send names its console page
+ * (a client that declared URL-mode elicitation is answered -32042 with it), and giftguard's own
+ * read tool reports the approval before and after.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { UrlElicitationRequiredError } from '@modelcontextprotocol/sdk/types.js';
 import { silentLogger } from '../../src/log/index.js';
 import { createMcpServer } from '../../src/tools/index.js';
 import { control, startSandboxWithClient } from '../support/sandbox-client.js';
@@ -121,6 +124,11 @@ describe('giftguard serve with the shipped policy', () => {
       const result: any = await client.callTool({ name: 'create_a_sendoso_egift', arguments: { touch_id: 8939, email: 'vp@example.com' } });
       expect(result.structuredContent.status).toBe('pending_approval');
       const id = result.structuredContent.approval_id as string;
+      // The console page on the port this serve actually listens on (it was started with --port 0).
+      const page = `${url.origin}/console/approvals/${id}`;
+      expect(result.structuredContent.approval_url).toBe(page);
+      const waiting: any = await client.callTool({ name: 'giftguard_check_approval', arguments: { approval_id: id } });
+      expect(waiting.structuredContent).toMatchObject({ status: 'pending', approval_url: page, amount_per_send: '50.00 USD', group: 'Sales Development' });
 
       const listed = await cli({ GIFTGUARD_HOME: home }, 'approvals', 'list');
       expect(listed.out).toMatch(new RegExp(`${id}\\s+pending\\s+Sales Development\\s+Coffee eGift\\s+vp@example.com\\s+50.00 USD`));
@@ -129,10 +137,30 @@ describe('giftguard serve with the shipped policy', () => {
       expect(approved.out).toContain(`Approved ${id} as cli:operator and sent it.`);
 
       const history: any = await client.callTool({ name: 'list_all_sendoso_sends', arguments: {} });
-      expect(history.structuredContent.sends.filter((s: any) => s.recipient.email === 'vp@example.com')).toHaveLength(1);
+      const sent = history.structuredContent.sends.filter((s: any) => s.recipient.email === 'vp@example.com');
+      expect(sent).toHaveLength(1);
+      const decided: any = await client.callTool({ name: 'giftguard_check_approval', arguments: { approval_id: id } });
+      expect(decided.structuredContent).toMatchObject({ status: 'sent', decided_by: 'cli:operator', tracking_code: sent[0].tracking_code });
       const budget = await cli({ GIFTGUARD_HOME: home }, 'budget', '--group', 'Sales Development');
       expect(budget.out).toMatch(/Sales Development\s+day\s+300\.00 USD\s+50\.00 USD\s+0\.00 USD\s+250\.00 USD/);
+      const headroom: any = await client.callTool({ name: 'giftguard_group_headroom', arguments: {} });
+      expect(headroom.structuredContent).toMatchObject({ group: 'Sales Development', available: '250.00 USD', binding: { window: 'day', rule: 'caps.per_day' } });
       await client.close();
+
+      // A client that can open links (its own token: a stateless endpoint remembers each token's initialize).
+      const linked = await cli({ GIFTGUARD_HOME: home }, 'mcp', 'create', '--name', 'claude', '--group', 'Sales Development');
+      const linkedToken = /(ggmcp_\S+)/.exec(linked.out)![1]!;
+      const opener = new Client({ name: 'e2e-links', version: '1' }, { capabilities: { elicitation: { url: {} } } });
+      await opener.connect(new StreamableHTTPClientTransport(new URL(`${url.origin}/mcp/${linkedToken}`)));
+      const elicited = await opener.callTool({ name: 'create_a_sendoso_egift', arguments: { touch_id: 8939, email: 'cfo@example.com' } }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(elicited).toBeInstanceOf(UrlElicitationRequiredError);
+      const [elicitation] = (elicited as UrlElicitationRequiredError).elicitations;
+      expect(elicitation).toMatchObject({ mode: 'url', url: `${url.origin}/console/approvals/${elicitation!.elicitationId}` });
+      expect(elicitation!.message).toContain('50.00 USD — Coffee eGift (touch 8939) to cfo@example.com, charged to Sales Development');
+      await opener.close();
     } finally {
       expect(await stop(child)).toBe(0);
     }

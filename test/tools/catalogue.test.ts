@@ -2,12 +2,13 @@
  * Tools come only from the catalogue: one per documented method (no documentation, no tool),
  * stable snake_case names ≤ 64 characters, flat arguments whose names must be unique across path,
  * query and body (a clash is a build error), honest annotations, portable input schemas, and an
- * OpenAI strict form of each.
+ * OpenAI strict form of each. giftguard's own read tools follow Sendoso's, named giftguard_* and
+ * tagged giftguard, read-only and closed-world, selected by the same scopes.
  */
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { buildTools, sendosoCatalogue, toOpenAiTool } from '../../src/tools/index.js';
-import type { CatalogueMethod, JsonSchema } from '../../src/tools/index.js';
+import { assertUsableScope, buildTools, giftguardCatalogue, selectTools, sendosoCatalogue, toOpenAiTool } from '../../src/tools/index.js';
+import type { CatalogueMethod, GiftguardMethod, JsonSchema } from '../../src/tools/index.js';
 import { allTools } from '../support/mcp.js';
 
 const EXPECTED = [
@@ -24,6 +25,7 @@ const EXPECTED = [
   'create_a_sendoso_physical_gift_address_collection',
   'create_a_sendoso_egift_links',
 ];
+const OWN = ['giftguard_check_approval', 'giftguard_check_spend_request', 'giftguard_group_headroom'];
 
 const base: CatalogueMethod = {
   toolName: 'create_a_thing',
@@ -38,8 +40,9 @@ const base: CatalogueMethod = {
 };
 
 describe('the generated tools', () => {
-  it('are exactly the twelve documented Sendoso operations, in catalogue order', () => {
-    expect(allTools.map((t) => t.name)).toEqual(EXPECTED);
+  it('are exactly the twelve documented Sendoso operations, in catalogue order, then giftguard\'s own three', () => {
+    expect(allTools.map((t) => t.name)).toEqual([...EXPECTED, ...OWN]);
+    expect(buildTools(sendosoCatalogue, []).map((t) => t.name)).toEqual(EXPECTED);
     for (const t of allTools) expect(t.name).toMatch(/^[a-z][a-z0-9_]{0,63}$/);
   });
 
@@ -47,7 +50,7 @@ describe('the generated tools', () => {
     const undocumented = sendosoCatalogue.filter((m) => !m.docs).map((m) => m.toolName);
     expect(undocumented).toEqual(['get_sendoso_send_status_by_tracking_code']);
     expect(allTools.map((t) => t.name)).not.toContain('get_sendoso_send_status_by_tracking_code');
-    expect(buildTools([{ ...base, docs: undefined }])).toEqual([]);
+    expect(buildTools([{ ...base, docs: undefined }], [])).toEqual([]);
   });
 
   it('refuse, at build time, an argument name used in two places of one method', () => {
@@ -67,10 +70,34 @@ describe('the generated tools', () => {
 
   it('mark reads read-only and every spending tool destructive and open-world', () => {
     for (const tool of allTools) {
-      if (tool.source.http.method === 'GET') expect(tool.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
+      if (tool.route.startsWith('GET ')) expect(tool.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
       if (tool.spend) expect(tool.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true, openWorldHint: true, idempotentHint: false });
     }
     expect(allTools.filter((t) => t.spend).map((t) => t.name)).toEqual(EXPECTED.slice(8));
+  });
+
+  it("list giftguard's own tools as read-only, closed-world reads in their own tag, never as Sendoso requests", () => {
+    const own = allTools.filter((t) => t.route === 'giftguard');
+    expect(own.map((t) => t.name)).toEqual(OWN);
+    for (const tool of own) {
+      expect(tool).toMatchObject({ method: 'get', tags: ['giftguard'], spend: undefined });
+      expect(tool.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false });
+      expect(tool.description).toContain("calls nothing in Sendoso");
+      expect(() => tool.split({}, 'x')).toThrow(/has no Sendoso request/);
+    }
+    // `read` takes them with Sendoso's reads; the giftguard tag takes exactly them; write takes none.
+    expect(selectTools(allTools, { methods: ['read'] }).map((t) => t.name)).toEqual([...EXPECTED.slice(0, 2), ...EXPECTED.slice(3, 8), ...OWN]);
+    expect(assertUsableScope(allTools, { tags: ['giftguard'] }).map((t) => t.name)).toEqual(OWN);
+    expect(assertUsableScope(allTools, { methods: ['read'], tags: ['giftguard'] }).map((t) => t.name)).toEqual(OWN);
+    expect(selectTools(allTools, { methods: ['write'] }).some((t) => t.route === 'giftguard')).toBe(false);
+    expect(selectTools(allTools, { tags: ['campaigns'] }).some((t) => t.route === 'giftguard')).toBe(false);
+  });
+
+  it("refuse one of giftguard's own tools not named giftguard_…, or named like another tool", () => {
+    const own: GiftguardMethod = giftguardCatalogue[0]!;
+    expect(() => buildTools([], [{ ...own, toolName: 'check_approval' }])).toThrow(/giftguard's own tools are named giftguard_/);
+    expect(() => buildTools([], [own, own])).toThrow(/defined twice/);
+    expect(() => buildTools([{ ...base, toolName: own.toolName }], [own])).toThrow(/defined twice/);
   });
 
   it('tell the model where ids come from', () => {

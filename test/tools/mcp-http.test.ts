@@ -24,7 +24,8 @@ describe.each(['streamable-stateless', 'streamable-stateful', 'sse'] as const)('
     const client = await env.connect(env.urlFor(token), { transport: variant === 'sse' ? 'sse' : 'streamable' });
     expect(client.getServerVersion()?.name).toBe('giftguard');
     const { tools } = await client.listTools();
-    expect(tools).toHaveLength(12);
+    // Twelve Sendoso tools, then giftguard's own three.
+    expect(tools).toHaveLength(15);
     const calls: [string, Record<string, unknown>][] = [
       ['list_all_sendoso_me', {}],
       ['list_all_sendoso_users', {}],
@@ -60,6 +61,9 @@ describe('scopes', () => {
       'list_all_sendoso_campaigns',
       'get_single_sendoso_campaign_by_id',
       'list_all_sendoso_sends',
+      'giftguard_check_approval',
+      'giftguard_check_spend_request',
+      'giftguard_group_headroom',
     ]);
     const before = env.sandbox.requestLog.length;
     await expect(client.callTool({ name: 'create_a_sendoso_egift', arguments: { touch_id: 8937, email: 'a@example.com' } })).rejects.toThrow(
@@ -134,7 +138,7 @@ describe('tokens', () => {
     const { allTools } = await import('../support/mcp.js');
     expect(() => assertUsableScope(allTools, { methods: ['write'], tags: ['reporting'] })).toThrow(/matches no tool/);
     expect(() => assertUsableScope(allTools, { methods: ['reed'] })).toThrow(/Unknown method "reed"/);
-    expect(() => assertUsableScope(allTools, { tags: ['secret'] })).toThrow(/Unknown tag "secret": tags are campaigns, gifts, groups, reporting, sends, users/);
+    expect(() => assertUsableScope(allTools, { tags: ['secret'] })).toThrow(/Unknown tag "secret": tags are campaigns, giftguard, gifts, groups, reporting, sends, users/);
     expect(() => env.registry.createServer({ name: 'x', scope: {}, expiresAt: env.clock.now() + 59_000 })).toThrow(/at least 60 seconds/);
   });
 });

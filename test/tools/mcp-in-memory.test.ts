@@ -31,11 +31,12 @@ const apiRequests = () => env.sandbox.requestLog.length;
 const text = (result: any) => result.content[0].text as string;
 
 describe('reads through MCP', () => {
-  it('initializes, lists the twelve tools with schemas and annotations', async () => {
+  it('initializes, lists the twelve Sendoso tools and giftguard\'s three with schemas and annotations', async () => {
     env = await startInMemoryMcp();
     expect(env.mcp.getServerVersion()).toMatchObject({ name: 'giftguard' });
     const { tools } = await env.mcp.listTools();
-    expect(tools).toHaveLength(12);
+    expect(tools).toHaveLength(15);
+    expect(tools.slice(12).map((t) => t.name)).toEqual(['giftguard_check_approval', 'giftguard_check_spend_request', 'giftguard_group_headroom']);
     const egift = tools.find((t) => t.name === 'create_a_sendoso_egift')!;
     expect(egift.annotations).toMatchObject({ destructiveHint: true, openWorldHint: true, readOnlyHint: false });
     expect(egift.outputSchema).toMatchObject({ type: 'object' });

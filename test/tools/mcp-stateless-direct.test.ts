@@ -137,7 +137,8 @@ describe('answered directly, as the SDK transport answers', () => {
     for (const headers of [JSON_HEADERS, withVersion('2025-11-25'), withVersion('2024-11-05')]) {
       const list = await both(rpc('tools/list', {}), headers);
       expect(list).toMatchObject({ status: 200, viaSdk: false });
-      expect((list.body as any).result.tools).toHaveLength(7);
+      // The seven Sendoso reads and giftguard's own three (giftguard_*).
+      expect((list.body as any).result.tools).toHaveLength(10);
       expect(await both(rpc('ping'), headers)).toMatchObject({ status: 200, body: { jsonrpc: '2.0', id: 1, result: {} }, viaSdk: false });
       const call = await both(rpc('tools/call', { name: 'get_single_sendoso_campaign_by_id', arguments: { id: 8935 } }, 'call-7'), headers);
       expect(call).toMatchObject({ status: 200, viaSdk: false });

@@ -1,10 +1,12 @@
 /**
  * @module The shape of the declarative catalogue: Sendoso resources and their methods, each with
  * its HTTP route, method kind, tags, argument schemas (path, query, body with its nesting),
- * response schema and documentation record. Tools are generated from it; nothing else defines one.
+ * response schema and documentation record — and giftguard's own read tools, which answer from
+ * giftguard's records instead of Sendoso. Tools are generated from it; nothing else defines one.
  */
 import type { z } from 'zod';
-import type { SpendKind } from '../../domain/index.js';
+import type { SpendCaller, SpendKind } from '../../domain/index.js';
+import type { ApprovalReader, LedgerPort, Policy } from '../../guard/index.js';
 
 /** Truto's standard method kinds; anything else is a custom method. */
 export const standardMethods = ['list', 'get', 'create', 'update', 'delete'] as const;
@@ -55,3 +57,52 @@ export interface CatalogueMethod {
 
 /** A catalogue is a list of methods; order is the order tools are listed in. */
 export type Catalogue = readonly CatalogueMethod[];
+
+/**
+ * giftguard's own records, as its read tools see them: the approvals, the ledger's intents and
+ * budgets, and the policy in force. Handed to the tools in the ToolRuntime by the composition root.
+ */
+export interface GiftguardState {
+  readonly approvals: Pick<ApprovalReader, 'get'>;
+  readonly ledger: Pick<LedgerPort, 'intent' | 'budget'>;
+  /** The policy in force now; undefined while none is valid (every spend is refused then). */
+  policy(): Policy | undefined;
+}
+
+/** What one of giftguard's own tools answers with, besides its arguments. */
+export interface GiftguardCall {
+  readonly state: GiftguardState;
+  /** Who asks: an outside MCP client sees only the group it charges; giftguard's own callers see every group. */
+  readonly caller: SpendCaller;
+  /** The policy group the caller charges (an MCP server created with --group); absent: the policy's default group. */
+  readonly group: string | undefined;
+  readonly now: number;
+  /** The console page of an approval, when giftguard knows its address. */
+  approvalUrl(approvalId: string): Promise<string | undefined>;
+}
+
+/**
+ * One of giftguard's own tools: a read of giftguard's records (approvals, spend requests,
+ * budgets), never a Sendoso call. Named `giftguard_*` (the builder checks it) so a model tells it
+ * apart from Sendoso's tools; listed after them, filtered by the same scopes.
+ */
+export interface GiftguardMethod {
+  /** Stable snake_case tool name starting with `giftguard_`, at most 64 characters. */
+  readonly toolName: string;
+  readonly resource: string;
+  /** Reads only: `read` scopes select them. */
+  readonly method: 'get' | 'list';
+  readonly tags: readonly string[];
+  readonly args: ArgsSchema;
+  /** The answer's shape; its input side becomes the tool's outputSchema. */
+  readonly response: z.ZodType;
+  readonly docs: DocumentationRecord;
+  /**
+   * Answers from giftguard's records. Throws a GiftingError `not_found` or `bad_request` whose
+   * message the model may read (written here, never upstream text); anything else is internal.
+   */
+  answer(args: Record<string, unknown>, call: GiftguardCall): Promise<Record<string, unknown>>;
+}
+
+/** giftguard's own tools, in the order they are listed (after the Sendoso catalogue's). */
+export type GiftguardCatalogue = readonly GiftguardMethod[];

@@ -28,7 +28,7 @@ export function toolsCommand(io: CliIo, factory: AppFactory): Command {
           io.stdout.write(
             table(
               ['TOOL', 'METHOD', 'TAGS', 'SPENDS', 'HTTP'],
-              tools.map((t) => [t.name, t.method, t.tags.join(','), t.spend ? 'yes' : '-', `${t.source.http.method} ${t.source.http.path}`]),
+              tools.map((t) => [t.name, t.method, t.tags.join(','), t.spend ? 'yes' : '-', t.route]),
             ),
           );
         }
