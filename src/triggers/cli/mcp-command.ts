@@ -158,7 +158,7 @@ export function mcpCommand(io: CliIo, factory: AppFactory): Command {
     .description('Create a scoped MCP server and print its URL (shown once)')
     .requiredOption('--name <name>', 'a name to recognise it by')
     .option('--methods <list>', 'read (list+get), write (create+update+delete), custom, or exact method/tool names; comma-separated (default: all)')
-    .option('--tags <list>', 'only tools with one of these tags: campaigns, gifts, groups, users, sends, reporting (default: all)')
+    .option('--tags <list>', 'only tools with one of these tags: campaigns, gifts, groups, users, sends, reporting, giftguard (default: all)')
     .option('--expires-at <iso>', 'stop working at this time (at least 60 s ahead), e.g. 2026-12-31T23:59:00Z')
     .option('--require-api-token-auth', 'also require "Authorization: Bearer <giftguard API token>" (see giftguard api-token create)')
     .option('--group <name>', 'the spend-policy group its sending tools charge')
