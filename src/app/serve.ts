@@ -21,7 +21,7 @@ const APPROVAL_POLL_MS = 3_000;
 /** How often serve looks for runs no live process drives (a CLI that returned while its run waits). */
 const ADOPT_INTERVAL_MS = 2_000;
 /** How often the console's picture of Sendoso's group budgets is read again (in the background). */
-const BALANCES_INTERVAL_MS = 5 * 60_000;
+const BALANCES_INTERVAL_MS = 60_000;
 /** How often webhooks received but not applied yet (Sendoso slow to list the send) are tried again. */
 const WEBHOOK_DRAIN_MS = 30_000;
 const DEMO_LIFETIME_MS = 24 * 3_600_000;
@@ -114,6 +114,7 @@ async function start(app: App, stops: Stops): Promise<RunningServe> {
   stops.push(() => mcp.close());
 
   // The web console: the same Host allow-list as MCP; forms only from the console's own addresses.
+  const [{ connectionHelp }, { assertUsableScope, selectTools }, { findGroupPolicy }] = await Promise.all([layer('cli'), layer('tools'), layer('guard')]);
   const accounts = await app.consoleAccounts();
   const ledger = app.ledger();
   let balances: SendosoBalances | undefined;
@@ -134,6 +135,23 @@ async function start(app: App, stops: Stops): Promise<RunningServe> {
           approvalId: event.approvalId,
           reasons: event.detail === undefined ? undefined : [event.detail],
         }),
+      // The same checks and snippets as `giftguard mcp create`.
+      mcpServers: {
+        tools: app.tools,
+        list: () => registry.listServers(),
+        toolCount: (server) => selectTools(app.tools, server.scope).length,
+        create(input) {
+          assertUsableScope(app.tools, input.scope);
+          const current = guard.policy;
+          if (input.group !== undefined && current && !findGroupPolicy(current, input.group)) {
+            throw new GiftingError('bad_request', `No spend policy covers the group "${input.group}"; groups: ${current.groups.map((g) => g.group).join(', ')}`);
+          }
+          const { server, token } = registry.createServer(input);
+          return { server, token, url: `${base}/mcp/${token}` };
+        },
+        revoke: (id) => registry.revokeServer(id),
+        snippets: (target) => connectionHelp(target, app),
+      },
       clock: app.clock,
       logger: app.logger,
       version: app.version,
@@ -188,7 +206,7 @@ async function start(app: App, stops: Stops): Promise<RunningServe> {
     }
     balances = { at: app.clock.now(), groups };
   };
-  void readBalances().catch((error: unknown) => log.warn({ err: error }, 'could not read Sendoso\'s group budgets for the console; trying again in 5 minutes'));
+  void readBalances().catch((error: unknown) => log.warn({ err: error }, 'could not read Sendoso\'s group budgets for the console; trying again in a minute'));
   loops.push(every(app.clock, BALANCES_INTERVAL_MS, readBalances, onFailure));
   // Runs left unfinished by a stopped process — or left waiting by a CLI that returned — continue here.
   const resumed = orchestrator.resumeUnfinished();

@@ -7,7 +7,8 @@
  * the rule and the headroom; Approve sends it — the sandbox shows exactly one send — and neither a
  * second click on a stale page nor a replayed POST sends again; a forged synchronizer token, a
  * person the policy does not list and a signed-out browser are refused and decide nothing; the
- * pages raise no Content-Security-Policy violation. Every page is screenshotted into
+ * an admin creates an MCP server (URL shown once) that a client can use, and revoking it stops it;
+ * the pages raise no Content-Security-Policy violation. Every page is screenshotted into
  * test-output/console/.
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -215,7 +216,7 @@ describe('the web console in a browser, against a running serve', () => {
 
     // A forged synchronizer token, in the operator's own browser.
     await page.goto(`${base}/console/approvals/${id}`);
-    await page.locator('form.decide input[name="_csrf"]').evaluate((input: HTMLInputElement) => (input.value = 'forged'));
+    await page.locator('form.decide input[name="_csrf"]').evaluate((input) => ((input as { value: string }).value = 'forged'));
     await page.getByRole('button', { name: /Approve and send/ }).click();
     await page.waitForURL(`${base}/console/approvals/${id}/approve`);
     expect(await page.locator('h1').textContent()).toBe('Refused');
@@ -266,6 +267,55 @@ describe('the web console in a browser, against a running serve', () => {
     expect((await page.goto(`${base}/console`))?.status()).toBe(401);
   });
 
+  it('an admin creates an MCP server (its URL shown once, with the snippets), an MCP client uses it, and revoking it stops it; a member cannot', async () => {
+    const { page } = await signIn(linkIn((await cli(env, 'console', 'link')).out));
+    await page.goto(`${base}/console/mcp-servers`);
+    await page.locator('#name').fill('reporting (read-only)');
+    await page.locator('input[name="methods"][value="read"]').check();
+    await page.getByRole('button', { name: 'Create server' }).click();
+    await page.waitForURL(/\/console\/mcp-servers\/mcp_\w+\/created$/);
+    const url = (await page.locator('[data-field="server-url"]').textContent())!.trim();
+    expect(url).toMatch(new RegExp(`^${base}/mcp/ggmcp_[\\w-]+$`));
+    const snippets = await page.locator('#snippets').textContent();
+    expect(snippets).toContain('ChatGPT');
+    expect(snippets).toContain('mcp-remote@');
+    expect(snippets).toContain(url);
+    // The copy buttons, which the console's script shows.
+    expect(await page.locator('button[data-copy="server-url"]').isVisible()).toBe(true);
+    await shot(page, '16-mcp-server-created');
+    const created = page.url();
+    const serverId = /\/(mcp_\w+)\/created$/.exec(created)![1]!;
+
+    const client = new Client({ name: 'console-e2e', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+    const tools = (await client.listTools()).tools.map((t) => t.name);
+    expect(tools.length).toBeGreaterThan(0);
+    expect(tools.some((name) => name.startsWith('create_'))).toBe(false);
+    await client.close();
+
+    // Shown once: the same page again does not show it.
+    expect((await page.goto(created))?.status()).toBe(410);
+    expect(await page.content()).not.toContain(url);
+
+    await page.goto(`${base}/console/mcp-servers`);
+    await shot(page, '17-mcp-servers');
+    await page.locator(`tr[data-server="${serverId}"]`).getByRole('button', { name: 'Revoke' }).click();
+    await page.waitForURL(`${base}/console/mcp-servers?revoked=${serverId}`);
+    expect(await page.locator('.notice.ok').textContent()).toContain(`Revoked ${serverId}.`);
+    expect(await page.locator(`tr[data-server="${serverId}"]`).count()).toBe(0);
+    await shot(page, '18-mcp-server-revoked');
+    const after = new Client({ name: 'console-e2e', version: '1.0.0' });
+    await expect(after.connect(new StreamableHTTPClientTransport(new URL(url)))).rejects.toThrow();
+    const servers = JSON.parse((await cli(env, 'mcp', 'list', '--json')).out) as { id: string }[];
+    expect(servers.map((s) => s.id)).not.toContain(serverId);
+
+    // A member (not an admin) has no such page.
+    const carol = await signIn(linkIn((await cli(env, 'console', 'invite', '--name', 'Carol (ops)')).out));
+    expect(await carol.page.locator('header nav a[href="/console/mcp-servers"]').count()).toBe(0);
+    expect((await carol.page.goto(`${base}/console/mcp-servers`))?.status()).toBe(403);
+    await shot(carol.page, '19-mcp-servers-admins-only');
+  });
+
   it('raised no Content-Security-Policy violation on any page', () => {
     expect(violations).toEqual([]);
   });
@@ -283,6 +333,6 @@ describe('inviting an approver', () => {
     expect(unknown.code).not.toBe(0);
     expect(unknown.err + unknown.out).toContain('No policy for group "Nope"');
     const listed = JSON.parse((await cli(env, 'console', 'list', '--json')).out) as { id: string }[];
-    expect(listed.map((i) => i.id)).toEqual(['cli:operator', 'console:bob-sales', 'console:dana-finance']);
+    expect(listed.map((i) => i.id)).toEqual(['cli:operator', 'console:bob-sales', 'console:carol-ops', 'console:dana-finance']);
   });
 });

@@ -83,6 +83,11 @@ dl.facts dd { margin: 0; word-break: break-word; }
 .message { white-space: pre-wrap; background: #f8f9fb; border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; }
 form.decide textarea { width: 100%; min-height: 70px; padding: 8px 10px; border: 1px solid #cfd5df; border-radius: 6px; font: inherit; resize: vertical; }
 form.decide label { display: block; font-weight: 600; margin-bottom: 6px; }
+form.decide input[type=text], form.decide input:not([type]), form.decide select { width: 100%; padding: 8px 10px; border: 1px solid #cfd5df; border-radius: 6px; font: inherit; background: #fff; margin-bottom: 14px; }
+form.decide fieldset { border: 1px solid var(--line); border-radius: 8px; padding: 8px 14px 10px; margin: 0 0 14px; }
+form.decide legend { font-weight: 600; padding: 0 4px; }
+form.decide label.check { font-weight: 400; margin: 4px 0; }
+form.decide label.check.inline { display: inline-block; margin-right: 14px; }
 .actions { display: flex; gap: 10px; margin-top: 12px; align-items: center; }
 .button { display: inline-block; border: 1px solid transparent; border-radius: 7px; padding: 9px 18px; font: inherit; font-weight: 600; cursor: pointer; text-decoration: none; }
 .button:hover { text-decoration: none; filter: brightness(0.96); }
@@ -124,7 +129,7 @@ svg text.cap-label { fill: var(--bad); }
 .balance .faint { font-size: 0.8rem; }
 .signin { max-width: 460px; margin: 60px auto; }
 .signin .card { padding: 28px 30px; }
-.copy-row { display: flex; gap: 8px; align-items: stretch; margin: 6px 0 14px; }
+.copy-row { display: flex; gap: 8px; align-items: flex-start; margin: 6px 0 14px; }
 .copy-row code, .copy-row pre { flex: 1; margin: 0; background: #f4f6f9; border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px; overflow-x: auto; white-space: pre; }
 .copy-row button { flex: none; }
 footer.foot { max-width: 1180px; margin: 0 auto; padding: 0 24px 30px; color: var(--faint); font-size: 0.82rem; }

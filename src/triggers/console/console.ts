@@ -14,6 +14,7 @@ import { html } from './html.js';
 import type { Html } from './html.js';
 import { layout } from './layout.js';
 import { approvalsPage } from './pages/approvals.js';
+import { mcpServersPage } from './pages/mcp-servers.js';
 import { overviewPage } from './pages/overview.js';
 import { confirmSignIn, continueHere, linkNotValid, refused, signedOut, signInNeeded } from './pages/sign-in.js';
 import type { ConsolePage, ConsoleServices, NavEntry, PageContent, Route, RouteContext } from './router.js';
@@ -23,7 +24,7 @@ import { clearedCookie, consoleCookie, cookiePolicy, cookies, fromConsoleOrigin,
 export const CONSOLE_PATH = '/console';
 
 /** The pages every console has, in navigation order. */
-export const CONSOLE_PAGES: readonly ConsolePage[] = [overviewPage, approvalsPage];
+export const CONSOLE_PAGES: readonly ConsolePage[] = [overviewPage, approvalsPage, mcpServersPage];
 
 export interface ConsoleOptions {
   readonly services: ConsoleServices;
@@ -50,7 +51,7 @@ const NEXT_PATH = /^\/console(\/[A-Za-z0-9_\-/]*)?$/;
 export function createConsole(options: ConsoleOptions): WebConsole {
   const { services } = options;
   const log = services.logger.child({ module: 'console' });
-  const pages = options.pages ?? CONSOLE_PAGES;
+  const pages = (options.pages ?? CONSOLE_PAGES).filter((page) => page.available?.(services) ?? true);
   const nav: NavEntry[] = pages.flatMap((p) => (p.nav ? [p.nav] : []));
   const routes: Route[] = pages.flatMap((p) => p.routes);
   const hosts = new Set(options.allowedHosts.map((h) => h.toLowerCase()));

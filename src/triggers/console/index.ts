@@ -8,5 +8,5 @@ export { createConsole, CONSOLE_PAGES, CONSOLE_PATH } from './console.js';
 export type { ConsoleOptions, WebConsole } from './console.js';
 export { ConsoleAccounts, consoleIdentityFor, operatorIdentity, OPERATOR_LINK_MS, INVITE_LINK_MS, MAX_LINK_MS, SESSION_MS, SESSION_IDLE_MS } from './accounts.js';
 export type { ConsoleIdentity, ConsoleIdentityStatus, ConsoleSession } from './accounts.js';
-export type { ConsoleAuditEvent, ConsolePage, ConsoleServices, NavEntry, PageContent, Route, RouteContext, SendosoBalances } from './router.js';
+export type { ConsoleAuditEvent, ConsoleMcpServers, ConsolePage, ConsoleServices, NavEntry, PageContent, Route, RouteContext, SendosoBalances } from './router.js';
 export { CONTENT_SECURITY_POLICY } from './web.js';

@@ -9,6 +9,7 @@ import type { Clock } from '../../domain/index.js';
 import type { Approvals, LedgerPort, PolicySource } from '../../guard/index.js';
 import type { Logger } from '../../log/index.js';
 import type { RunStore } from '../../orchestrator/index.js';
+import type { CreateServerInput, McpServerRecord, ToolDefinition } from '../../tools/index.js';
 import type { ConsoleAccounts, ConsoleSession } from './accounts.js';
 import type { Html } from './html.js';
 
@@ -30,6 +31,20 @@ export interface ConsoleAuditEvent {
   readonly approvalId?: string | undefined;
 }
 
+/** Scoped MCP servers, for the admins' page: the registry, with the scope and group checks `giftguard mcp create` makes. */
+export interface ConsoleMcpServers {
+  readonly tools: readonly ToolDefinition[];
+  list(): McpServerRecord[];
+  /** How many tools a server's scope selects. */
+  toolCount(server: McpServerRecord): number;
+  /** Creates one; its URL and token (shown once, never stored). Throws GiftingError('bad_request') on a bad name, scope or group. */
+  create(input: CreateServerInput): { readonly server: McpServerRecord; readonly token: string; readonly url: string };
+  /** Deletes one; its URL stops working at once. False when there was none. */
+  revoke(id: string): boolean;
+  /** The ChatGPT, Claude Desktop and mcp-remote snippets `giftguard mcp create` prints. */
+  snippets(target: { readonly url: string; readonly token: string; readonly requireApiTokenAuth: boolean }): string;
+}
+
 /** Everything the console's pages read and act through; built once by the composition root. */
 export interface ConsoleServices {
   readonly accounts: ConsoleAccounts;
@@ -44,6 +59,8 @@ export interface ConsoleServices {
   balances(): SendosoBalances | undefined;
   /** Adds an entry to the audit trail. */
   audit(event: ConsoleAuditEvent): Promise<void>;
+  /** The MCP servers page's registry; without it the console has no such page. */
+  readonly mcpServers?: ConsoleMcpServers | undefined;
   readonly clock: Pick<Clock, 'now'>;
   readonly logger: Logger;
   readonly version: string;
@@ -96,4 +113,6 @@ export interface NavEntry {
 export interface ConsolePage {
   readonly nav?: NavEntry;
   readonly routes: readonly Route[];
+  /** Whether this console has what the page needs (default: yes). */
+  available?(services: ConsoleServices): boolean;
 }
