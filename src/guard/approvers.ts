@@ -1,7 +1,8 @@
 /**
  * @module Who may decide an approval. A decider is an identity with its channel: `slack:U0APPROVER1`
- * (a Slack user, who may be listed bare as `U0APPROVER1`, the way Slack shows ids) or
- * `cli:alice` (a local operator, named by GIFTGUARD_OPERATOR). The group's policy lists its
+ * (a Slack user, who may be listed bare as `U0APPROVER1`, the way Slack shows ids), `cli:alice` (a
+ * local operator, named by GIFTGUARD_OPERATOR, also in the web console) or `console:dana-finance`
+ * (someone invited to the web console with `giftguard console invite`). The group's policy lists its
  * approvers; the guard checks every decision against that list, whichever trigger carries it, so
  * a free-text name can never approve a send.
  */
@@ -11,7 +12,7 @@ import type { Policy } from './policy-schema.js';
 
 /** A person deciding an approval, and — only when they are not listed — why they override. */
 export interface Decider {
-  /** e.g. `slack:U0APPROVER1`, `cli:alice` */
+  /** e.g. `slack:U0APPROVER1`, `cli:alice`, `console:dana-finance` */
   readonly identity: string;
   /** An explicit, recorded reason to decide although the policy does not list this identity. */
   readonly override?: string | undefined;
