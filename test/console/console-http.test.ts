@@ -4,10 +4,10 @@
  * style; an unknown Host is refused; signed out, pages and forms are refused; a sign-in link is
  * spent only by its form, from the console's own origin, and once, giving an HttpOnly SameSite=Strict
  * cookie (Secure and __Host- behind HTTPS); every state-changing form needs the console's Origin
- * and the session's synchronizer token, and refused forms decide nothing; a person the policy does
- * not list cannot decide; an approver's approval sends once, and a replay sends nothing again; the
- * decision and its note are in the guard's audit trail with who made them; signing out ends the
- * session.
+ * and the session's synchronizer token, and refused forms decide nothing; signing in again ends the
+ * browser's earlier session; a person the policy does not list cannot decide; an approver's
+ * approval sends once, and a replay sends nothing again; the decision and its note are in the
+ * guard's audit trail with who made them; signing out ends the session.
  */
 import { request } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -203,6 +203,16 @@ describe('signing in', () => {
     expect((await post('/console/sign-in', { token }, origin())).status).toBe(401);
     expect(await ledger.approvals()).toEqual([]);
     expect(db.prepare("SELECT caller, outcome FROM guard_audit WHERE event = 'console_sign_in'").all()).toEqual([{ caller: 'cli:alice', outcome: 'signed_in' }]);
+  });
+
+  it('signing in again in the same browser ends its earlier session', async () => {
+    accounts.ensureOperator('alice');
+    const first = await signIn('cli:alice');
+    const { token } = accounts.createSignInLink('cli:alice', 3_600_000);
+    const again = await post('/console/sign-in', { token }, { ...origin(), cookie: first.cookie });
+    expect(again.status).toBe(303);
+    expect((await fetch(`${base}/console`, { headers: { cookie: first.cookie } })).status).toBe(401);
+    expect((await fetch(`${base}/console`, { headers: { cookie: again.headers.getSetCookie()[0]!.split(';')[0]! } })).status).toBe(200);
   });
 
   it('behind HTTPS the cookie is Secure and __Host- prefixed', async () => {

@@ -80,6 +80,9 @@ export function createConsole(options: ConsoleOptions): WebConsole {
     const form = await readForm(request);
     const redeemed = services.accounts.redeem(form.get('token') ?? '', request.headers['user-agent']);
     if (!redeemed) return bare(response, 401, 'Sign-in link not valid', linkNotValid());
+    // This browser's earlier session, if any, ends: one browser, one session.
+    const previous = sessionOf(request);
+    if (previous) services.accounts.endSession(previous.id);
     const who = redeemed.session.identity.id;
     log.info({ identity: who, session: redeemed.session.id }, 'signed in to the console');
     await services.audit({ event: 'console_sign_in', outcome: 'signed_in', by: who, detail: redeemed.session.id });
@@ -95,7 +98,7 @@ export function createConsole(options: ConsoleOptions): WebConsole {
     return undefined;
   }
 
-  async function route(request: IncomingMessage, response: ServerResponse, url: URL, pending: number): Promise<void> {
+  async function route(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
     const method = request.method === 'HEAD' ? 'GET' : request.method;
     const path = url.pathname;
     // Static files and the pages seen before signing in.
@@ -112,6 +115,8 @@ export function createConsole(options: ConsoleOptions): WebConsole {
     if (path === `${CONSOLE_PATH}/signed-out` && method === 'GET') return bare(response, 200, 'Signed out', signedOut());
 
     const session = sessionOf(request);
+    // The count beside Approvals in the navigation, for the signed-in layout.
+    const pending = session ? (await services.approvals.pending()).length : 0;
     if (path === `${CONSOLE_PATH}/sign-out`) {
       if (method !== 'POST') return sendText(response, 405, 'Method not allowed', { allow: 'POST' });
       if (!session) return redirect(response, `${CONSOLE_PATH}/signed-out`, { 'set-cookie': clearedCookie(cookie) });
@@ -183,9 +188,7 @@ export function createConsole(options: ConsoleOptions): WebConsole {
         return true;
       }
       try {
-        // The count beside Approvals in the navigation (assets need none).
-        const pending = url.pathname.startsWith(`${CONSOLE_PATH}/assets/`) ? 0 : (await services.approvals.pending()).length;
-        await route(request, response, url, pending);
+        await route(request, response, url);
       } catch (error) {
         if (error instanceof GiftingError && (error.code === 'bad_request' || error.code === 'unsupported_media_type')) {
           if (!response.headersSent) sendText(response, error.code === 'bad_request' ? 400 : 415, error.message);
