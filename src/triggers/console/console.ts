@@ -47,6 +47,17 @@ export interface WebConsole {
 const NEXT_COOKIE = 'giftguard_console_next';
 const NEXT_PATH = /^\/console(\/[A-Za-z0-9_\-/]*)?$/;
 
+/** The console page a remembered cookie names, if it is one. */
+function nextPath(cookie: string | undefined): string | undefined {
+  if (!cookie) return undefined;
+  try {
+    const path = decodeURIComponent(cookie);
+    return NEXT_PATH.test(path) ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Builds the console's handler. */
 export function createConsole(options: ConsoleOptions): WebConsole {
   const { services } = options;
@@ -86,8 +97,7 @@ export function createConsole(options: ConsoleOptions): WebConsole {
     const who = redeemed.session.identity.id;
     log.info({ identity: who, session: redeemed.session.id }, 'signed in to the console');
     await services.audit({ event: 'console_sign_in', outcome: 'signed_in', by: who, detail: redeemed.session.id });
-    const next = cookies(request).get(NEXT_COOKIE);
-    const target = next && NEXT_PATH.test(decodeURIComponent(next)) ? decodeURIComponent(next) : CONSOLE_PATH;
+    const target = nextPath(cookies(request).get(NEXT_COOKIE)) ?? CONSOLE_PATH;
     redirect(response, target, { 'set-cookie': [sessionCookie(cookie, redeemed.token, redeemed.session.expiresAt), consoleCookie(cookie, NEXT_COOKIE, '', 0)] });
   }
 
