@@ -9,7 +9,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import Bottleneck from 'bottleneck';
@@ -18,7 +18,7 @@ import { systemClock } from '../src/domain/index.js';
 import { silentLogger } from '../src/log/index.js';
 import { SendosoHttp, staticAccessToken } from '../src/sendoso/index.js';
 import { buildTools, sendosoCatalogue } from '../src/tools/index.js';
-import { runBatch } from './batch-run.js';
+import { runBatch, writeAttendeesCsv } from './batch-run.js';
 import type { BatchRunInput, BatchRunResult } from './batch-run.js';
 import { fmt } from './stats.js';
 
@@ -106,7 +106,8 @@ async function baseline(sandbox: Sandbox, name: string, emails: readonly string[
 async function giftguard(sandbox: Sandbox, emails: readonly string[]): Promise<Row> {
   await fresh(sandbox);
   const dbPath = join(mkdtempSync(join(tmpdir(), 'giftguard-bench-batch-')), 'giftguard.db');
-  const result = await runBatch({ apiBaseUrl: sandbox.apiBaseUrl, token: sandbox.token, dbPath, emails, requestsPerSecond: LIMIT });
+  const csvPath = writeAttendeesCsv(join(dirname(dbPath), 'attendees.csv'), emails);
+  const result = await runBatch({ apiBaseUrl: sandbox.apiBaseUrl, token: sandbox.token, dbPath, csvPath, requestsPerSecond: LIMIT });
   return tally(sandbox, 'giftguard batch', result.wallMs, result.failed, emails);
 }
 
@@ -120,7 +121,8 @@ async function giftguardProcesses(sandbox: Sandbox, emails: readonly string[], p
   const script = new URL('./batch-run.js', import.meta.url).pathname;
   const results = await Promise.all(
     Array.from({ length: processes }, async (_, i) => {
-      const input: BatchRunInput = { apiBaseUrl: sandbox.apiBaseUrl, token: sandbox.token, dbPath, emails: emails.slice(i * share, (i + 1) * share), requestsPerSecond: LIMIT };
+      const csvPath = writeAttendeesCsv(join(dirname(dbPath), `attendees-${i}.csv`), emails.slice(i * share, (i + 1) * share));
+      const input: BatchRunInput = { apiBaseUrl: sandbox.apiBaseUrl, token: sandbox.token, dbPath, csvPath, requestsPerSecond: LIMIT };
       const { stdout } = await run(process.execPath, [script, JSON.stringify(input)], { maxBuffer: 1 << 20 });
       return JSON.parse(stdout.trim().split('\n').at(-1)!) as BatchRunResult;
     }),

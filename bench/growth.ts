@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { defaultSeedText } from '../src/sandbox/index.js';
 import type { AuditRunInput, AuditRunResult } from './audit-run.js';
+import { writeAttendeesCsv } from './batch-run.js';
 import type { BatchRunInput, BatchRunResult } from './batch-run.js';
 import { fmt } from './stats.js';
 
@@ -115,8 +116,9 @@ export async function growth(): Promise<string[]> {
   try {
     for (const n of counts) {
       await sandbox.reset();
-      const dbPath = join(mkdtempSync(join(tmpdir(), 'giftguard-bench-growth-db-')), 'giftguard.db');
-      const input: BatchRunInput = { apiBaseUrl: `${sandbox.url}/api/v3`, token: await sandbox.token(), dbPath, emails: Array.from({ length: n }, (_, i) => `attendee${i}@example.com`), requestsPerSecond: 1_000_000 };
+      const dir = mkdtempSync(join(tmpdir(), 'giftguard-bench-growth-db-'));
+      const csvPath = writeAttendeesCsv(join(dir, 'attendees.csv'), Array.from({ length: n }, (_, i) => `attendee${i}@example.com`));
+      const input: BatchRunInput = { apiBaseUrl: `${sandbox.url}/api/v3`, token: await sandbox.token(), dbPath: join(dir, 'giftguard.db'), csvPath, requestsPerSecond: 1_000_000 };
       batches.push({ n, result: await child<BatchRunResult>('./batch-run.js', input) });
     }
   } finally {

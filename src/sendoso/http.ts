@@ -13,6 +13,8 @@ import {
   errorFromResponse,
   outcomeWhenUnanswered,
 } from './errors.js';
+import { nodeFetch } from './node-fetch.js';
+import type { FetchLike } from './node-fetch.js';
 import type { AccessTokenProvider } from './oauth.js';
 import { parseRateLimitHeaders } from './rate-limit-headers.js';
 
@@ -42,7 +44,8 @@ export interface HttpTransportOptions {
   readonly apiBaseUrl: string;
   readonly auth: AccessTokenProvider;
   readonly clock: Clock;
-  readonly fetch?: typeof fetch;
+  /** Default {@link nodeFetch}; tests inject the global `fetch` or a fake. */
+  readonly fetch?: FetchLike;
   readonly logger: Logger;
   /** Give up waiting for an answer after this long (default 30 s). */
   readonly timeoutMs?: number;
@@ -74,12 +77,12 @@ export interface CallOptions {
 
 /** One exchange with Sendoso at a time, no pacing or retries; the gateway is built on it. */
 export class SendosoHttp implements SendosoTransport {
-  private readonly fetch: typeof fetch;
+  private readonly fetch: FetchLike;
   private readonly log: Logger;
   private readonly base: string;
 
   constructor(private readonly options: HttpTransportOptions) {
-    this.fetch = options.fetch ?? globalThis.fetch;
+    this.fetch = options.fetch ?? nodeFetch;
     this.log = options.logger.child({ module: 'sendoso.http' });
     this.base = options.apiBaseUrl.replace(/\/+$/, '');
   }

@@ -3,6 +3,8 @@ export { createSendosoClient } from './client.js';
 export type { SendosoClient, PageParams, TouchListParams, UserInviteParams, WithRateLimit } from './client.js';
 export { SendosoHttp } from './http.js';
 export type { SendosoRequest, SendosoResponse, SendosoTransport, CallOptions, HttpMethod, QueryParams, HttpTransportOptions } from './http.js';
+export { nodeFetch } from './node-fetch.js';
+export type { FetchLike, FetchLikeInit, FetchLikeResponse } from './node-fetch.js';
 export { SendosoGateway, retryKind } from './gateway.js';
 export type { GatewayOptions, GatewayStats } from './gateway.js';
 export { Pacer } from './pacer.js';

@@ -1,8 +1,9 @@
 /**
  * Cost that grows with the work, guarded by structure rather than timing: a batch reads its rows a
  * page at a time and each row a bounded number of times, its progress comes from counts kept by
- * triggers (never a scan of its rows), and the audit matches members to sends by address in one
- * pass over each. (The timings themselves live in `npm run bench -- growth`.)
+ * triggers (never a scan of its rows), the attendee file's repeats are found without holding its
+ * addresses as heap objects, and the audit matches members to sends by address in one pass over
+ * each. (The timings and peak RSS themselves live in `npm run bench -- growth`.)
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RunStore } from '../../src/orchestrator/index.js';
 import type { ItemStatus } from '../../src/orchestrator/index.js';
+import { AttendeeKeys, readAttendees } from '../../src/orchestrator/attendees-csv.js';
 import { openDatabase } from '../../src/storage/index.js';
 import { crossReference } from '../../workflows/index.js';
 import type { Member, SendSeen } from '../../workflows/index.js';
@@ -63,6 +65,42 @@ describe('a batch reads its rows a page at a time', () => {
     // Counts are read per round, not per row.
     expect(seen.countReads).toBeLessThanOrEqual(3);
   }, 60_000);
+});
+
+describe('reading the attendee file', () => {
+  it('finds repeats in typed arrays (about 12 bytes a key beside its own), exactly, whatever the characters', () => {
+    const keys = new AttendeeKeys();
+    const reference = new Set<string>();
+    const count = 20_000;
+    const disagreements: string[] = [];
+    for (let i = 0; i < count * 2; i++) {
+      // Every address twice, the second time in another order; some outside ASCII.
+      const n = i < count ? i : (i * 7919) % count;
+      const key = (n % 5 === 0 ? `zoë.ünal${n}@exämple.com` : `person${n}@example.com`).toLowerCase();
+      if (keys.add(key) === reference.has(key)) disagreements.push(key);
+      reference.add(key);
+    }
+    expect(disagreements).toEqual([]);
+    expect(keys.size).toBe(count);
+    // Distinct keys that differ in one byte, or are a prefix of another, are not repeats.
+    expect(keys.add('person1@example.co')).toBe(true);
+    expect(keys.add('person1@example.comm')).toBe(true);
+    const keyBytes = [...reference].reduce((sum, key) => sum + Buffer.byteLength(key), 0);
+    // Growth leaves room to spare; a Set would hold each key as a string and an entry (~80 bytes beside it).
+    expect(keys.byteLength).toBeLessThan(2 * keyBytes + 40 * count);
+  });
+
+  it('reports repeats by line whatever their case, and hands every first occurrence on', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'giftguard-scale-')), 'attendees.csv');
+    writeFileSync(path, ['email', 'Ada@example.com', 'zoë@exämple.com', 'ada@EXAMPLE.com', 'ZOË@EXÄMPLE.COM', 'bob@example.com'].join('\n'));
+    const accepted: string[] = [];
+    const report = await readAttendees(path, (chunk) => accepted.push(...chunk.map((a) => a.email)));
+    expect(accepted).toEqual(['Ada@example.com', 'zoë@exämple.com', 'bob@example.com']);
+    expect(report.duplicates).toEqual([
+      { line: 4, email: 'ada@EXAMPLE.com' },
+      { line: 5, email: 'ZOË@EXÄMPLE.COM' },
+    ]);
+  });
 });
 
 describe('item counts', () => {

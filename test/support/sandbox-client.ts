@@ -8,10 +8,10 @@ import { ManualClock } from '../../src/domain/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { startSandbox } from '../../src/sandbox/index.js';
 import type { RunningSandbox, SandboxOptions } from '../../src/sandbox/index.js';
-import { MemoryPacingStore, MemoryTokenStore, Pacer, SendosoGateway, SendosoHttp, SendosoOAuth, createSendosoClient } from '../../src/sendoso/index.js';
-import type { PacingStore, SendosoClient } from '../../src/sendoso/index.js';
+import { MemoryPacingStore, MemoryTokenStore, Pacer, SendosoGateway, SendosoHttp, SendosoOAuth, createSendosoClient, nodeFetch } from '../../src/sendoso/index.js';
+import type { FetchLike, PacingStore, SendosoClient } from '../../src/sendoso/index.js';
 
-/** A request as it left the client, captured by the fetch wrapper. */
+/** A request as it left the client, captured by the fetch wrappers. */
 export interface CapturedRequest {
   readonly method: string;
   readonly url: string;
@@ -59,6 +59,11 @@ export async function startSandboxWithClient(
     sent.push({ method: init?.method ?? 'GET', url: String(input), body });
     return fetch(input, init);
   };
+  // The API calls go over the transport production uses (node:http), recorded on the way.
+  const recordingTransport: FetchLike = async (url, init) => {
+    sent.push({ method: init.method, url: String(url), body: init.body === undefined ? undefined : JSON.parse(init.body) });
+    return nodeFetch(url, init);
+  };
   const logger = silentLogger();
   const oauth = new SendosoOAuth({
     baseUrl: sandbox.url,
@@ -73,7 +78,7 @@ export async function startSandboxWithClient(
     apiBaseUrl: sandbox.apiBaseUrl,
     auth: oauth,
     clock,
-    fetch: recordingFetch,
+    fetch: recordingTransport,
     logger,
     ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
   });
