@@ -316,7 +316,8 @@ export class Guard implements SpendGate {
     const caller = `${request.caller.via}:${request.caller.id}`;
     const state = await this.decisionPolicy();
     if (!state.policy) {
-      await this.options.ledger.recordGuardEvent({ at: now, event: 'decision', touchId: request.touchId, outcome: 'deny', reasons: [state.refusal.code], caller });
+      const recipientIdentities = request.recipients.map((r) => recipientIdentity(r.email));
+      await this.options.ledger.recordGuardEvent({ at: now, event: 'decision', touchId: request.touchId, outcome: 'deny', reasons: [state.refusal.code], caller, recipientIdentities });
       return { status: 'denied', reasons: [state.refusal] };
     }
     const policy = state.policy;
@@ -325,14 +326,15 @@ export class Guard implements SpendGate {
     if (!candidate) {
       // An invented or inactive campaign id: refuse before anything is reserved.
       const reasons = [{ code: 'touch_not_found', message: `Sendoso has no active campaign with touch id ${request.touchId}. Look it up with list_all_sendoso_campaigns.` }];
-      await this.options.ledger.recordGuardEvent({ at: now, event: 'decision', touchId: request.touchId, outcome: 'deny', reasons: ['touch_not_found'], caller });
+      const recipientIdentities = request.recipients.map((r) => recipientIdentity(r.email, policy.recipientIdentity));
+      await this.options.ledger.recordGuardEvent({ at: now, event: 'decision', touchId: request.touchId, outcome: 'deny', reasons: ['touch_not_found'], caller, recipientIdentities });
       return { status: 'denied', reasons };
     }
     const groupPolicy = findGroupPolicy(policy, candidate.group);
     const groupName = groupPolicy ? String(groupPolicy.group) : String(candidate.group ?? '');
     const sender = await this.senderFor(groupPolicy);
     if (sender === null) {
-      await this.options.ledger.recordGuardEvent({ at: now, event: 'decision', group: groupName, touchId: request.touchId, outcome: 'deny', reasons: ['no_sender'], caller });
+      await this.options.ledger.recordGuardEvent({ at: now, event: 'decision', group: groupName, touchId: request.touchId, outcome: 'deny', reasons: ['no_sender'], caller, recipientIdentities: candidate.recipients });
       return { status: 'denied', reasons: [Guard.noSender(groupName)] };
     }
     const cost = costOf(policy, candidate.touch);

@@ -23,6 +23,9 @@ export type {
   StoredRequest,
   BudgetLine,
   GuardAuditEvent,
+  GuardEventEntry,
+  GuardEventPage,
+  GuardEventQuery,
   HistorySend,
   HistoryImport,
 } from './ledger-port.js';

@@ -217,6 +217,13 @@ export interface LedgerPort {
    */
   recordGuardEvent(event: GuardAuditEvent): Promise<void>;
   /**
+   * Reads the guard's log back, newest first, one page at a time: by group, recipient (an
+   * identity, as per-recipient rules count), event, outcome and time. A page never reads the whole
+   * log: a recipient's entries come from their own index, a time range is an id range, and other
+   * filters search at most a window of entries per page (the page says how far it searched).
+   */
+  guardEvents(query: GuardEventQuery): Promise<GuardEventPage>;
+  /**
    * Brings one page of Sendoso's send history into the ledger, in one transaction: giftguard's own
    * sends are tied to their send id and booked at what Sendoso charged; sends made outside
    * giftguard become observed spend (per group, campaign and recipient); sends that may be
@@ -250,4 +257,54 @@ export interface GuardAuditEvent {
   readonly caller?: string | undefined;
   readonly intentIds?: readonly string[] | undefined;
   readonly approvalId?: string | undefined;
+  /** The recipients' identities the entry concerns (what the trail is searched by). */
+  readonly recipientIdentities?: readonly string[] | undefined;
+}
+
+/** Which guard log entries to read, newest first; every filter optional. */
+export interface GuardEventQuery {
+  /** The group, as the policy names it (case-insensitive). */
+  readonly group?: string | undefined;
+  /** A recipient's identity (see recipient-identity.ts). */
+  readonly recipient?: string | undefined;
+  readonly event?: string | undefined;
+  readonly outcome?: string | undefined;
+  /** Entries at or after this time (epoch ms). */
+  readonly since?: number | undefined;
+  /** Entries before this time (epoch ms). */
+  readonly until?: number | undefined;
+  /** Entries older than this one: where the page before ended (its `older`). */
+  readonly before?: number | undefined;
+  readonly limit: number;
+}
+
+/** One entry of the guard's log as it reads back. */
+export interface GuardEventEntry {
+  readonly id: number;
+  readonly at: number;
+  readonly event: string;
+  readonly group: string | null;
+  readonly touchId: number | null;
+  /** How many recipients the request had. */
+  readonly recipients: number | null;
+  /** Their identities, for entries written since the trail recorded them. */
+  readonly recipientIdentities: readonly string[];
+  readonly amount: Cents | null;
+  readonly outcome: string;
+  readonly reasons: readonly string[];
+  readonly caller: string | null;
+  readonly intentIds: readonly string[];
+  readonly approvalId: string | null;
+}
+
+/** One page of the guard's log. */
+export interface GuardEventPage {
+  readonly entries: readonly GuardEventEntry[];
+  /** Where the next, older page starts (pass it as `before`); absent when there is nothing older. */
+  readonly older?: number | undefined;
+  /**
+   * Set when the page stopped at its search window rather than at the oldest entry: entries before
+   * this time were not searched yet (the next page searches them).
+   */
+  readonly searchedBackTo?: number | undefined;
 }

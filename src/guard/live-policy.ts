@@ -16,8 +16,13 @@ import type { Policy } from './policy-schema.js';
 
 /** The policy in force now, or why there is none (and so every spend is refused). */
 export type PolicyState =
-  | { readonly policy: Policy; readonly refusal?: undefined }
-  | { readonly policy?: undefined; readonly refusal: DecisionReason };
+  | { readonly policy: Policy; readonly refusal?: undefined; readonly problems?: undefined }
+  | {
+      readonly policy?: undefined;
+      readonly refusal: DecisionReason;
+      /** Each problem of files that do not validate (`file:line: …`), for people fixing them. */
+      readonly problems?: readonly string[];
+    };
 
 /** Where the guard reads its policy from, at every decision. */
 export interface PolicySource {
@@ -103,7 +108,7 @@ export class LivePolicy implements PolicySource {
       }
     } catch (error) {
       const problems = error instanceof PolicyError ? error.problems : [(error as Error).message];
-      this.state = { refusal: invalidPolicy(problems) };
+      this.state = { refusal: invalidPolicy(problems), problems };
       this.log.error({ problems }, 'spend policy no longer validates; refusing every spend until it is fixed');
     }
   }

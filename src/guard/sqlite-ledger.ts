@@ -17,6 +17,9 @@ import type {
   ApprovalStatus,
   BudgetLine,
   GuardAuditEvent,
+  GuardEventEntry,
+  GuardEventPage,
+  GuardEventQuery,
   HistoryImport,
   HistorySend,
   Intent,
@@ -30,6 +33,12 @@ import type { Policy } from './policy-schema.js';
 import { windowAt } from './time-windows.js';
 
 const DAY_MS = 86_400_000;
+/**
+ * How many guard log entries one page searches at most when filtered by anything but a recipient:
+ * a filter that matches little does not read the whole log for one page (the page says how far
+ * back it searched, and the next searches on).
+ */
+const GUARD_LOG_SEARCH_WINDOW = 50_000;
 /** How far before a send an intent may have been created and still be the one that made it. */
 const CLAIM_SKEW_MS = 3_600_000;
 const ZERO: Usage = { captured: cents(0), held: cents(0), observed: cents(0) };
@@ -88,6 +97,46 @@ interface ApprovalRow {
   decision_reason: string | null;
 }
 
+interface GuardAuditRow {
+  id: number;
+  at: number;
+  event: string;
+  group_name: string | null;
+  touch_id: number | null;
+  recipients: number | null;
+  amount_cents: number | null;
+  outcome: string;
+  reasons: string | null;
+  caller: string | null;
+  intent_ids: string | null;
+  approval_id: string | null;
+  recipient_ids: string | null;
+}
+
+const jsonList = (text: string | null): string[] => (text === null ? [] : (JSON.parse(text) as string[]));
+
+const toGuardEvent = (r: GuardAuditRow): GuardEventEntry => ({
+  id: r.id,
+  at: r.at,
+  event: r.event,
+  group: r.group_name,
+  touchId: r.touch_id,
+  recipients: r.recipients,
+  recipientIdentities: jsonList(r.recipient_ids),
+  amount: r.amount_cents === null ? null : cents(r.amount_cents),
+  outcome: r.outcome,
+  reasons: jsonList(r.reasons),
+  caller: r.caller,
+  intentIds: jsonList(r.intent_ids),
+  approvalId: r.approval_id,
+});
+
+/** Whom and which group an entry about these intents concerns, for the audit trail's filters. */
+function subjectsOf(rows: readonly Pick<IntentRow, 'group_name' | 'recipient_email'>[]): Pick<GuardAuditEvent, 'group' | 'recipientIdentities'> {
+  const groups = new Set(rows.map((r) => r.group_name));
+  return { group: groups.size === 1 ? [...groups][0] : undefined, recipientIdentities: [...new Set(rows.map((r) => r.recipient_email))] };
+}
+
 const toIntent = (r: IntentRow): Intent => ({
   id: r.id,
   key: r.key,
@@ -140,6 +189,8 @@ export class SqliteLedger implements LedgerPort {
   private lastExpiry = Number.NEGATIVE_INFINITY;
   /** Approval listings by filter shape (four at most), each statement prepared once. */
   private readonly approvalQueries = new Map<string, (params: Record<string, unknown>) => ApprovalRow[]>();
+  /** Guard log pages by filter shape, each statement prepared once. */
+  private readonly guardLogQueries = new Map<string, (params: Record<string, unknown>) => GuardAuditRow[]>();
 
   constructor(private readonly db: SqliteDatabase) {
     const intentSelect = 'SELECT i.*, c.amount_cents AS captured FROM intents i LEFT JOIN captures c ON c.intent_id = i.id';
@@ -234,9 +285,14 @@ export class SqliteLedger implements LedgerPort {
       pins: db.prepare<[], { name: string; touch_id: number }>('SELECT name, touch_id FROM policy_touch_pins'),
       pin: db.prepare('INSERT OR IGNORE INTO policy_touch_pins (name, touch_id, pinned_at) VALUES (?, ?, ?)'),
       audit: db.prepare(
-        `INSERT INTO guard_audit (at, event, group_name, touch_id, recipients, amount_cents, outcome, reasons, caller, intent_ids, approval_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO guard_audit (at, event, group_name, touch_id, recipients, amount_cents, outcome, reasons, caller, intent_ids, approval_id, recipient_ids)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
+      auditRecipient: db.prepare('INSERT OR IGNORE INTO guard_audit_recipients (recipient, audit_id) VALUES (?, ?)'),
+      // Two statements, not MIN and MAX in one: SQLite answers each alone from the primary key's ends.
+      firstAudit: db.prepare<[], { id: number }>('SELECT id FROM guard_audit ORDER BY id LIMIT 1'),
+      lastAudit: db.prepare<[], { id: number }>('SELECT id FROM guard_audit ORDER BY id DESC LIMIT 1'),
+      auditAtOrAfter: db.prepare<[number], { at: number }>('SELECT at FROM guard_audit WHERE id >= ? ORDER BY id LIMIT 1'),
     };
   }
 
@@ -333,6 +389,7 @@ export class SqliteLedger implements LedgerPort {
           caller: input.caller,
           intentIds,
           approvalId: approvalId ?? input.approvalId,
+          recipientIdentities: input.candidate.recipients,
         });
       if (decision.outcome === 'deny' || decision.dryRun) {
         record();
@@ -460,7 +517,8 @@ export class SqliteLedger implements LedgerPort {
     const run = this.db.transaction(() => {
       const changed: string[] = [];
       const late: string[] = [];
-      for (const intent of this.batchRows(batchId)) {
+      const rows = this.batchRows(batchId);
+      for (const intent of rows) {
         if (intent.status === 'FAILED') {
           // Reconciliation gave up on it while the answer was still coming: the send happened,
           // so the ledger says so and books it — never lose a send that Sendoso charged.
@@ -479,7 +537,7 @@ export class SqliteLedger implements LedgerPort {
             late.push(intent.id);
           } catch {
             // A retry of the same request is live meanwhile (the unique key): Sendoso has two sends.
-            this.auditSync({ at: now, event: 'dispatch', outcome: 'duplicate_send', intentIds: [intent.id], reasons: ['late_answer'] });
+            this.auditSync({ at: now, event: 'dispatch', outcome: 'duplicate_send', intentIds: [intent.id], reasons: ['late_answer'], ...subjectsOf([intent]) });
           }
           continue;
         }
@@ -488,8 +546,9 @@ export class SqliteLedger implements LedgerPort {
         this.closeHold(intent.id, intent.amount_cents, now);
         changed.push(intent.id);
       }
-      this.auditSync({ at: now, event: 'dispatch', outcome: 'sent', intentIds: [...changed, ...late] });
-      if (late.length > 0) this.auditSync({ at: now, event: 'dispatch', outcome: 'late_answer', intentIds: late });
+      const concerned = (ids: readonly string[]) => subjectsOf(rows.filter((r) => ids.includes(r.id)));
+      this.auditSync({ at: now, event: 'dispatch', outcome: 'sent', intentIds: [...changed, ...late], ...concerned([...changed, ...late]) });
+      if (late.length > 0) this.auditSync({ at: now, event: 'dispatch', outcome: 'late_answer', intentIds: late, ...concerned(late) });
     });
     run.immediate();
   }
@@ -501,34 +560,37 @@ export class SqliteLedger implements LedgerPort {
   async unclaim(batchId: string, detail: string, now: number): Promise<void> {
     const run = this.db.transaction(() => {
       const changed = this.s.unclaim.run(now, detail, `${batchId}.`, `${batchId}/`).changes;
-      if (changed > 0) this.auditSync({ at: now, event: 'dispatch', outcome: 'requeued', intentIds: this.batchRows(batchId).map((i) => i.id), reasons: [detail] });
+      if (changed > 0) {
+        const rows = this.batchRows(batchId);
+        this.auditSync({ at: now, event: 'dispatch', outcome: 'requeued', intentIds: rows.map((i) => i.id), reasons: [detail], ...subjectsOf(rows) });
+      }
     });
     run.immediate();
   }
 
   async markFailed(batchId: string, code: string, detail: string, now: number): Promise<void> {
     const run = this.db.transaction(() => {
-      const changed: string[] = [];
+      const changed: IntentRow[] = [];
       for (const intent of this.batchRows(batchId)) {
         if (intent.status !== 'DISPATCHING') continue;
         this.s.setStatus.run('FAILED', now, detail, intent.id);
         this.closeHold(intent.id, undefined, now);
-        changed.push(intent.id);
+        changed.push(intent);
       }
-      this.auditSync({ at: now, event: 'dispatch', outcome: 'failed', intentIds: changed, reasons: [code] });
+      this.auditSync({ at: now, event: 'dispatch', outcome: 'failed', intentIds: changed.map((i) => i.id), reasons: [code], ...subjectsOf(changed) });
     });
     run.immediate();
   }
 
   async markUnknown(batchId: string, code: string, detail: string, now: number): Promise<void> {
     const run = this.db.transaction(() => {
-      const changed: string[] = [];
+      const changed: IntentRow[] = [];
       for (const intent of this.batchRows(batchId)) {
         if (intent.status !== 'DISPATCHING') continue;
         this.s.setStatus.run('UNKNOWN', now, detail, intent.id);
-        changed.push(intent.id);
+        changed.push(intent);
       }
-      if (changed.length > 0) this.auditSync({ at: now, event: 'dispatch', outcome: 'unknown', intentIds: changed, reasons: [code] });
+      if (changed.length > 0) this.auditSync({ at: now, event: 'dispatch', outcome: 'unknown', intentIds: changed.map((i) => i.id), reasons: [code], ...subjectsOf(changed) });
     });
     run.immediate();
   }
@@ -546,7 +608,7 @@ export class SqliteLedger implements LedgerPort {
       this.s.setSent.run(now, found.trackingCode, found.sendId, null, intentId);
       this.s.setStatus.run('SENT', now, 'found in Sendoso by reconciliation', intentId);
       this.closeHold(intentId, found.cost, now);
-      this.auditSync({ at: now, event: 'reconcile', outcome: 'sent', intentIds: [intentId], amount: found.cost });
+      this.auditSync({ at: now, event: 'reconcile', outcome: 'sent', intentIds: [intentId], amount: found.cost, ...subjectsOf([intent]) });
       return true;
     });
     return run.immediate();
@@ -558,7 +620,7 @@ export class SqliteLedger implements LedgerPort {
       if (!intent || (intent.status !== 'UNKNOWN' && intent.status !== 'DISPATCHING')) return false;
       this.s.setStatus.run('FAILED', now, detail, intentId);
       this.closeHold(intentId, undefined, now);
-      this.auditSync({ at: now, event: 'reconcile', outcome: 'failed', intentIds: [intentId] });
+      this.auditSync({ at: now, event: 'reconcile', outcome: 'failed', intentIds: [intentId], ...subjectsOf([intent]) });
       return true;
     });
     return run.immediate();
@@ -621,7 +683,15 @@ export class SqliteLedger implements LedgerPort {
   async decideApproval(id: string, status: ApprovalStatus, by: string | null, reason: string | null, now: number): Promise<void> {
     this.db.transaction(() => {
       this.s.decide.run(status, now, by, reason, id);
-      this.auditSync({ at: now, event: 'approval', outcome: status, approvalId: id, ...(by !== null && { caller: by }) });
+      const approval = this.s.approval.get(id);
+      this.auditSync({
+        at: now,
+        event: 'approval',
+        outcome: status,
+        approvalId: id,
+        ...(by !== null && { caller: by }),
+        ...(approval && { group: approval.group_name, recipientIdentities: JSON.parse(approval.recipients) as string[] }),
+      });
     })();
   }
 
@@ -651,6 +721,74 @@ export class SqliteLedger implements LedgerPort {
     this.auditSync(event);
   }
 
+  async guardEvents(query: GuardEventQuery): Promise<GuardEventPage> {
+    const first = this.s.firstAudit.get()?.id;
+    const last = this.s.lastAudit.get()?.id;
+    if (first === undefined || last === undefined || query.limit <= 0) return { entries: [] };
+    // Entries are appended in time order: a time range is an id range, found by primary-key seeks.
+    const idAtOrAfter = (at: number): number => {
+      let low = first;
+      let high = last + 1;
+      while (low < high) {
+        const mid = Math.floor((low + high) / 2);
+        const row = this.s.auditAtOrAfter.get(mid);
+        if (row !== undefined && row.at < at) low = mid + 1;
+        else high = mid;
+      }
+      return low;
+    };
+    const low = query.since === undefined ? first : idAtOrAfter(query.since);
+    const high = Math.min(query.before ?? last + 1, query.until === undefined ? last + 1 : idAtOrAfter(query.until));
+    if (high <= low) return { entries: [] };
+    // A recipient's entries come from their own index, however far back; anything else searches a window.
+    const floor = query.recipient === undefined ? Math.max(low, high - GUARD_LOG_SEARCH_WINDOW) : low;
+    const params: Record<string, unknown> = { floor, high, limit: query.limit + 1 };
+    const where: string[] = [];
+    let from: string;
+    if (query.recipient !== undefined) {
+      from = 'guard_audit_recipients r JOIN guard_audit a ON a.id = r.audit_id';
+      where.push('r.recipient = @recipient', 'r.audit_id >= @floor', 'r.audit_id < @high');
+      params.recipient = query.recipient;
+    } else {
+      from = 'guard_audit a';
+      where.push('a.id >= @floor', 'a.id < @high');
+    }
+    if (query.group !== undefined) {
+      where.push('a.group_name = @group COLLATE NOCASE');
+      params.group = query.group;
+    }
+    if (query.event !== undefined) {
+      where.push('a.event = @event');
+      params.event = query.event;
+    }
+    if (query.outcome !== undefined) {
+      where.push('a.outcome = @outcome');
+      params.outcome = query.outcome;
+    }
+    // Exact within the id range, whatever clocks did between processes.
+    if (query.since !== undefined) {
+      where.push('a.at >= @since');
+      params.since = query.since;
+    }
+    if (query.until !== undefined) {
+      where.push('a.at < @until');
+      params.until = query.until;
+    }
+    const sql = `SELECT a.* FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${query.recipient === undefined ? 'a.id' : 'r.audit_id'} DESC LIMIT @limit`;
+    let read = this.guardLogQueries.get(sql);
+    if (!read) {
+      const statement = this.db.prepare<[Record<string, unknown>], GuardAuditRow>(sql);
+      read = (p) => statement.all(p);
+      this.guardLogQueries.set(sql, read);
+    }
+    const entries = read(params).map(toGuardEvent);
+    if (entries.length > query.limit) {
+      entries.length = query.limit;
+      return { entries, older: entries[entries.length - 1]!.id };
+    }
+    return floor > low ? { entries, older: floor, searchedBackTo: this.s.auditAtOrAfter.get(floor)?.at } : { entries };
+  }
+
   async importHistory(sends: readonly HistorySend[], policy: Policy, now: number): Promise<HistoryImport> {
     const run = this.db.transaction((): HistoryImport => {
       const counts = { ours: 0, imported: 0, updated: 0, rebooked: 0, skipped: 0 };
@@ -666,7 +804,7 @@ export class SqliteLedger implements LedgerPort {
           if (intent.status === 'SENT' && captured && hold && captured.amount_cents !== send.cost) {
             this.s.rebook.run(send.cost, now, intent.id);
             this.bump(JSON.parse(hold.scopes) as Scope[], 0, send.cost - captured.amount_cents);
-            this.auditSync({ at: now, event: 'rebook', outcome: 'captured', intentIds: [intent.id], amount: cents(send.cost) });
+            this.auditSync({ at: now, event: 'rebook', outcome: 'captured', intentIds: [intent.id], amount: cents(send.cost), ...subjectsOf([intent]) });
             counts.rebooked += 1;
           }
           continue;
@@ -719,7 +857,10 @@ export class SqliteLedger implements LedgerPort {
   async recordDeliveries(intentId: string, updates: readonly { status: string; at: number }[], now: number): Promise<{ status: string; at: number }[]> {
     return this.db.transaction(() => {
       const fresh = updates.filter((u) => this.s.insertDelivery.run(intentId, u.status, u.at, now).changes > 0);
-      if (fresh.length > 0) this.auditSync({ at: now, event: 'delivery', outcome: fresh.map((u) => u.status).join(' → '), intentIds: [intentId] });
+      if (fresh.length > 0) {
+        const intent = this.s.intent.get(intentId);
+        this.auditSync({ at: now, event: 'delivery', outcome: fresh.map((u) => u.status).join(' → '), intentIds: [intentId], ...(intent && subjectsOf([intent])) });
+      }
       return fresh;
     })();
   }
@@ -748,7 +889,7 @@ export class SqliteLedger implements LedgerPort {
   }
 
   private auditSync(event: GuardAuditEvent): void {
-    this.s.audit.run(
+    const { lastInsertRowid } = this.s.audit.run(
       event.at,
       event.event,
       event.group ?? null,
@@ -760,7 +901,9 @@ export class SqliteLedger implements LedgerPort {
       event.caller ?? null,
       event.intentIds ? JSON.stringify(event.intentIds) : null,
       event.approvalId ?? null,
+      event.recipientIdentities && event.recipientIdentities.length > 0 ? JSON.stringify(event.recipientIdentities) : null,
     );
+    if (event.recipientIdentities) for (const recipient of new Set(event.recipientIdentities)) this.s.auditRecipient.run(recipient, lastInsertRowid);
   }
 }
 

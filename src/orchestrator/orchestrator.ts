@@ -191,9 +191,9 @@ export class Orchestrator {
 
   /**
    * Continues a run from its last persisted snapshot; an incomplete batch starts a new round of
-   * retries for exactly its open rows.
+   * retries for exactly its open rows. `by` (a console identity) is recorded in the run's log.
    */
-  resume(id: string, listeners: RunListeners = {}): RunHandle {
+  resume(id: string, listeners: RunListeners = {}, by?: string): RunHandle {
     const run = this.options.store.get(id);
     if (!run) throw new GiftingError('not_found', `No run ${id}; see giftguard runs list`);
     if (FINISHED.includes(run.status)) throw new GiftingError('bad_request', `Run ${id} is ${run.status}; there is nothing to resume.`);
@@ -213,7 +213,7 @@ export class Orchestrator {
       throw new GiftingError('bad_request', reason);
     }
     const now = this.options.clock.now();
-    this.options.store.event(id, 'resumed', { pid: process.pid }, now);
+    this.options.store.event(id, 'resumed', { pid: process.pid, ...(by !== undefined && { by }) }, now);
     // The store keeps runs as JSON, whatever their workflow: `start` wrote this input and this
     // snapshot for this workflow, at the machine version just checked, so they are restored as its.
     const input = run.input as InputOf<typeof workflow>;

@@ -67,7 +67,32 @@ export interface RunItem {
   readonly ref: string | null;
 }
 
+/** A run as a list shows it: no snapshot or output, which can be large. */
+export type RunListing = Pick<RunRecord, 'id' | 'workflow' | 'status' | 'state' | 'input' | 'summary' | 'createdAt' | 'updatedAt'>;
+
+/** Which runs to list: newest first, optionally in one status, older than a run already shown. */
+export interface RunPageQuery {
+  readonly status?: RunStatus | undefined;
+  /** The last run of the page before: this page starts after it. */
+  readonly after?: { readonly createdAt: number; readonly id: string } | undefined;
+  readonly limit: number;
+}
+
+/** The columns a listing reads. */
+const LISTING = 'id, workflow, status, state, input, summary, created_at, updated_at';
+
 const parse = (text: unknown) => (typeof text === 'string' ? (JSON.parse(text) as unknown) : null);
+
+const toListing = (r: Record<string, unknown>): RunListing => ({
+  id: r.id as string,
+  workflow: r.workflow as string,
+  status: r.status as RunStatus,
+  state: (r.state as string | null) ?? null,
+  input: parse(r.input),
+  summary: (r.summary as string | null) ?? null,
+  createdAt: r.created_at as number,
+  updatedAt: r.updated_at as number,
+});
 
 const toItem = (r: Record<string, unknown>): RunItem => ({
   idx: r.idx as number,
@@ -94,7 +119,17 @@ export class RunStore {
       setOwner: db.prepare('UPDATE runs SET owner_pid = ? WHERE id = ?'),
       release: db.prepare('UPDATE runs SET owner_pid = NULL WHERE id = ? AND owner_pid = ?'),
       get: db.prepare<[string], Record<string, unknown>>('SELECT * FROM runs WHERE id = ?'),
+      listing: db.prepare<[string], Record<string, unknown>>(`SELECT ${LISTING} FROM runs WHERE id = ?`),
       list: db.prepare<[number], Record<string, unknown>>('SELECT * FROM runs ORDER BY created_at DESC LIMIT ?'),
+      // Keyset pages over (created_at, id), each from an index (runs_created, runs_status_created).
+      page: db.prepare<[number, string, number], Record<string, unknown>>(
+        `SELECT ${LISTING} FROM runs WHERE (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?`,
+      ),
+      pageByStatus: db.prepare<[string, number, string, number], Record<string, unknown>>(
+        `SELECT ${LISTING} FROM runs WHERE status = ? AND (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?`,
+      ),
+      unfinishedCounts: db.prepare<[], { status: RunStatus; n: number }>(`SELECT status, COUNT(*) AS n FROM runs WHERE status IN ('running', 'waiting', 'incomplete') GROUP BY status`),
+      recentEvents: db.prepare<[string, number], Record<string, unknown>>('SELECT * FROM run_events WHERE run_id = ? ORDER BY seq DESC LIMIT ?'),
       unfinished: db.prepare<[], Record<string, unknown>>(`SELECT * FROM runs WHERE status IN ('running', 'waiting') ORDER BY created_at`),
       nextSeq: db.prepare<[string], { n: number }>('SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM run_events WHERE run_id = ?'),
       event: db.prepare('INSERT INTO run_events (run_id, seq, at, type, data) VALUES (?, ?, ?, ?, ?)'),
@@ -103,6 +138,10 @@ export class RunStore {
       items: db.prepare<[string], Record<string, unknown>>('SELECT * FROM run_items WHERE run_id = ? ORDER BY idx'),
       itemsPage: db.prepare<[string, number, string, number], Record<string, unknown>>(
         'SELECT * FROM run_items WHERE run_id = ? AND idx > ? AND status IN (SELECT value FROM json_each(?)) ORDER BY idx LIMIT ?',
+      ),
+      // One status: read from run_items_status, which holds (run_id, status, idx), so a rare status is found without walking the run.
+      itemsPageOne: db.prepare<[string, string, number, number], Record<string, unknown>>(
+        'SELECT * FROM run_items INDEXED BY run_items_status WHERE run_id = ? AND status = ? AND idx > ? ORDER BY idx LIMIT ?',
       ),
       status: db.prepare<[string], { status: RunStatus }>('SELECT status FROM runs WHERE id = ?'),
       itemsByStatus: db.prepare<[string, string], Record<string, unknown>>('SELECT * FROM run_items WHERE run_id = ? AND status = ? ORDER BY idx'),
@@ -165,6 +204,30 @@ export class RunStore {
     return this.s.list.all(limit).map((r) => this.toRun(r));
   }
 
+  /**
+   * One page of runs, newest first, all or in one status: a keyset page read from an index, so it
+   * costs the same with ten runs or a million (the console lists runs with it).
+   */
+  page(query: RunPageQuery): RunListing[] {
+    const at = query.after?.createdAt ?? Number.MAX_SAFE_INTEGER;
+    const id = query.after?.id ?? '';
+    const rows = query.status ? this.s.pageByStatus.all(query.status, at, id, query.limit) : this.s.page.all(at, id, query.limit);
+    return rows.map(toListing);
+  }
+
+  /** One run without its snapshot and output: cheap enough to poll (a page's live progress). */
+  listing(id: string): RunListing | undefined {
+    const row = this.s.listing.get(id);
+    return row ? toListing(row) : undefined;
+  }
+
+  /** How many runs are running, waiting or incomplete (from the status index; finished runs are not counted). */
+  unfinishedCounts(): Record<'running' | 'waiting' | 'incomplete', number> {
+    const counts = { running: 0, waiting: 0, incomplete: 0 };
+    for (const row of this.s.unfinishedCounts.all()) counts[row.status as keyof typeof counts] = row.n;
+    return counts;
+  }
+
   unfinished(): RunRecord[] {
     return this.s.unfinished.all().map((r) => this.toRun(r));
   }
@@ -178,6 +241,11 @@ export class RunStore {
 
   events(id: string): RunEvent[] {
     return this.s.events.all(id).map((r) => ({ seq: r.seq as number, at: r.at as number, type: r.type as string, data: parse(r.data) }));
+  }
+
+  /** The newest `limit` events of a run, newest first (a long batch's log can be long). */
+  recentEvents(id: string, limit: number): RunEvent[] {
+    return this.s.recentEvents.all(id, limit).map((r) => ({ seq: r.seq as number, at: r.at as number, type: r.type as string, data: parse(r.data) }));
   }
 
   /** Adds items once: `idx` is their position, so a load repeated after a restore adds nothing. */
@@ -202,6 +270,7 @@ export class RunStore {
    * rows page by page, so its memory does not grow with the file.
    */
   itemsPage(id: string, statuses: readonly ItemStatus[], afterIdx: number, limit: number): RunItem[] {
+    if (statuses.length === 1) return this.s.itemsPageOne.all(id, statuses[0]!, afterIdx, limit).map(toItem);
     return this.s.itemsPage.all(id, afterIdx, JSON.stringify(statuses), limit).map(toItem);
   }
 

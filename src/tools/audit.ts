@@ -75,10 +75,62 @@ export interface AuditRow extends Omit<AuditEntry, 'arguments'> {
 /** Rows deleted per statement when pruning. */
 const PRUNE_CHUNK = 5_000;
 
+/**
+ * How many entries one page searches at most. A filter that matches little (a rare tool) does not
+ * read the whole log for one page: the page says how far back it searched, and the next page
+ * searches on from there.
+ */
+export const AUDIT_SEARCH_WINDOW = 50_000;
+
+/** Which tool calls to list, newest first; every filter optional. */
+export interface ToolCallQuery {
+  readonly tool?: string | undefined;
+  readonly outcome?: string | undefined;
+  readonly serverId?: string | undefined;
+  /** Calls at or after this time (epoch ms). */
+  readonly since?: number | undefined;
+  /** Calls before this time (epoch ms). */
+  readonly until?: number | undefined;
+  /** Calls older than this entry: where the page before ended (its `older`). */
+  readonly before?: number | undefined;
+  readonly limit: number;
+}
+
+/** One page of tool calls. */
+export interface ToolCallPage {
+  readonly rows: AuditRow[];
+  /** Where the next, older page starts (pass it as `before`); absent when there is nothing older. */
+  readonly older?: number | undefined;
+  /**
+   * Set when the page stopped at its search window rather than at the oldest call: calls before
+   * this time were not searched yet (the next page searches them).
+   */
+  readonly searchedBackTo?: number | undefined;
+}
+
+const toRow = (r: Record<string, unknown>): AuditRow => ({
+  id: r.id as number,
+  at: r.at as number,
+  serverId: r.server_id as string,
+  tool: r.tool as string,
+  method: r.method as string,
+  outcome: r.outcome as AuditEntry['outcome'],
+  status: (r.status as number | null) ?? undefined,
+  durationMs: r.duration_ms as number,
+  clientName: (r.client_name as string | null) ?? undefined,
+  clientVersion: (r.client_version as string | null) ?? undefined,
+  arguments: JSON.parse(r.arguments as string) as unknown,
+});
+
 /** Writes and reads audit entries (its table: the tool-audit schema in storage, there whenever the database is open). */
 export class ToolAuditLog {
   private readonly insert;
   private readonly recent;
+  private readonly first;
+  private readonly last;
+  private readonly atOrAfter;
+  /** Page statements by filter shape, each prepared once. */
+  private readonly pages = new Map<string, (params: Record<string, unknown>) => Record<string, unknown>[]>();
 
   constructor(private readonly db: SqliteDatabase) {
     this.insert = db.prepare(
@@ -87,6 +139,33 @@ export class ToolAuditLog {
     this.recent = db.prepare<[string | null, string | null, number], Record<string, unknown>>(
       'SELECT * FROM tool_audit WHERE (? IS NULL OR server_id = ?) ORDER BY id DESC LIMIT ?',
     );
+    // Two statements, not MIN and MAX in one: SQLite answers each alone from the primary key's ends.
+    this.first = db.prepare<[], { id: number }>('SELECT id FROM tool_audit ORDER BY id LIMIT 1');
+    this.last = db.prepare<[], { id: number }>('SELECT id FROM tool_audit ORDER BY id DESC LIMIT 1');
+    this.atOrAfter = db.prepare<[number], { id: number; at: number }>('SELECT id, at FROM tool_audit WHERE id >= ? ORDER BY id LIMIT 1');
+  }
+
+  /** The lowest and highest ids, or undefined when the log is empty. */
+  private bounds(): { low: number; high: number } | undefined {
+    const low = this.first.get()?.id;
+    const high = this.last.get()?.id;
+    return low === undefined || high === undefined ? undefined : { low, high };
+  }
+
+  /**
+   * The first id whose call is not older than `at` (`high + 1` when all are). Calls are appended
+   * in time order, so this is a binary search of a few primary-key seeks, never a scan.
+   */
+  private firstIdAtOrAfter(at: number, bounds: { low: number; high: number }): number {
+    let low = bounds.low;
+    let high = bounds.high + 1;
+    while (low < high) {
+      const mid = Math.floor((low + high) / 2);
+      const row = this.atOrAfter.get(mid);
+      if (row !== undefined && row.at < at) low = mid + 1;
+      else high = mid;
+    }
+    return low;
   }
 
   record(entry: AuditEntry): void {
@@ -111,19 +190,10 @@ export class ToolAuditLog {
    * table never holds the database for long.
    */
   prune(before: number, keep: number): number {
-    const bounds = this.db.prepare('SELECT MIN(id) AS low, MAX(id) AS high FROM tool_audit').get() as { low: number | null; high: number | null };
-    if (bounds.low === null || bounds.high === null) return 0;
-    const atOrAfter = this.db.prepare<[number], { at: number }>('SELECT at FROM tool_audit WHERE id >= ? ORDER BY id LIMIT 1');
+    const bounds = this.bounds();
+    if (!bounds) return 0;
     // The first id whose call is not older than `before` (ids beyond `high` mean: all are older).
-    let low = bounds.low;
-    let high = bounds.high + 1;
-    while (low < high) {
-      const mid = Math.floor((low + high) / 2);
-      const row = atOrAfter.get(mid);
-      if (row !== undefined && row.at < before) low = mid + 1;
-      else high = mid;
-    }
-    const cut = Math.max(low, bounds.high - keep + 1);
+    const cut = Math.max(this.firstIdAtOrAfter(before, bounds), bounds.high - keep + 1);
     const chunk = this.db.prepare('DELETE FROM tool_audit WHERE id >= ? AND id < ?');
     let removed = 0;
     for (let from = bounds.low; from < cut; from += PRUNE_CHUNK) removed += chunk.run(from, Math.min(cut, from + PRUNE_CHUNK)).changes;
@@ -133,18 +203,49 @@ export class ToolAuditLog {
   /** Newest first. */
   list(options: { serverId?: string; limit?: number } = {}): AuditRow[] {
     const server = options.serverId ?? null;
-    return this.recent.all(server, server, options.limit ?? 50).map((r) => ({
-      id: r.id as number,
-      at: r.at as number,
-      serverId: r.server_id as string,
-      tool: r.tool as string,
-      method: r.method as string,
-      outcome: r.outcome as AuditEntry['outcome'],
-      status: (r.status as number | null) ?? undefined,
-      durationMs: r.duration_ms as number,
-      clientName: (r.client_name as string | null) ?? undefined,
-      clientVersion: (r.client_version as string | null) ?? undefined,
-      arguments: JSON.parse(r.arguments as string) as unknown,
-    }));
+    return this.recent.all(server, server, options.limit ?? 50).map(toRow);
+  }
+
+  /**
+   * One page of calls, newest first, filtered by tool, outcome, server and time. A time range
+   * becomes an id range (binary search), and a page reads at most AUDIT_SEARCH_WINDOW entries of
+   * it, walking the primary key backwards: its cost does not grow with the log.
+   */
+  page(query: ToolCallQuery): ToolCallPage {
+    const bounds = this.bounds();
+    if (!bounds || query.limit <= 0) return { rows: [] };
+    const low = query.since === undefined ? bounds.low : this.firstIdAtOrAfter(query.since, bounds);
+    const high = Math.min(query.before ?? bounds.high + 1, query.until === undefined ? bounds.high + 1 : this.firstIdAtOrAfter(query.until, bounds));
+    if (high <= low) return { rows: [] };
+    const floor = Math.max(low, high - AUDIT_SEARCH_WINDOW);
+    const where = ['id >= @floor', 'id < @high'];
+    const params: Record<string, unknown> = { floor, high, limit: query.limit + 1 };
+    for (const [column, value] of [['tool', query.tool], ['outcome', query.outcome], ['server_id', query.serverId]] as const) {
+      if (value === undefined) continue;
+      where.push(`${column} = @${column}`);
+      params[column] = value;
+    }
+    // Exact within the id range, whatever clocks did between processes.
+    if (query.since !== undefined) {
+      where.push('at >= @since');
+      params.since = query.since;
+    }
+    if (query.until !== undefined) {
+      where.push('at < @until');
+      params.until = query.until;
+    }
+    const sql = `SELECT * FROM tool_audit WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT @limit`;
+    let run = this.pages.get(sql);
+    if (!run) {
+      const statement = this.db.prepare<[Record<string, unknown>], Record<string, unknown>>(sql);
+      run = (p) => statement.all(p);
+      this.pages.set(sql, run);
+    }
+    const rows = run(params).map(toRow);
+    if (rows.length > query.limit) {
+      rows.length = query.limit;
+      return { rows, older: rows[rows.length - 1]!.id };
+    }
+    return floor > low ? { rows, older: floor, searchedBackTo: this.atOrAfter.get(floor)?.at } : { rows };
   }
 }

@@ -165,5 +165,19 @@ export const ledgerSchema: StoreSchema = {
       ) WITHOUT ROWID;
     `,
     },
+    {
+      version: 6,
+      description: 'guard audit entries name the recipients they concern, so the trail is searchable by person',
+      sql: `
+      -- The identities (as per-recipient rules count them) an entry concerns, for showing it.
+      ALTER TABLE guard_audit ADD COLUMN recipient_ids TEXT;
+      -- And for finding a person's entries without reading the trail: one row per recipient and entry.
+      CREATE TABLE guard_audit_recipients (
+        recipient TEXT NOT NULL,
+        audit_id INTEGER NOT NULL,
+        PRIMARY KEY (recipient, audit_id)
+      ) WITHOUT ROWID;
+    `,
+    },
   ],
 };

@@ -81,5 +81,13 @@ export const runsSchema: StoreSchema = {
       END;
     `,
     },
+    {
+      version: 4,
+      description: 'runs listed newest first, all or by status, from an index (the console pages through them)',
+      sql: `
+      CREATE INDEX runs_created ON runs (created_at, id);
+      CREATE INDEX runs_status_created ON runs (status, created_at, id);
+    `,
+    },
   ],
 };
