@@ -152,6 +152,22 @@ async function start(app: App, stops: Stops): Promise<RunningServe> {
         revoke: (id) => registry.revokeServer(id),
         snippets: (target) => connectionHelp(target, app),
       },
+      // As `giftguard runs resume|cancel`, through this process's orchestrator (which then drives a resumed run).
+      runControl: {
+        resume: async (id, by) => void (await app.orchestration(connection)).orchestrator.resume(id, {}, by),
+        cancel: async (id, by) => (await app.orchestration(connection)).orchestrator.cancel(id, by),
+      },
+      toolCalls: app.toolCalls(),
+      // As `giftguard policy explain`: the guard's own explain, a campaign named by id or exact name.
+      explainer: {
+        explain: (input) => guard.explain(input),
+        decisionPolicy: () => guard.decisionPolicy(),
+        campaigns: async () => {
+          const found: { id: number; name: string }[] = [];
+          for await (const touch of connection.client.touches.listAll()) found.push({ id: touch.id, name: touch.name });
+          return found;
+        },
+      },
       clock: app.clock,
       logger: app.logger,
       version: app.version,

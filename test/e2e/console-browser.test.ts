@@ -8,8 +8,11 @@
  * second click on a stale page nor a replayed POST sends again; a forged synchronizer token, a
  * person the policy does not list and a signed-out browser are refused and decide nothing; the
  * an admin creates an MCP server (URL shown once) that a client can use, and revoking it stops it;
- * the pages raise no Content-Security-Policy violation. Every page is screenshotted into
- * test-output/console/.
+ * a batch's run page shows its rows, a run's open page follows it live (its script) to its end
+ * after an approval in another tab, and Cancel stops a waiting run; the audit finds a person's
+ * entries through its form and exports them as CSV; the policies page says each group's caps as
+ * its file does, and "explain a send" answers as `giftguard policy explain`; the pages raise no
+ * Content-Security-Policy violation. Every page is screenshotted into test-output/console/.
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -315,6 +318,103 @@ describe('the web console in a browser, against a running serve', () => {
     expect((await carol.page.goto(`${base}/console/mcp-servers`))?.status()).toBe(403);
     await shot(carol.page, '19-mcp-servers-admins-only');
   });
+
+  it("runs, audit and policies: a run's page follows it live to its end and Cancel stops one; the audit finds a person's entries and exports them; the policy in words, and explain answers as the CLI does", async () => {
+    const { page } = await signIn(linkIn((await cli(env, 'console', 'link')).out));
+    const runIds = async () => (JSON.parse((await cli(env, 'runs', 'list', '--json')).out) as { id: string; workflow: string; status: string }[]);
+
+    // A webinar batch, run from the CLI beside serve: its rows, its progress, the row the file check rejected.
+    const csv = join(mkdtempSync(join(tmpdir(), 'giftguard-console-batch-')), 'attendees.csv');
+    writeFileSync(csv, ['email,name,company', ...Array.from({ length: 30 }, (_, i) => `guest${i}@webinar.example,Guest ${i},Acme`), 'not-an-email,Broken Row,Acme'].join('\n'));
+    expect((await cli(env, 'run', 'batch', '--campaign', 'Q3 Webinar Attendees', '--group', 'Marketing', '--csv', csv)).code).toBe(0);
+    const batchRun = (await runIds()).find((r) => r.workflow === 'batch')!;
+    await page.goto(`${base}/console/runs`);
+    expect(await page.locator(`tr[data-run="${batchRun.id}"] .badge`).textContent()).toBe('done');
+    await shot(page, '20-runs');
+    await page.locator(`tr[data-run="${batchRun.id}"] a`).first().click();
+    await page.waitForURL(`${base}/console/runs/${batchRun.id}`);
+    expect(await page.locator('[data-count="sent"]').textContent()).toBe('30');
+    expect(await page.locator('table.items tbody tr').count()).toBe(30);
+    expect(await page.locator('body').textContent()).toContain('Rows the file check rejected (1)');
+    await shot(page, '21-run-batch');
+
+    // An ABM send above the approval threshold: the CLI returns while it waits, and serve takes it over.
+    const abm = ['run', 'abm', '--group', 'Enterprise Sales', '--campaign', 'Executive Whiskey Set', '--name', 'Miles Dyson', '--email', 'miles@cyberdyne.example'];
+    expect((await cli(env, ...abm)).out).toContain('is waiting for a person to approve');
+    const waiting = (await runIds()).find((r) => r.workflow === 'abm' && r.status === 'waiting')!;
+    await page.goto(`${base}/console/runs/${waiting.id}`);
+    expect(await page.locator('[data-live]').getAttribute('data-status')).toBe('waiting');
+    await shot(page, '22-run-waiting');
+    // Approved elsewhere (a second tab): the open page's script sees the run finish and shows it, with no click here.
+    const approvalId = /\/console\/approvals\/(apr_\w+)/.exec((await page.locator('a[href^="/console/approvals/apr_"]').first().getAttribute('href'))!)![1]!;
+    const other = await newPage(page.context());
+    await other.goto(`${base}/console/approvals/${approvalId}`);
+    await other.getByRole('button', { name: /Approve and send/ }).click();
+    await other.waitForURL(/decided=approve/);
+    await expect.poll(() => page.locator('[data-field="status"] .badge').first().textContent(), { timeout: 30_000 }).toBe('done');
+    expect(await page.locator('[data-live]').count()).toBe(0);
+    expect(await sendsTo('miles@cyberdyne.example')).toHaveLength(1);
+    await shot(page, '23-run-done-live');
+
+    // Another one waits; Cancel stops it, and the run's log says who.
+    expect((await cli(env, ...abm.slice(0, -3), 'Kyle Reese', '--email', 'kyle.reese@cyberdyne.example')).code).toBe(0);
+    const toCancel = (await runIds()).find((r) => r.workflow === 'abm' && r.status === 'waiting')!;
+    await page.goto(`${base}/console/runs/${toCancel.id}`);
+    await page.getByRole('button', { name: 'Cancel run' }).click();
+    await page.waitForURL(`${base}/console/runs/${toCancel.id}?done=cancelled`);
+    expect(await page.locator('[data-field="status"] .badge').first().textContent()).toBe('cancelled');
+    expect(await page.locator('tr[data-event="cancelled"]').textContent()).toContain('Cancelled by cli:operator');
+    // Its approval request is still open, and the page says so (approving it would still send).
+    expect(await page.locator('.notice.warn').first().textContent()).toContain('Its approval request is still open.');
+    await shot(page, '24-run-cancelled');
+
+    // Audit: the guard's log, a person's entries found through the filter form, and the CSV.
+    await page.goto(`${base}/console/audit`);
+    expect(await page.locator('table.audit.guard tbody tr').count()).toBeGreaterThan(5);
+    await shot(page, '25-audit');
+    await page.locator('input[name="recipient"]').fill('Sarah@Cyberdyne.example');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/recipient=Sarah%40Cyberdyne\.example/);
+    const events = await page.locator('table.audit.guard tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-event')));
+    expect(events).toEqual(expect.arrayContaining(['decision', 'approval', 'dispatch']));
+    for (const cell of await page.locator('table.audit.guard tbody tr td:nth-child(5)').allTextContents()) expect(cell).toContain('sarah@cyberdyne.example');
+    await shot(page, '26-audit-recipient');
+    const exported = await page.request.get(`${base}${await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href')}`);
+    expect(exported.headers()['content-type']).toBe('text/csv; charset=utf-8');
+    const csvRows = (await exported.text()).trim().split('\r\n');
+    expect(csvRows).toHaveLength(events.length + 1);
+    expect(csvRows.slice(1).every((row) => row.includes('"sarah@cyberdyne.example"'))).toBe(true);
+    await page.goto(`${base}/console/audit?log=tools`);
+    expect(await page.locator('table.audit.tools tbody tr[data-tool="create_a_sendoso_physical_gift_address_collection"]').count()).toBeGreaterThan(0);
+    await shot(page, '27-audit-tool-calls');
+
+    // Policies: each group in words, as the files say.
+    const policy = (await loadPolicy([policies]))!;
+    await page.goto(`${base}/console/policies`);
+    for (const group of policy.groups) {
+      const caps = await page.locator(`section[data-group="${group.group}"] [data-field="caps"]`).textContent();
+      for (const cap of [group.caps.per_send, group.caps.per_day, group.caps.per_month]) if (cap !== undefined) expect(caps, String(group.group)).toContain(money(cap));
+    }
+    expect(await page.locator('section[data-group="Enterprise Sales"] [data-field="approval"]').textContent()).toContain('more than 100.00 USD');
+    await shot(page, '28-policies');
+    // Explain a send: the form's answer is the CLI's.
+    await page.locator('#explain select[name="group"]').selectOption('Enterprise Sales');
+    await page.locator('#explain input[name="campaign"]').fill('Executive Whiskey Set');
+    await page.locator('#explain input[name="recipient"]').fill('miles@cyberdyne.example');
+    await page.getByRole('button', { name: 'Explain' }).click();
+    await page.waitForURL(/\/console\/policies\/explain\?/);
+    const cliDecision = JSON.parse((await cli(env, 'policy', 'explain', '--group', 'Enterprise Sales', '--touch', 'Executive Whiskey Set', '--email', 'miles@cyberdyne.example', '--json')).out) as {
+      outcome: string;
+      reasons: { code: string }[];
+      consulted: { rule: string; passed: boolean }[];
+    };
+    expect(await page.locator('[data-outcome]').getAttribute('data-outcome')).toBe(cliDecision.outcome);
+    expect(await page.locator('li[data-reason]').evaluateAll((items) => items.map((i) => i.getAttribute('data-reason')))).toEqual(cliDecision.reasons.map((r) => r.code));
+    expect(await page.locator('tr[data-rule]').evaluateAll((rows) => rows.map((r) => [r.getAttribute('data-rule'), r.getAttribute('data-passed') === 'yes']))).toEqual(
+      cliDecision.consulted.map((c) => [c.rule, c.passed]),
+    );
+    await shot(page, '29-policy-explain');
+  }, 90_000);
 
   it('raised no Content-Security-Policy violation on any page', () => {
     expect(violations).toEqual([]);

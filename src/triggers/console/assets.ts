@@ -2,7 +2,8 @@
  * @module The console's static files, kept as text in the module so they ship in dist/ with the
  * code and need no build step: one stylesheet and one small script, served from the console
  * itself (the Content-Security-Policy allows nothing else). The script only improves pages that
- * work without it: it keeps a form from being sent twice and adds copy buttons.
+ * work without it: it keeps a form from being sent twice, adds copy buttons, and follows a
+ * running run's progress.
  */
 import { createHash } from 'node:crypto';
 
@@ -133,6 +134,45 @@ svg text.cap-label { fill: var(--bad); }
 .copy-row code, .copy-row pre { flex: 1; margin: 0; background: #f4f6f9; border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px; overflow-x: auto; white-space: pre; }
 .copy-row button { flex: none; }
 footer.foot { max-width: 1180px; margin: 0 auto; padding: 0 24px 30px; color: var(--faint); font-size: 0.82rem; }
+.pager { display: flex; justify-content: space-between; align-items: center; gap: 12px; padding: 12px 22px; border-top: 1px solid var(--line); }
+p.pad { padding: 0 22px 14px; }
+form.filters { display: flex; flex-wrap: wrap; gap: 10px 14px; align-items: flex-end; padding: 4px 22px 16px; }
+.card:not(.flush) form.filters { padding: 4px 0 0; }
+form.filters label { display: flex; flex-direction: column; gap: 4px; font-size: 0.8rem; font-weight: 600; color: var(--muted); }
+form.filters label.wide { flex: 1 1 300px; }
+form.filters input, form.filters select { padding: 7px 9px; border: 1px solid #cfd5df; border-radius: 6px; font: inherit; font-size: 0.92rem; font-weight: 400; color: var(--ink); background: #fff; min-width: 120px; }
+form.filters .filter-actions { display: flex; gap: 8px; align-items: center; }
+form.filters .button { padding: 7px 16px; }
+td.args { max-width: 260px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.nowrap { white-space: nowrap; }
+.table-scroll { overflow-x: auto; }
+table.audit td:first-child { min-width: 92px; }
+table.audit.guard td:nth-child(2) { white-space: nowrap; }
+table.audit.guard td:nth-child(7), table.audit.guard td:nth-child(8), table.audit.tools td:nth-child(2) { overflow-wrap: anywhere; }
+.page-head .button { white-space: nowrap; }
+.card.flush > .tabs:first-child { padding-top: 18px; }
+table.events td:first-child, table.events th:first-child { width: 64px; }
+table.events td:nth-child(2) { width: 200px; white-space: nowrap; }
+.run-actions form { margin: 0; }
+svg.progress { display: block; width: 100%; height: 14px; margin: 4px 0 10px; }
+svg .item-sent, .legend i.item-sent { fill: var(--ok); background: var(--ok); }
+svg .item-already_sent, .legend i.item-already_sent { fill: #6cbf94; background: #6cbf94; }
+svg .item-skipped, .legend i.item-skipped { fill: #b7c0cf; background: #b7c0cf; }
+svg .item-refused, .legend i.item-refused { fill: var(--bad); background: var(--bad); }
+svg .item-pending_approval, .legend i.item-pending_approval { fill: var(--observed); background: var(--observed); }
+svg .item-outcome_unknown, .legend i.item-outcome_unknown { fill: #9b7fd6; background: #9b7fd6; }
+svg .item-retry, .legend i.item-retry { fill: var(--held); background: var(--held); }
+svg .item-pending, .legend i.item-pending { fill: #dfe4ec; background: #dfe4ec; }
+.legend.counts b { color: var(--ink); font-variant-numeric: tabular-nums; }
+.live { color: var(--ok); font-weight: 600; }
+.badge.allow, .badge.ok, .badge.already_sent, .badge.resumed, .badge.signed_in, .badge.created { background: var(--ok-bg); color: var(--ok); }
+.badge.deny, .badge.refused, .badge.upstream_error, .badge.internal_error, .badge.invalid_arguments, .badge.unknown_tool, .badge.revoked { background: var(--bad-bg); color: var(--bad); }
+.badge.needs_approval, .badge.pending_approval, .badge.retry, .badge.rate_limited, .badge.requeued { background: var(--warn-bg); color: var(--warn); }
+.badge.skipped, .badge.not_found { background: #eef1f6; color: var(--muted); }
+ul.problems { margin: 8px 0 12px; padding-left: 20px; }
+ul.problems li { margin: 4px 0; color: #7a1a12; word-break: break-word; }
+ul.reasons { margin: 4px 0 16px; padding-left: 20px; }
+.explanation h3 { margin-top: 14px; }
 `;
 
 const JS = `
@@ -140,6 +180,8 @@ const JS = `
 // A form is sent once: its buttons are disabled as it goes (after the browser has read which was pressed).
 document.addEventListener('submit', function (event) {
   var form = event.target;
+  // Only forms that change something: a filter (GET) works again after Back.
+  if ((form.getAttribute('method') || 'get').toLowerCase() !== 'post') return;
   if (form.dataset.sent === 'yes') { event.preventDefault(); return; }
   form.dataset.sent = 'yes';
   setTimeout(function () {
@@ -159,6 +201,37 @@ document.querySelectorAll('button[data-copy]').forEach(function (button) {
     });
   });
 });
+// Live progress of a run: an element <div data-live="URL" data-status="running"> is polled while the run
+// works; its numbers ([data-count], [data-field=done]) and bar ([data-part]) follow, and the page
+// reloads once the run stops working, so its summary and buttons change with it.
+(function () {
+  var live = document.querySelector('[data-live]');
+  if (!live) return;
+  var order = ['sent', 'already_sent', 'skipped', 'refused', 'pending_approval', 'outcome_unknown', 'retry', 'pending'];
+  var number = function (n) { return n.toLocaleString('en-US'); };
+  var tick = function () {
+    fetch(live.dataset.live, { credentials: 'same-origin', cache: 'no-store', headers: { accept: 'application/json' } })
+      .then(function (answer) { return answer.ok ? answer.json() : Promise.reject(answer.status); })
+      .then(function (progress) {
+        if (progress.status !== live.dataset.status) { window.location.reload(); return; }
+        order.forEach(function (status) {
+          live.querySelectorAll('[data-count="' + status + '"]').forEach(function (el) { el.textContent = number(progress.counts[status] || 0); });
+        });
+        live.querySelectorAll('[data-field=done]').forEach(function (el) { el.textContent = number(progress.done); });
+        live.querySelectorAll('[data-field=total]').forEach(function (el) { el.textContent = number(progress.total); });
+        var x = 0;
+        order.forEach(function (status) {
+          var part = live.querySelector('[data-part="' + status + '"]');
+          var width = progress.total > 0 ? ((progress.counts[status] || 0) / progress.total) * 1000 : 0;
+          if (part) { part.setAttribute('x', x.toFixed(2)); part.setAttribute('width', width.toFixed(2)); }
+          x += width;
+        });
+        setTimeout(tick, 2000);
+      })
+      .catch(function () { setTimeout(tick, 10000); });
+  };
+  setTimeout(tick, 2000);
+})();
 `;
 
 /** A static file: its body, type, and a short hash of it that names the version in its URL. */

@@ -14,8 +14,11 @@ import { html } from './html.js';
 import type { Html } from './html.js';
 import { layout } from './layout.js';
 import { approvalsPage } from './pages/approvals.js';
+import { auditPage } from './pages/audit.js';
 import { mcpServersPage } from './pages/mcp-servers.js';
 import { overviewPage } from './pages/overview.js';
+import { policiesPage } from './pages/policies.js';
+import { runsPage } from './pages/runs.js';
 import { confirmSignIn, continueHere, linkNotValid, refused, signedOut, signInNeeded } from './pages/sign-in.js';
 import type { ConsolePage, ConsoleServices, NavEntry, PageContent, Route, RouteContext } from './router.js';
 import { clearedCookie, consoleCookie, cookiePolicy, cookies, fromConsoleOrigin, readForm, redirect, sameSecret, sendAsset, sendHtml, sendText, sessionCookie } from './web.js';
@@ -24,7 +27,7 @@ import { clearedCookie, consoleCookie, cookiePolicy, cookies, fromConsoleOrigin,
 export const CONSOLE_PATH = '/console';
 
 /** The pages every console has, in navigation order. */
-export const CONSOLE_PAGES: readonly ConsolePage[] = [overviewPage, approvalsPage, mcpServersPage];
+export const CONSOLE_PAGES: readonly ConsolePage[] = [overviewPage, approvalsPage, runsPage, auditPage, policiesPage, mcpServersPage];
 
 export interface ConsoleOptions {
   readonly services: ConsoleServices;

@@ -5,11 +5,11 @@
  * Origin and synchronizer token for every POST, the admin check — before the route runs.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Clock } from '../../domain/index.js';
-import type { Approvals, LedgerPort, PolicySource } from '../../guard/index.js';
+import type { CampaignInfo, Clock } from '../../domain/index.js';
+import type { Approvals, Guard, LedgerPort, PolicySource } from '../../guard/index.js';
 import type { Logger } from '../../log/index.js';
-import type { RunStore } from '../../orchestrator/index.js';
-import type { CreateServerInput, McpServerRecord, ToolDefinition } from '../../tools/index.js';
+import type { RunRecord, RunStore } from '../../orchestrator/index.js';
+import type { CreateServerInput, McpServerRecord, ToolAuditLog, ToolDefinition } from '../../tools/index.js';
 import type { ConsoleAccounts, ConsoleSession } from './accounts.js';
 import type { Html } from './html.js';
 
@@ -45,16 +45,40 @@ export interface ConsoleMcpServers {
   snippets(target: { readonly url: string; readonly token: string; readonly requireApiTokenAuth: boolean }): string;
 }
 
+/** Resume and cancel, as `giftguard runs resume|cancel` do: through the orchestrator of this process. */
+export interface RunControl {
+  /** Continues an unfinished run here; refuses (GiftingError) as the orchestrator does. `by` is recorded in the run's log. */
+  resume(id: string, by: string): Promise<void>;
+  /** Cancels a run (no further sends); `by` is recorded in the run's log. */
+  cancel(id: string, by: string): Promise<RunRecord>;
+}
+
+/** "Explain a send" on the policies page: the guard's own explanation, as `giftguard policy explain` gives it. */
+export interface ConsoleExplainer {
+  /** The decision for a send that is not made, with every rule consulted; reserves nothing. */
+  explain: Guard['explain'];
+  /** The policy decisions are made by (campaign names resolved), or why every spend is refused. */
+  decisionPolicy: Guard['decisionPolicy'];
+  /** The account's campaigns, to name one by (asks Sendoso: only when a person explains a send). */
+  campaigns(): Promise<readonly Pick<CampaignInfo, 'id' | 'name'>[]>;
+}
+
 /** Everything the console's pages read and act through; built once by the composition root. */
 export interface ConsoleServices {
   readonly accounts: ConsoleAccounts;
   /** Decides through the guard (payload hash and caps re-checked), like Slack and the CLI. */
   readonly approvals: Approvals;
-  /** For budget figures (the same numbers `giftguard budget` prints). */
-  readonly ledger: Pick<LedgerPort, 'budget' | 'view'>;
+  /** For budget figures (the same numbers `giftguard budget` prints) and the guard's audit trail. */
+  readonly ledger: Pick<LedgerPort, 'budget' | 'view' | 'guardEvents'>;
   /** The policy in force as its files say now, or why every spend is refused. */
   readonly policy: PolicySource;
-  readonly runs: Pick<RunStore, 'list' | 'get'>;
+  readonly runs: Pick<RunStore, 'list' | 'get' | 'listing' | 'page' | 'unfinishedCounts' | 'itemsPage' | 'itemCounts' | 'recentEvents'>;
+  /** Resume and cancel on the runs pages; without it runs are shown, not acted on. */
+  readonly runControl?: RunControl | undefined;
+  /** MCP tool calls (`giftguard audit`) on the audit page; without it the page shows the guard's log alone. */
+  readonly toolCalls?: Pick<ToolAuditLog, 'page'> | undefined;
+  /** "Explain a send" on the policies page; without it the page shows the policy alone. */
+  readonly explainer?: ConsoleExplainer | undefined;
   /** Sendoso's group budgets, when read; undefined before the first read or when it failed. */
   balances(): SendosoBalances | undefined;
   /** Adds an entry to the audit trail. */
@@ -90,6 +114,8 @@ export interface PageContent {
   /** Which navigation entry is current. */
   readonly nav?: string | undefined;
   readonly body: Html;
+  /** Extra elements for <head> (a refresh for browsers without script). */
+  readonly head?: Html | undefined;
 }
 
 export interface Route {

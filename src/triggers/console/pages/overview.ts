@@ -147,12 +147,12 @@ ${global}
             html`<tr><td><a href="/console/approvals/${a.id}">${a.touchName}</a><div class="faint small">${a.recipients.join(', ')} · ${callerText(a.request.caller)}</div></td><td>${a.group}</td><td class="num">${money(a.amount, a.currency)}</td><td class="small">${relative(a.expiresAt, now)}</td></tr>`,
         )}</tbody></table>`
   }</section>
-<section class="card flush"><div class="card-head"><h2>Recent runs</h2><span class="faint small">giftguard runs list</span></div>${
+<section class="card flush"><div class="card-head"><h2>Recent runs</h2><a href="/console/runs">All runs</a></div>${
     runs.length === 0
       ? emptyState('No runs yet', html`Workflows started from the CLI, Slack or a schedule appear here, e.g. <code>giftguard run abm …</code>.`)
       : html`<table><thead><tr><th>Run</th><th>Status</th><th>Updated</th></tr></thead><tbody>${runs.map(
           (r) =>
-            html`<tr><td><span class="mono">${r.id}</span> <span class="muted">${r.workflow}</span>${r.summary ? html`<div class="faint small">${r.summary}</div>` : ''}</td><td>${badge(r.status)}</td><td class="small">${relative(r.updatedAt, now)}</td></tr>`,
+            html`<tr><td><a class="mono" href="/console/runs/${r.id}">${r.id}</a> <span class="muted">${r.workflow}</span>${r.summary ? html`<div class="faint small">${r.summary}</div>` : ''}</td><td>${badge(r.status)}</td><td class="small">${relative(r.updatedAt, now)}</td></tr>`,
         )}</tbody></table>`
   }</section>
 </div>`;
