@@ -226,6 +226,7 @@ describe('one schema for every store', () => {
       'guard@4': 'f741a16de7dc2f24',
       'guard@5': '6b02b9687dcf8fd4',
       'guard@6': '67f1bab1f006e08b',
+      'guard@7': '3b2c229666a9b14e',
       'tools@1': '2b11541628086a2d',
       'tool_audit@1': 'df260b9f2bb6dce9',
       'orchestrator@1': 'a36799a54f148ce3',

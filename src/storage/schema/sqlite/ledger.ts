@@ -179,5 +179,13 @@ export const ledgerSchema: StoreSchema = {
       ) WITHOUT ROWID;
     `,
     },
+    {
+      version: 7,
+      description: 'approval lists read newest first by an index, not a sort of every request',
+      sql: `
+      CREATE INDEX approvals_created ON approvals (created_at DESC, id);
+      CREATE INDEX approvals_status_created ON approvals (status, created_at DESC, id);
+    `,
+    },
   ],
 };
