@@ -6,6 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { WAL_SIZE_LIMIT_BYTES } from './sqlite.js';
 import type { SqliteDatabase } from './sqlite.js';
 
 const WORKER_SOURCE = `
@@ -14,7 +15,13 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.path);
 db.pragma('busy_timeout = 5000');
 const timer = setInterval(() => {
-  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch (error) { parentPort.postMessage(String(error && error.message)); }
+  try {
+    // PASSIVE never waits, so under steady writes it never reaches the last frame and the WAL is
+    // never started over: it grew by every commit (1.2 GB in a 10k batch). Past the limit, RESTART
+    // waits for a gap between transactions so that the next commit starts the WAL from the top.
+    const [{ log }] = db.pragma('wal_checkpoint(PASSIVE)');
+    if (log * workerData.pageSize > workerData.walLimitBytes) db.pragma('wal_checkpoint(RESTART)');
+  } catch (error) { parentPort.postMessage(String(error && error.message)); }
 }, workerData.intervalMs);
 parentPort.on('message', () => { clearInterval(timer); db.close(); process.exit(0); });
 `;
@@ -27,7 +34,7 @@ parentPort.on('message', () => { clearInterval(timer); db.close(); process.exit(
 export function startBackgroundCheckpoints(db: SqliteDatabase, path: string, intervalMs = 250, onError?: (message: string) => void): () => Promise<void> {
   if (path === ':memory:') return async () => undefined;
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, path, intervalMs } });
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, path, intervalMs, pageSize: db.pragma('page_size', { simple: true }), walLimitBytes: WAL_SIZE_LIMIT_BYTES } });
   worker.unref();
   if (onError) worker.on('message', onError);
   db.pragma('wal_autocheckpoint = 0');
