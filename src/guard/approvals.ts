@@ -73,6 +73,8 @@ export interface Approvals {
   approve(id: string, decider: Decider): Promise<ApproveOutcome>;
   /** Refuses the send as `decider` (same identity rules), with an optional recorded reason. */
   deny(id: string, decider: Decider, reason?: string): Promise<void>;
+  /** Withdraws a pending request whose run was cancelled (void, with the reason); true when it was pending. */
+  withdraw(id: string, by: string, reason: string): Promise<boolean>;
 }
 
 /** What a trigger that only reports approvals gets (the agent): it cannot decide them. */
@@ -143,5 +145,6 @@ export function createApprovals(options: ApprovalsOptions): Approvals {
     async deny(id, decider, reason) {
       await decidingGuard().deny(id, decider, reason);
     },
+    withdraw: (id, by, reason) => decidingGuard().withdraw(id, by, reason),
   };
 }

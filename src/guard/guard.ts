@@ -639,6 +639,17 @@ export class Guard implements SpendGate {
   }
 
   /**
+   * Withdraws a request nobody waits for any more (its run was cancelled), so approving it later
+   * cannot send a gift for a cancelled run. True when it was still pending.
+   */
+  async withdraw(id: string, by: string, reason: string): Promise<boolean> {
+    const approval = await this.options.ledger.approval(id);
+    if (!approval || approval.status !== 'pending') return false;
+    await this.options.ledger.decideApproval(id, 'voided', by, reason, this.options.clock.now());
+    return true;
+  }
+
+  /**
    * Sends every approved request still waiting; returns how many batches went out. A send that
    * Sendoso did not take for a passing reason (429s past the gateway's patience, Sendoso
    * unreachable) stays approved and is tried again next time; an unknown outcome stays approved

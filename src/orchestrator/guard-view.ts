@@ -48,6 +48,8 @@ export interface GuardView {
   /** The decision a send would get, in one sentence, for dry runs. */
   explain(group: string, touchId: number, email: string): Promise<string>;
   approval(id: string): Promise<ApprovalState | undefined>;
+  /** Withdraws a pending approval request whose run was cancelled; true when it was pending. */
+  withdrawApproval(id: string, by: string, reason: string): Promise<boolean>;
   reconcile(): Promise<void>;
 }
 
@@ -107,6 +109,7 @@ export function localGuardView(
       const approval = await approvals.get(id);
       return approval && { status: approval.status, reason: approval.decisionReason, trackingCode: approval.trackingCode };
     },
+    withdrawApproval: (id, by, reason) => approvals.withdraw(id, by, reason),
     async reconcile() {
       await guard.reconcile(history);
     },

@@ -169,6 +169,19 @@ function finishedStatus(output: { readonly status: string } | undefined): RunSta
   }
 }
 
+function approvalOfContext<W extends WorkflowName>(workflow: W, context: unknown): string | undefined {
+  const definition: WorkflowDefinition<W> = WORKFLOWS[workflow];
+  // Stored JSON gets its type back here, as in resume: the workflow name was checked first.
+  return definition.approvalOf?.(context as ContextOf<W>);
+}
+
+/** The approval request a stored run waits on a person for, if any (ABM sends wait for one). */
+export function approvalWaitedOn(run: RunRecord): string | undefined {
+  if (run.status !== 'waiting' || !isWorkflowName(run.workflow)) return undefined;
+  const context = (run.snapshot as { context?: unknown } | null)?.context;
+  return context === undefined ? undefined : approvalOfContext(run.workflow, context);
+}
+
 /** Starts, restores, cancels and lists runs. */
 export class Orchestrator {
   private readonly active = new Map<string, { actor: Pick<RunActor<unknown>, 'send' | 'stop'>; finish: () => void }>();
@@ -275,9 +288,16 @@ export class Orchestrator {
   }
 
   /** Cancels a run: no further sends. A run active in another process stops at its next check. */
-  cancel(id: string, by = 'orchestrator'): RunRecord {
+  /**
+   * Cancels a run: nothing more is sent. A request it was waiting on a person for is withdrawn with
+   * it, so approving that request later cannot send a gift for a cancelled run.
+   */
+  async cancel(id: string, by = 'orchestrator'): Promise<RunRecord> {
+    const waitedOn = this.options.store.get(id);
     const run = this.options.store.cancel(id, by, this.options.clock.now());
     this.active.get(id)?.actor.send({ type: 'run.cancel' });
+    const approvalId = waitedOn && approvalWaitedOn(waitedOn);
+    if (approvalId) await this.options.guard?.withdrawApproval(approvalId, by, `run ${id} was cancelled`);
     return run;
   }
 

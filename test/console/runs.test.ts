@@ -282,8 +282,10 @@ describe('a run waiting for approval', () => {
     expect(auditOf(e)).toEqual([{ outcome: 'cancelled', caller: 'cli:operator', reasons: [waiting.id] }]);
     const after = await (await c.get(`/console/runs/${waiting.id}?done=cancelled`, cookie)).text();
     expect(textOf(after)).toContain('Cancelled. Nothing more is sent');
-    // Cancelling decided nothing about its approval request: the page says approving it would still send.
-    expect(textOf(after)).toContain('Its approval request is still open. Cancelling the run did not decide it');
+    // Cancelling withdrew the request it waited on, so approving it later cannot send.
+    const approvalId = /\/console\/approvals\/(apr_\w+)/.exec(page)![1]!;
+    expect(await e.ledger.approval(approvalId)).toMatchObject({ status: 'voided', decidedBy: 'cli:operator' });
+    expect(textOf(after)).not.toContain('Its approval request is still open');
     expect(after).not.toContain('data-live=');
     expect(await (await c.get(`/console/runs/${waiting.id}/progress`, cookie)).json()).toMatchObject({ status: 'cancelled' });
   });

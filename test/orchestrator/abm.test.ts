@@ -107,6 +107,22 @@ describe('approval waits are durable', () => {
     expect(await sends('sarah@cyberdyne.example')).toHaveLength(1);
   });
 
+  it('cancelling a run that waits for approval withdraws its request: approving it later sends nothing', async () => {
+    env = await startOrchestration();
+    (env.guard.policy!.costs as any[]).find((c) => c.touch === 'Branded Yeti Mug').cost = 4500;
+    const waiting = await env.orchestrator.start('abm', { ...sarah, group: 'Sales Development', campaign: 'Branded Yeti Mug' }).settled;
+    expect(waiting.status).toBe('waiting');
+    const approvalId = (env.runs.get(waiting.id)!.snapshot as any).context.send.approvalId as string;
+    expect((await env.ledger.approval(approvalId))!.status).toBe('pending');
+
+    expect((await env.orchestrator.cancel(waiting.id, 'tester')).status).toBe('cancelled');
+    expect(await env.ledger.approval(approvalId)).toMatchObject({ status: 'voided', decisionReason: `run ${waiting.id} was cancelled` });
+    // An approver who opens the request afterwards cannot send it.
+    await expect(env.guard.approve(approvalId, { identity: 'slack:U0APPROVER1' })).rejects.toThrow(/voided|not pending|no longer/i);
+    await env.guard.dispatchApproved();
+    expect(await sends('sarah@cyberdyne.example')).toHaveLength(0);
+  });
+
   it('a wait that reaches its deadline ends the run as not sent', async () => {
     env = await startOrchestration();
     (env.guard.policy!.costs as any[]).find((c) => c.touch === 'Branded Yeti Mug').cost = 4500;

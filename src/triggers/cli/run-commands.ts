@@ -334,8 +334,13 @@ export function runsCommand(io: CliIo, factory: AppFactory): Command {
     .action(async (id: string) => {
       const app = factory({ env: io.env });
       try {
+        const { approvalWaitedOn } = await import('../../orchestrator/index.js');
+        const waitedOn = app.runs().get(id);
         app.runs().cancel(id, 'cli', app.clock.now());
-        io.stdout.write(`Cancelled ${id}. A process still running it stops before its next send.\n`);
+        // The request it waited on a person for goes with it: approving it later must send nothing.
+        const approvalId = waitedOn && approvalWaitedOn(waitedOn);
+        const withdrawn = approvalId !== undefined && (await app.approvals().withdraw(approvalId, `cli:${app.config.operator}`, `run ${id} was cancelled`));
+        io.stdout.write(`Cancelled ${id}.${withdrawn ? ` Its approval request ${approvalId} is withdrawn.` : ''} A process still running it stops before its next send.\n`);
       } finally {
         await app.close();
       }

@@ -229,7 +229,7 @@ async function detailPage(context: RouteContext, status = 200, banner: Html = ht
   const total = ITEM_STATUSES.reduce((sum, s) => sum + counts[s], 0);
   const live = !FINISHED.includes(run.status) && run.status !== 'incomplete';
   const approvalId = (run.snapshot as { context?: { send?: { approvalId?: string } } } | null)?.context?.send?.approvalId;
-  // A run cancelled while it waited leaves its approval request open: approving it would still send.
+  // Cancelling withdraws the request a run waited on; one cancelled by an earlier version may still be open, and approving it would send.
   const openApproval = run.status === 'cancelled' && approvalId ? (await services.approvals.get(approvalId))?.status === 'pending' : false;
 
   // The rows: one status (or all), a keyset page after a row index.
@@ -299,7 +299,7 @@ ${itemTabs}${
 <p class="lede"><span class="mono">${run.id}</span>${run.summary ? html` · <span data-field="summary">${run.summary}</span>` : ''}</p></div></div>
 ${banner}
 ${run.status === 'waiting' && approvalId ? notice('warn', 'Waiting for a person to approve the send.', html` <a href="/console/approvals/${approvalId}">Open the approval request</a>; the run goes on once it is decided.`) : ''}
-${openApproval ? notice('warn', 'Its approval request is still open.', html` Cancelling the run did not decide it: approving it would still send the gift. <a href="/console/approvals/${approvalId}">Deny it</a> to be sure nothing is sent.`) : ''}
+${openApproval ? notice('warn', 'Its approval request is still open.', html` This run was cancelled without withdrawing it: approving it would still send the gift. <a href="/console/approvals/${approvalId}">Deny it</a> to be sure nothing is sent.`) : ''}
 ${actions(context, run, session)}
 <div class="grid${run.workflow === 'batch' ? ' two' : ''}"${live ? html` data-live="/console/runs/${run.id}/progress"` : ''} data-status="${run.status}">
 <section class="card"><h2>The run</h2><dl class="facts">
