@@ -364,8 +364,10 @@ describe('the web console in a browser, against a running serve', () => {
     await page.waitForURL(`${base}/console/runs/${toCancel.id}?done=cancelled`);
     expect(await page.locator('[data-field="status"] .badge').first().textContent()).toBe('cancelled');
     expect(await page.locator('tr[data-event="cancelled"]').textContent()).toContain('Cancelled by cli:operator');
-    // Its approval request is still open, and the page says so (approving it would still send).
-    expect(await page.locator('.notice.warn').first().textContent()).toContain('Its approval request is still open.');
+    // Its approval request went with it: withdrawn, so approving it later cannot send.
+    expect(await page.locator('.notice.warn').count()).toBe(0);
+    const withdrawn = (await cli(env, 'approvals', 'list', '--all', '--json')).out;
+    expect((JSON.parse(withdrawn) as { status: string; decisionReason: string | null }[]).filter((a) => a.decisionReason === `run ${toCancel.id} was cancelled`).map((a) => a.status)).toEqual(['voided']);
     await shot(page, '24-run-cancelled');
 
     // Audit: the guard's log, a person's entries found through the filter form, and the CSV.
