@@ -13,7 +13,9 @@ const WORKER_SOURCE = `
 const { workerData, parentPort } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.path);
-db.pragma('busy_timeout = 5000');
+// A RESTART checkpoint blocks new writers for as long as it waits; waiting only briefly (and trying
+// again next interval) keeps it from holding up another process's commits past their own timeout.
+db.pragma('busy_timeout = 20');
 const timer = setInterval(() => {
   try {
     // PASSIVE never waits, so under steady writes it never reaches the last frame and the WAL is
