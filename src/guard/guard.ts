@@ -570,7 +570,7 @@ export class Guard implements SpendGate {
     const { by, overridden } = authorizeDecider(approval.group, approversOf(state.policy ?? this.policy, approval.group), decider);
     if (overridden) await this.recordOverride(id, 'approve', by, decider.override!, now);
     if (!state.policy) {
-      await ledger.decideApproval(id, 'denied', by, state.refusal.message, now);
+      if (!(await ledger.decideApproval(id, 'denied', by, state.refusal.message, now))) await this.decidedMeanwhile(id);
       return { status: 'denied', reasons: [state.refusal] };
     }
     const policy = state.policy;
@@ -583,7 +583,7 @@ export class Guard implements SpendGate {
       const reason = !candidate
         ? `the campaign (touch ${approval.touchId}) is no longer active`
         : `the request changed since it was submitted (cost now ${cost === undefined ? 'unknown' : formatMoney(cost, candidate.touch.currency)})`;
-      await ledger.decideApproval(id, 'voided', by, reason, now);
+      if (!(await ledger.decideApproval(id, 'voided', by, reason, now))) await this.decidedMeanwhile(id);
       return { status: 'voided', reason: `Approval ${id} is void: ${reason}. Submit the send again.` };
     }
 
@@ -598,18 +598,22 @@ export class Guard implements SpendGate {
       approvalId: id,
       caller: by,
     });
-    if (result.kind === 'reserved') {
-      await ledger.decideApproval(id, 'approved', by, null, now);
-      return { status: 'approved', intentIds: result.intents.map((i) => i.id) };
-    }
+    // Reserved means approved: the ledger marked it in the same transaction.
+    if (result.kind === 'reserved') return { status: 'approved', intentIds: result.intents.map((i) => i.id) };
     const reasons: readonly DecisionReason[] =
       result.kind === 'existing'
         ? [{ code: 'already_requested', message: 'This exact send already exists; it was not reserved again.' }]
         : result.kind === 'decided' && result.decision.dryRun && result.decision.outcome !== 'deny'
           ? [dryRunReason(result.decision)]
           : result.decision.reasons;
-    await ledger.decideApproval(id, 'denied', by, reasons.map((r) => r.message).join(' '), now);
+    if (!(await ledger.decideApproval(id, 'denied', by, reasons.map((r) => r.message).join(' '), now))) await this.decidedMeanwhile(id);
     return { status: 'denied', reasons };
+  }
+
+  /** Someone else decided `id` while this decision was being made: say what stands. */
+  private async decidedMeanwhile(id: string): Promise<never> {
+    const status = (await this.options.ledger.approval(id))?.status ?? 'unknown';
+    throw new GiftingError('bad_request', `Approval ${id} is ${status}, not pending`);
   }
 
   /** An override is logged and audited apart from the decision, with its reason. */
@@ -634,7 +638,7 @@ export class Guard implements SpendGate {
     const approval = await this.pendingApproval(id, now);
     const { by, overridden } = authorizeDecider(approval.group, approversOf(this.policy, approval.group), decider);
     if (overridden) await this.recordOverride(id, 'deny', by, decider.override!, now);
-    await ledger.decideApproval(id, 'denied', by, reason ?? null, now);
+    if (!(await ledger.decideApproval(id, 'denied', by, reason ?? null, now))) await this.decidedMeanwhile(id);
     await this.options.onSettled?.([{ ref: id, outcome: 'refused', detail: `denied by ${by}${reason ? `: ${reason}` : ''}` }]);
   }
 
@@ -643,10 +647,7 @@ export class Guard implements SpendGate {
    * cannot send a gift for a cancelled run. True when it was still pending.
    */
   async withdraw(id: string, by: string, reason: string): Promise<boolean> {
-    const approval = await this.options.ledger.approval(id);
-    if (!approval || approval.status !== 'pending') return false;
-    await this.options.ledger.decideApproval(id, 'voided', by, reason, this.options.clock.now());
-    return true;
+    return this.options.ledger.decideApproval(id, 'voided', by, reason, this.options.clock.now());
   }
 
   /**

@@ -203,8 +203,12 @@ export interface LedgerPort {
   intentsOfApproval(approvalId: string): Promise<Intent[]>;
   /** Approvals newest first: all, those in one status, or as a query asks (status, group, limit). */
   approvals(query?: ApprovalStatus | ApprovalQuery): Promise<Approval[]>;
-  /** Records a decision on an approval (and its audit entry). */
-  decideApproval(id: string, status: ApprovalStatus, by: string | null, reason: string | null, now: number): Promise<void>;
+  /**
+   * Records a decision on an approval (and its audit entry), only from the status it may follow
+   * (a decision from pending; sent or failed from approved): false when the approval was no
+   * longer there, so of two processes deciding at once only the first one's decision stands.
+   */
+  decideApproval(id: string, status: ApprovalStatus, by: string | null, reason: string | null, now: number): Promise<boolean>;
   /** Marks pending approvals past their expiry as expired; returns how many. */
   expireApprovals(now: number): Promise<number>;
   /** Current usage for `policy explain` and `giftguard budget`. */

@@ -6,7 +6,7 @@
  * decision costs the same with ten or a million ledger rows.
  */
 import { randomBytes } from 'node:crypto';
-import { cents } from '../domain/index.js';
+import { GiftingError, cents } from '../domain/index.js';
 import type { Cents, DecisionReason, SpendKind } from '../domain/index.js';
 import type { SqliteDatabase } from '../storage/index.js';
 import { evaluate, findGroupPolicy } from './evaluate.js';
@@ -183,6 +183,20 @@ const toApproval = (r: ApprovalRow): Approval => ({
   decisionReason: r.decision_reason,
 });
 
+/**
+ * The statuses each approval status may follow. A person's decision only ends a pending request;
+ * sent and failed only follow approved (failed may still turn out sent after reconciliation).
+ */
+const APPROVAL_FOLLOWS: Record<ApprovalStatus, readonly ApprovalStatus[]> = {
+  pending: [],
+  approved: ['pending'],
+  denied: ['pending'],
+  voided: ['pending'],
+  expired: ['pending'],
+  sent: ['approved', 'failed'],
+  failed: ['approved'],
+};
+
 /** The SQLite implementation of the ledger. Synchronous underneath; async at the port. */
 export class SqliteLedger implements LedgerPort {
   private readonly s;
@@ -280,7 +294,10 @@ export class SqliteLedger implements LedgerPort {
       ),
       pendingApproval: db.prepare<[string, string], ApprovalRow>(`SELECT * FROM approvals WHERE request_key = ? AND payload_hash = ? AND status = 'pending'`),
       approval: db.prepare<[string], ApprovalRow>('SELECT * FROM approvals WHERE id = ?'),
-      decide: db.prepare('UPDATE approvals SET status = ?, decided_at = ?, decided_by = COALESCE(?, decided_by), decision_reason = COALESCE(?, decision_reason) WHERE id = ?'),
+      decide: db.prepare(
+        `UPDATE approvals SET status = @status, decided_at = @now, decided_by = COALESCE(@by, decided_by), decision_reason = COALESCE(@reason, decision_reason)
+         WHERE id = @id AND status IN (SELECT value FROM json_each(@from))`,
+      ),
       expireApprovals: db.prepare(`UPDATE approvals SET status = 'expired', decided_at = ? WHERE status = 'pending' AND expires_at <= ?`),
       pins: db.prepare<[], { name: string; touch_id: number }>('SELECT name, touch_id FROM policy_touch_pins'),
       pin: db.prepare('INSERT OR IGNORE INTO policy_touch_pins (name, touch_id, pinned_at) VALUES (?, ?, ?)'),
@@ -365,6 +382,11 @@ export class SqliteLedger implements LedgerPort {
       if (input.now - this.lastExpiry >= 1000) {
         this.expireHoldsSync(input.now);
         this.lastExpiry = input.now;
+      }
+      // An approval is decided once: of two people approving at once, the second finds it decided.
+      if (input.approvalId !== undefined) {
+        const approval = this.s.approval.get(input.approvalId);
+        if (approval?.status !== 'pending') throw new GiftingError('bad_request', `Approval ${input.approvalId} is ${approval?.status ?? 'unknown'}, not pending`);
       }
       const existing = input.keys.flatMap((key) => this.s.liveByKey.all(key)).map(toIntent);
       if (existing.length > 0) return { kind: 'existing', intents: existing };
@@ -477,6 +499,9 @@ export class SqliteLedger implements LedgerPort {
         this.bump(scopes, amount, 0);
       });
       record(ids);
+      // Approved in the same transaction that reserved it, so a denial racing this approval either
+      // came first (and nothing was reserved) or finds it approved.
+      if (input.approvalId !== undefined) this.decideApprovalSync(input.approvalId, 'approved', input.caller, null, input.now);
       return { kind: 'reserved', decision, intents };
     });
     return run.immediate();
@@ -680,19 +705,23 @@ export class SqliteLedger implements LedgerPort {
     return list({ ...(status !== undefined && { status }), ...(group !== undefined && { group }), ...(limit !== undefined && { limit }) }).map(toApproval);
   }
 
-  async decideApproval(id: string, status: ApprovalStatus, by: string | null, reason: string | null, now: number): Promise<void> {
-    this.db.transaction(() => {
-      this.s.decide.run(status, now, by, reason, id);
-      const approval = this.s.approval.get(id);
-      this.auditSync({
-        at: now,
-        event: 'approval',
-        outcome: status,
-        approvalId: id,
-        ...(by !== null && { caller: by }),
-        ...(approval && { group: approval.group_name, recipientIdentities: JSON.parse(approval.recipients) as string[] }),
-      });
-    })();
+  async decideApproval(id: string, status: ApprovalStatus, by: string | null, reason: string | null, now: number): Promise<boolean> {
+    return this.db.transaction(() => this.decideApprovalSync(id, status, by, reason, now))();
+  }
+
+  private decideApprovalSync(id: string, status: ApprovalStatus, by: string | null, reason: string | null, now: number): boolean {
+    const changed = this.s.decide.run({ status, now, by, reason, id, from: JSON.stringify(APPROVAL_FOLLOWS[status]) }).changes > 0;
+    if (!changed) return false;
+    const approval = this.s.approval.get(id);
+    this.auditSync({
+      at: now,
+      event: 'approval',
+      outcome: status,
+      approvalId: id,
+      ...(by !== null && { caller: by }),
+      ...(approval && { group: approval.group_name, recipientIdentities: JSON.parse(approval.recipients) as string[] }),
+    });
+    return true;
   }
 
   async expireApprovals(now: number): Promise<number> {

@@ -183,3 +183,47 @@ describe('deciding through the module', () => {
     expect((await readOnly.pending()).map((a) => a.id)).toEqual([id]);
   });
 });
+
+describe('deciding at once', () => {
+  it('an approval overtaken by a denial reserves nothing and sends nothing; the denial stands', async () => {
+    const denier = guardWith(recordingDispatcher);
+    const id = await waiting(denier, 'race@example.com');
+    // The approver's guard looks the campaign up after checking the request is pending: hold it
+    // there while another process denies, which is the moment two deciders overlap.
+    let release!: () => void;
+    let entered!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const reached = new Promise<void>((resolve) => (entered = resolve));
+    const lookups = fixedCampaigns(whiskey);
+    const approver = new Guard({
+      ledger,
+      policy: POLICY,
+      campaigns: { find: async (...args) => (entered(), await held, lookups.find(...args)), all: () => lookups.all() },
+      clock,
+      logger: silentLogger(),
+      dispatcher: recordingDispatcher,
+    });
+    const approving = createApprovals({ ledger, clock, guard: approver }).approve(id, { identity: 'cli:dana' });
+    await reached; // past its pending check
+    await createApprovals({ ledger, clock, guard: denier }).deny(id, { identity: 'U0APPROVER1' }, 'not this quarter');
+    release();
+    await expect(approving).rejects.toThrow(`Approval ${id} is denied, not pending`);
+    expect(await ledger.approval(id)).toMatchObject({ status: 'denied', decidedBy: 'U0APPROVER1' });
+    expect(await ledger.intentsOfApproval(id)).toEqual([]);
+    await approver.dispatchApproved();
+    expect(posted).toEqual([]);
+  });
+
+  it('of two approvals at once, one sends; the other is told it was already approved', async () => {
+    const guard = guardWith(recordingDispatcher);
+    const id = await waiting(guard, 'twice@example.com');
+    const both = await Promise.allSettled([
+      createApprovals({ ledger, clock, guard }).approve(id, { identity: 'cli:dana' }),
+      createApprovals({ ledger, clock, guard: guardWith(recordingDispatcher) }).approve(id, { identity: 'U0APPROVER1' }),
+    ]);
+    expect(both.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(String((both.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason)).toMatch(/is (approved|sent), not pending/);
+    expect(posted).toHaveLength(1);
+    expect((await ledger.approval(id))!.status).toBe('sent');
+  });
+});
