@@ -194,6 +194,19 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
       }
       return guard;
     },
+    explainer(connection) {
+      const guard = app.guard(connection);
+      return {
+        explain: (input) => guard.explain(input),
+        decisionPolicy: () => guard.decisionPolicy(),
+        // Every campaign, live or not, as `policy explain` resolves names: a closed one is explained as not active.
+        campaigns: async () => {
+          const found: { id: number; name: string }[] = [];
+          for await (const touch of connection.client.touches.listAll()) found.push({ id: touch.id, name: touch.name });
+          return found;
+        },
+      };
+    },
     approvals(connection) {
       const key = connection ?? OFFLINE;
       let approvals = approvalsByConnection.get(key);

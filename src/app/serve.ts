@@ -159,15 +159,7 @@ async function start(app: App, stops: Stops): Promise<RunningServe> {
       },
       toolCalls: app.toolCalls(),
       // As `giftguard policy explain`: the guard's own explain, a campaign named by id or exact name.
-      explainer: {
-        explain: (input) => guard.explain(input),
-        decisionPolicy: () => guard.decisionPolicy(),
-        campaigns: async () => {
-          const found: { id: number; name: string }[] = [];
-          for await (const touch of connection.client.touches.listAll()) found.push({ id: touch.id, name: touch.name });
-          return found;
-        },
-      },
+      explainer: app.explainer(connection),
       clock: app.clock,
       logger: app.logger,
       version: app.version,

@@ -181,15 +181,7 @@ describe('explain a send', () => {
       runs: app.runs(),
       balances: () => undefined,
       audit: async () => {},
-      explainer: {
-        explain: (input) => guard.explain(input),
-        decisionPolicy: () => guard.decisionPolicy(),
-        campaigns: async () => {
-          const found: { id: number; name: string }[] = [];
-          for await (const touch of connection.client.touches.listAll()) found.push({ id: touch.id, name: touch.name });
-          return found;
-        },
-      },
+      explainer: app.explainer(connection),
       clock: app.clock,
     });
     // A coffee eGift already sent to repeat@client.example: the frequency rule now refuses another.

@@ -10,7 +10,7 @@ import type { Clock, SendHistory } from '../../domain/index.js';
 import type { Approvals, Guard, LedgerPort, Policy } from '../../guard/index.js';
 import type { Orchestrator, RunStore, ToolClient } from '../../orchestrator/index.js';
 import type { AgentAnswer, AgentRequester, ConversationStore } from '../agent/index.js';
-import type { ConsoleAccounts } from '../console/index.js';
+import type { ConsoleAccounts, ConsoleExplainer } from '../console/index.js';
 import type { Schedule, ScheduleStateStore, Scheduler } from '../schedule/index.js';
 import type { SlackPoster } from '../slack/index.js';
 import type { SqliteDatabase } from '../../storage/index.js';
@@ -136,6 +136,8 @@ export interface App {
   connections(): ConnectionStore;
   /** The guard over a connection, on the live policy (with no valid policy it refuses every spend). */
   guard(connection: SendosoConnection): Guard;
+  /** `policy explain` for the console: the guard's own explain, a campaign named by id or exact name. */
+  explainer(connection: SendosoConnection): ConsoleExplainer;
   /**
    * The approval feature, one per connection, for every trigger: decided through that
    * connection's guard. Without a connection it can still list, read and deny (denying sends
