@@ -24,10 +24,10 @@ import { schedulerFor } from './scheduler.js';
 import { startServe } from './serve.js';
 import { connectRealSendoso, connectSandbox, connectSandboxSenders } from './sendoso-connection.js';
 
-/** Builds the services one command needs, lazily. */
 /** The key of the approvals that have no Sendoso connection. */
 const OFFLINE = Symbol('no Sendoso connection');
 
+/** Builds the services one command needs, lazily. */
 export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, service = false }) => {
   const { loadConfig } = ready('config');
   const { createLogger } = ready('log');

@@ -413,7 +413,12 @@ export class McpHttpEndpoint {
       // refuse it.
       const args = (body as { params: { arguments?: unknown } }).params.arguments;
       id = call.data.id;
-      answer = () => tools.callTool({ name, arguments: args, _meta }, this.clients.get(record.id));
+      // As on the SDK path: a client that goes away cancels a call still waiting for its turn.
+      const gone = new AbortController();
+      response.once('close', () => {
+        if (!response.writableFinished) gone.abort(new Error('the MCP client closed the request'));
+      });
+      answer = () => tools.callTool({ name, arguments: args, _meta }, this.clients.get(record.id), gone.signal);
     } else {
       const parsed = JSONRPCRequestSchema.safeParse(body);
       if (!parsed.success) return false;
