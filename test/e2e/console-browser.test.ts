@@ -130,7 +130,8 @@ describe('the web console in a browser, against a running serve', () => {
     const overviewMatchesLedger = async () => {
       await page.reload();
       const budget = JSON.parse((await cli(env, 'budget', '--json')).out) as { group: string; window: string; cap?: number; captured: number; held: number; observed: number; available?: number }[];
-      const mismatches: string[] = [];
+      // Every policy group has rows to compare: an empty answer must not pass for a match.
+      const mismatches: string[] = policy.groups.filter((g) => !budget.some((row) => row.group === g.group)).map((g) => `${g.group}: no rows in giftguard budget`);
       for (const row of budget) {
         const cells = page.locator(`section[data-group="${row.group}"] tr[data-window="${row.window}"]`);
         for (const field of ['cap', 'captured', 'held', 'observed', 'available'] as const) {

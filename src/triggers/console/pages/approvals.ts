@@ -5,7 +5,7 @@
  * the payload against its hash and the caps as they stand now, and records who decided; a request
  * no longer pending is refused there, so a second click or a replayed form sends nothing.
  */
-import { APPROVAL_STATUSES } from '../../../guard/index.js';
+import { APPROVAL_STATUSES, isListedApprover } from '../../../guard/index.js';
 import type { ApprovalDetail, ApprovalStatus, ApproveOutcome } from '../../../guard/index.js';
 import { GiftingError } from '../../../domain/index.js';
 import { callerText, dateTime, money, relative, WINDOW_TEXT } from '../format.js';
@@ -32,8 +32,9 @@ async function oneAtATime<T>(id: string, run: () => Promise<T>): Promise<T> {
 
 const timezoneOf = (context: RouteContext) => context.services.policy.current().policy?.timezone ?? 'UTC';
 
+/** The guard's own rule (a Slack user may be listed by bare id), so the page says what the guard will do. */
 function isListed(approvers: readonly string[] | null, identity: string): boolean {
-  return approvers !== null && approvers.includes(identity);
+  return approvers !== null && isListedApprover(approvers, identity);
 }
 
 async function inbox(context: RouteContext): Promise<void> {
