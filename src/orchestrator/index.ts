@@ -1,5 +1,5 @@
 /** @module Public surface of the orchestrator: runs, their store, the tool client and the guard view. */
-export { Orchestrator, WORKFLOWS, approvalWaitedOn, settleRunItems } from './orchestrator.js';
+export { Orchestrator, WORKFLOWS, cancelRun, settleRunItems } from './orchestrator.js';
 export type { InputOf, OrchestratorOptions, RunHandle, RunListeners, WorkflowName } from './orchestrator.js';
 export { RunStore, FINISHED, ITEM_STATUSES } from './run-store.js';
 export type { RunRecord, RunStatus, RunEvent, RunItem, ItemStatus, ItemSettlement, RunListing, RunPageQuery } from './run-store.js';

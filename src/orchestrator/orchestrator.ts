@@ -176,10 +176,30 @@ function approvalOfContext<W extends WorkflowName>(workflow: W, context: unknown
 }
 
 /** The approval request a stored run waits on a person for, if any (ABM sends wait for one). */
-export function approvalWaitedOn(run: RunRecord): string | undefined {
+function approvalWaitedOn(run: RunRecord): string | undefined {
   if (run.status !== 'waiting' || !isWorkflowName(run.workflow)) return undefined;
   const context = (run.snapshot as { context?: unknown } | null)?.context;
   return context === undefined ? undefined : approvalOfContext(run.workflow, context);
+}
+
+/**
+ * Cancels a run: nothing more is sent; a run active in another process stops at its next check. A
+ * request it was waiting on a person for is withdrawn with it, so approving that request later
+ * cannot send a gift for a cancelled run. The one way to cancel, for the orchestrator and for a
+ * CLI that has no Sendoso connection.
+ */
+export async function cancelRun(
+  store: RunStore,
+  id: string,
+  by: string,
+  now: number,
+  withdraw: ((approvalId: string, by: string, reason: string) => Promise<boolean>) | undefined,
+): Promise<{ readonly run: RunRecord; readonly withdrawn?: string }> {
+  const waitedOn = store.get(id);
+  const run = store.cancel(id, by, now);
+  const approvalId = waitedOn && approvalWaitedOn(waitedOn);
+  const withdrawn = approvalId !== undefined && withdraw !== undefined && (await withdraw(approvalId, by, `run ${id} was cancelled`));
+  return withdrawn ? { run, withdrawn: approvalId } : { run };
 }
 
 /** Starts, restores, cancels and lists runs. */
@@ -287,17 +307,10 @@ export class Orchestrator {
     settleRunItems(this.options.store, settlements, this.options.clock, (id) => this.active.has(id));
   }
 
-  /** Cancels a run: no further sends. A run active in another process stops at its next check. */
-  /**
-   * Cancels a run: nothing more is sent. A request it was waiting on a person for is withdrawn with
-   * it, so approving that request later cannot send a gift for a cancelled run.
-   */
+  /** Cancels a run (see cancelRun); one this process drives stops at once. */
   async cancel(id: string, by = 'orchestrator'): Promise<RunRecord> {
-    const waitedOn = this.options.store.get(id);
-    const run = this.options.store.cancel(id, by, this.options.clock.now());
+    const { run } = await cancelRun(this.options.store, id, by, this.options.clock.now(), this.options.guard && ((approvalId, who, reason) => this.options.guard!.withdrawApproval(approvalId, who, reason)));
     this.active.get(id)?.actor.send({ type: 'run.cancel' });
-    const approvalId = waitedOn && approvalWaitedOn(waitedOn);
-    if (approvalId) await this.options.guard?.withdrawApproval(approvalId, by, `run ${id} was cancelled`);
     return run;
   }
 

@@ -3,7 +3,7 @@
  * sandbox over HTTP), the formats of the audit, bad input with clear messages and no sends, and
  * `runs list|show|cancel`.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -126,6 +126,22 @@ describe('giftguard runs', () => {
     const lines = (await cli(home, 'runs', 'list')).out.trim().split('\n');
     expect(lines).toHaveLength(2);
     expect(lines[1]).toMatch(new RegExp(`^${run.id}\\s+abm\\s+failed\\s+.*cannot be honoured now: - the month cap is reached - \ufffd\\[31mred$`));
+  });
+
+  it('cancel withdraws the approval request a waiting run holds: approving it afterwards sends nothing', async () => {
+    const policies = mkdtempSync(join(tmpdir(), 'giftguard-cancel-policies-'));
+    writeFileSync(join(policies, 'default.yaml'), readFileSync('policies/default.yaml', 'utf8').replace('above: 200.00', 'above: 100.00'));
+    const withApproval = { ...env, GIFTGUARD_POLICIES: policies };
+    const before = ours().length;
+    const waiting = JSON.parse((await cli(withApproval, 'run', 'abm', '--group', 'Enterprise Sales', '--campaign', 'Executive Whiskey Set', '--name', 'Kyle Reese', '--email', 'kyle@cyberdyne.example', '--json')).out);
+    expect(waiting.status).toBe('waiting');
+    const approvalId = /apr_\w+/.exec((await cli(withApproval, 'approvals', 'list')).out)![0];
+    const cancel = await cli(withApproval, 'runs', 'cancel', waiting.id);
+    expect(cancel.out).toContain(`Cancelled ${waiting.id}. Its approval request ${approvalId} is withdrawn.`);
+    const approve = await cli(withApproval, 'approvals', 'approve', approvalId);
+    expect(approve.code).toBe(1);
+    expect(approve.err).toContain(`Approval ${approvalId} is voided, not pending`);
+    expect(ours()).toHaveLength(before);
   });
 
   it('lists and shows runs, and cancel refuses a finished one', async () => {

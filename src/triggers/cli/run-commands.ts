@@ -334,13 +334,10 @@ export function runsCommand(io: CliIo, factory: AppFactory): Command {
     .action(async (id: string) => {
       const app = factory({ env: io.env });
       try {
-        const { approvalWaitedOn } = await import('../../orchestrator/index.js');
-        const waitedOn = app.runs().get(id);
-        app.runs().cancel(id, 'cli', app.clock.now());
-        // The request it waited on a person for goes with it: approving it later must send nothing.
-        const approvalId = waitedOn && approvalWaitedOn(waitedOn);
-        const withdrawn = approvalId !== undefined && (await app.approvals().withdraw(approvalId, `cli:${app.config.operator}`, `run ${id} was cancelled`));
-        io.stdout.write(`Cancelled ${id}.${withdrawn ? ` Its approval request ${approvalId} is withdrawn.` : ''} A process still running it stops before its next send.\n`);
+        const { cancelRun } = await import('../../orchestrator/index.js');
+        const approvals = app.approvals();
+        const { withdrawn } = await cancelRun(app.runs(), id, `cli:${app.config.operator}`, app.clock.now(), (approvalId, by, reason) => approvals.withdraw(approvalId, by, reason));
+        io.stdout.write(`Cancelled ${id}.${withdrawn ? ` Its approval request ${withdrawn} is withdrawn.` : ''} A process still running it stops before its next send.\n`);
       } finally {
         await app.close();
       }
