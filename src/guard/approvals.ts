@@ -60,6 +60,8 @@ export interface Approvals {
   readonly canDecide: boolean;
   /** Requests waiting for a person, newest first; those past their expiry are expired first. */
   pending(): Promise<Approval[]>;
+  /** How many requests wait for a person now: a cheap read for a count beside a menu entry. */
+  pendingCount(): Promise<number>;
   /** Requests in any state, newest first, narrowed by status, group and count; expiry applied first. */
   history(query?: ApprovalQuery): Promise<Approval[]>;
   /** One request with its detail, as stored (a read: expiry is applied by the lists and decisions). */
@@ -116,6 +118,7 @@ export function createApprovals(options: ApprovalsOptions): Approvals {
   return {
     canDecide: guard !== undefined,
     pending: () => history({ status: 'pending' }),
+    pendingCount: () => ledger.countPendingApprovals(clock.now()),
     history,
     async get(id) {
       const approval = await ledger.approval(id);

@@ -209,6 +209,8 @@ export interface LedgerPort {
    * longer there, so of two processes deciding at once only the first one's decision stands.
    */
   decideApproval(id: string, status: ApprovalStatus, by: string | null, reason: string | null, now: number): Promise<boolean>;
+  /** How many approvals wait for a person at `now` (a read: nothing is expired). */
+  countPendingApprovals(now: number): Promise<number>;
   /** Marks pending approvals past their expiry as expired; returns how many. */
   expireApprovals(now: number): Promise<number>;
   /** Current usage for `policy explain` and `giftguard budget`. */

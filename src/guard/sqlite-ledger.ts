@@ -298,6 +298,7 @@ export class SqliteLedger implements LedgerPort {
         `UPDATE approvals SET status = @status, decided_at = @now, decided_by = COALESCE(@by, decided_by), decision_reason = COALESCE(@reason, decision_reason)
          WHERE id = @id AND status IN (SELECT value FROM json_each(@from))`,
       ),
+      countPending: db.prepare<[number], { n: number }>(`SELECT COUNT(*) AS n FROM approvals WHERE status = 'pending' AND expires_at > ?`),
       expireApprovals: db.prepare(`UPDATE approvals SET status = 'expired', decided_at = ? WHERE status = 'pending' AND expires_at <= ?`),
       pins: db.prepare<[], { name: string; touch_id: number }>('SELECT name, touch_id FROM policy_touch_pins'),
       pin: db.prepare('INSERT OR IGNORE INTO policy_touch_pins (name, touch_id, pinned_at) VALUES (?, ?, ?)'),
@@ -722,6 +723,10 @@ export class SqliteLedger implements LedgerPort {
       ...(approval && { group: approval.group_name, recipientIdentities: JSON.parse(approval.recipients) as string[] }),
     });
     return true;
+  }
+
+  async countPendingApprovals(now: number): Promise<number> {
+    return this.s.countPending.get(now)!.n;
   }
 
   async expireApprovals(now: number): Promise<number> {

@@ -184,6 +184,19 @@ describe('deciding through the module', () => {
   });
 });
 
+describe('the count beside a menu entry', () => {
+  it('pendingCount(): requests still open now, without expiring anything', async () => {
+    const guard = guardWith(undefined);
+    const approvals = createApprovals({ ledger, clock, guard });
+    const old = await waiting(guard, 'old@example.com');
+    clock.advance(POLICY.approvalLifetimeMs - 1000);
+    await waiting(guard, 'new@example.com');
+    expect(await approvals.pendingCount()).toBe(1);
+    expect((await ledger.approval(old))!.status).toBe('pending'); // a read: the lists expire it
+    expect((await approvals.pending()).length).toBe(await approvals.pendingCount());
+  });
+});
+
 describe('deciding at once', () => {
   it('an approval overtaken by a denial reserves nothing and sends nothing; the denial stands', async () => {
     const denier = guardWith(recordingDispatcher);

@@ -128,8 +128,9 @@ export function createConsole(options: ConsoleOptions): WebConsole {
     if (path === `${CONSOLE_PATH}/signed-out` && method === 'GET') return bare(response, 200, 'Signed out', signedOut());
 
     const session = sessionOf(request);
-    // The count beside Approvals in the navigation, for the signed-in layout.
-    const pending = session ? (await services.approvals.pending()).length : 0;
+    // The count beside Approvals in the navigation, for the signed-in layout: one indexed count
+    // (no expiry write, no list) and only for what may render a page, not for posts.
+    const pending = session && method === 'GET' ? await services.approvals.pendingCount() : 0;
     if (path === `${CONSOLE_PATH}/sign-out`) {
       if (method !== 'POST') return sendText(response, 405, 'Method not allowed', { allow: 'POST' });
       if (!session) return redirect(response, `${CONSOLE_PATH}/signed-out`, { 'set-cookie': clearedCookie(cookie) });
