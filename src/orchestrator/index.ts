@@ -2,7 +2,7 @@
 export { Orchestrator, WORKFLOWS, cancelRun, settleRunItems } from './orchestrator.js';
 export type { InputOf, OrchestratorOptions, RunHandle, RunListeners, WorkflowName } from './orchestrator.js';
 export { RunStore, FINISHED, ITEM_STATUSES } from './run-store.js';
-export type { RunRecord, RunStatus, RunEvent, RunItem, ItemStatus, ItemSettlement, RunListing, RunPageQuery } from './run-store.js';
+export type { RunRecord, RunStatus, RunEvent, RunItem, ItemStatus, ItemSettlement, RunListing } from './run-store.js';
 export { ToolClient, inProcessToolClient, remoteToolClient } from './tool-client.js';
 export type { ToolAnswer, ToolCallOptions } from './tool-client.js';
 export { localGuardView } from './guard-view.js';

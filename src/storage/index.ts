@@ -5,7 +5,7 @@ export { SQLITE_SCHEMA } from './schema/index.js';
 export type { Migration, StoreSchema } from './schema/index.js';
 export { startBackgroundCheckpoints } from './checkpoints.js';
 export { ensurePrivateDirectory, restrictToOwner, securePrivateTree, writePrivateFile, writePrivateFileSync, PRIVATE_DIRECTORY_MODE, PRIVATE_FILE_MODE } from './private-files.js';
-export { DATA_DIRECTORY_MARK, dataDirectoryProblem, dataDirectoryState, markDataDirectory } from './data-directory.js';
+export { dataDirectoryProblem, markDataDirectory } from './data-directory.js';
 export type { DataDirectoryState } from './data-directory.js';
 export { announceSandbox, announceServe, processAlive, runningSandbox, runningServe, runningServes } from './announcements.js';
 export type { SandboxAnnouncement, ServeAnnouncement } from './announcements.js';

@@ -3,6 +3,7 @@
  * personal data in the arguments replaced before anything is written.
  */
 import type { SqliteDatabase } from '../storage/index.js';
+import { MAX_ARGUMENT_DEPTH } from './invoke.js';
 import type { CallOutcome } from './invoke.js';
 
 /** Argument names that hold personal data (recipient identity, addresses, free text). */
@@ -21,7 +22,7 @@ const PERSONAL = new Set([
 ]);
 
 /** How deep the audit records arguments; deeper values (a hostile client's) are replaced. */
-const RECORDED_DEPTH = 32;
+const RECORDED_DEPTH = MAX_ARGUMENT_DEPTH;
 const TOO_DEEP = '[nested too deep to record]';
 
 /** Replaces personal values with "[redacted]", recursively; ids, amounts and flags stay readable. */

@@ -17,7 +17,7 @@ export { createMcpServer, META_GROUP, META_IDEMPOTENCY_KEY, META_ONCE_PER_RECIPI
 export type { McpServerOptions } from './mcp-server.js';
 export { McpRegistry, MIN_EXPIRY_MS } from './registry.js';
 export type { McpServerRecord, ApiTokenRecord, CreateServerInput } from './registry.js';
-export { ToolAuditLog, redactArguments, AUDIT_SEARCH_WINDOW } from './audit.js';
+export { ToolAuditLog } from './audit.js';
 export type { AuditEntry, AuditRow, ToolCallQuery, ToolCallPage } from './audit.js';
 export { McpHttpEndpoint } from './http-endpoint.js';
 export type { McpHttpOptions, McpSessionMode } from './http-endpoint.js';

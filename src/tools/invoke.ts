@@ -103,7 +103,7 @@ export const MAX_ARGUMENT_DEPTH = 32;
  * key at any depth, or nesting past MAX_ARGUMENT_DEPTH. Walked with an explicit stack, so a
  * hostile client's 100,000-deep array cannot overflow the call stack.
  */
-export function unsafeArgumentIn(value: unknown): string | undefined {
+function unsafeArgumentIn(value: unknown): string | undefined {
   const stack: { readonly value: object; readonly path: string; readonly depth: number }[] = [];
   if (typeof value === 'object' && value !== null) stack.push({ value, path: '', depth: 1 });
   while (stack.length > 0) {

@@ -4,7 +4,7 @@
  * composition root with the services it reads and acts through; a page is added as a module in
  * pages/ and listed in CONSOLE_PAGES (console.ts).
  */
-export { createConsole, CONSOLE_PAGES, CONSOLE_PATH } from './console.js';
+export { createConsole, CONSOLE_PATH } from './console.js';
 export type { ConsoleOptions, WebConsole } from './console.js';
 export { ConsoleAccounts, consoleIdentityFor, operatorIdentity, OPERATOR_LINK_MS, INVITE_LINK_MS, MAX_LINK_MS, SESSION_MS, SESSION_IDLE_MS } from './accounts.js';
 export type { ConsoleIdentity, ConsoleIdentityStatus, ConsoleSession } from './accounts.js';
