@@ -94,6 +94,10 @@ async function start(app: App, stops: Stops): Promise<RunningServe> {
   );
   const local = [`127.0.0.1:${http.port}`, `localhost:${http.port}`, `[::1]:${http.port}`];
   const publicHost = app.config.publicUrl ? new URL(app.config.publicUrl).host.toLowerCase() : undefined;
+  // Who may reach serve (Host) and which pages are its own (Origin): the MCP endpoint and the
+  // console check the same lists; only MCP also takes the extra origins configured for browser clients.
+  const allowedHosts = [...local, ...(publicHost ? [publicHost] : [])];
+  const ownOrigins = [...local.map((h) => `http://${h}`), ...(app.config.publicUrl ? [new URL(app.config.publicUrl).origin.toLowerCase()] : [])];
   endpoint = new McpHttpEndpoint({
     registry,
     tools: app.tools,
@@ -103,12 +107,8 @@ async function start(app: App, stops: Stops): Promise<RunningServe> {
     logger: app.logger,
     version: app.version,
     mode: app.config.mcpSessions,
-    allowedHosts: [...local, ...(publicHost ? [publicHost] : [])],
-    allowedOrigins: [
-      ...local.map((h) => `http://${h}`),
-      ...(app.config.publicUrl ? [new URL(app.config.publicUrl).origin.toLowerCase()] : []),
-      ...app.config.allowedOrigins,
-    ],
+    allowedHosts,
+    allowedOrigins: [...ownOrigins, ...app.config.allowedOrigins],
   });
   const mcp = endpoint;
   stops.push(() => mcp.close());
@@ -165,8 +165,8 @@ async function start(app: App, stops: Stops): Promise<RunningServe> {
       version: app.version,
     },
     publicBaseUrl: base,
-    allowedHosts: [...local, ...(publicHost ? [publicHost] : [])],
-    allowedOrigins: [...local.map((h) => `http://${h}`), ...(app.config.publicUrl ? [new URL(app.config.publicUrl).origin.toLowerCase()] : [])],
+    allowedHosts,
+    allowedOrigins: ownOrigins,
   });
   const operator = accounts.ensureOperator(app.config.operator);
   const operatorLink = accounts.createSignInLink(operator.id, OPERATOR_LINK_MS);
