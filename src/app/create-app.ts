@@ -8,7 +8,7 @@ import type { Orchestrator, RunStore, ToolClient } from '../orchestrator/index.j
 import type { Settlement } from '../guard/index.js';
 import type { ConnectionStore, Pacer, PacingStore } from '../sendoso/index.js';
 import type { AccessTokenProvider } from '../sendoso/index.js';
-import type { SqliteDatabase } from '../storage/index.js';
+import type { PgDatabase, SqliteDatabase } from '../storage/index.js';
 import type { McpRegistry, ToolAuditLog, ToolDefinition } from '../tools/index.js';
 import type { ConversationStore, ScheduleStateStore } from '../triggers/index.js';
 import type { ConsoleAccounts } from '../triggers/console/index.js';
@@ -39,6 +39,7 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
   const clock = systemClock;
   let tools: readonly ToolDefinition[] | undefined;
   let db: SqliteDatabase | undefined;
+  let pgDatabase: PgDatabase | undefined;
   let registry: McpRegistry | undefined;
   let audit: ToolAuditLog | undefined;
   let ledger: SqliteLedger | undefined;
@@ -76,6 +77,19 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
     if (db) return db;
     dataDirectory();
     return (db = openDatabase(config.databasePath));
+  };
+  /**
+   * The shared PostgreSQL database when GIFTGUARD_DATABASE_URL names one: every store is built on
+   * it instead of the SQLite file (stores choose with `config.databaseUrl`). Connecting and
+   * migrating happen at its first query.
+   */
+  const postgres = () => {
+    if (pgDatabase) return pgDatabase;
+    if (!config.databaseUrl) throw new Error('giftguard: postgres() used without GIFTGUARD_DATABASE_URL');
+    const { PgDatabase } = ready('storage');
+    const opened = new PgDatabase({ url: config.databaseUrl });
+    cleanups.unshift(() => opened.close());
+    return (pgDatabase = opened);
   };
   const signingKey = () => {
     dataDirectory();

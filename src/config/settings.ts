@@ -82,6 +82,12 @@ export const settings = {
     schema: optionalText,
     description: 'SQLite file for MCP servers, API tokens and the audit log (default: $GIFTGUARD_HOME/giftguard.db).',
   }),
+  databaseUrl: define({
+    env: 'GIFTGUARD_DATABASE_URL',
+    schema: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+    description: 'PostgreSQL (postgres://user@host:5432/db, optionally ?schema=name) shared by several giftguard instances: every store — ledger, runs, approvals, MCP servers and tokens, audit, schedules, console sessions — lives there instead of the SQLite file.',
+    secret: true,
+  }),
   auditRetentionDays: define({
     env: 'GIFTGUARD_AUDIT_RETENTION_DAYS',
     schema: z.coerce.number().int().min(1).max(3650).default(90),

@@ -1,7 +1,7 @@
 /** @module Storage: the SQLite file giftguard keeps its own data in, and every store's schema. */
 export { openDatabase, migrateAll } from './sqlite.js';
 export type { SqliteDatabase } from './sqlite.js';
-export { SQLITE_SCHEMA } from './schema/index.js';
+export { SQLITE_SCHEMA, POSTGRES_SCHEMA } from './schema/index.js';
 export type { Migration, StoreSchema } from './schema/index.js';
 export { startBackgroundCheckpoints } from './checkpoints.js';
 export { ensurePrivateDirectory, restrictToOwner, securePrivateTree, writePrivateFile, writePrivateFileSync, PRIVATE_DIRECTORY_MODE, PRIVATE_FILE_MODE } from './private-files.js';
@@ -9,3 +9,5 @@ export { dataDirectoryProblem, markDataDirectory } from './data-directory.js';
 export type { DataDirectoryState } from './data-directory.js';
 export { announceSandbox, announceServe, processAlive, runningSandbox, runningServe, runningServes } from './announcements.js';
 export type { SandboxAnnouncement, ServeAnnouncement } from './announcements.js';
+export { PgDatabase, migratePostgres, parseDatabaseUrl, redactDatabaseUrl } from './postgres.js';
+export type { PgDatabaseOptions, PgQueryable, PgTransactionOptions } from './postgres.js';

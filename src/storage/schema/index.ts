@@ -21,3 +21,4 @@
  */
 export type { Migration, StoreSchema } from './migration.js';
 export { SQLITE_SCHEMA } from './sqlite/index.js';
+export { POSTGRES_SCHEMA } from './postgres/index.js';

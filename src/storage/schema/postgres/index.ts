@@ -1,0 +1,9 @@
+/**
+ * @module Every store's PostgreSQL schema, under the same module names as SQLite's (../sqlite/),
+ * in the order a new database is built. PostgreSQL's history starts at the SQLite schema's current
+ * state, so each module's version 1 here is the whole of its tables today; a later change is a new
+ * version in both dialects.
+ */
+import type { StoreSchema } from '../migration.js';
+
+export const POSTGRES_SCHEMA: readonly StoreSchema[] = [];
