@@ -86,8 +86,9 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
   const postgres = () => {
     if (pgDatabase) return pgDatabase;
     if (!config.databaseUrl) throw new Error('giftguard: postgres() used without GIFTGUARD_DATABASE_URL');
-    const { PgDatabase } = ready('storage');
-    const opened = new PgDatabase({ url: config.databaseUrl });
+    const { PgDatabase, agreeOnSigningKey } = ready('storage');
+    // Every instance must hash tokens with one key, or each would refuse the others' (storage/shared-settings.ts).
+    const opened = new PgDatabase({ url: config.databaseUrl, onReady: (q) => agreeOnSigningKey(q, signingKey(), clock.now()) });
     cleanups.unshift(() => opened.close());
     return (pgDatabase = opened);
   };

@@ -64,6 +64,11 @@ export interface PgDatabaseOptions {
   readonly maxConnections?: number;
   /** The schema to migrate to (every store's, by default). */
   readonly schema?: readonly StoreSchema[];
+  /**
+   * Runs once after migrating, before any store's first query: a check that this process may use
+   * the database at all (its signing key is the one the others use). A throw fails every query.
+   */
+  readonly onReady?: (db: PgQueryable) => Promise<void>;
 }
 
 /**
@@ -75,11 +80,13 @@ export class PgDatabase implements PgQueryable {
   readonly schema: string | undefined;
   private migrated: Promise<void> | undefined;
   private readonly storeSchema: readonly StoreSchema[];
+  private readonly onReady: ((db: PgQueryable) => Promise<void>) | undefined;
 
   constructor(options: PgDatabaseOptions) {
     const { connectionString, schema } = parseDatabaseUrl(options.url);
     this.schema = schema;
     this.storeSchema = options.schema ?? POSTGRES_SCHEMA;
+    this.onReady = options.onReady;
     this.pool = new pg.Pool({
       connectionString,
       max: options.maxConnections ?? 10,
@@ -148,6 +155,7 @@ export class PgDatabase implements PgQueryable {
     try {
       if (this.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
       await migratePostgres(clientQueryable(client), this.storeSchema);
+      await this.onReady?.(clientQueryable(client));
     } finally {
       client.release();
     }

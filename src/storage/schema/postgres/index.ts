@@ -5,5 +5,8 @@
  * version in both dialects.
  */
 import type { StoreSchema } from '../migration.js';
+import { sharedSettingsSchema } from './shared-settings.js';
 
-export const POSTGRES_SCHEMA: readonly StoreSchema[] = [];
+export const POSTGRES_SCHEMA: readonly StoreSchema[] = [
+  sharedSettingsSchema,
+];
