@@ -86,11 +86,14 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
   const postgres = () => {
     if (pgDatabase) return pgDatabase;
     if (!config.databaseUrl) throw new Error('giftguard: postgres() used without GIFTGUARD_DATABASE_URL');
+    return (pgDatabase = openPostgres(config.databaseUrl));
+  };
+  const openPostgres = (url: string) => {
     const { PgDatabase, agreeOnSigningKey } = ready('storage');
     // Every instance must hash tokens with one key, or each would refuse the others' (storage/shared-settings.ts).
-    const opened = new PgDatabase({ url: config.databaseUrl, onReady: (q) => agreeOnSigningKey(q, signingKey(), clock.now()) });
+    const opened = new PgDatabase({ url, onReady: (q) => agreeOnSigningKey(q, signingKey(), clock.now()) });
     cleanups.unshift(() => opened.close());
-    return (pgDatabase = opened);
+    return opened;
   };
   const signingKey = () => {
     dataDirectory();
@@ -271,6 +274,7 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
       return (consoleAccounts ??= new ConsoleAccounts(database(), signingKey(), clock));
     },
     database,
+    sharedDatabase: (url) => (url === undefined || url === config.databaseUrl ? postgres() : openPostgres(url)),
     // Like the policy: the default file may be absent; a file someone named must exist.
     schedules: () => (schedules ??= layer('schedule').then(({ loadSchedules }) => loadSchedules(config.schedules, { missingOk: config.schedulesDefaulted }))),
     scheduleState: () => (scheduleState ??= new (ready('schedule').ScheduleStateStore)(database())),

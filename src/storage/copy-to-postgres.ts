@@ -46,7 +46,8 @@ export async function copySqliteToPostgres(source: SqliteDatabase, target: PgDat
     for (const column of columns) tables.set(column.table_name, [...(tables.get(column.table_name) ?? []), column]);
     const sourceTables = new Set(source.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'").all().map((r) => r.name));
 
-    for (const table of tables.keys()) {
+    // Tables only PostgreSQL has (shared_settings, written when an instance connects) are not copied, so not checked.
+    for (const table of [...tables.keys()].filter((t) => sourceTables.has(t))) {
       const { rows } = await tx.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${quote(table)}) AS any`);
       if (rows[0]?.any) throw new Error(`the target database already holds data (table ${table} is not empty); migrate into an empty database or schema`);
     }

@@ -13,7 +13,7 @@ import type { AgentAnswer, AgentRequester, ConversationStore } from '../agent/in
 import type { ConsoleAccounts, ConsoleExplainer } from '../console/index.js';
 import type { Schedule, ScheduleStateStore, Scheduler } from '../schedule/index.js';
 import type { SlackPoster } from '../slack/index.js';
-import type { SqliteDatabase } from '../../storage/index.js';
+import type { PgDatabase, SqliteDatabase } from '../../storage/index.js';
 import type { Logger } from '../../log/index.js';
 import type { RunningSandbox } from '../../sandbox/index.js';
 import type { AccessTokenProvider, ConnectionStore, SendosoClient, SendosoGateway, SendosoSenders } from '../../sendoso/index.js';
@@ -155,6 +155,11 @@ export interface App {
   consoleAccounts(): Promise<ConsoleAccounts>;
   /** giftguard's own SQLite database (for stores a trigger keeps, such as which approvals Slack was shown). */
   database(): SqliteDatabase;
+  /**
+   * A PostgreSQL database as this instance would use it (migrated at first query, refusing one
+   * whose instances hash tokens with another signing key): the configured one, or `url`.
+   */
+  sharedDatabase(url?: string): PgDatabase;
   /** The schedules from the schedule file; [] when the default file does not exist. Throws on an invalid one. */
   schedules(): Promise<readonly Schedule[]>;
   scheduleState(): ScheduleStateStore;

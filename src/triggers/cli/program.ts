@@ -14,6 +14,7 @@ import { askCommand } from './ask-command.js';
 import { conversationsCommand } from './conversations-command.js';
 import { connectCommand, connectionsCommand } from './connect-command.js';
 import { consoleCommand } from './console-command.js';
+import { dbCommand } from './db-command.js';
 import { sandboxCommand } from './sandbox-command.js';
 import { schedulesCommand } from './schedules-command.js';
 import { serveCommand } from './serve-command.js';
@@ -29,6 +30,7 @@ const APP_PARTS: ReadonlyMap<string, readonly AppPart[]> = new Map([
   ['budget', []],
   // The console's accounts load the console layer themselves (App.consoleAccounts).
   ['console', []],
+  ['db', []],
   ['sandbox', []],
   ['status', ['tools']],
   ['tools', ['tools']],
@@ -59,6 +61,7 @@ export function createProgram(io: CliIo, version: string, factory: AppFactory, p
   program.addCommand(connectionsCommand(io, factory));
   program.addCommand(toolsCommand(io, factory));
   program.addCommand(auditCommand(io, factory));
+  program.addCommand(dbCommand(io, factory));
   program.addCommand(sandboxCommand(io));
   if (prepare) {
     program.hook('preAction', async (_program, action) => {
