@@ -45,6 +45,15 @@ import type { GroupPolicy, Policy } from './policy-schema.js';
 /** Points in a spend's life, for observers (metrics, tests that crash a process at each one). */
 export type GuardStep = 'reserved' | 'claimed' | 'dispatching' | 'dispatched' | 'recorded';
 
+/**
+ * What the guard decided and what became of the sends, for observers (metrics). A decision names
+ * the rules (reason codes) behind it; a send's outcome comes once at dispatch (`unknown` when
+ * Sendoso did not answer clearly) and again when reconciliation settles an unknown one.
+ */
+export type GuardEvent =
+  | { readonly kind: 'decision'; readonly result: 'allow' | 'deny' | 'needs_approval'; readonly rules: readonly string[]; readonly group: string | undefined }
+  | { readonly kind: 'send'; readonly outcome: 'sent' | 'failed' | 'unknown'; readonly group: string; readonly sends: number; readonly cents: number; readonly settledBy: 'dispatch' | 'reconciliation' };
+
 export interface GuardOptions {
   readonly ledger: LedgerPort;
   /** The policy, or where to read the policy in force at each decision (live files). */
@@ -61,6 +70,8 @@ export interface GuardOptions {
   /** Allowance for Sendoso's clock differing from ours when matching sends (default 5 min). */
   readonly clockSkewMs?: number;
   readonly onStep?: (step: GuardStep, batchId: string) => void;
+  /** Told of each decision and send outcome; what it throws is logged and ignored. */
+  readonly onEvent?: ((event: GuardEvent) => void) | undefined;
   /**
    * Told when a send's outcome becomes known after the caller got its answer — reconciliation
    * settled an unknown outcome, an approved send went out or failed, a person denied one — so the
@@ -318,6 +329,7 @@ export class Guard implements SpendGate {
     if (!state.policy) {
       const recipientIdentities = request.recipients.map((r) => recipientIdentity(r.email));
       await this.options.ledger.recordGuardEvent({ at: now, event: 'decision', touchId: request.touchId, outcome: 'deny', reasons: [state.refusal.code], caller, recipientIdentities });
+      this.emit({ kind: 'decision', result: 'deny', rules: [state.refusal.code], group: request.group });
       return { status: 'denied', reasons: [state.refusal] };
     }
     const policy = state.policy;
@@ -328,6 +340,7 @@ export class Guard implements SpendGate {
       const reasons = [{ code: 'touch_not_found', message: `Sendoso has no active campaign with touch id ${request.touchId}. Look it up with list_all_sendoso_campaigns.` }];
       const recipientIdentities = request.recipients.map((r) => recipientIdentity(r.email, policy.recipientIdentity));
       await this.options.ledger.recordGuardEvent({ at: now, event: 'decision', touchId: request.touchId, outcome: 'deny', reasons: ['touch_not_found'], caller, recipientIdentities });
+      this.emit({ kind: 'decision', result: 'deny', rules: ['touch_not_found'], group: request.group });
       return { status: 'denied', reasons };
     }
     const groupPolicy = findGroupPolicy(policy, candidate.group);
@@ -335,6 +348,7 @@ export class Guard implements SpendGate {
     const sender = await this.senderFor(groupPolicy);
     if (sender === null) {
       await this.options.ledger.recordGuardEvent({ at: now, event: 'decision', group: groupName, touchId: request.touchId, outcome: 'deny', reasons: ['no_sender'], caller, recipientIdentities: candidate.recipients });
+      this.emit({ kind: 'decision', result: 'deny', rules: ['no_sender'], group: groupName });
       return { status: 'denied', reasons: [Guard.noSender(groupName)] };
     }
     const cost = costOf(policy, candidate.touch);
@@ -355,6 +369,12 @@ export class Guard implements SpendGate {
       ...(request.oncePerRecipientWithinMs !== undefined && { onePerRecipientSince: now - request.oncePerRecipientWithinMs }),
     });
 
+    if (result.kind !== 'existing') {
+      // A dry run's caller is refused whatever the policy would have said: counted as what it got.
+      const { outcome, dryRun, reasons } = result.decision;
+      const dry = dryRun && outcome !== 'deny';
+      this.emit({ kind: 'decision', result: dry ? 'deny' : outcome, rules: dry ? ['dry_run'] : reasons.map((r) => r.code), group: groupName });
+    }
     switch (result.kind) {
       case 'existing': {
         if (this.resumable(result.intents, payloadHash)) return this.toOutcome(await this.dispatchBatch(result.intents, dispatch, false, false, sender), result.intents);
@@ -462,14 +482,17 @@ export class Guard implements SpendGate {
             return { kind: 'not_sent', error, requeued: true };
           }
           await ledger.markFailed(batch, error.code, error.message, now);
+          this.emitSends(intents, 'failed', 'dispatch');
           return { kind: 'not_sent', error, requeued: false };
         }
         await ledger.markUnknown(batch, error.code, error.message, now);
+        this.emitSends(intents, 'unknown', 'dispatch');
         this.log.warn({ batch, code: error.code }, 'send outcome unknown; kept for reconciliation');
         return { kind: 'unknown' };
       }
       this.options.onStep?.('dispatched', batch);
       await ledger.markSent(batch, response.body, this.options.clock.now());
+      this.emitSends(intents, 'sent', 'dispatch');
       this.options.onStep?.('recorded', batch);
       return { kind: 'sent', body: response.body };
     })();
@@ -479,6 +502,26 @@ export class Guard implements SpendGate {
     } finally {
       this.inFlight.delete(batch);
     }
+  }
+
+  /** Tells the observer; an observer's failure never changes what a send comes to. */
+  private emit(event: GuardEvent): void {
+    if (!this.options.onEvent) return;
+    try {
+      this.options.onEvent(event);
+    } catch (error) {
+      this.log.warn({ err: error }, 'a guard observer failed');
+    }
+  }
+
+  /** One event per group among these intents: how many sends and what they reserved. */
+  private emitSends(intents: readonly Intent[], outcome: 'sent' | 'failed' | 'unknown', settledBy: 'dispatch' | 'reconciliation'): void {
+    const byGroup = new Map<string, { sends: number; cents: number }>();
+    for (const intent of intents) {
+      const total = byGroup.get(intent.group) ?? { sends: 0, cents: 0 };
+      byGroup.set(intent.group, { sends: total.sends + 1, cents: total.cents + intent.amount });
+    }
+    for (const [group, { sends, cents }] of byGroup) this.emit({ kind: 'send', outcome, group, sends, cents, settledBy });
   }
 
   private toOutcome(attempt: Attempt | 'taken', intents: readonly Intent[]): SpendOutcome {
@@ -813,6 +856,7 @@ export class Guard implements SpendGate {
         if (!openById.has(intent.id)) continue;
         // Another process may have settled it (or matched this send) meanwhile: then it is theirs.
         if (await ledger.resolveSent(intent.id, { sendId: send.id, cost: send.cost, trackingCode: send.trackingCode }, settledAt)) {
+          this.emitSends([intent], 'sent', 'reconciliation');
           settled.push({ intentId: intent.id, status: 'SENT', trackingCode: send.trackingCode, approvalId: intent.approvalId, detail: 'found in Sendoso by reconciliation' });
         }
         openById.delete(intent.id);
@@ -824,6 +868,7 @@ export class Guard implements SpendGate {
       if (settledAt - (intent.dispatchedAt ?? intent.createdAt) >= settle) {
         const detail = 'not found in Sendoso after the settle window';
         if (await ledger.resolveFailed(intent.id, detail, settledAt)) {
+          this.emitSends([intent], 'failed', 'reconciliation');
           settled.push({ intentId: intent.id, status: 'FAILED', trackingCode: null, approvalId: intent.approvalId, detail });
         }
       } else {

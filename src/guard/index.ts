@@ -32,7 +32,7 @@ export type {
 export { SqliteLedger } from './sqlite-ledger.js';
 export { Guard } from './guard.js';
 export type { SyncReport } from './history-sync.js';
-export type { GuardOptions, GuardStep, ApprovalResult, ReconcileReport, Settlement, Delivery } from './guard.js';
+export type { GuardEvent, GuardOptions, GuardStep, ApprovalResult, ReconcileReport, Settlement, Delivery } from './guard.js';
 export { milestoneOf } from './deliveries.js';
 export type { Milestone } from './deliveries.js';
 export { authorizeDecider, isListedApprover, approversOf } from './approvers.js';

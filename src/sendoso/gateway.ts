@@ -32,11 +32,31 @@ export interface GatewayOptions {
   readonly sendRetryMs?: number;
   /** For backoff jitter (tests pin it). */
   readonly random?: () => number;
+  /**
+   * Told of every attempt's outcome (metrics, readiness). Called synchronously; what it throws is
+   * logged and ignored, so an observer can never change what a call comes to.
+   */
+  readonly onCall?: ((call: GatewayCall) => void) | undefined;
+}
+
+/** One attempt at Sendoso as observers see it: never its path's ids, body or headers. */
+export interface GatewayCall {
+  readonly method: string;
+  /** The HTTP status Sendoso answered with; undefined when no answer came. */
+  readonly status: number | undefined;
+  /** 'ok', or the failure's code (rate_limited, unauthorized, oauth, connection, timeout, …). */
+  readonly code: string;
+  /** The request was never written (connection refused): Sendoso is unreachable. */
+  readonly refused: boolean;
+  /** How much further this answer pushed the account's pause (ms; 0 when it did not). */
+  readonly pausedMs: number;
 }
 
 export interface GatewayStats extends PacerStats {
   /** Attempts repeated under the retry policy. */
   readonly retries: number;
+  /** Epoch ms (injected clock) until which this process knows calls wait; 0 when none. */
+  readonly pausedUntil: number;
 }
 
 type RetryKind = 'pause' | 'outage' | 'backoff';
@@ -75,11 +95,13 @@ export class SendosoGateway implements SendosoTransport {
     for (let attempt = 0; ; attempt++) {
       const endTurn = await pacer.turn({ deadline: options.waitUntil, signal: options.signal, first });
       let failure: GiftingError;
+      const pausedBefore = Math.max(pacer.pausedUntil, clock.now());
       try {
         if (attempt > 0 && !isRead) await options.beforeRetry?.();
         const response = await http.request(wire);
         pacer.reachable();
         await pacer.observe(response.rateLimit, false);
+        this.report(request.method, response.status, 'ok', false, pausedBefore);
         return response;
       } catch (thrown) {
         failure = toGiftingError(thrown);
@@ -87,6 +109,7 @@ export class SendosoGateway implements SendosoTransport {
         if (failure.code === 'rate_limited') await pacer.observe(rateLimitOf(failure), true);
         else if (failure.code === 'connection' && failure.data.refused === true) await pacer.unreachable();
         else if (failure.status !== undefined) pacer.reachable();
+        this.report(request.method, failure.status, failure.code, failure.code === 'connection' && failure.data.refused === true, pausedBefore);
       } finally {
         endTurn();
       }
@@ -107,7 +130,17 @@ export class SendosoGateway implements SendosoTransport {
   }
 
   stats(): GatewayStats {
-    return { ...this.options.pacer.stats(), retries: this.retries };
+    return { ...this.options.pacer.stats(), retries: this.retries, pausedUntil: this.options.pacer.pausedUntil };
+  }
+
+  /** Tells the observer how an attempt ended; an observer's failure never reaches the caller. */
+  private report(method: string, status: number | undefined, code: string, refused: boolean, pausedBefore: number): void {
+    if (!this.options.onCall) return;
+    try {
+      this.options.onCall({ method, status, code, refused, pausedMs: Math.max(0, this.options.pacer.pausedUntil - pausedBefore) });
+    } catch (error) {
+      this.log.warn({ err: error }, 'a Sendoso call observer failed');
+    }
   }
 
   /** Turns away every caller still waiting; used at shutdown. */

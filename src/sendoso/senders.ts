@@ -8,6 +8,7 @@ import type { Clock, Sender, SenderDirectory } from '../domain/index.js';
 import type { Logger } from '../log/index.js';
 import type { ConnectionStore, SenderConnection } from './connections.js';
 import { SendosoGateway } from './gateway.js';
+import type { GatewayOptions } from './gateway.js';
 import type { SendosoTransport } from './http.js';
 import type { Pacer } from './pacer.js';
 
@@ -38,6 +39,8 @@ export interface SendosoSendersOptions {
   readonly transportOf: (connection: SenderConnection) => SendosoTransport;
   /** The configured connection, which sends for its own user's group like any other. */
   readonly primary?: PrimarySender | undefined;
+  /** Told of each attempt of a sender's gateway, like the account's own gateway's observer. */
+  readonly onCall?: GatewayOptions['onCall'];
 }
 
 /** The id under which the configured connection is a sender. */
@@ -51,13 +54,13 @@ function inGroup(connection: SenderConnection, group: string): boolean {
 }
 
 export class SendosoSenders implements SenderDirectory {
-  private readonly gateways = new Map<string, SendosoGateway>();
+  private readonly gateways = new Map<string, Promise<SendosoGateway>>();
   private primaryIdentity: Promise<SenderIdentity | undefined> | undefined;
 
   constructor(private readonly options: SendosoSendersOptions) {}
 
   /** Every connection of this account (the configured one is not stored; see {@link primary}). */
-  list(): SenderConnection[] {
+  list(): Promise<SenderConnection[]> {
     return this.options.store.list(this.options.account);
   }
 
@@ -72,7 +75,7 @@ export class SendosoSenders implements SenderDirectory {
   }
 
   async senderFor(group: string, fallback?: string): Promise<Sender | undefined> {
-    const candidates: (SenderIdentity & { id: string })[] = [...this.list()];
+    const candidates: (SenderIdentity & { id: string })[] = [...(await this.list())];
     const primary = await this.primary();
     if (primary) candidates.push({ ...primary, id: PRIMARY_SENDER });
     const matches = (c: SenderIdentity, ref: string) => inGroup({ groupName: c.groupName, groupId: c.groupId } as SenderConnection, ref);
@@ -81,15 +84,26 @@ export class SendosoSenders implements SenderDirectory {
     return chosen ? { id: chosen.id, label: `${chosen.userName} (${chosen.groupName})` } : undefined;
   }
 
-  /** The gateway a connection's sends go through (the account's pace, the connection's tokens). */
+  /**
+   * The gateway a connection's sends go through (the account's pace, the connection's tokens).
+   * The connection is looked up in the store at the first request, not here, so callers can name
+   * the transport before any I/O; a connection that is not there fails that request.
+   */
   transport(id: string): SendosoTransport {
     if (id === PRIMARY_SENDER && this.options.primary) return this.options.primary.transport;
+    return { request: async (request, options) => (await this.gateway(id)).request(request, options) };
+  }
+
+  private gateway(id: string): Promise<SendosoGateway> {
     let gateway = this.gateways.get(id);
     if (!gateway) {
-      const connection = this.options.store.get(id);
-      if (!connection) throw new Error(`No sender connection ${id}`);
-      const { pacer, clock, logger } = this.options;
-      gateway = new SendosoGateway({ http: this.options.transportOf(connection), pacer, clock, logger });
+      gateway = this.options.store.get(id).then((connection) => {
+        if (!connection) throw new Error(`No sender connection ${id}`);
+        const { pacer, clock, logger, onCall } = this.options;
+        return new SendosoGateway({ http: this.options.transportOf(connection), pacer, clock, logger, onCall });
+      });
+      // A connection that is missing now may be made later: only a found one is kept.
+      gateway.catch(() => this.gateways.delete(id));
       this.gateways.set(id, gateway);
     }
     return gateway;
