@@ -29,7 +29,9 @@ export type {
   HistorySend,
   HistoryImport,
 } from './ledger-port.js';
-export { SqliteLedger } from './sqlite-ledger.js';
+export { Ledger } from './ledger.js';
+export type { LedgerStorage, LedgerTransaction, LedgerReader, Scope, ScopeTotals } from './ledger-storage.js';
+export { SqliteLedger, SqliteLedgerStorage } from './sqlite-ledger.js';
 export { Guard } from './guard.js';
 export type { SyncReport } from './history-sync.js';
 export type { GuardEvent, GuardOptions, GuardStep, ApprovalResult, ReconcileReport, Settlement, Delivery } from './guard.js';
