@@ -6,24 +6,64 @@
 import { join } from 'node:path';
 import type { Config } from '../config/index.js';
 import { ConfigError, GiftingError } from '../domain/index.js';
-import type { Clock } from '../domain/index.js';
+import type { Clock, OAuthTokenSet, TokenStore } from '../domain/index.js';
 import type { Logger } from '../log/index.js';
 import type { RunningSandbox } from '../sandbox/index.js';
 import type { AccessTokenProvider, ConnectionStore, SendosoHttp, SendosoOAuth, SendosoSenders } from '../sendoso/index.js';
 import { announceSandbox, runningSandbox } from '../storage/index.js';
-import type { SandboxAnnouncement } from '../storage/index.js';
+import type { PgDatabase, SandboxAnnouncement } from '../storage/index.js';
 import type { SendosoConnection, SendosoConnectOptions, SendosoOAuthServer } from '../triggers/index.js';
 import { layer } from './layers.js';
 
+/**
+ * Where the account's own token pair lives: the private file on one machine, or the shared
+ * database when instances share one (every instance must hold the same, rotating pair). `seed`
+ * stores the first pair only if none is stored, so a restart or a second instance never
+ * overwrites a pair rotated since.
+ */
+export interface PrimaryTokenStore extends TokenStore {
+  seed(tokens: OAuthTokenSet): Promise<boolean>;
+}
+
+/** The pair in $GIFTGUARD_HOME/sendoso-tokens.json, as one machine has always kept it. */
+async function fileTokenStore(config: Config): Promise<PrimaryTokenStore> {
+  const { FileTokenStore } = await layer('sendoso');
+  const file = new FileTokenStore(config.tokenFilePath);
+  return Object.assign(file, {
+    seed: async (tokens: OAuthTokenSet) => {
+      if (await file.load()) return false;
+      await file.save(tokens);
+      return true;
+    },
+  });
+}
+
+/** The account's own pair: in the shared database when GIFTGUARD_DATABASE_URL is set, else the file. */
+export async function primaryTokenStore(config: Config, clock: Clock, postgres: () => PgDatabase, signingKey: () => Buffer): Promise<PrimaryTokenStore> {
+  if (!config.databaseUrl) return fileTokenStore(config);
+  const { PgAccountTokenStore } = await layer('sendoso');
+  return new PgAccountTokenStore(postgres(), signingKey(), config.sendosoApiUrl!, () => clock.now());
+}
+
+/**
+ * The first pair: on a shared database the local token file first (after a move from SQLite it
+ * holds the pair rotated last), then SENDOSO_ACCESS_TOKEN/SENDOSO_REFRESH_TOKEN.
+ */
+async function initialPair(config: Config): Promise<OAuthTokenSet | undefined> {
+  if (config.databaseUrl) {
+    const local = await (await fileTokenStore(config)).load();
+    if (local) return local;
+  }
+  if (!config.sendosoAccessToken) return undefined;
+  return { accessToken: config.sendosoAccessToken, ...(config.sendosoRefreshToken && { refreshToken: config.sendosoRefreshToken }) };
+}
+
 /** Authentication for a real Sendoso account, from the configured client and tokens. */
-async function realSendosoAuth(config: Config, clock: Clock, logger: Logger): Promise<AccessTokenProvider> {
-  const { FileTokenStore, SendosoOAuth, staticAccessToken } = await layer('sendoso');
-  const store = new FileTokenStore(config.tokenFilePath);
-  if (!(await store.load()) && config.sendosoAccessToken) {
-    await store.save({
-      accessToken: config.sendosoAccessToken,
-      ...(config.sendosoRefreshToken && { refreshToken: config.sendosoRefreshToken }),
-    });
+async function realSendosoAuth(config: Config, clock: Clock, logger: Logger, store: PrimaryTokenStore): Promise<AccessTokenProvider> {
+  const { SendosoOAuth, staticAccessToken } = await layer('sendoso');
+  if (!(await store.load())) {
+    const first = await initialPair(config);
+    if (first) await store.seed(first);
   }
   if (config.sendosoClientId && config.sendosoClientSecret) {
     return new SendosoOAuth({
@@ -62,11 +102,12 @@ export type RawConnection = Omit<SendosoConnection, 'gateway' | 'client' | 'send
  */
 const EMBEDDED_SANDBOX = 'embedded-sandbox';
 
-export async function connectRealSendoso(config: Config, clock: Clock, logger: Logger): Promise<RawConnection> {
+/** `tokens`: where the account's own pair lives (see {@link PrimaryTokenStore}). */
+export async function connectRealSendoso(config: Config, clock: Clock, logger: Logger, tokens: PrimaryTokenStore): Promise<RawConnection> {
   const { SendosoHttp } = await layer('sendoso');
   const http = new SendosoHttp({
     apiBaseUrl: config.sendosoApiUrl!,
-    auth: await realSendosoAuth(config, clock, logger),
+    auth: await realSendosoAuth(config, clock, logger, tokens),
     clock,
     logger,
     timeoutMs: config.sendosoTimeoutMs,
@@ -162,7 +203,7 @@ export async function connectSandboxSenders(sandbox: RunningSandbox, account: st
     const sender = people.find((u) => u.role === 'manager') ?? [...people].sort((a, b) => b.balance - a.balance)[0];
     if (!sender) continue;
     const tokens = sandbox.issueToken(sender.id);
-    store.save(
+    await store.save(
       {
         account,
         userId: sender.id,

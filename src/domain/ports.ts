@@ -20,6 +20,14 @@ export interface OAuthTokenSet {
 export interface TokenStore {
   load(): Promise<OAuthTokenSet | undefined>;
   save(tokens: OAuthTokenSet): Promise<void>;
+  /**
+   * Optional: runs `refresh` while every other holder of this pair — in any process or instance
+   * sharing the store — waits, so a rotating refresh token is spent once. `refresh` is handed the
+   * pair as stored now (another holder may have rotated it) and returns the pair to keep: the
+   * stored one as it is, or a new one, which is saved before `exclusively` resolves. A store
+   * without it is coordinated only by re-reading the stored pair before a refresh.
+   */
+  exclusively?(refresh: (stored: OAuthTokenSet | undefined) => Promise<OAuthTokenSet>): Promise<OAuthTokenSet>;
 }
 
 /** The four Sendoso operations that cost money. */

@@ -1,8 +1,9 @@
 /**
  * @module Sendoso OAuth 2.0 (authorization code) token lifecycle. Access tokens live 7200 s and
  * are refreshed shortly before they expire, and once more if Sendoso rejects one with a 401.
- * Refresh tokens rotate: each works once, so refreshes are single-flight and the new pair is
- * saved to the TokenStore before it is used. Tokens are never logged.
+ * Refresh tokens rotate: each works once, so refreshes are single-flight in this process, taken
+ * in turns with every other process when the TokenStore can lock (`exclusively`), and the new
+ * pair is saved to the TokenStore before it is used. Tokens are never logged.
  */
 import { GiftingError, tokenResponseWire } from '../domain/index.js';
 import type { Clock, OAuthTokenSet, TokenStore } from '../domain/index.js';
@@ -124,21 +125,44 @@ export class SendosoOAuth implements AccessTokenProvider {
   }
 
   private async doRefresh(stale: OAuthTokenSet): Promise<OAuthTokenSet> {
-    // Another process sharing the store may have rotated the pair already; its refresh token is
-    // the only one that still works.
-    const stored = await this.options.store.load();
-    if (stored && stored.refreshToken !== stale.refreshToken) {
-      this.cached = stored;
-      if (this.isFresh(stored)) return stored;
-    }
-    const source = this.cached ?? stale;
-    if (!source.refreshToken) throw new GiftingError('oauth', 'The stored Sendoso token cannot be refreshed');
-    this.log.info('refreshing Sendoso access token');
-    const tokens = await this.tokenRequest({ grant_type: 'refresh_token', refresh_token: source.refreshToken });
-    // Persist before use: if this save failed after use, the rotated refresh token would be lost.
-    await this.options.store.save(tokens);
+    const { store } = this.options;
+    // A store shared by several instances lets one holder refresh at a time; the others then
+    // find the rotated pair in the store instead of spending a used refresh token.
+    const tokens = store.exclusively ? await store.exclusively((stored) => this.successor(stale, stored)) : await this.refreshUnlocked(stale);
     this.cached = tokens;
     return tokens;
+  }
+
+  /**
+   * The pair to use instead of `stale`, given what the store holds now: the one another holder
+   * already rotated into it (its refresh token is the only one that still works), or a new one
+   * from Sendoso.
+   */
+  private async successor(stale: OAuthTokenSet, stored: OAuthTokenSet | undefined): Promise<OAuthTokenSet> {
+    const rotated = stored !== undefined && stored.refreshToken !== stale.refreshToken;
+    if (rotated && this.isFresh(stored)) return stored;
+    const source = rotated ? stored : stale;
+    if (!source.refreshToken) throw new GiftingError('oauth', 'The stored Sendoso token cannot be refreshed');
+    this.log.info('refreshing Sendoso access token');
+    return this.tokenRequest({ grant_type: 'refresh_token', refresh_token: source.refreshToken });
+  }
+
+  /** Refresh on a store without a lock: re-read before, and look again if Sendoso refuses. */
+  private async refreshUnlocked(stale: OAuthTokenSet): Promise<OAuthTokenSet> {
+    const { store } = this.options;
+    const stored = await store.load();
+    try {
+      const tokens = await this.successor(stale, stored);
+      // Persist before use: if this save failed after use, the rotated refresh token would be lost.
+      if (tokens !== stored) await store.save(tokens);
+      return tokens;
+    } catch (error) {
+      // A refused refresh token may have been spent by another process sharing the store in the
+      // moment between our read and our request; then its pair, stored by now, is the one that works.
+      const now = error instanceof GiftingError && error.code === 'oauth' ? await store.load() : undefined;
+      if (now && now.refreshToken !== stored?.refreshToken && now.refreshToken !== stale.refreshToken && this.isFresh(now)) return now;
+      throw error;
+    }
   }
 
   private async tokenRequest(grant: Record<string, string>): Promise<OAuthTokenSet> {

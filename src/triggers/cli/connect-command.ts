@@ -116,7 +116,7 @@ no browser, follow it with any HTTP client: the embedded sandbox's consent page 
             `You signed in as ${identity.userName} <${identity.userEmail}>, who sends for ${identity.groupName}, not ${flags.group}; nothing was connected. Run giftguard connect --group "${flags.group}" again and sign in as one of ${flags.group}'s people.`,
           );
         }
-        const saved = app.connections().save(
+        const saved = await app.connections().save(
           { account: connection.account, userId: identity.userId, userEmail: identity.userEmail, userName: identity.userName, groupId: identity.groupId, groupName: identity.groupName, origin: 'oauth' },
           tokens,
         );
@@ -131,7 +131,7 @@ no browser, follow it with any HTTP client: the embedded sandbox's consent page 
 
 /** Who sends for whom: each stored connection, and the configured one. */
 async function describe(connection: SendosoConnection) {
-  const rows = connection.senders.list().map((c) => ({ id: c.id, group: c.groupName, sender: `${c.userName} <${c.userEmail}>`, origin: c.origin, since: c.updatedAt as number | null }));
+  const rows = (await connection.senders.list()).map((c) => ({ id: c.id, group: c.groupName, sender: `${c.userName} <${c.userEmail}>`, origin: c.origin, since: c.updatedAt as number | null }));
   const primary = await connection.senders.primary();
   if (primary && !rows.some((r) => r.sender.endsWith(`<${primary.userEmail}>`))) {
     rows.unshift({ id: 'configured', group: primary.groupName, sender: `${primary.userName} <${primary.userEmail}>`, origin: 'configured', since: null });
@@ -163,7 +163,7 @@ export function connectionsCommand(io: CliIo, factory: AppFactory): Command {
     .action(async (id: string) => {
       const app = factory({ env: io.env });
       try {
-        if (!app.connections().remove(id)) throw new GiftingError('not_found', `No sender connection ${id}; see giftguard connections list`);
+        if (!(await app.connections().remove(id))) throw new GiftingError('not_found', `No sender connection ${id}; see giftguard connections list`);
         io.stdout.write(`Removed ${id}. Its tokens are deleted from giftguard.\n`);
       } finally {
         await app.close();
