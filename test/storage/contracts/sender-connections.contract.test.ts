@@ -39,6 +39,54 @@ async function rowsOf(opened: OpenedStore, table: string): Promise<Record<string
   return opened.kind === 'sqlite' ? (opened.db.prepare(`SELECT * FROM ${table}`).all() as Record<string, unknown>[]) : (await opened.db.query(`SELECT * FROM ${table}`)).rows;
 }
 
+/**
+ * OAuth clients as two instances hold them, whose refreshes truly overlap: each token request
+ * waits until the other instance has begun its own refresh (asked its store again), rather than
+ * the two happening to run one after the other. `answers`: the token endpoint's statuses.
+ */
+function overlappingRefreshes(sandbox: RunningSandbox, sandboxClock: ManualClock) {
+  const answers: number[] = [];
+  const started = [false, false];
+  const waiting: (() => void)[] = [];
+  const begin = (i: number) => {
+    started[i] = true;
+    for (const wake of waiting.splice(0)) wake();
+  };
+  const bothStarted = () => (started.every(Boolean) ? Promise.resolve() : new Promise<void>((resolve) => waiting.push(resolve)).then(bothStarted));
+  const client = (i: number, store: TokenStore) => {
+    let primed = false;
+    const watched: TokenStore = {
+      load: async () => {
+        if (primed) begin(i);
+        primed = true;
+        return store.load();
+      },
+      save: (tokens) => store.save(tokens),
+      ...(store.exclusively && {
+        exclusively: (refresh: (stored: OAuthTokenSet | undefined) => Promise<OAuthTokenSet>) => {
+          begin(i);
+          return store.exclusively!(refresh);
+        },
+      }),
+    };
+    return new SendosoOAuth({
+      baseUrl: sandbox.url,
+      clientId: sandbox.oauthClient.clientId,
+      clientSecret: sandbox.oauthClient.clientSecret,
+      store: watched,
+      clock: sandboxClock,
+      logger: silentLogger(),
+      fetch: async (input, init) => {
+        await bothStarted();
+        const response = await fetch(input, init);
+        answers.push(response.status);
+        return response;
+      },
+    });
+  };
+  return { client, answers };
+}
+
 describe.each(STORE_KINDS)('sender connections on %s', (kind) => {
   let opened: OpenedStore;
   let clock: ManualClock;
@@ -138,47 +186,7 @@ describe.each(STORE_KINDS)('sender connections on %s', (kind) => {
     it('both end up with a working token, and no used refresh token is spent', async () => {
       const issued = sandbox.issueToken(501);
       const saved = await instance().save(marketing(), { accessToken: issued.access_token, refreshToken: issued.refresh_token, expiresAt: sandboxClock.now() + issued.expires_in * 1000 });
-      const answers: number[] = [];
-      // Each token request waits until the other instance has begun its own refresh (asked its
-      // store again), so the two refreshes truly overlap rather than happen to run one after the other.
-      const started = [false, false];
-      const waiting: (() => void)[] = [];
-      const begin = (i: number) => {
-        started[i] = true;
-        for (const wake of waiting.splice(0)) wake();
-      };
-      const bothStarted = () => (started.every(Boolean) ? Promise.resolve() : new Promise<void>((resolve) => waiting.push(resolve)).then(bothStarted));
-      const client = (i: number, store: TokenStore) => {
-        let primed = false;
-        const watched: TokenStore = {
-          load: async () => {
-            if (primed) begin(i);
-            primed = true;
-            return store.load();
-          },
-          save: (tokens) => store.save(tokens),
-          ...(store.exclusively && {
-            exclusively: (refresh: (stored: OAuthTokenSet | undefined) => Promise<OAuthTokenSet>) => {
-              begin(i);
-              return store.exclusively!(refresh);
-            },
-          }),
-        };
-        return new SendosoOAuth({
-          baseUrl: sandbox.url,
-          clientId: sandbox.oauthClient.clientId,
-          clientSecret: sandbox.oauthClient.clientSecret,
-          store: watched,
-          clock: sandboxClock,
-          logger: silentLogger(),
-          fetch: async (input, init) => {
-            await bothStarted();
-            const response = await fetch(input, init);
-            answers.push(response.status);
-            return response;
-          },
-        });
-      };
+      const { client, answers } = overlappingRefreshes(sandbox, sandboxClock);
       const a = client(0, instance().tokenStore(saved.id));
       const b = client(1, instance(KEY, true).tokenStore(saved.id));
       // Each instance has read the pair once; then its access token expires for both.
@@ -197,5 +205,60 @@ describe.each(STORE_KINDS)('sender connections on %s', (kind) => {
       // token, was refused, and found the rotated pair in the store instead of failing.
       expect(answers).toEqual(kind === 'postgres' ? [200] : [200, 400]);
     });
+  });
+});
+
+describe("the account's own pair, shared on postgres", () => {
+  let opened: OpenedStore;
+  let other: PgDatabase;
+  let sandbox: RunningSandbox;
+  let clock: ManualClock;
+  const ACCOUNT_URL = 'https://app.sendoso.example/api/v3';
+
+  beforeEach(async () => {
+    opened = await openStore('postgres', 'account_tokens');
+    if (opened.kind !== 'postgres') throw new Error('unreachable');
+    other = new PgDatabase({ url: opened.url });
+    clock = new ManualClock(Date.UTC(2026, 5, 1, 12));
+    sandbox = await startSandbox({ clock, rateLimit: 10_000 });
+  });
+  afterEach(async () => {
+    await sandbox.close();
+    await other.close();
+    await opened.close();
+  });
+  /** Instance 1 on the test's pool, instance 2 on a pool of its own. */
+  const storeOf = (instance: 1 | 2, account = ACCOUNT_URL) => new PgAccountTokenStore(instance === 1 ? (opened.db as PgDatabase) : other, KEY, account, () => clock.now());
+
+  it('is seeded once: a later offer never overwrites the pair that stands, and it is encrypted at rest', async () => {
+    expect(await storeOf(1).load()).toBeUndefined();
+    const offers = await Promise.all([storeOf(1).seed(pair(1)), storeOf(2).seed(pair(2))]);
+    expect(offers.filter(Boolean)).toHaveLength(1);
+    const seeded = offers[0] ? pair(1) : pair(2);
+    expect(await storeOf(2).load()).toEqual(seeded);
+    await storeOf(1).save(pair(3)); // rotated since
+    expect(await storeOf(2).seed(pair(4))).toBe(false);
+    expect(await storeOf(2).load()).toEqual(pair(3));
+    expect(await storeOf(2, 'https://other.example/api/v3').load()).toBeUndefined();
+    const rows = await rowsOf(opened, 'sendoso_account_tokens');
+    expect(rows).toHaveLength(1);
+    expect(Buffer.from(rows[0]!['tokens'] as Uint8Array).toString('latin1')).not.toContain('token-3');
+  });
+
+  it('two instances refreshing at the same moment ask Sendoso once and both get the rotated pair', async () => {
+    const issued = sandbox.issueToken();
+    await storeOf(1).seed({ accessToken: issued.access_token, refreshToken: issued.refresh_token, expiresAt: clock.now() + issued.expires_in * 1000 });
+    const { client, answers } = overlappingRefreshes(sandbox, clock);
+    const [a, b] = [client(0, storeOf(1)), client(1, storeOf(2))];
+    await a.accessToken();
+    await b.accessToken();
+    clock.advance(issued.expires_in * 1000);
+    const [tokenA, tokenB] = await Promise.all([a.accessToken(), b.accessToken()]);
+    expect(tokenB).toBe(tokenA);
+    expect(tokenA).not.toBe(issued.access_token);
+    expect(answers).toEqual([200]);
+    const me = await fetch(`${sandbox.apiBaseUrl}/me`, { headers: { authorization: `Bearer ${tokenB}` } });
+    expect(me.status).toBe(200);
+    expect((await storeOf(2).load())?.accessToken).toBe(tokenA);
   });
 });
