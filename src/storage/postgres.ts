@@ -125,7 +125,7 @@ export class PgDatabase implements PgQueryable {
     await this.ready();
     const retries = options.retries ?? 20;
     for (let attempt = 0; ; attempt += 1) {
-      const client = await this.pool.connect();
+      const client = await this.checkout();
       let broken = false;
       try {
         await client.query(`BEGIN ISOLATION LEVEL ${(options.isolation ?? 'read committed').toUpperCase()}`);
@@ -141,9 +141,21 @@ export class PgDatabase implements PgQueryable {
         // Contention: step back a little, more each time, so the retries do not collide again.
         await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));
       } finally {
-        client.release(broken);
+        checkIn(client, broken);
       }
     }
+  }
+
+  /**
+   * A connection for several statements. While it is checked out the pool no longer listens for
+   * its errors, so a connection dropped between two statements (the server restarted, the network
+   * went) would be thrown from its socket and end the process: the error is kept here instead, and
+   * the next statement on it fails as a query error, which the caller sees.
+   */
+  private async checkout(): Promise<PoolClient> {
+    const client = await this.pool.connect();
+    client.on('error', droppedWhileCheckedOut);
+    return client;
   }
 
   async close(): Promise<void> {
@@ -151,13 +163,17 @@ export class PgDatabase implements PgQueryable {
   }
 
   private async migrate(): Promise<void> {
-    const client = await this.pool.connect();
+    const client = await this.checkout();
+    let broken = false;
     try {
       if (this.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
       await migratePostgres(clientQueryable(client), this.storeSchema);
       await this.onReady?.(clientQueryable(client));
+    } catch (error) {
+      broken = true;
+      throw error;
     } finally {
-      client.release();
+      checkIn(client, broken);
     }
   }
 }
@@ -168,6 +184,15 @@ export class PgDatabase implements PgQueryable {
  */
 const numbersAsNumbers = ((oid: number, format?: 'text' | 'binary') =>
   oid === 20 || oid === 1700 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser;
+
+/** Kept off the process: the dropped connection's next statement fails, and it is released broken. */
+function droppedWhileCheckedOut(): void {}
+
+/** Back to the pool (which listens for its errors again), or destroyed when it is broken. */
+function checkIn(client: PoolClient, broken: boolean): void {
+  client.removeListener('error', droppedWhileCheckedOut);
+  client.release(broken);
+}
 
 function clientQueryable(client: PoolClient): PgQueryable {
   return {
