@@ -31,7 +31,7 @@ import { silentLogger } from '../src/log/index.js';
 import { startSandbox } from '../src/sandbox/index.js';
 import { MemoryPacingStore, Pacer, SendosoGateway, SendosoHttp, staticAccessToken } from '../src/sendoso/index.js';
 import { openDatabase, startBackgroundCheckpoints } from '../src/storage/index.js';
-import { McpHttpEndpoint, McpRegistry, ToolAuditLog, buildTools, refusingSpendGate, sendosoCatalogue } from '../src/tools/index.js';
+import { McpHttpEndpoint, SqliteMcpRegistry, SqliteToolAuditLog, buildTools, refusingSpendGate, sendosoCatalogue } from '../src/tools/index.js';
 import { startHttpServer } from '../src/triggers/index.js';
 import { fmt, interleaved, measure, percentile } from './stats.js';
 import type { LatencyRun } from './stats.js';
@@ -142,7 +142,7 @@ export async function mcpOverhead(count: number): Promise<string[]> {
   const db = openDatabase(dbPath);
   // As serve runs it: WAL checkpoints in a worker thread, not inside whichever audit insert crosses the threshold.
   const stopCheckpoints = startBackgroundCheckpoints(db, dbPath);
-  const registry = new McpRegistry(db, Buffer.alloc(32, 1), clock);
+  const registry = new SqliteMcpRegistry(db, Buffer.alloc(32, 1), clock);
   const token = sandbox.issueToken().access_token;
   const http = new SendosoHttp({ apiBaseUrl: sandbox.apiBaseUrl, auth: staticAccessToken(token), clock, logger });
   // Through the account's gateway, as serve runs it, at a rate this bench never reaches. Spacing is
@@ -156,7 +156,7 @@ export async function mcpOverhead(count: number): Promise<string[]> {
     registry,
     tools: buildTools(sendosoCatalogue),
     runtime: { transport: new SendosoGateway({ http, pacer, clock, logger }), gate: refusingSpendGate, viaFrom: 'bench', clock, outsideCallerWaitMs: 5000 },
-    audit: new ToolAuditLog(db),
+    audit: new SqliteToolAuditLog(db),
     clock,
     logger,
     version: 'bench',
@@ -166,7 +166,7 @@ export async function mcpOverhead(count: number): Promise<string[]> {
   });
   const documented = await startDocumentedSdkServer(sandbox.apiBaseUrl, token);
   const lean = await startLeanSdkServer(sandbox.apiBaseUrl, token);
-  const { token: mcpToken } = registry.createServer({ name: 'bench', scope: { methods: ['read'] } });
+  const { token: mcpToken } = await registry.createServer({ name: 'bench', scope: { methods: ['read'] } });
   const mcpUrl = `http://127.0.0.1:${server.port}/mcp/${mcpToken}`;
   const client = new Client({ name: 'bench', version: '1' });
   await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl)));

@@ -14,14 +14,16 @@ export async function startStdioMcp(app: App, options: StdioMcpOptions): Promise
   let name = 'stdio';
   let scope: ToolScope = options.scope;
   let group = options.group;
-  let revokedBecause: (() => string | undefined) | undefined;
+  let revokedBecause: (() => Promise<string | undefined>) | undefined;
   if (options.token !== undefined) {
     const registry = app.registry();
-    const record = registry.findServer(options.token);
+    const record = await registry.findServer(options.token);
     if (!record) throw new GiftingError('not_found', 'That MCP token is unknown, revoked or expired');
-    // Checked now and on every request, so `mcp revoke`, an expiry or a revoked API token takes effect on the next call.
-    revokedBecause = registry.liveCheck(options.token, app.config.apiToken);
-    const refused = revokedBecause();
+    // Checked now and on every request, so `mcp revoke`, an expiry or a revoked API token takes
+    // effect on the next call — from this host or, on a shared PostgreSQL store, any instance's.
+    const check = registry.liveCheck(options.token, app.config.apiToken);
+    revokedBecause = check;
+    const refused = await check();
     if (refused !== undefined) throw new GiftingError('unauthorized', `${refused}. Set GIFTGUARD_API_TOKEN to a valid ggapi_… token (giftguard api-token create).`);
     ({ id, name, scope } = record);
     group = record.group ?? undefined;

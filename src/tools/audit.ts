@@ -1,8 +1,9 @@
 /**
  * @module The tool-call audit log: who called which tool, how it ended, how long it took, with
- * personal data in the arguments replaced before anything is written.
+ * personal data in the arguments replaced before anything is written. The port (ToolAuditLog) and
+ * what every store of it shares (IdOrderedAuditLog: redaction, retention and paging); the rows live
+ * in SQLite (sqlite-audit.ts) or, shared by several instances, in PostgreSQL (pg-audit.ts).
  */
-import type { SqliteDatabase } from '../storage/index.js';
 import { MAX_ARGUMENT_DEPTH } from './invoke.js';
 import type { CallOutcome } from './invoke.js';
 
@@ -109,144 +110,170 @@ export interface ToolCallPage {
   readonly searchedBackTo?: number | undefined;
 }
 
-const toRow = (r: Record<string, unknown>): AuditRow => ({
-  id: r.id as number,
-  at: r.at as number,
-  serverId: r.server_id as string,
-  tool: r.tool as string,
-  method: r.method as string,
+/** A stored row as both dialects return it (INTEGER/BIGINT and REAL/DOUBLE as numbers). */
+export interface StoredAuditRow {
+  id: number;
+  at: number;
+  server_id: string;
+  tool: string;
+  method: string;
+  outcome: string;
+  status: number | null;
+  duration_ms: number;
+  client_name: string | null;
+  client_version: string | null;
+  arguments: string;
+}
+
+/** What one call adds to `tool_audit`, columns in table order (id is the store's). */
+export interface AuditValues {
+  readonly at: number;
+  readonly server_id: string;
+  readonly tool: string;
+  readonly method: string;
+  readonly outcome: string;
+  readonly status: number | null;
+  readonly duration_ms: number;
+  readonly client_name: string | null;
+  readonly client_version: string | null;
+  readonly arguments: string;
+}
+
+/** A page's search: ids in [floor, high), the equality filters set, and exact times. */
+export interface AuditSelection {
+  readonly floor: number;
+  readonly high: number;
+  readonly tool?: string | undefined;
+  readonly outcome?: string | undefined;
+  readonly serverId?: string | undefined;
+  readonly since?: number | undefined;
+  readonly until?: number | undefined;
+  readonly limit: number;
+}
+
+const toRow = (r: StoredAuditRow): AuditRow => ({
+  id: r.id,
+  at: r.at,
+  serverId: r.server_id,
+  tool: r.tool,
+  method: r.method,
   outcome: r.outcome as AuditEntry['outcome'],
-  status: (r.status as number | null) ?? undefined,
-  durationMs: r.duration_ms as number,
-  clientName: (r.client_name as string | null) ?? undefined,
-  clientVersion: (r.client_version as string | null) ?? undefined,
-  arguments: JSON.parse(r.arguments as string) as unknown,
+  status: r.status ?? undefined,
+  durationMs: r.duration_ms,
+  clientName: r.client_name ?? undefined,
+  clientVersion: r.client_version ?? undefined,
+  arguments: JSON.parse(r.arguments) as unknown,
 });
 
-/** Writes and reads audit entries (its table: the tool-audit schema in storage, there whenever the database is open). */
-export class ToolAuditLog {
-  private readonly insert;
-  private readonly recent;
-  private readonly first;
-  private readonly last;
-  private readonly atOrAfter;
-  /** Page statements by filter shape, each prepared once. */
-  private readonly pages = new Map<string, (params: Record<string, unknown>) => Record<string, unknown>[]>();
+/**
+ * Writes and reads tool calls. An entry's personal data is redacted before it reaches the store;
+ * pages and retention cost a few primary-key seeks, never a scan of the log.
+ */
+export interface ToolAuditLog {
+  record(entry: AuditEntry): Promise<void>;
+  /**
+   * Retention: deletes calls older than `before` and, beyond the newest `keep`, the oldest;
+   * resolves how many went.
+   */
+  prune(before: number, keep: number): Promise<number>;
+  /** Newest first. */
+  list(options?: { serverId?: string; limit?: number }): Promise<AuditRow[]>;
+  /** One page of calls, newest first, filtered by tool, outcome, server and time. */
+  page(query: ToolCallQuery): Promise<ToolCallPage>;
+}
 
-  constructor(private readonly db: SqliteDatabase) {
-    this.insert = db.prepare(
-      'INSERT INTO tool_audit (at, server_id, tool, method, outcome, status, duration_ms, client_name, client_version, arguments) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    this.recent = db.prepare<[string | null, string | null, number], Record<string, unknown>>(
-      'SELECT * FROM tool_audit WHERE (? IS NULL OR server_id = ?) ORDER BY id DESC LIMIT ?',
-    );
-    // Two statements, not MIN and MAX in one: SQLite answers each alone from the primary key's ends.
-    this.first = db.prepare<[], { id: number }>('SELECT id FROM tool_audit ORDER BY id LIMIT 1');
-    this.last = db.prepare<[], { id: number }>('SELECT id FROM tool_audit ORDER BY id DESC LIMIT 1');
-    this.atOrAfter = db.prepare<[number], { id: number; at: number }>('SELECT id, at FROM tool_audit WHERE id >= ? ORDER BY id LIMIT 1');
-  }
-
+/**
+ * The log's reading and retention over a store's few primitives, so SQLite and PostgreSQL cannot
+ * differ in them. Calls are appended in time order, so ids follow time: a time becomes an id by a
+ * binary search of primary-key seeks, and both paging and retention work on id ranges. (Across
+ * processes and instances clocks and commits may interleave a little; the page's own `at`
+ * conditions keep what it shows exact, and retention is off by at most those few rows.)
+ */
+export abstract class IdOrderedAuditLog implements ToolAuditLog {
+  protected abstract insert(values: AuditValues): Promise<void>;
+  /** The newest `limit` rows, of one server when given. */
+  protected abstract recent(serverId: string | undefined, limit: number): Promise<StoredAuditRow[]>;
   /** The lowest and highest ids, or undefined when the log is empty. */
-  private bounds(): { low: number; high: number } | undefined {
-    const low = this.first.get()?.id;
-    const high = this.last.get()?.id;
-    return low === undefined || high === undefined ? undefined : { low, high };
-  }
+  protected abstract bounds(): Promise<{ low: number; high: number } | undefined>;
+  /** The first row at or after `id`. */
+  protected abstract atOrAfter(id: number): Promise<{ id: number; at: number } | undefined>;
+  /** Deletes ids in [from, to); how many went. */
+  protected abstract deleteIds(from: number, to: number): Promise<number>;
+  /** The rows a page search selects, newest first, at most `limit`. */
+  protected abstract select(selection: AuditSelection): Promise<StoredAuditRow[]>;
 
   /**
    * The first id whose call is not older than `at` (`high + 1` when all are). Calls are appended
    * in time order, so this is a binary search of a few primary-key seeks, never a scan.
    */
-  private firstIdAtOrAfter(at: number, bounds: { low: number; high: number }): number {
+  private async firstIdAtOrAfter(at: number, bounds: { low: number; high: number }): Promise<number> {
     let low = bounds.low;
     let high = bounds.high + 1;
     while (low < high) {
       const mid = Math.floor((low + high) / 2);
-      const row = this.atOrAfter.get(mid);
+      const row = await this.atOrAfter(mid);
       if (row !== undefined && row.at < at) low = mid + 1;
       else high = mid;
     }
     return low;
   }
 
-  record(entry: AuditEntry): void {
-    this.insert.run(
-      entry.at,
-      entry.serverId,
-      entry.tool,
-      entry.method,
-      entry.outcome,
-      entry.status ?? null,
-      Math.round(entry.durationMs * 1000) / 1000,
-      entry.clientName ?? null,
-      entry.clientVersion ?? null,
-      argumentsJson(entry.arguments),
-    );
+  /**
+   * Written before the promise settles on SQLite (one synchronous insert); on PostgreSQL, one
+   * INSERT. Either way the caller decides whether to wait (mcp-server.ts does, see there).
+   */
+  record(entry: AuditEntry): Promise<void> {
+    return this.insert({
+      at: entry.at,
+      server_id: entry.serverId,
+      tool: entry.tool,
+      method: entry.method,
+      outcome: entry.outcome,
+      status: entry.status ?? null,
+      duration_ms: Math.round(entry.durationMs * 1000) / 1000,
+      client_name: entry.clientName ?? null,
+      client_version: entry.clientVersion ?? null,
+      arguments: argumentsJson(entry.arguments),
+    });
   }
 
   /**
-   * Retention: deletes calls older than `before` and, beyond the newest `keep`, the oldest; returns
-   * how many went. Rows are appended in time order, so both bounds are an id found by a few
-   * primary-key seeks (no scan of the table), and rows go in chunks, so a first sweep of a large
-   * table never holds the database for long.
+   * Both bounds are an id found by a few primary-key seeks (no scan of the table), and rows go in
+   * chunks of PRUNE_CHUNK, so a first sweep of a large table never holds the database for long.
    */
-  prune(before: number, keep: number): number {
-    const bounds = this.bounds();
+  async prune(before: number, keep: number): Promise<number> {
+    const bounds = await this.bounds();
     if (!bounds) return 0;
     // The first id whose call is not older than `before` (ids beyond `high` mean: all are older).
-    const cut = Math.max(this.firstIdAtOrAfter(before, bounds), bounds.high - keep + 1);
-    const chunk = this.db.prepare('DELETE FROM tool_audit WHERE id >= ? AND id < ?');
+    const cut = Math.max(await this.firstIdAtOrAfter(before, bounds), bounds.high - keep + 1);
     let removed = 0;
-    for (let from = bounds.low; from < cut; from += PRUNE_CHUNK) removed += chunk.run(from, Math.min(cut, from + PRUNE_CHUNK)).changes;
+    for (let from = bounds.low; from < cut; from += PRUNE_CHUNK) removed += await this.deleteIds(from, Math.min(cut, from + PRUNE_CHUNK));
     return removed;
   }
 
-  /** Newest first. */
-  list(options: { serverId?: string; limit?: number } = {}): AuditRow[] {
-    const server = options.serverId ?? null;
-    return this.recent.all(server, server, options.limit ?? 50).map(toRow);
+  async list(options: { serverId?: string; limit?: number } = {}): Promise<AuditRow[]> {
+    return (await this.recent(options.serverId, options.limit ?? 50)).map(toRow);
   }
 
   /**
-   * One page of calls, newest first, filtered by tool, outcome, server and time. A time range
-   * becomes an id range (binary search), and a page reads at most AUDIT_SEARCH_WINDOW entries of
-   * it, walking the primary key backwards: its cost does not grow with the log.
+   * A time range becomes an id range (binary search), and a page reads at most
+   * AUDIT_SEARCH_WINDOW entries of it, walking the primary key backwards: its cost does not grow
+   * with the log.
    */
-  page(query: ToolCallQuery): ToolCallPage {
-    const bounds = this.bounds();
+  async page(query: ToolCallQuery): Promise<ToolCallPage> {
+    const bounds = await this.bounds();
     if (!bounds || query.limit <= 0) return { rows: [] };
-    const low = query.since === undefined ? bounds.low : this.firstIdAtOrAfter(query.since, bounds);
-    const high = Math.min(query.before ?? bounds.high + 1, query.until === undefined ? bounds.high + 1 : this.firstIdAtOrAfter(query.until, bounds));
+    const low = query.since === undefined ? bounds.low : await this.firstIdAtOrAfter(query.since, bounds);
+    const high = Math.min(query.before ?? bounds.high + 1, query.until === undefined ? bounds.high + 1 : await this.firstIdAtOrAfter(query.until, bounds));
     if (high <= low) return { rows: [] };
     const floor = Math.max(low, high - AUDIT_SEARCH_WINDOW);
-    const where = ['id >= @floor', 'id < @high'];
-    const params: Record<string, unknown> = { floor, high, limit: query.limit + 1 };
-    for (const [column, value] of [['tool', query.tool], ['outcome', query.outcome], ['server_id', query.serverId]] as const) {
-      if (value === undefined) continue;
-      where.push(`${column} = @${column}`);
-      params[column] = value;
-    }
-    // Exact within the id range, whatever clocks did between processes.
-    if (query.since !== undefined) {
-      where.push('at >= @since');
-      params.since = query.since;
-    }
-    if (query.until !== undefined) {
-      where.push('at < @until');
-      params.until = query.until;
-    }
-    const sql = `SELECT * FROM tool_audit WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT @limit`;
-    let run = this.pages.get(sql);
-    if (!run) {
-      const statement = this.db.prepare<[Record<string, unknown>], Record<string, unknown>>(sql);
-      run = (p) => statement.all(p);
-      this.pages.set(sql, run);
-    }
-    const rows = run(params).map(toRow);
+    const rows = (
+      await this.select({ floor, high, tool: query.tool, outcome: query.outcome, serverId: query.serverId, since: query.since, until: query.until, limit: query.limit + 1 })
+    ).map(toRow);
     if (rows.length > query.limit) {
       rows.length = query.limit;
       return { rows, older: rows[rows.length - 1]!.id };
     }
-    return floor > low ? { rows, older: floor, searchedBackTo: this.atOrAfter.get(floor)?.at } : { rows };
+    return floor > low ? { rows, older: floor, searchedBackTo: (await this.atOrAfter(floor))?.at } : { rows };
   }
 }

@@ -229,13 +229,14 @@ export class McpHttpEndpoint {
     }
     if (cors) for (const [k, v] of Object.entries(cors)) response.setHeader(k, v);
 
-    const record = this.options.registry.findServer(decodedToken(token));
+    // Asked of the store on every request: a server revoked through any instance is refused here next.
+    const record = await this.options.registry.findServer(decodedToken(token));
     if (!record) {
       // One answer for never-existed, revoked and expired: nothing to learn from probing.
       rpcError(response, 404, 'Not found');
       return true;
     }
-    const apiToken = record.requireApiTokenAuth ? this.apiTokenOf(request) : 'valid';
+    const apiToken = record.requireApiTokenAuth ? await this.apiTokenOf(request) : 'valid';
     if (apiToken !== 'valid') {
       // Said in the body and in the challenge: OAuth-capable clients (mcp-remote) read the
       // challenge, and there is no OAuth to discover here — only an API token to send.
@@ -293,10 +294,10 @@ export class McpHttpEndpoint {
   }
 
   /** Whether the request carries a giftguard API token, and if so whether it is valid now. */
-  private apiTokenOf(request: IncomingMessage): 'missing' | 'invalid' | 'valid' {
+  private async apiTokenOf(request: IncomingMessage): Promise<'missing' | 'invalid' | 'valid'> {
     const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
     if (bearer === undefined) return 'missing';
-    return this.options.registry.verifyApiToken(bearer) ? 'valid' : 'invalid';
+    return (await this.options.registry.verifyApiToken(bearer)) ? 'valid' : 'invalid';
   }
 
   /** The shared per-scope answers for a record, built on first use. */

@@ -23,7 +23,7 @@ import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv
 import { z } from 'zod';
 import type { Clock } from '../domain/index.js';
 import type { Logger } from '../log/index.js';
-import type { ToolAuditLog } from './audit.js';
+import type { AuditEntry, ToolAuditLog } from './audit.js';
 import type { ToolDefinition } from './definitions.js';
 import { invokeTool } from './invoke.js';
 import type { CallContext, ToolRuntime } from './invoke.js';
@@ -58,7 +58,7 @@ export interface McpServerOptions {
    * undefined while it may. A long-lived connection (stdio) holds its token for hours, so the
    * token's state is checked on each call rather than once at start.
    */
-  readonly revokedBecause?: () => string | undefined;
+  readonly revokedBecause?: () => Promise<string | undefined>;
   readonly version: string;
 }
 
@@ -115,8 +115,8 @@ export interface ScopedTools {
   readonly instructions: string;
   /** The initialize result for a client asking for `requestedVersion` (the SDK's negotiation). */
   initializeResult(requestedVersion: string): InitializeResult;
-  /** The tools/list result; throws McpError once the server may no longer be used. */
-  listTools(): ListToolsResult;
+  /** The tools/list result; rejects with McpError once the server may no longer be used. */
+  listTools(): Promise<ListToolsResult>;
   /** Runs tools/call; throws McpError for unknown and out-of-scope tools and for a revoked server. */
   callTool(params: ToolCallParams, client: ClientIdentity, signal?: AbortSignal): Promise<CallToolResult>;
 }
@@ -136,6 +136,20 @@ export function scopedTools(options: McpServerOptions): ScopedTools {
     })),
   };
   const via = options.callerVia ?? 'mcp';
+  /**
+   * Records a call in the audit log. Awaited, so the entry is there once the client has its answer
+   * and a slow store slows callers rather than queueing writes without bound; but a failed write
+   * is logged, not thrown: the call has happened (a gift may have been sent), and an error would
+   * tell the client it had not. The log line names the call, never its arguments.
+   */
+  const audit = async (entry: AuditEntry): Promise<void> => {
+    if (!options.audit) return;
+    try {
+      await options.audit.record(entry);
+    } catch (error) {
+      options.logger.warn({ module: 'tools.mcp', serverId: entry.serverId, tool: entry.tool, outcome: entry.outcome, code: (error as { code?: unknown }).code }, 'could not record a tool call in the audit log');
+    }
+  };
 
   return {
     options,
@@ -147,18 +161,18 @@ export function scopedTools(options: McpServerOptions): ScopedTools {
       serverInfo,
       instructions: INSTRUCTIONS,
     }),
-    listTools() {
-      const reason = options.revokedBecause?.();
+    async listTools() {
+      const reason = await options.revokedBecause?.();
       if (reason !== undefined) throw new McpError(ErrorCode.InvalidRequest, reason);
       return listed;
     },
     async callTool(params, client, signal) {
       const started = performance.now();
       const tool = byName.get(params.name);
-      const revoked = options.revokedBecause?.();
+      const revoked = await options.revokedBecause?.();
       if (revoked !== undefined) {
         // Audited like any call, so an operator sees that a revoked client is still trying.
-        options.audit?.record({
+        await audit({
           at: options.clock.now(),
           serverId: options.serverId,
           tool: params.name,
@@ -172,7 +186,7 @@ export function scopedTools(options: McpServerOptions): ScopedTools {
         throw new McpError(ErrorCode.InvalidRequest, revoked);
       }
       if (!tool) {
-        options.audit?.record({
+        await audit({
           at: options.clock.now(),
           serverId: options.serverId,
           tool: params.name,
@@ -213,7 +227,7 @@ export function scopedTools(options: McpServerOptions): ScopedTools {
       }
       const invocation = await invokeTool(tool, params.arguments, options.runtime, context);
       const durationMs = performance.now() - started;
-      options.audit?.record({
+      await audit({
         at: options.clock.now(),
         serverId: options.serverId,
         tool: tool.name,

@@ -1,13 +1,15 @@
 /**
- * @module MCP servers and giftguard API tokens, stored in SQLite. A token is shown once, at
- * creation; only its HMAC (keyed with the server's signing key) is stored, so a copy of the
- * database does not hand out working URLs. Expired servers stop working at `expires_at`, checked on
- * every lookup, and are deleted by the sweeper.
+ * @module MCP servers and giftguard API tokens: the port (McpRegistry) and what every store of it
+ * shares (StoredMcpRegistry). A token is shown once, at creation; only its HMAC (keyed with the
+ * signing key) is stored, so a copy of the database does not hand out working URLs. Expired
+ * servers stop working at `expires_at`, checked on every lookup, and are deleted by the sweeper.
+ * The rows live in SQLite (sqlite-registry.ts) or, shared by several instances, in PostgreSQL
+ * (pg-registry.ts); both are asked on every lookup, so a revocation made through any instance
+ * applies to the very next request on every other.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { GiftingError } from '../domain/index.js';
 import type { Clock } from '../domain/index.js';
-import type { SqliteDatabase } from '../storage/index.js';
 import type { ToolScope } from './scope.js';
 
 /** Minimum lifetime of an expiring server, so a typo cannot create one already dead. */
@@ -40,7 +42,39 @@ export interface CreateServerInput {
   readonly requireApiTokenAuth?: boolean | undefined;
 }
 
-interface ServerRow {
+/**
+ * Persistent MCP servers and API tokens. Every answer about a token comes from the store at the
+ * time it is asked (nothing about a token's state is remembered), which is what makes `mcp
+ * revoke` and an expiry take effect at once on every process and instance sharing the store.
+ */
+export interface McpRegistry {
+  /** Creates a server; returns the record and the token, which is never retrievable again. */
+  createServer(input: CreateServerInput): Promise<{ server: McpServerRecord; token: string }>;
+  /**
+   * The live server behind a token, or undefined — for unknown, revoked and expired tokens alike,
+   * so an answer never reveals whether a token once existed.
+   */
+  findServer(token: string): Promise<McpServerRecord | undefined>;
+  /**
+   * For a connection that outlives one request (stdio): a check, cheap enough to run on every
+   * call (one HMAC, one or two indexed lookups), that says why the server may no longer be used —
+   * revoked, expired, or its required API token revoked or expired — or undefined while it may.
+   */
+  liveCheck(token: string, apiToken?: string): () => Promise<string | undefined>;
+  listServers(): Promise<McpServerRecord[]>;
+  /** Deletes a server; its URL stops working at once. Resolves false when there was none. */
+  revokeServer(id: string): Promise<boolean>;
+  /** Deletes expired servers; resolves how many. */
+  sweepExpired(): Promise<number>;
+  createApiToken(name: string, expiresAt?: number): Promise<{ apiToken: ApiTokenRecord; token: string }>;
+  /** Whether a giftguard API token is valid now. */
+  verifyApiToken(token: string): Promise<boolean>;
+  listApiTokens(): Promise<ApiTokenRecord[]>;
+  revokeApiToken(id: string): Promise<boolean>;
+}
+
+/** A row of `mcp_servers` as both dialects return it (INTEGER/BIGINT as numbers). */
+export interface ServerRow {
   id: string;
   name: string;
   methods: string;
@@ -48,6 +82,14 @@ interface ServerRow {
   spend_group: string | null;
   expires_at: number | null;
   require_api_token_auth: number;
+  created_at: number;
+}
+
+/** A row of `api_tokens`, without its hash. */
+export interface ApiTokenRow {
+  id: string;
+  name: string;
+  expires_at: number | null;
   created_at: number;
 }
 
@@ -81,40 +123,47 @@ const toServer = (row: ServerRow): McpServerRecord => ({
   createdAt: row.created_at,
 });
 
-/** Persistent MCP servers and API tokens. */
-export class McpRegistry {
-  private readonly statements;
+/** Refuses an expiry too close to be useful (a typo), before anything is stored. */
+function checkExpiry(expiresAt: number | undefined, now: number): void {
+  if (expiresAt !== undefined && expiresAt < now + MIN_EXPIRY_MS) {
+    throw new GiftingError('bad_request', 'expires_at must be at least 60 seconds in the future');
+  }
+}
+
+/**
+ * The registry's rules — names required, expiries in the future, tokens made here and stored only
+ * as HMACs, expired rows treated as absent — over a store's few primitives, so SQLite and
+ * PostgreSQL cannot differ in them. A subclass only reads and writes rows.
+ */
+export abstract class StoredMcpRegistry implements McpRegistry {
   /**
    * Per-request work that gives the same answer every time, remembered (performance only): the
    * HMAC of recently presented tokens, and the parsed record of recently read rows (reused only
-   * while the stored row is unchanged). The database is still asked on every lookup, so a
-   * revocation or expiry — from this process or another — applies to the very next request.
+   * while the stored row is unchanged). The store is still asked on every lookup, so a revocation
+   * or expiry — from this process or another — applies to the very next request.
    */
   private readonly hashes = new Map<string, string>();
   private readonly records = new Map<string, { readonly row: ServerRow; readonly record: McpServerRecord }>();
 
-  constructor(
-    private readonly db: SqliteDatabase,
+  protected constructor(
     private readonly signingKey: Buffer,
-    private readonly clock: Clock,
+    protected readonly clock: Clock,
   ) {
     if (signingKey.length < 32) throw new GiftingError('config', 'The signing key must be at least 32 bytes');
-    this.statements = {
-      insertServer: db.prepare(
-        'INSERT INTO mcp_servers (id, name, token_hash, methods, tags, spend_group, expires_at, require_api_token_auth, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      ),
-      serverByHash: db.prepare<[string], ServerRow>('SELECT * FROM mcp_servers WHERE token_hash = ?'),
-      listServers: db.prepare<[], ServerRow>('SELECT * FROM mcp_servers ORDER BY created_at, id'),
-      deleteServer: db.prepare('DELETE FROM mcp_servers WHERE id = ?'),
-      sweepServers: db.prepare('DELETE FROM mcp_servers WHERE expires_at IS NOT NULL AND expires_at <= ?'),
-      insertApiToken: db.prepare('INSERT INTO api_tokens (id, name, token_hash, expires_at, created_at) VALUES (?, ?, ?, ?, ?)'),
-      apiTokenByHash: db.prepare<[string], { id: string; expires_at: number | null }>('SELECT id, expires_at FROM api_tokens WHERE token_hash = ?'),
-      listApiTokens: db.prepare<[], { id: string; name: string; expires_at: number | null; created_at: number }>(
-        'SELECT id, name, expires_at, created_at FROM api_tokens ORDER BY created_at, id',
-      ),
-      deleteApiToken: db.prepare('DELETE FROM api_tokens WHERE id = ?'),
-    };
   }
+
+  protected abstract insertServer(row: ServerRow, tokenHash: string): Promise<void>;
+  protected abstract serverByHash(tokenHash: string): Promise<ServerRow | undefined>;
+  /** Every server, oldest first (created_at, then id). */
+  protected abstract serverRows(): Promise<ServerRow[]>;
+  protected abstract deleteServer(id: string): Promise<boolean>;
+  /** Deletes servers whose expires_at is at or before `now`; how many. */
+  protected abstract deleteServersExpiredAt(now: number): Promise<number>;
+  protected abstract insertApiToken(row: ApiTokenRow, tokenHash: string): Promise<void>;
+  protected abstract apiTokenExpiry(tokenHash: string): Promise<{ expires_at: number | null } | undefined>;
+  /** Every API token, oldest first (created_at, then id). */
+  protected abstract apiTokenRows(): Promise<ApiTokenRow[]>;
+  protected abstract deleteApiToken(id: string): Promise<boolean>;
 
   /** HMAC-SHA256 of a token under the signing key, hex. */
   private hash(token: string): string {
@@ -134,95 +183,77 @@ export class McpRegistry {
     return record;
   }
 
-  /** Creates a server; returns the record and the token, which is never retrievable again. */
-  createServer(input: CreateServerInput): { server: McpServerRecord; token: string } {
+  async createServer(input: CreateServerInput): Promise<{ server: McpServerRecord; token: string }> {
     const now = this.clock.now();
     if (input.name.trim() === '') throw new GiftingError('bad_request', 'An MCP server needs a name');
-    if (input.expiresAt !== undefined && input.expiresAt < now + MIN_EXPIRY_MS) {
-      throw new GiftingError('bad_request', 'expires_at must be at least 60 seconds in the future');
-    }
+    checkExpiry(input.expiresAt, now);
     const token = `ggmcp_${randomBytes(32).toString('base64url')}`;
-    const id = `mcp_${randomBytes(6).toString('hex')}`;
-    this.statements.insertServer.run(
-      id,
-      input.name.trim(),
-      this.hash(token),
-      JSON.stringify(input.scope.methods ?? []),
-      JSON.stringify(input.scope.tags ?? []),
-      input.group ?? null,
-      input.expiresAt ?? null,
-      input.requireApiTokenAuth ? 1 : 0,
-      now,
-    );
-    return { server: this.listServers().find((s) => s.id === id)!, token };
+    const row: ServerRow = {
+      id: `mcp_${randomBytes(6).toString('hex')}`,
+      name: input.name.trim(),
+      methods: JSON.stringify(input.scope.methods ?? []),
+      tags: JSON.stringify(input.scope.tags ?? []),
+      spend_group: input.group ?? null,
+      expires_at: input.expiresAt ?? null,
+      require_api_token_auth: input.requireApiTokenAuth ? 1 : 0,
+      created_at: now,
+    };
+    await this.insertServer(row, this.hash(token));
+    return { server: toServer(row), token };
   }
 
-  /**
-   * The live server behind a token, or undefined — for unknown, revoked and expired tokens alike,
-   * so an answer never reveals whether a token once existed.
-   */
-  findServer(token: string): McpServerRecord | undefined {
+  async findServer(token: string): Promise<McpServerRecord | undefined> {
     if (!token.startsWith('ggmcp_')) return undefined;
-    const row = this.statements.serverByHash.get(this.hash(token));
+    const row = await this.serverByHash(this.hash(token));
     if (!row) return undefined;
     if (row.expires_at !== null && row.expires_at <= this.clock.now()) return undefined;
     return this.recordOf(row);
   }
 
-  /**
-   * For a connection that outlives one request (stdio): a check, cheap enough to run on every
-   * call (one HMAC, one indexed lookup), that says why the server may no longer be used —
-   * revoked, expired, or its required API token revoked or expired — or undefined while it may.
-   */
-  liveCheck(token: string, apiToken?: string): () => string | undefined {
-    return () => {
-      const record = this.findServer(token);
+  liveCheck(token: string, apiToken?: string): () => Promise<string | undefined> {
+    return async () => {
+      const record = await this.findServer(token);
       if (!record) return 'This MCP server was revoked or has expired; this connection no longer works';
-      if (record.requireApiTokenAuth && !(apiToken !== undefined && this.verifyApiToken(apiToken))) {
+      if (record.requireApiTokenAuth && !(apiToken !== undefined && (await this.verifyApiToken(apiToken)))) {
         return `MCP server ${record.id} requires a valid giftguard API token; the one given was revoked, has expired or is missing`;
       }
       return undefined;
     };
   }
 
-  listServers(): McpServerRecord[] {
-    return this.statements.listServers.all().map(toServer);
+  async listServers(): Promise<McpServerRecord[]> {
+    return (await this.serverRows()).map(toServer);
   }
 
-  /** Deletes a server; its URL stops working at once. Returns false when there was none. */
-  revokeServer(id: string): boolean {
-    return this.statements.deleteServer.run(id).changes > 0;
+  revokeServer(id: string): Promise<boolean> {
+    return this.deleteServer(id);
   }
 
-  /** Deletes expired servers; returns how many. */
-  sweepExpired(): number {
-    return this.statements.sweepServers.run(this.clock.now()).changes;
+  sweepExpired(): Promise<number> {
+    return this.deleteServersExpiredAt(this.clock.now());
   }
 
-  createApiToken(name: string, expiresAt?: number): { apiToken: ApiTokenRecord; token: string } {
+  async createApiToken(name: string, expiresAt?: number): Promise<{ apiToken: ApiTokenRecord; token: string }> {
     const now = this.clock.now();
     if (name.trim() === '') throw new GiftingError('bad_request', 'An API token needs a name');
-    if (expiresAt !== undefined && expiresAt < now + MIN_EXPIRY_MS) {
-      throw new GiftingError('bad_request', 'expires_at must be at least 60 seconds in the future');
-    }
+    checkExpiry(expiresAt, now);
     const token = `ggapi_${randomBytes(32).toString('base64url')}`;
-    const id = `api_${randomBytes(6).toString('hex')}`;
-    this.statements.insertApiToken.run(id, name.trim(), this.hash(token), expiresAt ?? null, now);
-    return { apiToken: { id, name: name.trim(), expiresAt: expiresAt ?? null, createdAt: now }, token };
+    const row: ApiTokenRow = { id: `api_${randomBytes(6).toString('hex')}`, name: name.trim(), expires_at: expiresAt ?? null, created_at: now };
+    await this.insertApiToken(row, this.hash(token));
+    return { apiToken: { id: row.id, name: row.name, expiresAt: row.expires_at, createdAt: now }, token };
   }
 
-  /** Whether a giftguard API token is valid now. */
-  verifyApiToken(token: string): boolean {
+  async verifyApiToken(token: string): Promise<boolean> {
     if (!token.startsWith('ggapi_')) return false;
-    const row = this.statements.apiTokenByHash.get(this.hash(token));
+    const row = await this.apiTokenExpiry(this.hash(token));
     return row !== undefined && (row.expires_at === null || row.expires_at > this.clock.now());
   }
 
-  listApiTokens(): ApiTokenRecord[] {
-    return this.statements.listApiTokens.all().map((r) => ({ id: r.id, name: r.name, expiresAt: r.expires_at, createdAt: r.created_at }));
+  async listApiTokens(): Promise<ApiTokenRecord[]> {
+    return (await this.apiTokenRows()).map((r) => ({ id: r.id, name: r.name, expiresAt: r.expires_at, createdAt: r.created_at }));
   }
 
-  revokeApiToken(id: string): boolean {
-    return this.statements.deleteApiToken.run(id).changes > 0;
+  revokeApiToken(id: string): Promise<boolean> {
+    return this.deleteApiToken(id);
   }
 }

@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/domain/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { openDatabase } from '../../src/storage/index.js';
-import { McpRegistry, ToolAuditLog, createMcpServer, refusingSpendGate, selectTools } from '../../src/tools/index.js';
+import { SqliteMcpRegistry, SqliteToolAuditLog, createMcpServer, refusingSpendGate, selectTools } from '../../src/tools/index.js';
 import { cli, spawnUntil, stop, tempHome } from '../support/cli.js';
 import { allTools } from '../support/mcp.js';
 
@@ -67,8 +67,8 @@ describe('mcp stdio re-checks its token on every call', () => {
   it('refuses the next call once the server expires, and when its required API token is revoked', async () => {
     const clock = new ManualClock(Date.parse('2026-11-30T12:00:00Z'));
     const db = openDatabase(':memory:');
-    const registry = new McpRegistry(db, Buffer.alloc(32, 3), clock);
-    const audit = new ToolAuditLog(db);
+    const registry = new SqliteMcpRegistry(db, Buffer.alloc(32, 3), clock);
+    const audit = new SqliteToolAuditLog(db);
     const connect = async (token: string, apiToken?: string) => {
       const server = createMcpServer({
         serverId: 'x',
@@ -88,19 +88,19 @@ describe('mcp stdio re-checks its token on every call', () => {
       return client;
     };
 
-    const brief = registry.createServer({ name: 'brief', scope: {}, expiresAt: clock.now() + 60_000 });
+    const brief = await registry.createServer({ name: 'brief', scope: {}, expiresAt: clock.now() + 60_000 });
     const client = await connect(brief.token);
     expect((await client.listTools()).tools).toHaveLength(1);
     clock.advance(60_000);
     await expect(client.callTool({ name: 'list_all_sendoso_me', arguments: {} })).rejects.toThrow(/revoked or has expired/);
 
-    const locked = registry.createServer({ name: 'locked', scope: {}, requireApiTokenAuth: true });
-    const key = registry.createApiToken('laptop');
+    const locked = await registry.createServer({ name: 'locked', scope: {}, requireApiTokenAuth: true });
+    const key = await registry.createApiToken('laptop');
     const second = await connect(locked.token, key.token);
     expect((await second.listTools()).tools).toHaveLength(1);
-    registry.revokeApiToken(key.apiToken.id);
+    await registry.revokeApiToken(key.apiToken.id);
     await expect(second.listTools()).rejects.toThrow(/requires a valid giftguard API token/);
-    expect(audit.list({ limit: 5 }).map((r) => r.outcome)).toContain('revoked');
+    expect((await audit.list({ limit: 5 })).map((r) => r.outcome)).toContain('revoked');
   });
 
   it('mcp create refuses a group no policy covers, naming those it does', async () => {

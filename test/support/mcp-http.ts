@@ -8,7 +8,9 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { silentLogger } from '../../src/log/index.js';
 import type { Logger } from '../../src/log/index.js';
 import { openDatabase } from '../../src/storage/index.js';
-import { McpHttpEndpoint, McpRegistry, ToolAuditLog } from '../../src/tools/index.js';
+import type { SqliteDatabase } from '../../src/storage/index.js';
+import { McpHttpEndpoint, SqliteMcpRegistry, SqliteToolAuditLog } from '../../src/tools/index.js';
+import type { McpRegistry, ToolAuditLog } from '../../src/tools/index.js';
 import type { McpSessionMode } from '../../src/tools/index.js';
 import { startHttpServer } from '../../src/triggers/index.js';
 import { allTools, testRuntime } from './mcp.js';
@@ -16,6 +18,8 @@ import { startSandboxWithClient } from './sandbox-client.js';
 import type { SandboxWithClient } from './sandbox-client.js';
 
 export interface McpHttpEnv extends SandboxWithClient {
+  /** The database the registry and the audit log keep their rows in. */
+  readonly db: SqliteDatabase;
   readonly registry: McpRegistry;
   readonly audit: ToolAuditLog;
   readonly base: string;
@@ -26,8 +30,8 @@ export interface McpHttpEnv extends SandboxWithClient {
 export async function startMcpHttp(options: { mode?: McpSessionMode; allowedOrigins?: string[]; logger?: Logger } = {}): Promise<McpHttpEnv> {
   const env = await startSandboxWithClient();
   const db = openDatabase(':memory:');
-  const registry = new McpRegistry(db, Buffer.alloc(32, 7), env.clock);
-  const audit = new ToolAuditLog(db);
+  const registry = new SqliteMcpRegistry(db, Buffer.alloc(32, 7), env.clock);
+  const audit = new SqliteToolAuditLog(db);
   let endpoint: McpHttpEndpoint | undefined;
   const http = await startHttpServer({
     host: '127.0.0.1',
@@ -52,6 +56,7 @@ export async function startMcpHttp(options: { mode?: McpSessionMode; allowedOrig
   const clients: Client[] = [];
   return {
     ...env,
+    db,
     registry,
     audit,
     base,

@@ -22,7 +22,8 @@ import type { Approvals, Guard, SqliteLedger } from '../../src/guard/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { inProcessToolClient } from '../../src/orchestrator/index.js';
 import { openDatabase } from '../../src/storage/index.js';
-import { McpHttpEndpoint, McpRegistry, ToolAuditLog, createMcpServer } from '../../src/tools/index.js';
+import { McpHttpEndpoint, SqliteMcpRegistry, SqliteToolAuditLog, createMcpServer } from '../../src/tools/index.js';
+import type { McpRegistry, ToolAuditLog } from '../../src/tools/index.js';
 import type { McpSessionMode, ToolRuntime } from '../../src/tools/index.js';
 import { startHttpServer } from '../../src/triggers/index.js';
 import { guardOverSandbox, memoryLedger } from '../support/guard.js';
@@ -47,7 +48,7 @@ interface Bench {
   /** The console page of an approval, as the endpoint's runtime names it. */
   page(id: string): string;
   /** A server's secret URL. */
-  server(name: string, group?: string): { url: string; id: string };
+  server(name: string, group?: string): Promise<{ url: string; id: string }>;
   connect(url: string, options?: { capabilities?: ClientCapabilities; transport?: 'streamable' | 'sse' }): Promise<Client>;
   sends(): Promise<any[]>;
 }
@@ -66,8 +67,8 @@ async function start(mode: McpSessionMode = 'stateless', options: { knowsConsole
   const approvals = createApprovals({ ledger, clock: env.clock, guard });
   const db = openDatabase(':memory:');
   cleanups.push(async () => void db.close());
-  const registry = new McpRegistry(db, Buffer.alloc(32, 7), env.clock);
-  const audit = new ToolAuditLog(db);
+  const registry = new SqliteMcpRegistry(db, Buffer.alloc(32, 7), env.clock);
+  const audit = new SqliteToolAuditLog(db);
   let endpoint: McpHttpEndpoint | undefined;
   const http = await startHttpServer({ host: '127.0.0.1', port: 0, handlers: [(req, res) => endpoint!.handle(req, res)], logger: silentLogger(), info: () => ({ name: 'giftguard' }) });
   cleanups.push(() => http.close());
@@ -102,8 +103,8 @@ async function start(mode: McpSessionMode = 'stateless', options: { knowsConsole
     runtime,
     base,
     page,
-    server(name, group) {
-      const { server, token } = registry.createServer({ name, scope: {}, group });
+    async server(name, group) {
+      const { server, token } = await registry.createServer({ name, scope: {}, group });
       return { url: `${base}/mcp/${token}`, id: server.id };
     },
     async connect(url, connectOptions = {}) {
@@ -140,7 +141,7 @@ describe.each([
 ] as const)('a send that needs approval, over %s HTTP (%s)', (mode, transport) => {
   it('a client that declared URL elicitation is answered -32042 with the console page of that approval, and nothing is sent', async () => {
     const b = await start(mode);
-    const { url, id: serverId } = b.server('sdr agent', SDR);
+    const { url, id: serverId } = await b.server('sdr agent', SDR);
     const client = await b.connect(url, { capabilities: URL_MODE, transport });
 
     const error = await refusal(client.callTool({ name: 'create_a_sendoso_egift', arguments: COFFEE }));
@@ -161,7 +162,7 @@ describe.each([
     expect(error.message).toContain('A person must approve this send first: open the link');
 
     expect(await b.sends()).toHaveLength(0);
-    expect(b.audit.list({ serverId }).map((row) => [row.tool, row.outcome, row.clientName])).toEqual([['create_a_sendoso_egift', 'pending_approval', 'vitest-approvals']]);
+    expect((await b.audit.list({ serverId })).map((row) => [row.tool, row.outcome, row.clientName])).toEqual([['create_a_sendoso_egift', 'pending_approval', 'vitest-approvals']]);
 
     // Asking again is the same request: the same approval, elicited again.
     const again = await refusal(client.callTool({ name: 'create_a_sendoso_egift', arguments: COFFEE }));
@@ -175,7 +176,7 @@ describe.each([
       ['no elicitation', {}],
       ['form only', { elicitation: { form: {} } }],
     ] as const) {
-      const { url } = b.server(name, SDR);
+      const { url } = await b.server(name, SDR);
       const client = await b.connect(url, { capabilities, transport });
       const result = structured(await client.callTool({ name: 'create_a_sendoso_egift', arguments: { ...COFFEE, email: `${name.replace(/ /g, '-')}@example.com` } }));
       expect(result).toMatchObject({ status: 'pending_approval', approval_id: expect.stringMatching(/^apr_/), reasons: [expect.objectContaining({ message: expect.stringContaining('40.00 USD') })] });
@@ -198,7 +199,7 @@ describe('stateless HTTP remembers what each token\'s client declared at initial
 
   it('the next tools/call after an initialize with URL mode is the -32042 error; after one without, a result', async () => {
     const b = await start('stateless');
-    const { url } = b.server('raw agent', SDR);
+    const { url } = await b.server('raw agent', SDR);
     expect((await rawPost(url, initialize(URL_MODE))).status).toBe(200);
     const elicited = JSON.parse((await rawPost(url, call)).text);
     expect(elicited.error).toMatchObject({ code: -32042, data: { elicitations: [{ mode: 'url', url: expect.stringMatching(/\/console\/approvals\/apr_/) }] } });
@@ -215,7 +216,7 @@ describe('stateless HTTP remembers what each token\'s client declared at initial
 describe('without a known console address', () => {
   it('no URL and no elicitation, even for a client that declared URL mode', async () => {
     const b = await start('stateless', { knowsConsole: false });
-    const { url } = b.server('sdr agent', SDR);
+    const { url } = await b.server('sdr agent', SDR);
     const client = await b.connect(url, { capabilities: URL_MODE });
     const result = structured(await client.callTool({ name: 'create_a_sendoso_egift', arguments: COFFEE }));
     expect(result.status).toBe('pending_approval');
@@ -265,7 +266,7 @@ describe('callers that are not outside MCP clients', () => {
 describe("giftguard's own read tools", () => {
   it('check an approval before and after it is approved and sent, its spend request, and the headroom, as the ledger has them', async () => {
     const b = await start();
-    const { url, id: serverId } = b.server('sdr agent', SDR);
+    const { url, id: serverId } = await b.server('sdr agent', SDR);
     const client = await b.connect(url);
     const headroomNow = async () => {
       const lines = await b.ledger.budget(SDR, b.guard.policy!, b.env.clock.now());
@@ -356,7 +357,7 @@ describe("giftguard's own read tools", () => {
 
   it('report a sent spend request of a direct send, a denied approval with its note, an expired one, and unknown ids', async () => {
     const b = await start();
-    const { url } = b.server('sdr agent', SDR);
+    const { url } = await b.server('sdr agent', SDR);
     const client = await b.connect(url);
     const direct = structured(await client.callTool({ name: 'create_a_sendoso_egift', arguments: { touch_id: 8938, email: 'lead@example.com' } }));
     expect(direct.status).toBe('sent');
@@ -382,15 +383,15 @@ describe("giftguard's own read tools", () => {
     const mixedUp: any = await client.callTool({ name: 'giftguard_check_spend_request', arguments: { intent_id: first.approval_id } });
     expect(mixedUp.isError).toBe(true);
     expect(mixedUp.content[0].text).toContain('is an approval id: check it with giftguard_check_approval');
-    expect(b.audit.list().filter((r) => r.tool === 'giftguard_check_approval').map((r) => r.outcome)).toEqual(['not_found', 'ok', 'ok']);
+    expect((await b.audit.list()).filter((r) => r.tool === 'giftguard_check_approval').map((r) => r.outcome)).toEqual(['not_found', 'ok', 'ok']);
   });
 
   it('show an outside client only the group it charges', async () => {
     const b = await start();
-    const sdr = await b.connect(b.server('sdr agent', SDR).url);
+    const sdr = await b.connect((await b.server('sdr agent', SDR)).url);
     const waiting = structured(await sdr.callTool({ name: 'create_a_sendoso_egift', arguments: COFFEE }));
 
-    const marketing = await b.connect(b.server('marketing agent', 'Marketing').url);
+    const marketing = await b.connect((await b.server('marketing agent', 'Marketing')).url);
     const hidden: any = await marketing.callTool({ name: 'giftguard_check_approval', arguments: { approval_id: waiting.approval_id } });
     expect(hidden.isError).toBe(true);
     expect(hidden.content[0].text).toContain(`No approval ${waiting.approval_id} that this caller can see`);
@@ -400,7 +401,7 @@ describe("giftguard's own read tools", () => {
     expect(structured(await marketing.callTool({ name: 'giftguard_group_headroom', arguments: {} }))).toMatchObject({ group: 'Marketing', approval_above: '45.00 USD' });
 
     // A server without a group charges the policy's default group, and sees that one.
-    const unbound = await b.connect(b.server('unbound agent').url);
+    const unbound = await b.connect((await b.server('unbound agent')).url);
     expect(structured(await unbound.callTool({ name: 'giftguard_group_headroom', arguments: {} }))).toMatchObject({ group: 'Enterprise Sales', available: '1,500.00 USD' });
     expect((await unbound.callTool({ name: 'giftguard_check_approval', arguments: { approval_id: waiting.approval_id } })).isError).toBe(true);
   });

@@ -20,7 +20,7 @@ const callBody = (name: string, args: object) => ({ jsonrpc: '2.0', id: 2, metho
 describe.each(['streamable-stateless', 'streamable-stateful', 'sse'] as const)('transport %s', (variant) => {
   it('initializes, lists and calls every read tool against the sandbox', async () => {
     env = await startMcpHttp({ mode: variant === 'streamable-stateful' ? 'stateful' : 'stateless' });
-    const { token } = env.registry.createServer({ name: 'everything', scope: {} });
+    const { token } = await env.registry.createServer({ name: 'everything', scope: {} });
     const client = await env.connect(env.urlFor(token), { transport: variant === 'sse' ? 'sse' : 'streamable' });
     expect(client.getServerVersion()?.name).toBe('giftguard');
     const { tools } = await client.listTools();
@@ -50,7 +50,7 @@ describe.each(['streamable-stateless', 'streamable-stateful', 'sse'] as const)('
 describe('scopes', () => {
   it('a read-only server lists no write tool and refuses a direct call to one', async () => {
     env = await startMcpHttp();
-    const { token } = env.registry.createServer({ name: 'read-only', scope: { methods: ['read'] } });
+    const { token } = await env.registry.createServer({ name: 'read-only', scope: { methods: ['read'] } });
     const client = await env.connect(env.urlFor(token));
     const names = (await client.listTools()).tools.map((t) => t.name);
     expect(names).toEqual([
@@ -74,7 +74,7 @@ describe('scopes', () => {
 
   it('tags and methods combine with AND', async () => {
     env = await startMcpHttp();
-    const { token } = env.registry.createServer({ name: 'campaign reads', scope: { methods: ['read'], tags: ['campaigns', 'gifts'] } });
+    const { token } = await env.registry.createServer({ name: 'campaign reads', scope: { methods: ['read'], tags: ['campaigns', 'gifts'] } });
     const client = await env.connect(env.urlFor(token));
     expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['list_all_sendoso_campaigns', 'get_single_sendoso_campaign_by_id']);
     await expect(client.callTool({ name: 'list_all_sendoso_sends', arguments: {} })).rejects.toThrow(/not found/);
@@ -82,7 +82,7 @@ describe('scopes', () => {
 
   it('an exact tool name works as a method filter', async () => {
     env = await startMcpHttp();
-    const { token } = env.registry.createServer({ name: 'one tool', scope: { methods: ['list_all_sendoso_me'] } });
+    const { token } = await env.registry.createServer({ name: 'one tool', scope: { methods: ['list_all_sendoso_me'] } });
     const client = await env.connect(env.urlFor(token));
     expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['list_all_sendoso_me']);
   });
@@ -91,29 +91,29 @@ describe('scopes', () => {
 describe('tokens', () => {
   it('an expiring server works until the exact second and not after', async () => {
     env = await startMcpHttp();
-    const { token } = env.registry.createServer({ name: 'brief', scope: {}, expiresAt: env.clock.now() + 60_000 });
+    const { token } = await env.registry.createServer({ name: 'brief', scope: {}, expiresAt: env.clock.now() + 60_000 });
     env.clock.advance(59_999);
     expect((await rawPost(env.urlFor(token), listToolsBody)).status).toBe(200);
     env.clock.advance(1);
     expect((await rawPost(env.urlFor(token), listToolsBody)).status).toBe(404);
-    expect(env.registry.sweepExpired()).toBe(1);
-    expect(env.registry.listServers()).toEqual([]);
+    expect(await env.registry.sweepExpired()).toBe(1);
+    expect(await env.registry.listServers()).toEqual([]);
   });
 
   it('a revoked token stops working at once, even mid-session', async () => {
     env = await startMcpHttp({ mode: 'stateful' });
-    const { server, token } = env.registry.createServer({ name: 'soon gone', scope: {} });
+    const { server, token } = await env.registry.createServer({ name: 'soon gone', scope: {} });
     const client = await env.connect(env.urlFor(token));
     await client.callTool({ name: 'list_all_sendoso_me', arguments: {} });
-    env.registry.revokeServer(server.id);
+    await env.registry.revokeServer(server.id);
     await expect(client.callTool({ name: 'list_all_sendoso_me', arguments: {} })).rejects.toThrow();
     expect((await rawPost(env.urlFor(token), listToolsBody)).status).toBe(404);
   });
 
   it('an unknown token gets the same 404 as a revoked one', async () => {
     env = await startMcpHttp();
-    const { server, token } = env.registry.createServer({ name: 'x', scope: {} });
-    env.registry.revokeServer(server.id);
+    const { server, token } = await env.registry.createServer({ name: 'x', scope: {} });
+    await env.registry.revokeServer(server.id);
     const revoked = await rawPost(env.urlFor(token), listToolsBody);
     const unknown = await rawPost(env.urlFor(`ggmcp_${'A'.repeat(43)}`), listToolsBody);
     const garbage = await rawPost(env.urlFor('hello'), listToolsBody);
@@ -124,9 +124,9 @@ describe('tokens', () => {
 
   it('stores only an HMAC of each token', async () => {
     env = await startMcpHttp();
-    const { token } = env.registry.createServer({ name: 'x', scope: {} });
-    const { token: apiToken } = env.registry.createApiToken('ci');
-    const dump = JSON.stringify((env.registry as any).db.prepare('SELECT * FROM mcp_servers').all()) + JSON.stringify((env.registry as any).db.prepare('SELECT * FROM api_tokens').all());
+    const { token } = await env.registry.createServer({ name: 'x', scope: {} });
+    const { token: apiToken } = await env.registry.createApiToken('ci');
+    const dump = JSON.stringify(env.db.prepare('SELECT * FROM mcp_servers').all()) + JSON.stringify(env.db.prepare('SELECT * FROM api_tokens').all());
     expect(dump).not.toContain(token);
     expect(dump).not.toContain(token.slice(6));
     expect(dump).not.toContain(apiToken.slice(6));
@@ -139,15 +139,15 @@ describe('tokens', () => {
     expect(() => assertUsableScope(allTools, { methods: ['write'], tags: ['reporting'] })).toThrow(/matches no tool/);
     expect(() => assertUsableScope(allTools, { methods: ['reed'] })).toThrow(/Unknown method "reed"/);
     expect(() => assertUsableScope(allTools, { tags: ['secret'] })).toThrow(/Unknown tag "secret": tags are campaigns, giftguard, gifts, groups, reporting, sends, users/);
-    expect(() => env.registry.createServer({ name: 'x', scope: {}, expiresAt: env.clock.now() + 59_000 })).toThrow(/at least 60 seconds/);
+    await expect(env.registry.createServer({ name: 'x', scope: {}, expiresAt: env.clock.now() + 59_000 })).rejects.toThrow(/at least 60 seconds/);
   });
 });
 
 describe('API token auth', () => {
   it('requires a valid giftguard API token when the server says so', async () => {
     env = await startMcpHttp();
-    const { token } = env.registry.createServer({ name: 'locked', scope: { methods: ['read'] }, requireApiTokenAuth: true });
-    const { apiToken, token: secret } = env.registry.createApiToken('laptop');
+    const { token } = await env.registry.createServer({ name: 'locked', scope: { methods: ['read'] }, requireApiTokenAuth: true });
+    const { apiToken, token: secret } = await env.registry.createApiToken('laptop');
     const missing = await rawPost(env.urlFor(token), listToolsBody);
     expect(missing.status).toBe(401);
     expect(missing.headers.get('www-authenticate')).toContain('Bearer');
@@ -155,7 +155,7 @@ describe('API token auth', () => {
     expect((await rawPost(env.urlFor(token), listToolsBody, { authorization: `Bearer ${token}` })).status).toBe(401);
     const client = await env.connect(env.urlFor(token), { headers: { authorization: `Bearer ${secret}` } });
     expect((await client.listTools()).tools.length).toBeGreaterThan(0);
-    env.registry.revokeApiToken(apiToken.id);
+    await env.registry.revokeApiToken(apiToken.id);
     const revoked = await rawPost(env.urlFor(token), listToolsBody, { authorization: `Bearer ${secret}` });
     expect(revoked.status).toBe(401);
     // Not "send a token": one was sent, and the user needs to know it no longer works.
@@ -166,7 +166,7 @@ describe('API token auth', () => {
 describe('what an OAuth-minded client is told', () => {
   it('a 401 says an API token is needed, in the body and the challenge, and OAuth discovery answers that there is none', async () => {
     env = await startMcpHttp();
-    const { token } = env.registry.createServer({ name: 'locked', scope: {}, requireApiTokenAuth: true });
+    const { token } = await env.registry.createServer({ name: 'locked', scope: {}, requireApiTokenAuth: true });
     const missing = await rawPost(env.urlFor(token), listToolsBody);
     expect(missing.status).toBe(401);
     expect(JSON.parse(missing.text).error.message).toMatch(/requires a giftguard API token, not OAuth: send Authorization: Bearer ggapi_/);
@@ -183,7 +183,7 @@ describe('what an OAuth-minded client is told', () => {
 describe('hostile input', () => {
   it('an argument named __proto__, constructor or prototype is refused like any unknown field, at any depth, and nothing is sent', async () => {
     env = await startMcpHttp();
-    const { token } = env.registry.createServer({ name: 'all', scope: {} });
+    const { token } = await env.registry.createServer({ name: 'all', scope: {} });
     const before = env.sandbox.state.sends.length;
     for (const raw of [
       '{"__proto__": {"admin": true}}',
@@ -201,12 +201,12 @@ describe('hostile input', () => {
       expect(result.content[0].text, raw).toMatch(/Invalid arguments .* nothing was sent to Sendoso[\s\S]*Unrecognized key: "(__proto__|constructor)/);
     }
     expect(env.sandbox.state.sends.length).toBe(before);
-    expect(env.audit.list({ limit: 3 }).map((r) => r.outcome)).toEqual(['invalid_arguments', 'invalid_arguments', 'invalid_arguments']);
+    expect((await env.audit.list({ limit: 3 })).map((r) => r.outcome)).toEqual(['invalid_arguments', 'invalid_arguments', 'invalid_arguments']);
   });
 
   it('arguments nested 100,000 deep are refused as invalid, and the endpoint keeps answering', async () => {
     env = await startMcpHttp();
-    const { token } = env.registry.createServer({ name: 'all', scope: {} });
+    const { token } = await env.registry.createServer({ name: 'all', scope: {} });
     for (const deep of ['['.repeat(100_000) + ']'.repeat(100_000), '{"a":'.repeat(50_000) + '1' + '}'.repeat(50_000)]) {
       const answer = await fetch(env.urlFor(token), {
         method: 'POST',
@@ -225,7 +225,7 @@ describe('hostile input', () => {
     });
     expect(list.status).toBe(200);
     // Recorded, but only as deep as the audit records.
-    const recorded = env.audit.list({ limit: 2 });
+    const recorded = await env.audit.list({ limit: 2 });
     expect(recorded.map((r) => r.outcome)).toEqual(['invalid_arguments', 'invalid_arguments']);
     expect(JSON.stringify(recorded[0]!.arguments)).toContain('[nested too deep to record]');
   });
@@ -234,7 +234,7 @@ describe('hostile input', () => {
     const lines: any[] = [];
     const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
     env = await startMcpHttp({ logger });
-    const { token } = env.registry.createServer({ name: 'all', scope: {} });
+    const { token } = await env.registry.createServer({ name: 'all', scope: {} });
     const post = (body: string) =>
       fetch(env!.urlFor(token), { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body });
     const invalid = await post('{"jsonrpc":"2.0",');
@@ -262,7 +262,7 @@ describe('hostile input', () => {
 describe('Host and Origin checks', () => {
   it('refuse a foreign Host (DNS rebinding) and a foreign Origin with 403', async () => {
     env = await startMcpHttp({ allowedOrigins: ['https://chat.example'] });
-    const { token } = env.registry.createServer({ name: 'x', scope: {} });
+    const { token } = await env.registry.createServer({ name: 'x', scope: {} });
     const url = new URL(env.urlFor(token));
     const viaNode = await new Promise<number>((resolve, reject) => {
       import('node:http').then(({ request }) => {
@@ -285,13 +285,13 @@ describe('Host and Origin checks', () => {
 describe('audit log', () => {
   it('records every call with server, tool, method, outcome, status, duration and client, redacting personal data', async () => {
     env = await startMcpHttp();
-    const { server, token } = env.registry.createServer({ name: 'audited', scope: {} });
+    const { server, token } = await env.registry.createServer({ name: 'audited', scope: {} });
     const client = await env.connect(env.urlFor(token));
     await client.callTool({ name: 'list_all_sendoso_campaigns', arguments: { delivery_type: 'mail' } });
     await client.callTool({ name: 'create_a_sendoso_egift', arguments: { touch_id: 8937, email: 'secret.person@example.com', name: 'Secret Person' } });
     await client.callTool({ name: 'create_a_sendoso_egift', arguments: { touch_id: 'x' } });
     await rawPost(env.urlFor(token), callBody('no_such_tool', {}));
-    const rows = env.audit.list({ serverId: server.id });
+    const rows = await env.audit.list({ serverId: server.id });
     expect(rows.map((r) => [r.tool, r.outcome, r.status])).toEqual([
       ['no_such_tool', 'unknown_tool', undefined],
       ['create_a_sendoso_egift', 'invalid_arguments', undefined],

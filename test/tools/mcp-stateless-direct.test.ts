@@ -95,7 +95,7 @@ function steady(answer: Answer): Answer {
 
 async function setUp(scope: ToolScope = SCOPE) {
   env = await startMcpHttp();
-  const { token } = env.registry.createServer({ name: 'direct', scope });
+  const { token } = await env.registry.createServer({ name: 'direct', scope });
   const url = env.urlFor(token);
   const ref = await startReference(env, scope);
   const sdkPath = vi.spyOn(McpHttpEndpoint.prototype as unknown as { statelessExchange: (...args: unknown[]) => Promise<void> }, 'statelessExchange');
@@ -272,7 +272,7 @@ describe('left to the SDK transport, with its answers', () => {
 describe('the official SDK client against the direct answers', () => {
   it('connects, lists, calls, pings and sees protocol errors as McpErrors', async () => {
     env = await startMcpHttp();
-    const { server, token } = env.registry.createServer({ name: 'client', scope: SCOPE });
+    const { server, token } = await env.registry.createServer({ name: 'client', scope: SCOPE });
     const sdkPath = vi.spyOn(McpHttpEndpoint.prototype as unknown as { statelessExchange: (...args: unknown[]) => Promise<void> }, 'statelessExchange');
     const client = await env.connect(env.urlFor(token));
     expect(client.getServerVersion()).toEqual({ name: 'giftguard', title: 'giftguard for Sendoso', version: 'test' });
@@ -289,7 +289,7 @@ describe('the official SDK client against the direct answers', () => {
     // Only notifications/initialized and the unknown method went the SDK's way.
     expect(sdkPath).toHaveBeenCalledTimes(2);
     // Audited with the client's identity from initialize, though each call is its own request.
-    expect(env.audit.list({ serverId: server.id }).map((r) => [r.tool, r.outcome, r.clientName])).toEqual([
+    expect((await env.audit.list({ serverId: server.id })).map((r) => [r.tool, r.outcome, r.clientName])).toEqual([
       ['create_a_sendoso_egift', 'unknown_tool', 'vitest-http'],
       ['get_single_sendoso_campaign_by_id', 'ok', 'vitest-http'],
     ]);
@@ -297,10 +297,10 @@ describe('the official SDK client against the direct answers', () => {
 
   it('a revoked server stops answering at once, direct answers included', async () => {
     env = await startMcpHttp();
-    const { server, token } = env.registry.createServer({ name: 'brief', scope: SCOPE });
+    const { server, token } = await env.registry.createServer({ name: 'brief', scope: SCOPE });
     const client = await env.connect(env.urlFor(token));
     await client.callTool({ name: 'list_all_sendoso_me', arguments: {} });
-    env.registry.revokeServer(server.id);
+    await env.registry.revokeServer(server.id);
     await expect(client.callTool({ name: 'list_all_sendoso_me', arguments: {} })).rejects.toThrow();
     expect((await post(env.urlFor(token), JSON.stringify(rpc('ping')))).status).toBe(404);
   });

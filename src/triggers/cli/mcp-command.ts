@@ -170,7 +170,7 @@ export function mcpCommand(io: CliIo, factory: AppFactory): Command {
         const scope: ToolScope = { methods: list(flags.methods), tags: list(flags.tags) };
         const tools = assertUsableScope(app.tools, scope);
         if (flags.group !== undefined) await assertPolicyGroup(app, flags.group);
-        const { server, token } = app.registry().createServer({
+        const { server, token } = await app.registry().createServer({
           name: flags.name,
           scope,
           group: flags.group,
@@ -212,7 +212,7 @@ export function mcpCommand(io: CliIo, factory: AppFactory): Command {
     .action(async (flags: { json?: boolean }) =>
       withApp(factory, io, async (app) => {
         const { selectTools } = await import('../../tools/index.js');
-        const servers = app.registry().listServers();
+        const servers = await app.registry().listServers();
         if (flags.json) {
           io.stdout.write(`${JSON.stringify(servers.map((s) => ({ ...s, tools: selectTools(app.tools, s.scope).map((t) => t.name) })), null, 2)}\n`);
           return;
@@ -245,8 +245,8 @@ export function mcpCommand(io: CliIo, factory: AppFactory): Command {
     .description('Delete an MCP server; its URL stops working at once')
     .argument('<id>', 'the server id from giftguard mcp list')
     .action(async (id: string) =>
-      withApp(factory, io, (app) => {
-        if (!app.registry().revokeServer(id)) throw new GiftingError('not_found', `No MCP server ${id}; see giftguard mcp list`);
+      withApp(factory, io, async (app) => {
+        if (!(await app.registry().revokeServer(id))) throw new GiftingError('not_found', `No MCP server ${id}; see giftguard mcp list`);
         io.stdout.write(`Revoked ${id}; its URL no longer works.\n`);
       }),
     );
@@ -296,7 +296,7 @@ export function apiTokenCommand(io: CliIo, factory: AppFactory): Command {
     .option('--expires-at <iso>', 'stop working at this time (at least 60 s ahead)')
     .option('--header-file <path>', 'write "Authorization: Bearer <token>" to this owner-only file for mcp-remote --header-file, instead of printing the token')
     .action(async (flags: { name: string; expiresAt?: string; headerFile?: string }) =>
-      withApp(factory, io, (app) => {
+      withApp(factory, io, async (app) => {
         const registry = app.registry();
         // Checked before the token exists, so a bad path leaves no token behind.
         const path = flags.headerFile === undefined ? undefined : resolve(flags.headerFile);
@@ -304,7 +304,7 @@ export function apiTokenCommand(io: CliIo, factory: AppFactory): Command {
           if (!existsSync(dirname(path))) throw new GiftingError('bad_request', `--header-file: the directory ${dirname(path)} does not exist`);
           if (existsSync(path)) throw new GiftingError('bad_request', `--header-file: ${path} already exists; remove it first (the token in it keeps working until you revoke it with giftguard api-token revoke)`);
         }
-        const { apiToken, token } = registry.createApiToken(flags.name, parseExpiry(flags.expiresAt, app.clock.now()));
+        const { apiToken, token } = await registry.createApiToken(flags.name, parseExpiry(flags.expiresAt, app.clock.now()));
         const created = `Created API token ${apiToken.id} "${apiToken.name}"${apiToken.expiresAt ? `, valid until ${when(apiToken.expiresAt)}` : ''}.\n`;
         if (path !== undefined) {
           writePrivateFileSync(path, `Authorization: Bearer ${token}\n`);
@@ -318,8 +318,8 @@ export function apiTokenCommand(io: CliIo, factory: AppFactory): Command {
     .command('list')
     .description('List API tokens')
     .action(async () =>
-      withApp(factory, io, (app) => {
-        const tokens = app.registry().listApiTokens();
+      withApp(factory, io, async (app) => {
+        const tokens = await app.registry().listApiTokens();
         io.stdout.write(
           tokens.length === 0
             ? 'No API tokens. Create one with: giftguard api-token create --name NAME\n'
@@ -332,8 +332,8 @@ export function apiTokenCommand(io: CliIo, factory: AppFactory): Command {
     .description('Delete an API token; it stops working at once')
     .argument('<id>', 'the token id from giftguard api-token list')
     .action(async (id: string) =>
-      withApp(factory, io, (app) => {
-        if (!app.registry().revokeApiToken(id)) throw new GiftingError('not_found', `No API token ${id}; see giftguard api-token list`);
+      withApp(factory, io, async (app) => {
+        if (!(await app.registry().revokeApiToken(id))) throw new GiftingError('not_found', `No API token ${id}; see giftguard api-token list`);
         io.stdout.write(`Revoked ${id}.\n`);
       }),
     );
@@ -348,8 +348,8 @@ export function auditCommand(io: CliIo, factory: AppFactory): Command {
     .addOption(new Option('--limit <n>', 'how many, newest first').default(20).argParser(integer('--limit', 1, 10_000)))
     .option('--json', 'print JSON')
     .action(async (flags: { server?: string; limit: number; json?: boolean }) =>
-      withApp(factory, io, (app) => {
-        const rows = app.toolCalls().list({ ...(flags.server && { serverId: flags.server }), limit: flags.limit });
+      withApp(factory, io, async (app) => {
+        const rows = await app.toolCalls().list({ ...(flags.server && { serverId: flags.server }), limit: flags.limit });
         if (flags.json) {
           io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
           return;

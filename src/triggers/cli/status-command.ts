@@ -66,7 +66,7 @@ async function collect(app: App): Promise<Status> {
       : { kind: 'embedded sandbox', ...(sandbox && { url: sandbox.url, pid: sandbox.pid }) },
     serve: serve ? { running: true, url: serve.url, pid: serve.pid, startedAt: serve.startedAt } : { running: false },
     serves: serves.map((s) => ({ url: s.url, pid: s.pid, startedAt: s.startedAt })),
-    ...(dbExists && !problem && { mcpServers: app.registry().listServers().length, pendingApprovals: (await app.ledger().approvals('pending')).length }),
+    ...(dbExists && !problem && { mcpServers: (await app.registry().listServers()).length, pendingApprovals: (await app.ledger().approvals('pending')).length }),
   };
 }
 

@@ -34,13 +34,13 @@ export interface ConsoleAuditEvent {
 /** Scoped MCP servers, for the admins' page: the registry, with the scope and group checks `giftguard mcp create` makes. */
 export interface ConsoleMcpServers {
   readonly tools: readonly ToolDefinition[];
-  list(): McpServerRecord[];
+  list(): Promise<McpServerRecord[]>;
   /** How many tools a server's scope selects. */
   toolCount(server: McpServerRecord): number;
   /** Creates one; its URL and token (shown once, never stored). Throws GiftingError('bad_request') on a bad name, scope or group. */
-  create(input: CreateServerInput): { readonly server: McpServerRecord; readonly token: string; readonly url: string };
+  create(input: CreateServerInput): Promise<{ readonly server: McpServerRecord; readonly token: string; readonly url: string }>;
   /** Deletes one; its URL stops working at once. False when there was none. */
-  revoke(id: string): boolean;
+  revoke(id: string): Promise<boolean>;
   /** The ChatGPT, Claude Desktop and mcp-remote snippets `giftguard mcp create` prints. */
   snippets(target: { readonly url: string; readonly token: string; readonly requireApiTokenAuth: boolean }): string;
 }

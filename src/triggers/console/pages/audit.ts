@@ -240,7 +240,7 @@ async function showAudit(context: RouteContext): Promise<void> {
             (e) => guardRow(e, tz),
           )}</tbody></table></div>`;
   } else {
-    const result: ToolCallPage = tools!.page(toolQuery(filters, PER_PAGE, filters.before));
+    const result: ToolCallPage = await tools!.page(toolQuery(filters, PER_PAGE, filters.before));
     page = result;
     shown = result.rows.length;
     table =
@@ -329,7 +329,7 @@ async function exportCsv(context: RouteContext): Promise<void> {
       rows += page.entries.length;
       before = page.older;
     } else {
-      const page = services.toolCalls!.page(toolQuery(filters, remaining, before));
+      const page = await services.toolCalls!.page(toolQuery(filters, remaining, before));
       chunk = page.rows.map(toolLine).join('');
       rows += page.rows.length;
       before = page.older;

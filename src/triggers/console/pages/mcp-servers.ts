@@ -38,7 +38,7 @@ async function list(context: RouteContext, status = 200, banner: Html = html``):
   const mcp = services.mcpServers!;
   const now = services.clock.now();
   const tz = services.policy.current().policy?.timezone ?? 'UTC';
-  const servers = mcp.list();
+  const servers = await mcp.list();
   const tags = [...new Set(mcp.tools.flatMap((t) => t.tags))].sort();
   const groups = services.policy.current().policy?.groups.map((g) => String(g.group)) ?? [];
   const defaultGroup = services.policy.current().policy?.defaultGroup;
@@ -90,7 +90,7 @@ async function create(context: RouteContext): Promise<void> {
   try {
     if (!expiry) throw new GiftingError('bad_request', 'Pick when the server stops working from the list');
     const group = form.get('group') || undefined;
-    const { server, token, url } = mcp.create({
+    const { server, token, url } = await mcp.create({
       name: form.get('name') ?? '',
       scope: { methods: form.getAll('methods'), tags: form.getAll('tags') },
       group,
@@ -114,7 +114,7 @@ async function shown(context: RouteContext): Promise<void> {
   const entry = created.get(key);
   created.delete(key);
   for (const [k, v] of created) if (v.until <= services.clock.now()) created.delete(k);
-  const server = mcp.list().find((s) => s.id === id);
+  const server = (await mcp.list()).find((s) => s.id === id);
   if (!entry || entry.until <= services.clock.now() || !server) {
     context.page(410, {
       title: 'URL no longer shown',
@@ -138,8 +138,8 @@ ${notice('warn', 'Copy the URL now: it is shown only this once.', ' Anyone with 
 async function revoke(context: RouteContext): Promise<void> {
   const { services, session } = context;
   const id = context.params.id!;
-  const server = services.mcpServers!.list().find((s) => s.id === id);
-  if (!server || !services.mcpServers!.revoke(id)) {
+  const server = (await services.mcpServers!.list()).find((s) => s.id === id);
+  if (!server || !(await services.mcpServers!.revoke(id))) {
     await list(context, 404, notice('bad', 'Nothing was revoked.', ` There is no MCP server ${id} (it may have been revoked already).`));
     return;
   }
