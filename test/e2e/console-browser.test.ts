@@ -172,7 +172,7 @@ describe('the web console in a browser, against a running serve', () => {
     expect(await field('amount')).toBe('150.00 USD');
     expect(await field('group')).toBe('Enterprise Sales');
     expect(await field('message')).toBe('Welcome aboard, Sarah!');
-    expect(await field('asked-by')).toMatch(/^MCP server “serve demo \(sandbox\), pid \d+” \(mcp_\w+\) from console-e2e$/);
+    expect(await field('asked-by')).toMatch(/^MCP server “serve demo \(sandbox\), host \S+ pid \d+” \(mcp_\w+\) from console-e2e$/);
     expect(await field('reasons')).toContain('100.00 USD');
     expect(await field('headroom')).toMatch(/^[\d,]+\.\d\d USD today/);
     expect(JSON.parse((await field('payload'))!.replace(/^POST \/send\n/, ''))).toMatchObject({ send: { touch_id: 8934, email: 'sarah@cyberdyne.example', custom_message: 'Welcome aboard, Sarah!' } });
