@@ -32,6 +32,7 @@ export type {
 export { Ledger } from './ledger.js';
 export type { LedgerStorage, LedgerTransaction, LedgerReader, Scope, ScopeTotals } from './ledger-storage.js';
 export { SqliteLedger, SqliteLedgerStorage } from './sqlite-ledger.js';
+export { PgLedger, PgLedgerStorage } from './pg-ledger-storage.js';
 export { Guard } from './guard.js';
 export type { SyncReport } from './history-sync.js';
 export type { GuardEvent, GuardOptions, GuardStep, ApprovalResult, ReconcileReport, Settlement, Delivery } from './guard.js';

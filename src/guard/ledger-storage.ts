@@ -176,10 +176,11 @@ export interface LedgerTransaction extends LedgerReader {
   closeHold(intentId: string, status: Exclude<HoldStatus, 'active'>, now: number): Promise<boolean>;
   /** The hold never lapses on its own (the outcome may be unknown from now on). */
   keepHold(intentId: string): Promise<void>;
-  /** Released → captured, for a send that turned out to have happened. */
-  reopenHoldAsCaptured(intentId: string, now: number): Promise<void>;
+  /** Released → captured, for a send that turned out to have happened; false when it was not released. */
+  reopenHoldAsCaptured(intentId: string, now: number): Promise<boolean>;
   insertCapture(intentId: string, amount: Cents, now: number): Promise<void>;
-  rebookCapture(intentId: string, amount: Cents, now: number): Promise<void>;
+  /** A capture re-booked from `from` to `to` cents; false when it no longer was `from`. */
+  rebookCapture(intentId: string, from: Cents, to: Cents, now: number): Promise<boolean>;
   /**
    * PENDING → DISPATCHING for every intent of the batch whose hold is active and unexpired at
    * `now`; returns how many moved.
@@ -189,12 +190,16 @@ export interface LedgerTransaction extends LedgerReader {
   unclaimBatch(batchId: string, detail: string, now: number): Promise<number>;
   /** A DISPATCHING batch's dispatch time moves to `now`. */
   redispatchBatch(batchId: string, now: number): Promise<void>;
-  setStatus(intentId: string, status: IntentStatus, now: number, detail: string | null): Promise<void>;
-  /** SENT, keeping any tracking code, send id or response already known where these are null. */
-  setSent(intentId: string, now: number, sent: { trackingCode: string | null; sendId: number | null; response: string | null; detail?: string }): Promise<void>;
+  /** Moves an intent to `status` only from one of `from`; false when it was in none of them. */
+  setStatus(intentId: string, status: IntentStatus, from: readonly IntentStatus[], now: number, detail: string | null): Promise<boolean>;
   /**
-   * FAILED → SENT for a late answer; false (and nothing changed) when a retry of the same key is
-   * live meanwhile, since two live intents for one key cannot be.
+   * SENT from one of `from`, keeping any tracking code, send id or response already known where
+   * these are null; false when the intent was in none of them.
+   */
+  setSent(intentId: string, from: readonly IntentStatus[], now: number, sent: { trackingCode: string | null; sendId: number | null; response: string | null; detail?: string }): Promise<boolean>;
+  /**
+   * FAILED → SENT for a late answer; false (and nothing changed) when it is no longer FAILED or a
+   * retry of the same key is live meanwhile, since two live intents for one key cannot be.
    */
   reviveAsSent(intentId: string, now: number, sent: { trackingCode: string | null; response: string; detail: string }): Promise<boolean>;
   /** Ties an intent to its Sendoso send (each only where not yet known). */
@@ -206,7 +211,8 @@ export interface LedgerTransaction extends LedgerReader {
   /** Pending approvals past their expiry become expired; returns how many. */
   expireApprovals(now: number): Promise<number>;
   insertObserved(send: HistorySend, scopes: readonly Scope[], now: number): Promise<void>;
-  updateObserved(sendId: number, cost: Cents, status: string, now: number): Promise<void>;
+  /** An observed send's cost and status move from `from` to `to`; false when it no longer was `from`. */
+  updateObserved(sendId: number, from: { cost: Cents; status: string }, to: { cost: Cents; status: string }, now: number): Promise<boolean>;
   /** Keeps a delivery update; false when it was already kept. */
   insertDelivery(intentId: string, status: string, at: number, now: number): Promise<boolean>;
   setSyncMark(name: string, value: number): Promise<void>;

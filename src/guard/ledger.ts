@@ -302,10 +302,9 @@ export class Ledger implements LedgerPort {
         if (intent.status === 'FAILED') {
           // Reconciliation gave up on it while the answer was still coming: the send happened,
           // so the ledger says so and books it — never lose a send that Sendoso charged.
-          const hold = await tx.hold(intent.id);
           if (await tx.reviveAsSent(intent.id, now, { trackingCode: tracking, response: responseJson, detail: 'answered after reconciliation had given up on it' })) {
-            if (hold?.status === 'released') {
-              await tx.reopenHoldAsCaptured(intent.id, now);
+            const hold = await tx.hold(intent.id);
+            if (hold && (await tx.reopenHoldAsCaptured(intent.id, now))) {
               await tx.insertCapture(intent.id, intent.amount, now);
               await tx.bumpTotals(hold.scopes, { captured: intent.amount, declared: intent.amount });
             }
@@ -317,7 +316,7 @@ export class Ledger implements LedgerPort {
           continue;
         }
         if (intent.status !== 'DISPATCHING' && intent.status !== 'UNKNOWN') continue;
-        await tx.setSent(intent.id, now, { trackingCode: tracking, sendId: null, response: responseJson });
+        if (!(await tx.setSent(intent.id, ['DISPATCHING', 'UNKNOWN'], now, { trackingCode: tracking, sendId: null, response: responseJson }))) continue;
         await this.closeHold(tx, intent.id, intent.amount, now);
         changed.push(intent.id);
       }
@@ -344,7 +343,7 @@ export class Ledger implements LedgerPort {
       const changed: Intent[] = [];
       for (const intent of await tx.batch(batchId)) {
         if (intent.status !== 'DISPATCHING') continue;
-        await tx.setStatus(intent.id, 'FAILED', now, detail);
+        if (!(await tx.setStatus(intent.id, 'FAILED', ['DISPATCHING'], now, detail))) continue;
         await this.closeHold(tx, intent.id, undefined, now);
         changed.push(intent);
       }
@@ -357,7 +356,7 @@ export class Ledger implements LedgerPort {
       const changed: Intent[] = [];
       for (const intent of await tx.batch(batchId)) {
         if (intent.status !== 'DISPATCHING') continue;
-        await tx.setStatus(intent.id, 'UNKNOWN', now, detail);
+        if (!(await tx.setStatus(intent.id, 'UNKNOWN', ['DISPATCHING'], now, detail))) continue;
         changed.push(intent);
       }
       if (changed.length > 0) await tx.audit({ at: now, event: 'dispatch', outcome: 'unknown', intentIds: changed.map((i) => i.id), reasons: [code], ...subjectsOf(changed) });
@@ -374,7 +373,7 @@ export class Ledger implements LedgerPort {
       if (!intent || (intent.status !== 'UNKNOWN' && intent.status !== 'DISPATCHING')) return false;
       // Matched to another intent by a concurrent reconciliation: that pairing stands.
       if (await tx.sendTaken(found.sendId)) return false;
-      await tx.setSent(intentId, now, { trackingCode: found.trackingCode, sendId: found.sendId, response: null, detail: 'found in Sendoso by reconciliation' });
+      if (!(await tx.setSent(intentId, ['UNKNOWN', 'DISPATCHING'], now, { trackingCode: found.trackingCode, sendId: found.sendId, response: null, detail: 'found in Sendoso by reconciliation' }))) return false;
       await this.closeHold(tx, intentId, found.cost, now);
       await tx.audit({ at: now, event: 'reconcile', outcome: 'sent', intentIds: [intentId], amount: found.cost, ...subjectsOf([intent]) });
       return true;
@@ -385,7 +384,7 @@ export class Ledger implements LedgerPort {
     return this.storage.transaction(async (tx) => {
       const intent = await tx.intent(intentId);
       if (!intent || (intent.status !== 'UNKNOWN' && intent.status !== 'DISPATCHING')) return false;
-      await tx.setStatus(intentId, 'FAILED', now, detail);
+      if (!(await tx.setStatus(intentId, 'FAILED', ['UNKNOWN', 'DISPATCHING'], now, detail))) return false;
       await this.closeHold(tx, intentId, undefined, now);
       await tx.audit({ at: now, event: 'reconcile', outcome: 'failed', intentIds: [intentId], ...subjectsOf([intent]) });
       return true;
@@ -410,7 +409,8 @@ export class Ledger implements LedgerPort {
       for (const intentId of due) {
         const intent = await tx.intent(intentId);
         if (intent?.status !== 'PENDING') continue;
-        await tx.setStatus(intentId, 'EXPIRED', now, 'hold expired before dispatch');
+        // Only from PENDING: a claim that won meanwhile keeps its hold.
+        if (!(await tx.setStatus(intentId, 'EXPIRED', ['PENDING'], now, 'hold expired before dispatch'))) continue;
         await this.closeHold(tx, intentId, undefined, now);
       }
       return due.length;
@@ -527,8 +527,7 @@ export class Ledger implements LedgerPort {
           else if (sendGid === null) await tx.linkSend(intent.id, null, send.sendGid);
           const captured = await tx.captured(intent.id);
           const hold = await tx.hold(intent.id);
-          if (intent.status === 'SENT' && captured !== undefined && hold && captured !== send.cost) {
-            await tx.rebookCapture(intent.id, send.cost, now);
+          if (intent.status === 'SENT' && captured !== undefined && hold && captured !== send.cost && (await tx.rebookCapture(intent.id, captured, send.cost, now))) {
             await tx.bumpTotals(hold.scopes, { captured: send.cost - captured });
             await tx.audit({ at: now, event: 'rebook', outcome: 'captured', intentIds: [intent.id], amount: cents(send.cost), ...subjectsOf([intent]) });
             counts.rebooked += 1;
@@ -537,8 +536,7 @@ export class Ledger implements LedgerPort {
         }
         const seen = await tx.observed(send.id);
         if (seen) {
-          if (seen.cost !== send.cost || seen.status !== send.status) {
-            await tx.updateObserved(send.id, send.cost, send.status, now);
+          if ((seen.cost !== send.cost || seen.status !== send.status) && (await tx.updateObserved(send.id, seen, { cost: send.cost, status: send.status }, now))) {
             await tx.bumpTotals(seen.scopes, { observed: send.cost - seen.cost });
             counts.updated += 1;
           }

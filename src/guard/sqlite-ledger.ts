@@ -36,6 +36,7 @@ function queued<T>(db: SqliteDatabase, work: () => Promise<T>): Promise<T> {
   return run;
 }
 
+const FROM_FAILED = JSON.stringify(['FAILED']);
 const isUniqueViolation = (error: unknown) => (error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
 
 /** The SQLite store of the ledger. */
@@ -92,7 +93,7 @@ export class SqliteLedgerStorage implements LedgerStorage {
         `INSERT INTO observed_sends (send_id, send_gid, tracking_code, touch_id, touch_name, recipient_email, recipient_given, sender_id, group_name, cost_cents, currency, status, created_at, scopes, imported_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      updateObserved: db.prepare('UPDATE observed_sends SET cost_cents = ?, status = ?, updated_at = ? WHERE send_id = ?'),
+      updateObserved: db.prepare('UPDATE observed_sends SET cost_cents = ?, status = ?, updated_at = ? WHERE send_id = ? AND cost_cents = ? AND status = ?'),
       intentBySend: db.prepare<[number], IntentRow>(`${INTENT_SELECT} WHERE i.sendoso_send_id = ?`),
       intentByTracking: db.prepare<[string], IntentRow>(`${INTENT_SELECT} WHERE i.tracking_code = ? AND i.status = 'SENT'`),
       claimants: db.prepare<[string, number, number], { n: number }>(
@@ -101,7 +102,7 @@ export class SqliteLedgerStorage implements LedgerStorage {
       ),
       linkSend: db.prepare('UPDATE intents SET sendoso_send_id = COALESCE(sendoso_send_id, ?), sendoso_send_gid = COALESCE(sendoso_send_gid, ?) WHERE id = ?'),
       capture: db.prepare<[string], { amount_cents: number }>('SELECT amount_cents FROM captures WHERE intent_id = ?'),
-      rebook: db.prepare('UPDATE captures SET amount_cents = ?, adjusted_at = ? WHERE intent_id = ?'),
+      rebook: db.prepare('UPDATE captures SET amount_cents = ?, adjusted_at = ? WHERE intent_id = ? AND amount_cents = ?'),
       mark: db.prepare<[string], { value: number }>('SELECT value FROM sync_marks WHERE name = ?'),
       setMark: db.prepare('INSERT INTO sync_marks (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
       byGid: db.prepare<[string], IntentRow>(`${INTENT_SELECT} WHERE i.sendoso_send_gid = ?`),
@@ -116,9 +117,10 @@ export class SqliteLedgerStorage implements LedgerStorage {
          WHERE id > ? AND id < ? AND status = 'PENDING'
            AND EXISTS (SELECT 1 FROM holds h WHERE h.intent_id = intents.id AND h.status = 'active' AND (h.expires_at IS NULL OR h.expires_at > ?))`,
       ),
-      setStatus: db.prepare(`UPDATE intents SET status = ?, updated_at = ?, detail = COALESCE(?, detail) WHERE id = ?`),
+      setStatus: db.prepare(`UPDATE intents SET status = ?, updated_at = ?, detail = COALESCE(?, detail) WHERE id = ? AND status IN (SELECT value FROM json_each(?))`),
       setSent: db.prepare(
-        `UPDATE intents SET status = 'SENT', updated_at = ?, tracking_code = COALESCE(?, tracking_code), sendoso_send_id = COALESCE(?, sendoso_send_id), response = COALESCE(?, response), detail = COALESCE(?, detail) WHERE id = ?`,
+        `UPDATE intents SET status = 'SENT', updated_at = ?, tracking_code = COALESCE(?, tracking_code), sendoso_send_id = COALESCE(?, sendoso_send_id), response = COALESCE(?, response), detail = COALESCE(?, detail)
+         WHERE id = ? AND status IN (SELECT value FROM json_each(?))`,
       ),
       unresolved: db.prepare<[number], IntentRow>(`${INTENT_SELECT} WHERE i.status IN ('DISPATCHING', 'UNKNOWN') AND (i.status = 'UNKNOWN' OR i.dispatched_at <= ?) ORDER BY i.dispatched_at, i.id`),
       matched: db.prepare<[], { id: number }>('SELECT sendoso_send_id AS id FROM intents WHERE sendoso_send_id IS NOT NULL'),
@@ -248,20 +250,19 @@ export class SqliteLedgerStorage implements LedgerStorage {
       insertHold: async (intentId, amount, scopes, now, expiresAt) => void s.insertHold.run(intentId, amount, JSON.stringify(scopes), now, expiresAt),
       closeHold: async (intentId, status, now) => s.closeHold.run(status, now, intentId).changes > 0,
       keepHold: async (intentId) => void s.keepHold.run(intentId),
-      reopenHoldAsCaptured: async (intentId, now) => void s.reopenHold.run(now, intentId),
+      reopenHoldAsCaptured: async (intentId, now) => s.reopenHold.run(now, intentId).changes > 0,
       insertCapture: async (intentId, amount, now) => void s.insertCapture.run(intentId, amount, now),
-      rebookCapture: async (intentId, amount, now) => void s.rebook.run(amount, now, intentId),
+      rebookCapture: async (intentId, from, to, now) => s.rebook.run(to, now, intentId, from).changes > 0,
       claimBatch: async (batchId, now) => s.claim.run(now, now, ...SqliteLedgerStorage.range(batchId), now).changes,
       unclaimBatch: async (batchId, detail, now) => s.unclaim.run(now, detail, ...SqliteLedgerStorage.range(batchId)).changes,
       redispatchBatch: async (batchId, now) => void s.redispatch.run(now, now, ...SqliteLedgerStorage.range(batchId)),
-      setStatus: async (intentId: string, status: IntentStatus, now: number, detail: string | null) => void s.setStatus.run(status, now, detail, intentId),
-      setSent: async (intentId, now, sent) => void s.setSent.run(now, sent.trackingCode, sent.sendId, sent.response, sent.detail ?? null, intentId),
+      setStatus: async (intentId: string, status: IntentStatus, from: readonly IntentStatus[], now: number, detail: string | null) => s.setStatus.run(status, now, detail, intentId, JSON.stringify(from)).changes > 0,
+      setSent: async (intentId, from, now, sent) => s.setSent.run(now, sent.trackingCode, sent.sendId, sent.response, sent.detail ?? null, intentId, JSON.stringify(from)).changes > 0,
       reviveAsSent: async (intentId, now, sent) => {
         // A savepoint inside the open transaction: a live retry of the same key refuses the update alone.
-        const revive = db.transaction(() => s.setSent.run(now, sent.trackingCode, null, sent.response, sent.detail, intentId));
+        const revive = db.transaction(() => s.setSent.run(now, sent.trackingCode, null, sent.response, sent.detail, intentId, FROM_FAILED).changes > 0);
         try {
-          revive();
-          return true;
+          return revive();
         } catch (error) {
           if (isUniqueViolation(error)) return false;
           throw error;
@@ -277,7 +278,7 @@ export class SqliteLedgerStorage implements LedgerStorage {
       insertObserved: async (send: HistorySend, scopes, now) => {
         s.insertObserved.run(send.id, send.sendGid, send.trackingCode, send.touchId, send.touchName, send.recipient, send.recipientGiven, send.senderId, send.senderGroup, send.cost, send.currency, send.status, send.createdAt, JSON.stringify(scopes), now, now);
       },
-      updateObserved: async (sendId, cost: Cents, status, now) => void s.updateObserved.run(cost, status, now, sendId),
+      updateObserved: async (sendId, from, to, now) => s.updateObserved.run(to.cost, to.status, now, sendId, from.cost, from.status).changes > 0,
       insertDelivery: async (intentId, status, at, now) => s.insertDelivery.run(intentId, status, at, now).changes > 0,
       setSyncMark: async (name, value) => void s.setMark.run(name, value),
       pinTouch: async (name, touchId, now) => void s.pin.run(name, touchId, now),
