@@ -10,7 +10,7 @@ import type { ConnectionStore, Pacer, PacingStore } from '../sendoso/index.js';
 import type { AccessTokenProvider } from '../sendoso/index.js';
 import type { PgDatabase, SqliteDatabase } from '../storage/index.js';
 import type { McpRegistry, ToolAuditLog, ToolDefinition } from '../tools/index.js';
-import type { ConversationStore, ScheduleStateStore } from '../triggers/index.js';
+import type { ConversationStore, ScheduleStateStore, SlackApprovalPosts, WebhookMessages } from '../triggers/index.js';
 import type { ConsoleAccounts } from '../triggers/console/index.js';
 import type { Schedule, SlackPoster } from '../triggers/index.js';
 import type { App, AppFactory, SendosoConnection, SendosoConnectOptions } from '../triggers/index.js';
@@ -51,6 +51,8 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
   let consoleAccounts: ConsoleAccounts | undefined;
   let schedules: Promise<readonly Schedule[]> | undefined;
   let scheduleState: ScheduleStateStore | undefined;
+  let slackApprovalPosts: SlackApprovalPosts | undefined;
+  let webhookMessages: WebhookMessages | undefined;
   let poster: SlackPoster | undefined;
   const orchestrations = new Map<SendosoConnection, Promise<{ orchestrator: Orchestrator; tools: ToolClient }>>();
   const cleanups: (() => Promise<void>)[] = [];
@@ -266,18 +268,28 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
     sendHistory: (connection) => ready('sendoso').sendosoSendHistory(connection.client, clock),
     runs: () => (runs ??= new (ready('orchestrator').RunStore)(database())),
     conversations: async () => {
-      const { ConversationStore } = await layer('agent');
-      return (conversations ??= new ConversationStore(database()));
+      const { PgConversationStore, SqliteConversationStore } = await layer('agent');
+      return (conversations ??= config.databaseUrl ? new PgConversationStore(postgres()) : new SqliteConversationStore(database()));
     },
     consoleAccounts: async () => {
-      const { ConsoleAccounts } = await layer('console');
-      return (consoleAccounts ??= new ConsoleAccounts(database(), signingKey(), clock));
+      const { ConsoleAccounts, PgConsoleAccountStore, SqliteConsoleAccountStore } = await layer('console');
+      // Shared on PostgreSQL, so a sign-in made on one instance works on every other (one signing key).
+      return (consoleAccounts ??= new ConsoleAccounts(config.databaseUrl ? new PgConsoleAccountStore(postgres()) : new SqliteConsoleAccountStore(database()), signingKey(), clock));
     },
     database,
     sharedDatabase: (url) => (url === undefined || url === config.databaseUrl ? postgres() : openPostgres(url)),
     // Like the policy: the default file may be absent; a file someone named must exist.
     schedules: () => (schedules ??= layer('schedule').then(({ loadSchedules }) => loadSchedules(config.schedules, { missingOk: config.schedulesDefaulted }))),
-    scheduleState: () => (scheduleState ??= new (ready('schedule').ScheduleStateStore)(database())),
+    scheduleState: () =>
+      (scheduleState ??= config.databaseUrl ? new (ready('schedule').PgScheduleStateStore)(postgres()) : new (ready('schedule').SqliteScheduleStateStore)(database())),
+    slackApprovalPosts: async () => {
+      const { PgSlackApprovalPosts, SqliteSlackApprovalPosts } = await layer('slack');
+      return (slackApprovalPosts ??= config.databaseUrl ? new PgSlackApprovalPosts(postgres()) : new SqliteSlackApprovalPosts(database()));
+    },
+    webhookMessages: async () => {
+      const { PgWebhookMessages, SqliteWebhookMessages } = await layer('webhooks');
+      return (webhookMessages ??= config.databaseUrl ? new PgWebhookMessages(postgres()) : new SqliteWebhookMessages(database()));
+    },
     slackPoster: () => (config.slackBotToken ? (poster ??= ready('slack').slackPoster({ botToken: config.slackBotToken, apiUrl: config.slackApiUrl, logger })) : undefined),
     orchestration(connection) {
       let built = orchestrations.get(connection);

@@ -168,8 +168,8 @@ async function start(app: App, stops: Stops): Promise<RunningServe> {
     allowedHosts,
     allowedOrigins: ownOrigins,
   });
-  const operator = accounts.ensureOperator(app.config.operator);
-  const operatorLink = accounts.createSignInLink(operator.id, OPERATOR_LINK_MS);
+  const operator = await accounts.ensureOperator(app.config.operator);
+  const operatorLink = await accounts.createSignInLink(operator.id, OPERATOR_LINK_MS);
 
   const toolCalls = app.toolCalls();
   const sweep = async () => {
@@ -231,7 +231,7 @@ async function start(app: App, stops: Stops): Promise<RunningServe> {
       policy,
       orchestrator,
       approvals: app.approvals(connection),
-      db: app.database(),
+      posts: await app.slackApprovalPosts(),
       clock: app.clock,
       logger: app.logger,
       ask: agent,
@@ -247,7 +247,7 @@ async function start(app: App, stops: Stops): Promise<RunningServe> {
     const announcer = slack;
     const receiver = createSendosoWebhooks({
       secret: webhookSecret,
-      db: app.database(),
+      messages: await app.webhookMessages(),
       clock: app.clock,
       logger: app.logger,
       apply: (sendGid) => guard.applyDelivery(sendGid),
@@ -265,7 +265,7 @@ async function start(app: App, stops: Stops): Promise<RunningServe> {
     }
   }
   const scheduler = await app.scheduler(orchestrator, schedules);
-  const { caughtUp } = scheduler.start();
+  const { caughtUp } = await scheduler.start();
   stops.push(() => scheduler.stop());
   const openSends = await app.ledger().unresolved(app.clock.now(), 0);
 

@@ -19,7 +19,7 @@ import { RunStore } from '../../src/orchestrator/index.js';
 import { openDatabase } from '../../src/storage/index.js';
 import type { SqliteDatabase } from '../../src/storage/index.js';
 import { ToolAuditLog } from '../../src/tools/index.js';
-import { ConsoleAccounts } from '../../src/triggers/console/index.js';
+import { ConsoleAccounts, SqliteConsoleAccountStore } from '../../src/triggers/console/index.js';
 import { startTestConsole, textOf } from '../support/console.js';
 import type { TestConsole } from '../support/console.js';
 import { coffee, fixedCampaigns, policyFrom, whiskey } from '../support/guard.js';
@@ -56,8 +56,8 @@ beforeEach(async () => {
   ledger = new SqliteLedger(db);
   guard = new Guard({ ledger, policy: POLICY, campaigns: fixedCampaigns(whiskey, coffee), clock, logger: silentLogger(), dispatcher });
   toolCalls = new ToolAuditLog(db);
-  const accounts = new ConsoleAccounts(db, Buffer.alloc(32, 9), clock);
-  accounts.ensureOperator('operator');
+  const accounts = new ConsoleAccounts(new SqliteConsoleAccountStore(db), Buffer.alloc(32, 9), clock);
+  await accounts.ensureOperator('operator');
   console = await startTestConsole({
     accounts,
     approvals: createApprovals({ ledger, clock, guard }),

@@ -18,7 +18,7 @@ import { silentLogger } from '../../src/log/index.js';
 import { RunStore } from '../../src/orchestrator/index.js';
 import { openDatabase } from '../../src/storage/index.js';
 import type { SqliteDatabase } from '../../src/storage/index.js';
-import { ConsoleAccounts, CONTENT_SECURITY_POLICY, createConsole } from '../../src/triggers/console/index.js';
+import { ConsoleAccounts, CONTENT_SECURITY_POLICY, SqliteConsoleAccountStore, createConsole } from '../../src/triggers/console/index.js';
 import type { WebConsole } from '../../src/triggers/console/index.js';
 import { startHttpServer } from '../../src/triggers/index.js';
 import type { RunningHttpServer } from '../../src/triggers/index.js';
@@ -78,7 +78,7 @@ beforeEach(async () => {
   ledger = new SqliteLedger(db);
   posted = [];
   guard = new Guard({ ledger, policy: POLICY, campaigns: fixedCampaigns(whiskey), clock, logger: silentLogger(), dispatcher });
-  accounts = new ConsoleAccounts(db, Buffer.alloc(32, 3), clock);
+  accounts = new ConsoleAccounts(new SqliteConsoleAccountStore(db), Buffer.alloc(32, 3), clock);
   await startConsole();
 });
 
@@ -115,7 +115,7 @@ async function post(path: string, fields: Record<string, string>, headers: Recor
 
 /** Signs `identity` in through its link's form; returns the cookie header and the session's token for forms. */
 async function signIn(identity: string): Promise<{ cookie: string; csrf: string }> {
-  const { token } = accounts.createSignInLink(identity, 3_600_000);
+  const { token } = await accounts.createSignInLink(identity, 3_600_000);
   const answer = await post('/console/sign-in', { token }, origin());
   expect(answer.status).toBe(303);
   const cookie = answer.headers.getSetCookie()[0]!.split(';')[0]!;
@@ -126,7 +126,7 @@ async function signIn(identity: string): Promise<{ cookie: string; csrf: string 
 
 describe('every page', () => {
   it('carries the strict Content-Security-Policy and has no inline script, style or handler', async () => {
-    accounts.ensureOperator('alice');
+    await accounts.ensureOperator('alice');
     const { cookie } = await signIn('cli:alice');
     const id = await waitingApproval();
     for (const path of ['/console', '/console/approvals', `/console/approvals/${id}`, '/console/sign-in?token=nope', '/console/nowhere']) {
@@ -183,8 +183,8 @@ describe('every page', () => {
 
 describe('signing in', () => {
   it('the link opens a confirmation (opening it spends nothing); its form signs in once, from the console only', async () => {
-    accounts.ensureOperator('alice');
-    const { token } = accounts.createSignInLink('cli:alice', 3_600_000);
+    await accounts.ensureOperator('alice');
+    const { token } = await accounts.createSignInLink('cli:alice', 3_600_000);
     for (let i = 0; i < 2; i++) {
       const page = await fetch(`${base}/console/sign-in?token=${token}`);
       expect(page.status).toBe(200);
@@ -206,9 +206,9 @@ describe('signing in', () => {
   });
 
   it('signing in again in the same browser ends its earlier session', async () => {
-    accounts.ensureOperator('alice');
+    await accounts.ensureOperator('alice');
     const first = await signIn('cli:alice');
-    const { token } = accounts.createSignInLink('cli:alice', 3_600_000);
+    const { token } = await accounts.createSignInLink('cli:alice', 3_600_000);
     const again = await post('/console/sign-in', { token }, { ...origin(), cookie: first.cookie });
     expect(again.status).toBe(303);
     expect((await fetch(`${base}/console`, { headers: { cookie: first.cookie } })).status).toBe(401);
@@ -218,18 +218,18 @@ describe('signing in', () => {
   it('behind HTTPS the cookie is Secure and __Host- prefixed', async () => {
     await http.close();
     await startConsole('https://giftguard.example.com');
-    accounts.ensureOperator('alice');
-    const { token } = accounts.createSignInLink('cli:alice', 3_600_000);
+    await accounts.ensureOperator('alice');
+    const { token } = await accounts.createSignInLink('cli:alice', 3_600_000);
     const signedIn = await post('/console/sign-in', { token }, origin());
     expect(signedIn.headers.getSetCookie()[0]).toMatch(/^__Host-giftguard_console=ggsession_[\w-]+; Path=\/; HttpOnly; SameSite=Strict; Expires=[^;]+; Secure$/);
   });
 
   it('returns to the page that asked for it', async () => {
-    accounts.ensureOperator('alice');
+    await accounts.ensureOperator('alice');
     const id = await waitingApproval();
     const refused = await fetch(`${base}/console/approvals/${id}`);
     const remembered = refused.headers.get('set-cookie')!.split(';')[0]!;
-    const { token } = accounts.createSignInLink('cli:alice', 3_600_000);
+    const { token } = await accounts.createSignInLink('cli:alice', 3_600_000);
     const signedIn = await post('/console/sign-in', { token }, { ...origin(), cookie: remembered });
     expect(signedIn.headers.get('location')).toBe(`/console/approvals/${id}`);
   });
@@ -237,7 +237,7 @@ describe('signing in', () => {
 
 describe('deciding', () => {
   it('a forged or missing synchronizer token, another origin or a cross-site request decide nothing', async () => {
-    accounts.ensureOperator('alice');
+    await accounts.ensureOperator('alice');
     const { cookie, csrf } = await signIn('cli:alice');
     const id = await waitingApproval();
     const attempts = [
@@ -254,7 +254,7 @@ describe('deciding', () => {
   });
 
   it('someone the policy does not list cannot decide, and is told who can', async () => {
-    accounts.invite({ name: 'Bob', admin: false, by: 'cli:alice' });
+    await accounts.invite({ name: 'Bob', admin: false, by: 'cli:alice' });
     const { cookie, csrf } = await signIn('console:bob');
     const id = await waitingApproval();
     const page = await (await fetch(`${base}/console/approvals/${id}`, { headers: { cookie } })).text();
@@ -268,7 +268,7 @@ describe('deciding', () => {
   });
 
   it('an approver approves once: sent once, a replayed form sends nothing again; the note and the decider are audited', async () => {
-    accounts.invite({ name: 'Dana (finance)', admin: false, by: 'cli:alice' });
+    await accounts.invite({ name: 'Dana (finance)', admin: false, by: 'cli:alice' });
     const { cookie, csrf } = await signIn('console:dana-finance');
     const id = await waitingApproval();
     const approve = () => post(`/console/approvals/${id}/approve`, { _csrf: csrf, note: 'renewal push' }, { ...origin(), cookie });
@@ -289,7 +289,7 @@ describe('deciding', () => {
   });
 
   it('a double click decides once: two forms at the same moment, one send', async () => {
-    accounts.ensureOperator('alice');
+    await accounts.ensureOperator('alice');
     const { cookie, csrf } = await signIn('cli:alice');
     const id = await waitingApproval();
     const answers = await Promise.all([0, 1].map(() => post(`/console/approvals/${id}/approve`, { _csrf: csrf }, { ...origin(), cookie })));
@@ -298,7 +298,7 @@ describe('deciding', () => {
   });
 
   it('deny records the reason and sends nothing', async () => {
-    accounts.ensureOperator('alice');
+    await accounts.ensureOperator('alice');
     const { cookie, csrf } = await signIn('cli:alice');
     const id = await waitingApproval();
     const denied = await post(`/console/approvals/${id}/deny`, { _csrf: csrf, note: 'not this quarter' }, { ...origin(), cookie });
@@ -310,7 +310,7 @@ describe('deciding', () => {
 
 describe('signing out', () => {
   it('needs the session\'s token, ends the session and clears the cookie', async () => {
-    accounts.ensureOperator('alice');
+    await accounts.ensureOperator('alice');
     const { cookie, csrf } = await signIn('cli:alice');
     expect((await post('/console/sign-out', { _csrf: 'forged' }, { ...origin(), cookie })).status).toBe(403);
     expect((await fetch(`${base}/console`, { headers: { cookie } })).status).toBe(200);

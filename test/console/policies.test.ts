@@ -20,7 +20,7 @@ import type { PolicySource } from '../../src/guard/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { RunStore } from '../../src/orchestrator/index.js';
 import { openDatabase } from '../../src/storage/index.js';
-import { ConsoleAccounts } from '../../src/triggers/console/index.js';
+import { ConsoleAccounts, SqliteConsoleAccountStore } from '../../src/triggers/console/index.js';
 import type { App } from '../../src/triggers/index.js';
 import { cli, tempHome } from '../support/cli.js';
 import { startTestConsole, textOf } from '../support/console.js';
@@ -68,8 +68,8 @@ afterEach(async () => {
 async function consoleOver(policy: PolicySource, clock: ManualClock): Promise<{ console: TestConsole; accounts: ConsoleAccounts }> {
   const db = openDatabase(':memory:');
   const ledger = new SqliteLedger(db);
-  const accounts = new ConsoleAccounts(db, Buffer.alloc(32, 5), clock);
-  accounts.ensureOperator('operator');
+  const accounts = new ConsoleAccounts(new SqliteConsoleAccountStore(db), Buffer.alloc(32, 5), clock);
+  await accounts.ensureOperator('operator');
   running = await startTestConsole({
     accounts,
     approvals: createApprovals({ ledger, clock }),
@@ -171,7 +171,7 @@ describe('explain a send', () => {
     const connection = await app.connectSendoso({ sandboxPort: 0 });
     const guard = app.guard(connection);
     const accounts = await app.consoleAccounts();
-    accounts.ensureOperator('operator');
+    await accounts.ensureOperator('operator');
     const ledger = app.ledger();
     running = await startTestConsole({
       accounts,

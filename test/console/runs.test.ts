@@ -18,7 +18,7 @@ import { createApprovals } from '../../src/guard/index.js';
 import type { Policy } from '../../src/guard/index.js';
 import type { RunHandle, RunRecord } from '../../src/orchestrator/index.js';
 import { sendosoSendHistory } from '../../src/sendoso/index.js';
-import { ConsoleAccounts } from '../../src/triggers/console/index.js';
+import { ConsoleAccounts, SqliteConsoleAccountStore } from '../../src/triggers/console/index.js';
 import { driveToEnd } from '../support/drive.js';
 import { policyFrom } from '../support/guard.js';
 import { startOrchestration } from '../support/orchestration.js';
@@ -56,8 +56,8 @@ afterEach(async () => {
 async function start(options: { settleMs?: number } = {}): Promise<{ e: Orchestration; c: TestConsole; accounts: ConsoleAccounts }> {
   env = await startOrchestration({ policy: POLICY, ...options });
   const e = env;
-  const accounts = new ConsoleAccounts(e.db, Buffer.alloc(32, 4), e.clock);
-  accounts.ensureOperator('operator');
+  const accounts = new ConsoleAccounts(new SqliteConsoleAccountStore(e.db), Buffer.alloc(32, 4), e.clock);
+  await accounts.ensureOperator('operator');
   console = await startTestConsole({
     accounts,
     approvals: createApprovals({ ledger: e.ledger, clock: e.clock, guard: e.guard }),
@@ -178,7 +178,7 @@ describe('a batch', () => {
     expect(e.runs.itemCounts(stopped.id)).toMatchObject({ sent: 7, retry: 3 });
 
     // Someone who is neither an admin nor Marketing's approver sees why there are no buttons, and is refused.
-    accounts.invite({ name: 'Bob', admin: false, by: 'cli:operator' });
+    await accounts.invite({ name: 'Bob', admin: false, by: 'cli:operator' });
     const bob = await c.signIn('console:bob');
     const bobs = await (await c.get(`/console/runs/${stopped.id}`, bob.cookie)).text();
     expect(textOf(bobs)).toContain("Only admins and Marketing's approvers (console:mo-marketing) may resume or cancel this run.");
@@ -186,7 +186,7 @@ describe('a batch', () => {
     expect((await c.post(`/console/runs/${stopped.id}/resume`, { _csrf: bob.csrf }, bob.cookie)).status).toBe(403);
 
     // Marketing's approver: the buttons, and the token they carry.
-    accounts.invite({ name: 'Mo (marketing)', admin: false, by: 'cli:operator' });
+    await accounts.invite({ name: 'Mo (marketing)', admin: false, by: 'cli:operator' });
     const mo = await c.signIn('console:mo-marketing');
     const page = await (await c.get(`/console/runs/${stopped.id}`, mo.cookie)).text();
     expect(page).toContain(`<form method="post" action="/console/runs/${stopped.id}/resume"><input type="hidden" name="_csrf" value="${mo.csrf}">`);

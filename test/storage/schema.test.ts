@@ -15,9 +15,7 @@ import { RunStore } from '../../src/orchestrator/index.js';
 import { SQLITE_SCHEMA, migrateAll, openDatabase } from '../../src/storage/index.js';
 import type { Migration, SqliteDatabase } from '../../src/storage/index.js';
 import { McpRegistry, ToolAuditLog } from '../../src/tools/index.js';
-import { ConversationStore, ScheduleStateStore } from '../../src/triggers/index.js';
-import { SlackApprovalPosts } from '../../src/triggers/slack/approval-posts.js';
-import { WebhookMessages } from '../../src/triggers/webhooks/webhook-messages.js';
+import { SqliteConversationStore, SqliteScheduleStateStore, SqliteSlackApprovalPosts, SqliteWebhookMessages } from '../../src/triggers/index.js';
 
 /**
  * The MCP registry's first migration as released, when it also created the tool-call audit's
@@ -123,7 +121,7 @@ const APPLIED_LONG_AGO = Date.UTC(2025, 0, 2);
 const signingKey = Buffer.alloc(32, 7);
 
 describe('one schema for every store', () => {
-  it('a database made by the previous release opens with nothing applied twice, its data intact', () => {
+  it('a database made by the previous release opens with nothing applied twice, its data intact', async () => {
     const { path, db: old } = bareFile();
     for (const module of PREVIOUS_RELEASE_ORDER) migrateAsPreviousRelease(old, module, releasedMigrations(module), APPLIED_LONG_AGO);
     // Data in every kind of store, written the way the previous release wrote it.
@@ -134,10 +132,10 @@ describe('one schema for every store', () => {
     const run = runs.create('abm-send', 1, { group: 'sales' }, 2);
     runs.addItems(run.id, [{ idx: 0, line: 2, email: 'ana@example.com', name: 'Ana', company: null }]);
     runs.setItem(run.id, 0, 'sent', null, 'intent.1');
-    const conversation = new ConversationStore(old).start('ana', 'How much is left?', 'gpt', 3);
-    new ScheduleStateStore(old).ensure('weekly', 4);
-    new SlackApprovalPosts(old).record('appr_1', 'C1', '171.1', 5);
-    new WebhookMessages(old).receive('msg_1', '1700000000', 'gid_1', null, 6);
+    const conversation = await new SqliteConversationStore(old).start('ana', 'How much is left?', 'gpt', 3);
+    await new SqliteScheduleStateStore(old).ensure('weekly', 4);
+    await new SqliteSlackApprovalPosts(old).record('appr_1', 'C1', '171.1', 5);
+    await new SqliteWebhookMessages(old).receive('msg_1', '1700000000', 'gid_1', null, 6);
     old.prepare('INSERT INTO policy_touch_pins (name, touch_id, pinned_at) VALUES (?, ?, ?)').run('Coffee', 42, 7);
     const before = { bookkeeping: bookkeeping(old), contents: contents(old) };
     expect(before.bookkeeping).not.toContainEqual(expect.objectContaining({ module: 'tool_audit' }));
@@ -162,7 +160,7 @@ describe('one schema for every store', () => {
     expect(new McpRegistry(db, signingKey, clock).listServers().map((s) => s.name)).toEqual(['sales agent']);
     expect(new ToolAuditLog(db).list().map((row) => row.tool)).toEqual(['send_gift']);
     expect(new RunStore(db).itemCounts(run.id)).toMatchObject({ sent: 1 });
-    expect(new ConversationStore(db).get(conversation)?.question).toBe('How much is left?');
+    expect((await new SqliteConversationStore(db).get(conversation))?.question).toBe('How much is left?');
     db.close();
 
     // Opening it again applies nothing.
@@ -239,7 +237,9 @@ describe('one schema for every store', () => {
       'gateway@1': 'e9b2aa8d879369ea',
       'schedules@1': '7b601c5e48bcb924',
       'slack@1': '26341b29974579c7',
+      'slack@2': '37853c6336f5c8fb',
       'webhooks@1': '9acd3f508f9f4e65',
+      'webhooks@2': 'cc7fdff75bb29a04',
       'console@1': '5f69b8626b03d64f',
     };
     const current = Object.fromEntries(

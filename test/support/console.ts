@@ -46,7 +46,7 @@ export async function startTestConsole(services: Omit<ConsoleServices, 'logger' 
     get,
     post,
     async signIn(identity) {
-      const { token } = accounts.createSignInLink(identity, 3_600_000);
+      const { token } = await accounts.createSignInLink(identity, 3_600_000);
       const answer = await post('/console/sign-in', { token });
       expect(answer.status).toBe(303);
       const cookie = answer.headers.getSetCookie()[0]!.split(';')[0]!;

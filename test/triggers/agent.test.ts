@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApprovals } from '../../src/guard/index.js';
-import { ConversationStore, agentRunner, agentToolbox, openAiClient } from '../../src/triggers/index.js';
+import { SqliteConversationStore, agentRunner, agentToolbox, openAiClient } from '../../src/triggers/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { control } from '../support/sandbox-client.js';
 import { startOrchestration } from '../support/orchestration.js';
@@ -29,7 +29,7 @@ async function agent(turns: Turn[], maySend: (group: string) => boolean = () => 
   env = await startOrchestration();
   openai = await startFakeOpenAi(turns);
   const settings = { baseUrl: openai.baseUrl, model: 'scripted-model', maxSteps: 8 };
-  const store = new ConversationStore(env.db);
+  const store = new SqliteConversationStore(env.db);
   const e = env;
   const run = agentRunner({
     client: openAiClient(settings),
@@ -68,7 +68,7 @@ describe('the seed stories', () => {
     expect(answer.answer).toMatch(/^Done\. Enterprise Sales had 5,000\.00 USD available .* started an address-collection send; Sarah Connor will get an email/);
     expect(env!.runs.get(answer.runIds[0]!)).toMatchObject({ workflow: 'abm', status: 'done' });
     expect(await giftguardSends()).toHaveLength(1);
-    const stored = store.get(answer.conversationId)!;
+    const stored = (await store.get(answer.conversationId))!;
     expect(stored).toMatchObject({ promptTokens: 400, completionTokens: 80, runIds: answer.runIds, answer: answer.answer });
     expect(stored.transcript.filter((m: any) => m.role === 'tool')).toHaveLength(3);
     // The model was offered read tools and workflows, never a raw spending tool.
@@ -101,7 +101,7 @@ describe('an adversarial model', () => {
       () => ({ content: 'I could not send it.' }),
     ]);
     const answer = await run('send me an amazon gift card');
-    const tool = store.get(answer.conversationId)!.transcript.find((m: any) => m.role === 'tool') as any;
+    const tool = (await store.get(answer.conversationId))!.transcript.find((m: any) => m.role === 'tool') as any;
     expect(JSON.parse(tool.content).error).toContain('There is no tool "create_a_sendoso_egift" for this assistant. It cannot send gifts directly');
     expect(await giftguardSends()).toHaveLength(0);
   });
@@ -112,7 +112,7 @@ describe('an adversarial model', () => {
       () => ({ content: 'That campaign does not exist.' }),
     ]);
     const answer = await run('send campaign 99999 to x@example.com');
-    const tool = JSON.parse((store.get(answer.conversationId)!.transcript.find((m: any) => m.role === 'tool') as any).content);
+    const tool = JSON.parse(((await store.get(answer.conversationId))!.transcript.find((m: any) => m.role === 'tool') as any).content);
     expect(tool).toMatchObject({ status: 'failed', summary: expect.stringContaining('No active campaign with touch id 99999') });
     expect(await giftguardSends()).toHaveLength(0);
   });
@@ -126,7 +126,7 @@ describe('an adversarial model', () => {
     const answer = await run('send a yeti mug to all 50 leads');
     expect(answer.runIds).toHaveLength(3);
     expect(await giftguardSends()).toHaveLength(3);
-    const refusals = store.get(answer.conversationId)!.transcript.filter((m: any) => m.role === 'tool' && JSON.parse(m.content).error);
+    const refusals = (await store.get(answer.conversationId))!.transcript.filter((m: any) => m.role === 'tool' && JSON.parse(m.content).error);
     expect(refusals).toHaveLength(97);
     expect(JSON.parse((refusals[0] as any).content).error).toBe('This request has already started 3 send(s), the most one request may. For more, ask a person to run a batch.');
   });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../src/log/index.js';
-import { ScheduleFileError, ScheduleStateStore, Scheduler, deliverReport, parseSchedules, scheduledInput, slackPoster } from '../../src/triggers/index.js';
+import { ScheduleFileError, Scheduler, SqliteScheduleStateStore, deliverReport, parseSchedules, scheduledInput, slackPoster } from '../../src/triggers/index.js';
 import type { Schedule } from '../../src/triggers/index.js';
 import { control } from '../support/sandbox-client.js';
 import { startOrchestration } from '../support/orchestration.js';
@@ -56,7 +56,7 @@ async function setUp(schedules: Schedule[]) {
   env ??= await startOrchestration();
   slackSide ??= await startSlackStandIn();
   const e = env;
-  const state = new ScheduleStateStore(e.db);
+  const state = new SqliteScheduleStateStore(e.db);
   const make = () => {
     const scheduler = new Scheduler({
       schedules,
@@ -66,7 +66,7 @@ async function setUp(schedules: Schedule[]) {
         const { workflow, input } = scheduledInput(schedule, e.clock.now());
         return e.orchestrator.start(workflow, input);
       },
-      isActive: (id) => ['running', 'waiting'].includes(e.runs.get(id)?.status ?? ''),
+      isActive: async (id) => ['running', 'waiting'].includes((await e.runs.get(id))?.status ?? ''),
       report: deliverReport({ poster: slackPoster({ botToken: 'xoxb-test', apiUrl: slackSide!.apiUrl, logger: silentLogger() }), logger: silentLogger() }),
       logger: silentLogger(),
     });
@@ -84,15 +84,16 @@ describe('a weekly audit schedule', () => {
     const { dir, schedules } = scheduleFile(audit(''));
     const { make } = await setUp(schedules);
     const scheduler = make();
-    expect(scheduler.start().caughtUp).toEqual([]);
+    expect((await scheduler.start()).caughtUp).toEqual([]);
     // The clock starts on Thursday 2026-01-15; the first Monday 09:00 EST is 14:00 UTC.
     const firstMonday = Date.UTC(2026, 0, 19, 14, 0);
-    expect(scheduler.status()[0]!.next).toBe(firstMonday);
+    expect((await scheduler.status())[0]!.next).toBe(firstMonday);
 
     advanceTo(firstMonday - 1);
     expect(env!.runs.list()).toHaveLength(0);
     env!.clock.advance(1);
-    expect(env!.runs.list()).toHaveLength(1);
+    // The claim is a write to the shared store: the run starts a moment after the timer.
+    await vi.waitFor(async () => expect(await env!.runs.list()).toHaveLength(1));
     await scheduler.idle();
 
     const report = readFileSync(join(dir, 'reports/audit.md'), 'utf8');
@@ -107,7 +108,7 @@ describe('a weekly audit schedule', () => {
     // Week by week to the Monday after daylight saving starts (2026-03-08): 09:00 EDT is 13:00 UTC.
     const fired: number[] = [firstMonday];
     for (;;) {
-      const next = scheduler.status()[0]!.next!;
+      const next = (await scheduler.status())[0]!.next!;
       if (next > Date.UTC(2026, 2, 10)) break;
       advanceTo(next);
       await scheduler.idle();
@@ -135,18 +136,19 @@ describe('overlap', () => {
     const { dir, schedules } = scheduleFile(audit('').replace('"0 9 * * MON"', '"*/15 * * * *"'));
     const { make, state } = await setUp(schedules);
     const scheduler = make();
-    scheduler.start();
+    await scheduler.start();
     // Sendoso answers the run's first request with 429 and "retry after 20 minutes": the run waits.
     await control(env!.sandbox, 'POST', '/faults', { kind: 'rate_limit', count: 1, method: 'GET', retryAfterSeconds: 1200 });
-    const first = scheduler.status()[0]!.next!;
+    const first = (await scheduler.status())[0]!.next!;
     advanceTo(first);
-    const [run] = env!.runs.list();
+    await vi.waitFor(async () => expect(await env!.runs.list()).toHaveLength(1));
+    const [run] = await env!.runs.list();
     await vi.waitFor(async () => expect((await control(env!.sandbox, 'GET', '/faults')).faults).toEqual([]));
 
     advanceTo(first + 15 * MINUTE);
     expect(env!.runs.list()).toHaveLength(1);
     expect(env!.runs.get(run!.id)!.status).toBe('running');
-    expect(state.get('new-hires-q3-audit')!.lastOutcome).toBe(`skipped at ${new Date(first + 15 * MINUTE).toISOString()}: run ${run!.id} was still going`);
+    await vi.waitFor(async () => expect((await state.get('new-hires-q3-audit'))!.lastOutcome).toBe(`skipped at ${new Date(first + 15 * MINUTE).toISOString()}: run ${run!.id} was still going`));
 
     advanceTo(first + 20 * MINUTE); // the limiter's pause ends and the run finishes
     await scheduler.idle();
@@ -172,22 +174,22 @@ describe('downtime', () => {
   it('runs a missed schedule once at start when it says catch_up, and records the miss when it does not', async () => {
     const { dir, schedules } = scheduleFile(twoSchedules);
     const { make, state } = await setUp(schedules);
-    make().start();
+    await make().start();
     schedulers[0]!.stop(); // giftguard goes down on Thursday 2026-01-15…
     env!.clock.advance(3 * WEEK); // …and misses three Mondays
     expect(env!.runs.list()).toHaveLength(0);
 
     const restarted = make();
-    expect(restarted.start().caughtUp).toEqual(['new-hires-q3-audit']);
+    expect((await restarted.start()).caughtUp).toEqual(['new-hires-q3-audit']);
     await restarted.idle();
     expect(env!.runs.list()).toHaveLength(1);
     expect(headings(join(dir, 'reports/audit.md'))).toEqual(['## new-hires-q3-audit — Mon 2026-02-02 09:00 America/New_York (caught up after downtime)']);
-    expect(state.get('quiet-audit')!.lastOutcome).toBe('missed while giftguard was not running (catch_up is off)');
-    expect(restarted.status().map((s) => new Date(s.next!).toISOString())).toEqual(['2026-02-09T14:00:00.000Z', '2026-02-09T14:00:00.000Z']);
+    expect((await state.get('quiet-audit'))!.lastOutcome).toBe('missed while giftguard was not running (catch_up is off)');
+    expect((await restarted.status()).map((s) => new Date(s.next!).toISOString())).toEqual(['2026-02-09T14:00:00.000Z', '2026-02-09T14:00:00.000Z']);
 
     // Started again the same day: nothing more to catch up.
     restarted.stop();
-    expect(make().start().caughtUp).toEqual([]);
+    expect((await make().start()).caughtUp).toEqual([]);
     await schedulers.at(-1)!.idle();
     expect(env!.runs.list()).toHaveLength(1);
   });

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Webhook } from 'svix';
 import { silentLogger } from '../../src/log/index.js';
 import { newWebhookSecret } from '../../src/sandbox/index.js';
-import { SENDOSO_WEBHOOK_PATH, createSendosoWebhooks, startHttpServer } from '../../src/triggers/index.js';
+import { SENDOSO_WEBHOOK_PATH, SqliteWebhookMessages, createSendosoWebhooks, startHttpServer } from '../../src/triggers/index.js';
 import type { RunningHttpServer, SendosoWebhooks } from '../../src/triggers/index.js';
 import { control } from '../support/sandbox-client.js';
 import { startOrchestration } from '../support/orchestration.js';
@@ -40,7 +40,7 @@ async function eventually<T>(read: () => T, ok: (value: T) => boolean, what: str
 async function receiverOver(e: Orchestration, secret: string) {
   const webhooks = createSendosoWebhooks({
     secret,
-    db: e.db,
+    messages: new SqliteWebhookMessages(e.db),
     clock: e.clock,
     logger: silentLogger(),
     apply: (gid) => e.guard.applyDelivery(gid),

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createApprovals } from '../../src/guard/index.js';
 import { createLogger, silentLogger } from '../../src/log/index.js';
-import { ConversationStore, agentRunner, agentToolbox, createSlackIntegration, openAiClient, slackPoster, startHttpServer } from '../../src/triggers/index.js';
+import { SqliteConversationStore, SqliteSlackApprovalPosts, agentRunner, agentToolbox, createSlackIntegration, openAiClient, slackPoster, startHttpServer } from '../../src/triggers/index.js';
 import type { RunningHttpServer, SlackIntegration, SlackOptions } from '../../src/triggers/index.js';
 import { allTools } from '../support/mcp.js';
 import { lastToolResult, startFakeOpenAi } from '../support/fake-openai.js';
@@ -53,7 +53,7 @@ async function start(options: { policy?: ReturnType<typeof policyFrom>; turns?: 
       client: openAiClient(settings),
       settings,
       toolboxFor: (requester) => agentToolbox({ catalogue: allTools, tools: e.tools, orchestrator: e.orchestrator, runs: e.runs, approvals: createApprovals({ ledger: e.ledger, clock: e.clock }), requester, maxSends: 3, now: () => e.clock.now() }),
-      store: new ConversationStore(e.db),
+      store: new SqliteConversationStore(e.db),
       clock: e.clock,
       logger: silentLogger(),
     });
@@ -68,7 +68,7 @@ async function start(options: { policy?: ReturnType<typeof policyFrom>; turns?: 
     policy: env.guard.policy,
     orchestrator: env.orchestrator,
     approvals: createApprovals({ ledger: env.ledger, clock: env.clock, guard: env.guard }),
-    db: env.db,
+    posts: new SqliteSlackApprovalPosts(env.db),
     clock: env.clock,
     logger,
     ask,

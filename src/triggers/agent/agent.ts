@@ -108,7 +108,7 @@ export async function ask(options: {
   readonly question: string;
 }): Promise<AgentAnswer> {
   const { client, settings, toolbox, store, clock } = options;
-  const id = store.start(options.requester, options.question, settings.model, clock.now());
+  const id = await store.start(options.requester, options.question, settings.model, clock.now());
   const messages: ChatCompletionMessageParam[] = [
     { role: 'system', content: SYSTEM_PROMPT },
     { role: 'user', content: options.question },
@@ -142,7 +142,7 @@ export async function ask(options: {
         const result = await toolbox.call(call.function.name, call.function.arguments, state);
         messages.push({ role: 'tool', tool_call_id: call.id, content: JSON.stringify(result.ok ? result.content : result.content) });
       }
-      save();
+      await save();
     }
     if (answer === undefined) {
       answer = `I stopped after ${settings.maxSteps} steps without finishing. Runs started: ${state.runIds.join(', ') || 'none'}. Check them with giftguard runs list.`;
@@ -154,7 +154,7 @@ export async function ask(options: {
     failure = error instanceof Error ? error.message : String(error);
     throw new AgentFailedError(id, error);
   } finally {
-    save();
+    await save();
   }
   options.logger.info({ conversationId: id, steps, runs: state.runIds.length, promptTokens, completionTokens }, 'agent answered');
   return { conversationId: id, answer, runIds: state.runIds, steps, promptTokens, completionTokens };

@@ -12,7 +12,8 @@ import type { Orchestrator, RunStore, ToolClient } from '../../orchestrator/inde
 import type { AgentAnswer, AgentRequester, ConversationStore } from '../agent/index.js';
 import type { ConsoleAccounts, ConsoleExplainer } from '../console/index.js';
 import type { Schedule, ScheduleStateStore, Scheduler } from '../schedule/index.js';
-import type { SlackPoster } from '../slack/index.js';
+import type { SlackApprovalPosts, SlackPoster } from '../slack/index.js';
+import type { WebhookMessages } from '../webhooks/index.js';
 import type { PgDatabase, SqliteDatabase } from '../../storage/index.js';
 import type { Logger } from '../../log/index.js';
 import type { RunningSandbox } from '../../sandbox/index.js';
@@ -163,6 +164,10 @@ export interface App {
   /** The schedules from the schedule file; [] when the default file does not exist. Throws on an invalid one. */
   schedules(): Promise<readonly Schedule[]>;
   scheduleState(): ScheduleStateStore;
+  /** Which approvals were posted to Slack, shared by every announcer (loads Slack at first use). */
+  slackApprovalPosts(): Promise<SlackApprovalPosts>;
+  /** Sendoso webhook messages received, shared by every receiver and drainer (loads the webhooks at first use). */
+  webhookMessages(): Promise<WebhookMessages>;
   /** Posts to Slack with SLACK_BOT_TOKEN; undefined when it is not set. */
   slackPoster(): SlackPoster | undefined;
   /** The orchestrator and its rate-limited tool client over a connection (in-process tools, or GIFTGUARD_TOOLS_URL). */

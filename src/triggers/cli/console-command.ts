@@ -101,8 +101,8 @@ export function consoleCommand(io: CliIo, factory: AppFactory): Command {
         const advice = await approverAdvice(app, consoleIdentityFor(flags.name), flags.approverFor ?? []);
         const accounts = await app.consoleAccounts();
         const by = operatorIdentity(app.config.operator);
-        const identity = accounts.invite({ name: flags.name, admin: flags.admin === true, by });
-        const link = accounts.createSignInLink(identity.id, ms);
+        const identity = await accounts.invite({ name: flags.name, admin: flags.admin === true, by });
+        const link = await accounts.createSignInLink(identity.id, ms);
         await app.ledger().recordGuardEvent({ at: app.clock.now(), event: 'console_invite', outcome: identity.admin ? 'invited_admin' : 'invited', caller: by, reasons: [identity.id] });
         const { url, where } = await linkFor(app, link.token);
         const listed = await approverGroups(await app.policy(), identity.id);
@@ -131,9 +131,9 @@ export function consoleCommand(io: CliIo, factory: AppFactory): Command {
         const { INVITE_LINK_MS, MAX_LINK_MS, OPERATOR_LINK_MS, operatorIdentity } = await import('../console/index.js');
         const accounts = await app.consoleAccounts();
         const self = operatorIdentity(app.config.operator);
-        const identity = id === undefined || id === self ? accounts.ensureOperator(app.config.operator) : accounts.identity(id);
+        const identity = id === undefined || id === self ? await accounts.ensureOperator(app.config.operator) : await accounts.identity(id);
         if (!identity) throw new GiftingError('not_found', `No console identity ${id}; invite them with giftguard console invite --name NAME (see giftguard console list)`);
-        const link = accounts.createSignInLink(identity.id, validFor(flags.validHours, identity.id === self ? OPERATOR_LINK_MS : INVITE_LINK_MS, MAX_LINK_MS));
+        const link = await accounts.createSignInLink(identity.id, validFor(flags.validHours, identity.id === self ? OPERATOR_LINK_MS : INVITE_LINK_MS, MAX_LINK_MS));
         const { url, where } = await linkFor(app, link.token);
         io.stdout.write(`One-time sign-in link for ${identity.name} (${identity.id}), works once until ${when(link.expiresAt)}:\n  ${url}\n  ${where}\n`);
       }),
@@ -147,7 +147,7 @@ export function consoleCommand(io: CliIo, factory: AppFactory): Command {
       withApp(factory, io, async (app) => {
         const accounts = await app.consoleAccounts();
         const policy = await app.policy();
-        const rows = await Promise.all(accounts.identities().map(async (i) => ({ ...i, approverFor: await approverGroups(policy, i.id) })));
+        const rows = await Promise.all((await accounts.identities()).map(async (i) => ({ ...i, approverFor: await approverGroups(policy, i.id) })));
         if (flags.json) {
           io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
           return;
@@ -173,7 +173,7 @@ export function consoleCommand(io: CliIo, factory: AppFactory): Command {
       withApp(factory, io, async (app) => {
         const { operatorIdentity } = await import('../console/index.js');
         const accounts = await app.consoleAccounts();
-        const { sessions, links } = accounts.revoke(id);
+        const { sessions, links } = await accounts.revoke(id);
         await app.ledger().recordGuardEvent({ at: app.clock.now(), event: 'console_revoke', outcome: 'revoked', caller: operatorIdentity(app.config.operator), reasons: [id] });
         io.stdout.write(`Revoked ${id}: ${sessions} session${sessions === 1 ? '' : 's'} ended, ${links} unused link${links === 1 ? '' : 's'} voided.\n`);
       }),

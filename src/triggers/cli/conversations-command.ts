@@ -42,7 +42,7 @@ export function conversationsCommand(io: CliIo, factory: AppFactory): Command {
     .action(async (flags: { limit: number; json?: boolean }) => {
       const app = factory({ env: io.env });
       try {
-        const rows = (await app.conversations()).list(flags.limit);
+        const rows = await (await app.conversations()).list(flags.limit);
         if (flags.json) {
           io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
           return;
@@ -67,7 +67,7 @@ export function conversationsCommand(io: CliIo, factory: AppFactory): Command {
     .action(async (id: string, flags: { json?: boolean }) => {
       const app = factory({ env: io.env });
       try {
-        const conversation = (await app.conversations()).get(id);
+        const conversation = await (await app.conversations()).get(id);
         if (!conversation) throw new GiftingError('not_found', `No conversation ${id}; see giftguard conversations list`);
         if (flags.json) {
           io.stdout.write(`${JSON.stringify(conversation, null, 2)}\n`);

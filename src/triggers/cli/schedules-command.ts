@@ -34,11 +34,13 @@ export function schedulesCommand(io: CliIo, factory: AppFactory): Command {
         const { formatInZone, nextFireTimes } = await import('../schedule/index.js');
         const list = await app.schedules();
         const now = app.clock.now();
-        const rows = list.map((schedule) => ({
-          schedule,
-          next: schedule.enabled ? nextFireTimes(schedule.cron, schedule.timezone, now, flags.count) : [],
-          state: app.scheduleState().get(schedule.name),
-        }));
+        const rows = await Promise.all(
+          list.map(async (schedule) => ({
+            schedule,
+            next: schedule.enabled ? nextFireTimes(schedule.cron, schedule.timezone, now, flags.count) : [],
+            state: await app.scheduleState().get(schedule.name),
+          })),
+        );
         if (flags.json) {
           const json = rows.map(({ schedule, next, state }) => ({
             name: schedule.name,
@@ -102,6 +104,11 @@ export function schedulesCommand(io: CliIo, factory: AppFactory): Command {
         const result = await (await app.scheduler(orchestrator, [schedule])).runNow(schedule);
         if (result.status === 'skipped') {
           io.stderr.write(`Not run: ${schedule.name}'s last run ${result.activeRunId} is still going (giftguard runs show ${result.activeRunId}).\n`);
+          io.setExitCode?.(1);
+          return;
+        }
+        if (result.status === 'handled') {
+          io.stderr.write(`Not run: another giftguard started ${schedule.name} at this same moment (giftguard schedules list shows its run).\n`);
           io.setExitCode?.(1);
           return;
         }

@@ -84,11 +84,11 @@ async function summary(app: App, serve: RunningServe): Promise<string> {
   const { formatInZone } = await import('../schedule/index.js');
   const { baseUrl: base, connection, policy, schedules, scheduler, caughtUp, demo, resumed } = serve;
   const poster = serve.canPostToSlack;
-  function scheduleLines(): string[] {
+  async function scheduleLines(): Promise<string[]> {
     if (schedules.length === 0) return [`  Schedules    none (${app.config.schedules})`];
     return [
       `  Schedules    ${schedules.length} from ${app.config.schedules}${caughtUp.length ? `; caught up ${caughtUp.join(', ')}` : ''}`,
-      ...scheduler.status().map(({ schedule, next }) => {
+      ...(await scheduler.status()).map(({ schedule, next }) => {
         const missingToken = schedule.report.slackChannel && !poster ? ' (Slack report needs SLACK_BOT_TOKEN)' : '';
         return `    ${schedule.name}: ${schedule.workflow}, next ${next === undefined ? (schedule.enabled ? 'never' : 'disabled') : formatInZone(next, schedule.timezone)} → ${reportTargets(schedule)}${missingToken}`;
       }),
@@ -112,7 +112,7 @@ async function summary(app: App, serve: RunningServe): Promise<string> {
           serve.slack.approvalsPosted ? `approvals posted to ${app.config.slackApprovalChannel}` : 'approvals not posted (set SLACK_BOT_TOKEN and SLACK_APPROVAL_CHANNEL)'
         }${serve.slack.ask ? '; /gift ask on' : ''}`
       : '  Slack        off (set SLACK_SIGNING_SECRET to enable /gift)',
-    ...scheduleLines(),
+    ...(await scheduleLines()),
     '',
   ];
   const minutes = Math.round((serve.console.expiresAt - app.clock.now()) / 60_000);

@@ -77,14 +77,14 @@ export function createConsole(options: ConsoleOptions): WebConsole {
   const bare = (response: ServerResponse, status: number, title: string, body: Html, headers: Record<string, string | string[]> = {}, head?: Html) =>
     sendHtml(response, status, layout({ title, body, version: services.version, nav: [], ...(head && { head }) }), headers);
 
-  const sessionOf = (request: IncomingMessage): ConsoleSession | undefined => {
+  const sessionOf = async (request: IncomingMessage): Promise<ConsoleSession | undefined> => {
     const token = cookies(request).get(cookie.name);
     return token ? services.accounts.session(token) : undefined;
   };
 
   async function signInPage(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
     const token = url.searchParams.get('token') ?? '';
-    const link = token ? services.accounts.signInLink(token) : undefined;
+    const link = token ? await services.accounts.signInLink(token) : undefined;
     if (!link) return bare(response, 401, 'Sign-in link not valid', linkNotValid());
     bare(response, 200, 'Sign in', confirmSignIn(link.identity, token, link.expiresAt, timezone()));
   }
@@ -92,11 +92,11 @@ export function createConsole(options: ConsoleOptions): WebConsole {
   async function signIn(request: IncomingMessage, response: ServerResponse): Promise<void> {
     if (!fromConsoleOrigin(request, origins)) return bare(response, 403, 'Refused', refused('Refused', 'This form did not come from the giftguard console; nothing was done.'));
     const form = await readForm(request);
-    const redeemed = services.accounts.redeem(form.get('token') ?? '', request.headers['user-agent']);
+    const redeemed = await services.accounts.redeem(form.get('token') ?? '', request.headers['user-agent']);
     if (!redeemed) return bare(response, 401, 'Sign-in link not valid', linkNotValid());
     // This browser's earlier session, if any, ends: one browser, one session.
-    const previous = sessionOf(request);
-    if (previous) services.accounts.endSession(previous.id);
+    const previous = await sessionOf(request);
+    if (previous) await services.accounts.endSession(previous.id);
     const who = redeemed.session.identity.id;
     log.info({ identity: who, session: redeemed.session.id }, 'signed in to the console');
     await services.audit({ event: 'console_sign_in', outcome: 'signed_in', by: who, detail: redeemed.session.id });
@@ -127,7 +127,7 @@ export function createConsole(options: ConsoleOptions): WebConsole {
     }
     if (path === `${CONSOLE_PATH}/signed-out` && method === 'GET') return bare(response, 200, 'Signed out', signedOut());
 
-    const session = sessionOf(request);
+    const session = await sessionOf(request);
     // The count beside Approvals in the navigation, for the signed-in layout: one indexed count
     // (no expiry write, no list) and only for what may render a page, not for posts.
     const pending = session && method === 'GET' ? await services.approvals.pendingCount() : 0;
@@ -137,7 +137,7 @@ export function createConsole(options: ConsoleOptions): WebConsole {
       const form = await readForm(request);
       const refusal = formRefusal(request, session, form);
       if (refusal) return bare(response, 403, 'Refused', refused('Not signed out', refusal));
-      services.accounts.endSession(session.id);
+      await services.accounts.endSession(session.id);
       await services.audit({ event: 'console_sign_out', outcome: 'signed_out', by: session.identity.id, detail: session.id });
       return redirect(response, `${CONSOLE_PATH}/signed-out`, { 'set-cookie': clearedCookie(cookie) });
     }

@@ -19,18 +19,23 @@ const MAX_MISSED_SCAN = 20_000;
 
 export type FireReason = 'schedule' | 'catch-up' | 'manual';
 
+/**
+ * `skipped`: this schedule's last run was still going. `handled`: another process (or instance)
+ * already took this fire time, so this one does nothing.
+ */
 export type FireResult =
   | { readonly status: 'ran'; readonly run: RunRecord; readonly reportError?: string }
-  | { readonly status: 'skipped'; readonly activeRunId: string };
+  | { readonly status: 'skipped'; readonly activeRunId: string }
+  | { readonly status: 'handled' };
 
 export interface SchedulerOptions {
   readonly schedules: readonly Schedule[];
   readonly clock: Clock;
   readonly state: ScheduleStateStore;
   /** Starts the schedule's workflow. */
-  readonly launch: (schedule: Schedule) => RunHandle;
+  readonly launch: (schedule: Schedule) => RunHandle | Promise<RunHandle>;
   /** Is this run still going (running, or waiting for a person)? */
-  readonly isActive: (runId: string) => boolean;
+  readonly isActive: (runId: string) => boolean | Promise<boolean>;
   /** Delivers the report of a finished run. */
   readonly report: (schedule: Schedule, run: RunRecord, dueAt: number, reason: FireReason) => Promise<void>;
   readonly logger: Logger;
@@ -53,12 +58,12 @@ export class Scheduler {
   }
 
   /** Catches up what was missed (where allowed) and arms every enabled schedule; returns the catch-up runs started. */
-  start(): { readonly caughtUp: readonly string[] } {
+  async start(): Promise<{ readonly caughtUp: readonly string[] }> {
     const now = this.options.clock.now();
     const caughtUp: string[] = [];
     for (const schedule of this.options.schedules) {
       if (!schedule.enabled) continue;
-      const state = this.options.state.ensure(schedule.name, now);
+      const state = await this.options.state.ensure(schedule.name, now);
       const missed = this.latestMissed(schedule, state.lastDueAt ?? state.watchedSince, now);
       if (missed !== undefined) {
         if (schedule.catchUp) {
@@ -66,7 +71,7 @@ export class Scheduler {
           this.fireInBackground(schedule, missed, 'catch-up');
           caughtUp.push(schedule.name);
         } else {
-          this.options.state.skipped(schedule.name, missed, 'missed while giftguard was not running (catch_up is off)');
+          await this.options.state.skipped(schedule.name, missed, 'missed while giftguard was not running (catch_up is off)');
         }
       }
       this.arm(schedule, now);
@@ -75,13 +80,15 @@ export class Scheduler {
   }
 
   /** Every schedule with its next fire time (from the clock's now) and what giftguard remembers. */
-  status(): ScheduleStatus[] {
+  status(): Promise<ScheduleStatus[]> {
     const now = this.options.clock.now();
-    return this.options.schedules.map((schedule) => ({
-      schedule,
-      next: schedule.enabled ? nextFireAfter(schedule.cron, schedule.timezone, now) : undefined,
-      state: this.options.state.get(schedule.name),
-    }));
+    return Promise.all(
+      this.options.schedules.map(async (schedule) => ({
+        schedule,
+        next: schedule.enabled ? nextFireAfter(schedule.cron, schedule.timezone, now) : undefined,
+        state: await this.options.state.get(schedule.name),
+      })),
+    );
   }
 
   /** Runs a schedule now, as `giftguard schedules run NAME` does; skipped if its last run is still going. */
@@ -147,25 +154,29 @@ export class Scheduler {
 
   private async fire(schedule: Schedule, dueAt: number, reason: FireReason): Promise<FireResult> {
     const { state, clock } = this.options;
-    const claim = state.claim(schedule.name, dueAt, clock.now(), this.options.isActive);
-    if (!claim.ok) {
+    const claim = await state.claim(schedule.name, dueAt, clock.now(), this.options.isActive);
+    if (claim.status === 'handled') {
+      this.log.debug({ schedule: schedule.name, dueAt: new Date(dueAt).toISOString(), reason }, 'another process took this fire time');
+      return { status: 'handled' };
+    }
+    if (claim.status === 'running') {
       this.log.warn({ schedule: schedule.name, activeRunId: claim.activeRunId, reason }, 'skipped a schedule: its last run is still going');
-      state.skipped(schedule.name, dueAt, `skipped at ${new Date(dueAt).toISOString()}: run ${claim.activeRunId} was still going`);
+      await state.skipped(schedule.name, dueAt, `skipped at ${new Date(dueAt).toISOString()}: run ${claim.activeRunId} was still going`);
       return { status: 'skipped', activeRunId: claim.activeRunId };
     }
     let handle: RunHandle;
     try {
-      handle = this.options.launch(schedule);
+      handle = await this.options.launch(schedule);
     } catch (error) {
-      state.finished(schedule.name, `could not start: ${(error as Error).message}`);
+      await state.finished(schedule.name, `could not start: ${(error as Error).message}`);
       throw error;
     }
-    state.started(schedule.name, handle.id);
+    await state.started(schedule.name, handle.id);
     this.log.info({ schedule: schedule.name, runId: handle.id, reason }, 'schedule started a run');
     const run = await handle.finished;
     // A run this process stopped driving (shutdown) keeps its claim; the next process resumes it.
     if (run.status === 'running' || run.status === 'waiting') return { status: 'ran', run };
-    state.finished(schedule.name, `${run.status}: ${run.summary ?? ''}`.trim());
+    await state.finished(schedule.name, `${run.status}: ${run.summary ?? ''}`.trim());
     try {
       await this.options.report(schedule, run, dueAt, reason);
       return { status: 'ran', run };

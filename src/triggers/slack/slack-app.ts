@@ -15,9 +15,8 @@ import type { Approvals, Delivery, Policy } from '../../guard/index.js';
 import type { Logger } from '../../log/index.js';
 import { auditInput } from '../../orchestrator/index.js';
 import type { Orchestrator, RunHandle, RunRecord } from '../../orchestrator/index.js';
-import type { SqliteDatabase } from '../../storage/index.js';
 import type { AgentAnswer, AgentRequester } from '../agent/index.js';
-import { SlackApprovalPosts } from './approval-posts.js';
+import type { SlackApprovalPosts } from './approval-posts.js';
 import { answerBlocks, approvalBlocks, decisionBlocks, runBlocks } from './blocks.js';
 import { HELP_TEXT, parseGiftCommand } from './command.js';
 import { GiftguardSlackReceiver } from './receiver.js';
@@ -33,7 +32,8 @@ export interface SlackOptions {
   readonly orchestrator: Orchestrator;
   /** The approval feature (guard/approvals.ts); absent without a policy. */
   readonly approvals: Approvals | undefined;
-  readonly db: SqliteDatabase;
+  /** Which approvals were posted, shared with every other announcer (process or instance). */
+  readonly posts: SlackApprovalPosts;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Answers `/gift ask`; absent when no model is configured. */
@@ -68,7 +68,7 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
     ignoreSelf: false,
     logger: slackLogger(log),
   });
-  const posts = new SlackApprovalPosts(options.db);
+  const { posts } = options;
   const { approvals } = options;
   // Replies outlive the HTTP request that asked for them (Slack wants an answer within 3 s).
   const inBackground = (work: Promise<unknown>) => {
@@ -89,7 +89,11 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
     }
   }
 
-  /** Posts each pending approval once to the approval channel; one pass at a time, so none is posted twice. */
+  /**
+   * Posts each pending approval once to the approval channel: one pass at a time here, and a
+   * claim in the shared store before each post, so another process or instance announcing the
+   * same approval posts nothing.
+   */
   let announcing: Promise<number> = Promise.resolve(0);
   function announceApprovals(): Promise<number> {
     const pass = announcing.catch(() => 0).then(announcePending);
@@ -102,9 +106,17 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
     if (!poster || !approvalChannel || !approvals) return 0;
     let count = 0;
     for (const approval of await approvals.pending()) {
-      if (posts.has(approval.id)) continue;
-      const result = await poster.post(approvalChannel, approvalBlocks(approval));
-      posts.record(approval.id, result.channel, result.ts, options.clock.now());
+      const claim = await posts.claim(approval.id, options.clock.now());
+      if (claim === undefined) continue;
+      let result: { readonly channel: string; readonly ts: string };
+      try {
+        result = await poster.post(approvalChannel, approvalBlocks(approval));
+      } catch (error) {
+        // Not posted: the next pass (here or elsewhere) claims it again.
+        await posts.release(approval.id, claim);
+        throw error;
+      }
+      await posts.record(approval.id, result.channel, result.ts, options.clock.now());
       count += 1;
     }
     return count;

@@ -13,8 +13,7 @@ import { z } from 'zod';
 import type { Clock } from '../../domain/index.js';
 import type { Delivery } from '../../guard/index.js';
 import type { Logger } from '../../log/index.js';
-import type { SqliteDatabase } from '../../storage/index.js';
-import { WebhookMessages } from './webhook-messages.js';
+import type { WebhookMessages } from './webhook-messages.js';
 
 export const SENDOSO_WEBHOOK_PATH = '/webhooks/sendoso';
 const MAX_BODY_BYTES = 256 * 1024;
@@ -27,7 +26,8 @@ const payloadSchema = z.object({ send_gid: z.string().min(1), status_changed_at:
 export interface SendosoWebhooksOptions {
   /** The endpoint's signing secret from Sendoso's (Svix) portal: `whsec_…`. */
   readonly secret: string;
-  readonly db: SqliteDatabase;
+  /** The messages received, shared with every other receiver and drainer (process or instance). */
+  readonly messages: WebhookMessages;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Applies one send's news (the guard: history → intent → deliveries). */
@@ -65,7 +65,7 @@ function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
 export function createSendosoWebhooks(options: SendosoWebhooksOptions): SendosoWebhooks {
   const log = options.logger.child({ module: 'webhooks.sendoso' });
   const verifier = new Webhook(options.secret);
-  const messages = new WebhookMessages(options.db);
+  const { messages } = options;
   let draining: Promise<number> | undefined;
   let closed = false;
 
@@ -77,19 +77,20 @@ export function createSendosoWebhooks(options: SendosoWebhooksOptions): SendosoW
 
   async function drainOnce(): Promise<number> {
     let applied = 0;
-    for (const message of messages.pending()) {
+    // Taken, not just read: a message another drainer holds is not applied here too.
+    for (const message of await messages.take(options.clock.now())) {
       try {
         const deliveries = await options.apply(message.sendGid);
         if (deliveries.length === 0 && message.attempts + 1 < MAX_ATTEMPTS && options.clock.now() - message.receivedAt < 86_400_000) {
           // Sendoso may not list the send's new status yet: try again on the next pass.
-          messages.markTried(message.svixId);
+          await messages.markTried(message.svixId);
           continue;
         }
-        messages.markApplied(message.svixId, options.clock.now());
+        await messages.markApplied(message.svixId, options.clock.now());
         applied += 1;
         if (deliveries.length > 0) await options.onDeliveries(deliveries);
       } catch (error) {
-        messages.markTried(message.svixId);
+        await messages.markTried(message.svixId);
         log.warn({ svixId: message.svixId, err: error }, 'could not apply a Sendoso webhook yet; will try again');
       }
     }
@@ -146,7 +147,7 @@ export function createSendosoWebhooks(options: SendosoWebhooksOptions): SendosoW
         json(response, 400, { error: 'unexpected_payload' });
         return true;
       }
-      const seen = messages.receive(headers['svix-id'], headers['svix-timestamp'], parsed.data.send_gid, parsed.data.status_changed_at ?? null, options.clock.now());
+      const seen = await messages.receive(headers['svix-id'], headers['svix-timestamp'], parsed.data.send_gid, parsed.data.status_changed_at ?? null, options.clock.now());
       if (seen === 'replay') {
         log.warn({ svixId: headers['svix-id'] }, 'refused a replayed Sendoso webhook');
         json(response, 401, { error: 'replayed' });

@@ -6,7 +6,17 @@
  */
 import type { StoreSchema } from '../migration.js';
 import { sharedSettingsSchema } from './shared-settings.js';
+import { consoleSchema } from './console.js';
+import { conversationsSchema } from './conversations.js';
+import { scheduleStateSchema } from './schedule-state.js';
+import { slackApprovalPostsSchema } from './slack-approval-posts.js';
+import { webhookMessagesSchema } from './webhook-messages.js';
 
 export const POSTGRES_SCHEMA: readonly StoreSchema[] = [
   sharedSettingsSchema,
+  conversationsSchema,
+  scheduleStateSchema,
+  slackApprovalPostsSchema,
+  webhookMessagesSchema,
+  consoleSchema,
 ];

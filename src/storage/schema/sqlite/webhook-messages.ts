@@ -1,6 +1,7 @@
 /**
  * @module The Sendoso webhook messages received, by svix-id, so a retried message is applied once
- * (triggers/webhooks/webhook-messages.ts).
+ * (triggers/webhooks/webhook-messages.ts). v2: the time until which a drainer holds a message it
+ * took, so two drainers (processes or instances) never apply one message both.
  */
 import type { StoreSchema } from '../migration.js';
 
@@ -22,6 +23,11 @@ export const webhookMessagesSchema: StoreSchema = {
           ) WITHOUT ROWID;
           CREATE INDEX sendoso_webhook_pending ON sendoso_webhook_messages (received_at) WHERE applied_at IS NULL;
         `,
+    },
+    {
+      version: 2,
+      description: 'a drainer holds a webhook message until it is applied or its hold lapses',
+      sql: 'ALTER TABLE sendoso_webhook_messages ADD COLUMN claimed_until INTEGER',
     },
   ],
 };
