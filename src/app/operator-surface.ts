@@ -47,7 +47,15 @@ export async function operatorSurface(app: App, root: ServeRoot, connection: Sen
       log.warn({ err: error }, '/metrics could not read the shared store; its gauges are left out until it answers');
     },
   });
-  const unsubscribe = [root.telemetry.subscribe(metrics.listener), root.telemetry.subscribe({ gateway: (call) => sendoso.record(call) })];
+  const unsubscribe = [
+    root.telemetry.subscribe(metrics.listener),
+    root.telemetry.subscribe({
+      // Only the configured connection speaks for the instance: one sender's revoked token does not.
+      gateway: (call, via) => {
+        if (via === 'account') sendoso.record(call);
+      },
+    }),
+  ];
   const readiness = createReadiness({
     clock,
     checks: {

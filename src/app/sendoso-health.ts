@@ -40,7 +40,7 @@ export class SendosoHealth {
 
   constructor(private readonly options: SendosoHealthOptions) {}
 
-  /** Every gateway attempt (wired to the App's telemetry). */
+  /** Every attempt of the configured connection's gateway (wired to the App's telemetry). */
   record(call: GatewayCall): void {
     const verdict = verdictOf(call);
     if (verdict) this.latest = { verdict, at: this.options.clock.now() };

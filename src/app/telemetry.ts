@@ -10,16 +10,25 @@ import type { GatewayOptions } from '../sendoso/index.js';
 /** One attempt at Sendoso, as the gateway reports it. */
 export type GatewayCall = Parameters<NonNullable<GatewayOptions['onCall']>>[0];
 
+/**
+ * Whose gateway made a call: the configured connection's (`account`), or a sender connection's or
+ * another token's (`sender`) — a sender whose token was revoked says nothing about the instance.
+ */
+export type GatewayVia = 'account' | 'sender';
+
 /** What a subscriber hears; either part may be left out. */
 export interface TelemetryListener {
   readonly guard?: (event: GuardEvent) => void;
-  readonly gateway?: (call: GatewayCall) => void;
+  readonly gateway?: (call: GatewayCall, via: GatewayVia) => void;
 }
 
 /** The fan-out: give `guard` and `gateway` to what reports, `subscribe` to what listens. */
 export interface Telemetry {
   readonly guard: (event: GuardEvent) => void;
+  /** For the configured connection's gateway. */
   readonly gateway: (call: GatewayCall) => void;
+  /** For the gateways of sender connections and of other tokens. */
+  readonly senderGateway: (call: GatewayCall) => void;
   /** Adds a listener; returns its removal. */
   subscribe(listener: TelemetryListener): () => void;
 }
@@ -32,7 +41,10 @@ export function createTelemetry(): Telemetry {
       for (const listener of listeners) listener.guard?.(event);
     },
     gateway: (call) => {
-      for (const listener of listeners) listener.gateway?.(call);
+      for (const listener of listeners) listener.gateway?.(call, 'account');
+    },
+    senderGateway: (call) => {
+      for (const listener of listeners) listener.gateway?.(call, 'sender');
     },
     subscribe(listener) {
       listeners.add(listener);
