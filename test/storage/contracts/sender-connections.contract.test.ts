@@ -52,7 +52,7 @@ function overlappingRefreshes(sandbox: RunningSandbox, sandboxClock: ManualClock
     started[i] = true;
     for (const wake of waiting.splice(0)) wake();
   };
-  const bothStarted = () => (started.every(Boolean) ? Promise.resolve() : new Promise<void>((resolve) => waiting.push(resolve)).then(bothStarted));
+  const bothStarted = (): Promise<void> => (started.every(Boolean) ? Promise.resolve() : new Promise<void>((resolve) => waiting.push(resolve)).then(bothStarted));
   const client = (i: number, store: TokenStore) => {
     let primed = false;
     const watched: TokenStore = {
