@@ -78,6 +78,39 @@ describe('pacing and pauses', () => {
     gateway.stop();
   });
 
+  it('tells its observer every attempt: the 429 with the pause it set, then the answer; an observer that throws changes nothing', async () => {
+    const clock = new ManualClock();
+    let rejectOnce = true;
+    const { transport } = scripted((request) => {
+      if (rejectOnce) {
+        rejectOnce = false;
+        throw rateLimited(request, { resetSeconds: 5 });
+      }
+      return ok(request.path);
+    });
+    const pacer = new Pacer({ account: 'acct', store: new MemoryPacingStore(), requestsPerSecond: 1000, clock, logger: silentLogger() });
+    const seen: unknown[] = [];
+    const gateway = new SendosoGateway({
+      http: transport,
+      pacer,
+      clock,
+      logger: silentLogger(),
+      onCall: (call) => {
+        seen.push(call);
+        throw new Error('a broken observer');
+      },
+    });
+    const answer = gateway.request({ method: 'POST', path: '/send', body: {} });
+    await settle();
+    clock.advance(5000);
+    expect((await answer).status).toBe(200);
+    expect(seen).toEqual([
+      { method: 'POST', status: 429, code: 'rate_limited', refused: false, pausedMs: 5000 },
+      { method: 'POST', status: 200, code: 'ok', refused: false, pausedMs: 0 },
+    ]);
+    gateway.stop();
+  });
+
   it('a pause only ever moves forward', async () => {
     const clock = new ManualClock();
     const { pacer } = gatewayOver(scripted((r) => ok(r.path)).transport, clock);
