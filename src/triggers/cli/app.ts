@@ -154,7 +154,10 @@ export interface App {
   conversations(): Promise<ConversationStore>;
   /** The web console's identities, sign-in links and sessions (loads the console at first use). */
   consoleAccounts(): Promise<ConsoleAccounts>;
-  /** giftguard's own SQLite database (for stores a trigger keeps, such as which approvals Slack was shown). */
+  /**
+   * giftguard's own SQLite file, as such (what `giftguard db migrate-to` copies from). Stores are
+   * reached through their accessors, which choose SQLite or the shared PostgreSQL database.
+   */
   database(): SqliteDatabase;
   /**
    * A PostgreSQL database as this instance would use it (migrated at first query, refusing one
