@@ -36,7 +36,7 @@ export async function runAudit(input: AuditRunInput): Promise<AuditRunResult> {
   };
   const now = Date.now();
   const start = performance.now();
-  const run = await giftguard.orchestrator.start('audit', {
+  const run = await (await giftguard.orchestrator.start('audit', {
     group: input.group,
     campaign: input.campaign,
     since: now - input.sinceDays * 86_400_000,
@@ -45,7 +45,7 @@ export async function runAudit(input: AuditRunInput): Promise<AuditRunResult> {
     confirm: false,
     expireAfterDays: 7,
     now,
-  }).finished;
+  })).finished;
   const wallMs = performance.now() - start;
   const sizes = giftguard.db.prepare('SELECT length(snapshot) AS snapshot, length(output) AS output FROM runs WHERE id = ?').get(run.id) as { snapshot: number | null; output: number | null };
   const lines = ((run.output as { lines?: { gifted: boolean }[] } | null)?.lines ?? []);

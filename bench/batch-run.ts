@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { systemClock } from '../src/domain/index.js';
 import { Guard, SqliteLedger, mergePolicyFiles, parsePolicyText } from '../src/guard/index.js';
 import { silentLogger } from '../src/log/index.js';
-import { Orchestrator, RunStore, inProcessToolClient, localGuardView } from '../src/orchestrator/index.js';
+import { Orchestrator, SqliteRunStore, inProcessToolClient, localGuardView } from '../src/orchestrator/index.js';
 import {
   Pacer,
   SendosoGateway,
@@ -71,7 +71,7 @@ export async function wireGiftguard(input: { apiBaseUrl: string; token: string; 
   const guard = new Guard({ ledger, policy, campaigns: sendosoCampaignDirectory(client, clock), dispatcher: sendosoDispatcher(gateway), clock, logger });
   const runtime = { transport: gateway, gate: guard, viaFrom: 'giftguard', clock, outsideCallerWaitMs: 5000 };
   const tools = await inProcessToolClient({ tools: buildTools(sendosoCatalogue), runtime, clock, logger, version: 'bench', runnerId: `bench:${process.pid}` });
-  const store = new RunStore(db);
+  const store = new SqliteRunStore(db);
   const orchestrator = new Orchestrator({ store, tools, guard: localGuardView(guard, ledger, sendosoSendHistory(client, clock), clock), clock, logger });
   return {
     db,
@@ -94,7 +94,7 @@ export async function runBatch(input: BatchRunInput): Promise<BatchRunResult> {
   const giftguard = await wireGiftguard(input);
   const startedAt = Date.now();
   const start = performance.now();
-  const run = await giftguard.orchestrator.start('batch', { campaign: 'Amazon eGift 10', group: 'Marketing', csvPath: input.csvPath, partial: false }).finished;
+  const run = await (await giftguard.orchestrator.start('batch', { campaign: 'Amazon eGift 10', group: 'Marketing', csvPath: input.csvPath, partial: false })).finished;
   const wallMs = performance.now() - start;
   const endedAt = Date.now();
   const output = run.output as { loaded?: { valid: number }; progress?: { refused: number; retrying: number; unknown: number } } | null;

@@ -22,7 +22,7 @@ import type {
 } from '../../workflows/index.js';
 import { readAttendees } from './attendees-csv.js';
 import type { GuardView } from './guard-view.js';
-import { ITEM_STATUSES } from './run-store.js';
+import { ITEM_STATUSES, eachItem } from './run-store.js';
 import type { ItemStatus, RunItem, RunStore } from './run-store.js';
 import { closest } from './text.js';
 import type { ToolAnswer, ToolClient } from './tool-client.js';
@@ -35,8 +35,8 @@ export interface ActorDeps {
   readonly store: RunStore;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** True once someone asked to cancel the run. */
-  readonly cancelled: () => boolean;
+  /** True once someone asked to cancel the run (or this process no longer holds it). */
+  readonly cancelled: () => Promise<boolean>;
   readonly onProgress?: ((progress: BatchProgress & { total: number }) => void) | undefined;
   /** How often waits poll (approvals); default 2 s. */
   readonly pollMs?: number;
@@ -277,7 +277,7 @@ export function workflowActors(deps: ActorDeps): WorkflowActors {
           default:
             break; // pending or approved (waiting to be dispatched): keep waiting
         }
-        if (deps.cancelled()) return { status: 'not_sent', message: 'The run was cancelled while waiting for approval.' };
+        if (await deps.cancelled()) return { status: 'not_sent', message: 'The run was cancelled while waiting for approval.' };
         if (deps.clock.now() >= input.deadlineAt) return { status: 'expired', message: 'Nobody approved the send before it expired. Nothing was sent.' };
         await sleep(deps.clock, Math.min(pollMs, Math.max(0, input.deadlineAt - deps.clock.now())), signal);
       }
@@ -294,7 +294,7 @@ export function workflowActors(deps: ActorDeps): WorkflowActors {
     sendMissing: fromPromise(async ({ input }) => {
       const out: AuditLine[] = [];
       for (const line of input.lines) {
-        if (line.gifted || deps.cancelled()) {
+        if (line.gifted || (await deps.cancelled())) {
           out.push(line);
           continue;
         }
@@ -314,9 +314,14 @@ export function workflowActors(deps: ActorDeps): WorkflowActors {
 
     loadAttendees: fromPromise(async ({ input }) => {
       let index = 0;
+      // The reader hands chunks over synchronously; they are written one after another, in order,
+      // and all of them before the load counts as done.
+      let written: Promise<void> = Promise.resolve();
       const report = await readAttendees(input.csvPath, (chunk) => {
-        deps.store.addItems(deps.runId, chunk.map((a) => ({ ...a, idx: index++ })));
+        const items = chunk.map((a) => ({ ...a, idx: index++ }));
+        written = written.then(() => deps.store.addItems(deps.runId, items));
       });
+      await written;
       return { valid: report.valid, invalid: report.invalid, duplicates: report.duplicates };
     }),
 
@@ -337,7 +342,7 @@ export function workflowActors(deps: ActorDeps): WorkflowActors {
       let skipped = 0;
       let refused = 0;
       const reasons = new Set<string>();
-      for (const page of store.eachItem(runId, ['pending'], PRECHECK_PAGE)) {
+      for await (const page of eachItem(store, runId, ['pending'], PRECHECK_PAGE)) {
         const emails = page.map((i) => i.email.toLowerCase());
         // …and by giftguard (the ledger).
         const gifted = guard ? await guard.recentlyGifted(group, campaign, emails) : new Set<string>();
@@ -345,7 +350,7 @@ export function workflowActors(deps: ActorDeps): WorkflowActors {
         for (const item of page) {
           const email = item.email.toLowerCase();
           if (gifted.has(email) || giftedInSendoso.has(email)) {
-            store.setItem(runId, item.idx, 'skipped', `already gifted within the policy's ${windowDays ?? ''} day window`.replace('  ', ' '));
+            await store.setItem(runId, item.idx, 'skipped', `already gifted within the policy's ${windowDays ?? ''} day window`.replace('  ', ' '));
             skipped += 1;
           } else rest.push(email);
         }
@@ -367,12 +372,12 @@ export function workflowActors(deps: ActorDeps): WorkflowActors {
     sendBatch: fromPromise(async ({ input, signal }) => {
       const { store, runId, clock } = deps;
       // Counts are kept in memory between rounds: reading them per send would grow with the batch.
-      let counts = store.itemCounts(runId);
+      let counts = await store.itemCounts(runId);
       const progress = () => batchProgress(counts);
       const total = () => ITEM_STATUSES.reduce((sum, status) => sum + counts[status], 0);
       const report = () => deps.onProgress?.({ ...progress(), total: total() });
-      const record = (item: RunItem, status: ItemStatus, detail: string | null, ref: string | null) => {
-        store.setItem(runId, item.idx, status, detail, ref);
+      const record = async (item: RunItem, status: ItemStatus, detail: string | null, ref: string | null) => {
+        await store.setItem(runId, item.idx, status, detail, ref);
         counts[item.status] -= 1;
         counts[status] += 1;
       };
@@ -390,7 +395,7 @@ export function workflowActors(deps: ActorDeps): WorkflowActors {
           answer = { ok: false, code: 'internal', message: (error as Error).message, retryable: false, outcome: 'unknown' };
         }
         const outcome = rowOutcome(answer);
-        record(item, outcome.status, outcome.detail, outcome.ref ?? item.ref);
+        await record(item, outcome.status, outcome.detail, outcome.ref ?? item.ref);
         report();
       };
 
@@ -399,24 +404,32 @@ export function workflowActors(deps: ActorDeps): WorkflowActors {
         // Every open row is sent — or, if it was sent before, its same key gets the first outcome
         // back from the guard (sent, still unknown, or free to go again once proved not sent).
         // Rows are read a page at a time in file order; a row sent this round is not met again.
-        const pages = store.eachItem(runId, OPEN, SEND_PAGE);
-        let buffer: RunItem[] = [];
-        const next = (): RunItem | undefined => {
-          if (buffer.length === 0) {
-            const page = pages.next();
-            if (page.done) return undefined;
-            buffer = page.value;
+        const pages = eachItem(store, runId, OPEN, SEND_PAGE);
+        const buffer: RunItem[] = [];
+        let exhausted = false;
+        // One read of the next page at a time, shared by the workers that find the buffer empty.
+        let refill: Promise<void> | undefined;
+        const next = async (): Promise<RunItem | undefined> => {
+          for (;;) {
+            const item = buffer.shift();
+            if (item) return item;
+            if (exhausted) return undefined;
+            refill ??= pages.next().then((page) => {
+              refill = undefined;
+              if (page.done) exhausted = true;
+              else buffer.push(...page.value);
+            });
+            await refill;
           }
-          return buffer.shift();
         };
         const workers = Array.from({ length: Math.max(1, deps.batchConcurrency ?? 8) }, async () => {
-          for (let item = next(); item; item = next()) {
-            if (deps.cancelled()) return;
+          for (let item = await next(); item; item = await next()) {
+            if (await deps.cancelled()) return;
             await sendOne(item);
           }
         });
         await Promise.all(workers);
-        if (deps.cancelled()) break;
+        if (await deps.cancelled()) break;
         const open = counts.pending + counts.retry + counts.outcome_unknown;
         if (open === 0 || clock.now() >= input.retryUntil) break;
         try {
@@ -426,7 +439,7 @@ export function workflowActors(deps: ActorDeps): WorkflowActors {
         }
         // Settle unknown outcomes before asking again (best effort: the next round asks anyway).
         await deps.guard?.reconcile().catch((error: unknown) => deps.logger.warn({ runId, err: error }, 'reconciliation before a batch round failed'));
-        counts = store.itemCounts(runId);
+        counts = await store.itemCounts(runId);
       }
       return progress();
     }),

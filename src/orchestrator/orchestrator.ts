@@ -3,14 +3,18 @@
  * persists the snapshot after every step (and logs each state it enters), and reports when a run
  * has finished or is waiting for a person. A restored actor restarts the promise actor of the state
  * it was in; those actors consult the ledger first (idempotency keys), so no effect repeats.
+ *
+ * A run is driven by whoever holds its lease (run-lease.ts): the process that started or claimed
+ * it renews the leases of every run it drives, and lets each go when the run finishes, pauses or
+ * the process stops. Any instance takes over a run whose lease ran out (`resumeUnfinished`); the
+ * one that lost it stops driving it at its next renewal or save, and its late saves are refused.
  */
 import { createActor } from 'xstate';
 import type { ContextFrom, InputFrom, Snapshot, StateValue, Subscription } from 'xstate';
 import { GiftingError } from '../domain/index.js';
-import type { Clock } from '../domain/index.js';
+import type { CancelTimer, Clock } from '../domain/index.js';
 import type { Delivery, Settlement } from '../guard/index.js';
 import type { Logger } from '../log/index.js';
-import { processAlive } from '../storage/index.js';
 import {
   ABM_SEND_VERSION,
   ONBOARDING_AUDIT_VERSION,
@@ -24,8 +28,9 @@ import type { BatchProgress } from '../../workflows/index.js';
 import { batchProgress, workflowActors } from './actors.js';
 import type { ActorDeps } from './actors.js';
 import type { GuardView } from './guard-view.js';
+import { RUN_LEASE_MS, RUN_LEASE_RENEW_MS, newOwnerId } from './run-lease.js';
 import { FINISHED } from './run-store.js';
-import type { ItemSettlement, RunRecord, RunStatus, RunStore } from './run-store.js';
+import type { ItemSettlement, RunRecord, RunStatus, RunStore, RunUpdate } from './run-store.js';
 import type { ToolClient } from './tool-client.js';
 
 /** Each workflow's machine, by the name runs are started and stored under. */
@@ -133,8 +138,17 @@ export interface OrchestratorOptions {
   readonly batchConcurrency?: number;
   /** A batch sends each recipient at most one gift of its campaign within this window. */
   readonly batchWindowMs?: number;
-  /** Whether a process id is alive (runs owned by live processes are not taken over). */
-  readonly isAlive?: (pid: number) => boolean;
+  /** This process's owner id for run leases (default: a new `host:pid:random`). */
+  readonly owner?: string;
+  /** How long a lease holds without renewal (default {@link RUN_LEASE_MS}). */
+  readonly leaseMs?: number;
+  /** How often this process renews its leases (default {@link RUN_LEASE_RENEW_MS}); well under `leaseMs`. */
+  readonly renewMs?: number;
+  /**
+   * Whether a lease holder is known to be gone before its lease runs out, so its runs are taken
+   * over at once (SQLite: a dead process of this host). By default none is: leases run out.
+   */
+  readonly ownerGone?: (owner: string) => boolean;
 }
 
 export interface RunListeners {
@@ -195,44 +209,68 @@ export async function cancelRun(
   now: number,
   withdraw: ((approvalId: string, by: string, reason: string) => Promise<boolean>) | undefined,
 ): Promise<{ readonly run: RunRecord; readonly withdrawn?: string }> {
-  const waitedOn = store.get(id);
-  const run = store.cancel(id, by, now);
+  const waitedOn = await store.get(id);
+  const run = await store.cancel(id, by, now);
   const approvalId = waitedOn && approvalWaitedOn(waitedOn);
   const withdrawn = approvalId !== undefined && withdraw !== undefined && (await withdraw(approvalId, by, `run ${id} was cancelled`));
   return withdrawn ? { run, withdrawn: approvalId } : { run };
 }
 
+/** A run this process drives: its actor, and how to end it here (finished, or its lease lost). */
+interface ActiveRun {
+  readonly actor: Pick<RunActor<unknown>, 'send' | 'stop'>;
+  /** The run is over here: its lease is let go, its handle settles. */
+  readonly finish: () => Promise<void>;
+  /** Another instance holds the run now: stop at once, let nothing go, write nothing more. */
+  readonly lose: () => void;
+}
+
 /** Starts, restores, cancels and lists runs. */
 export class Orchestrator {
-  private readonly active = new Map<string, { actor: Pick<RunActor<unknown>, 'send' | 'stop'>; finish: () => void }>();
+  private readonly active = new Map<string, ActiveRun>();
   private readonly log: Logger;
+  /** This process's id in run leases. */
+  readonly owner: string;
+  private readonly leaseMs: number;
+  private readonly renewMs: number;
+  private renewal: CancelTimer | undefined;
 
   constructor(private readonly options: OrchestratorOptions) {
     this.log = options.logger.child({ module: 'orchestrator' });
+    this.owner = options.owner ?? newOwnerId();
+    this.leaseMs = options.leaseMs ?? RUN_LEASE_MS;
+    this.renewMs = options.renewMs ?? RUN_LEASE_RENEW_MS;
+    if (this.renewMs >= this.leaseMs) throw new Error(`giftguard: run leases must be renewed (every ${this.renewMs} ms) more often than they last (${this.leaseMs} ms)`);
   }
 
   /**
-   * Starts a new run of `workflow`. `origin` says where it was asked for (a Slack channel), so
-   * news that comes later — a delivery — can be told there.
+   * Starts a new run of `workflow`, held by this process. `origin` says where it was asked for (a
+   * Slack channel), so news that comes later — a delivery — can be told there.
    */
-  start<W extends WorkflowName>(workflow: W, input: InputOf<W>, listeners: RunListeners = {}, origin?: Record<string, unknown>): RunHandle {
+  async start<W extends WorkflowName>(workflow: W, input: InputOf<W>, listeners: RunListeners = {}, origin?: Record<string, unknown>): Promise<RunHandle> {
+    const { store, clock } = this.options;
     const definition = WORKFLOWS[workflow];
-    const run = this.options.store.create(workflow, definition.version, input, this.options.clock.now());
-    this.options.store.event(run.id, 'started', { workflow, input, ...(origin && { origin }) }, this.options.clock.now());
+    const run = await store.create(workflow, definition.version, input, clock.now(), { owner: this.owner, until: clock.now() + this.leaseMs });
+    await store.event(run.id, 'started', { workflow, input, ...(origin && { origin }) }, clock.now());
     return this.launch(workflow, run, { input }, listeners);
   }
 
   /**
    * Continues a run from its last persisted snapshot; an incomplete batch starts a new round of
    * retries for exactly its open rows. `by` (a console identity) is recorded in the run's log.
+   * Refused while another process's lease holds the run.
    */
-  resume(id: string, listeners: RunListeners = {}, by?: string): RunHandle {
-    const run = this.options.store.get(id);
+  async resume(id: string, listeners: RunListeners = {}, by?: string): Promise<RunHandle> {
+    const { store, clock } = this.options;
+    const run = await store.get(id);
     if (!run) throw new GiftingError('not_found', `No run ${id}; see giftguard runs list`);
     if (FINISHED.includes(run.status)) throw new GiftingError('bad_request', `Run ${id} is ${run.status}; there is nothing to resume.`);
     if (this.active.has(id)) throw new GiftingError('bad_request', `Run ${id} is already running in this process.`);
-    if (!this.options.store.claim(id, this.options.isAlive ?? processAlive)) {
-      throw new GiftingError('bad_request', `Run ${id} is being run by process ${run.ownerPid}; resume it there or stop that process first.`);
+    const gone = run.owner !== null && run.owner !== this.owner && (this.options.ownerGone?.(run.owner) ?? false);
+    if (!(await store.claim(id, this.owner, clock.now(), this.leaseMs, gone ? run.owner! : undefined))) {
+      const holder = (await store.get(id)) ?? run;
+      const until = holder.leaseUntil === null ? '' : ` (its lease runs until ${new Date(holder.leaseUntil).toISOString()}, then any instance may take it over)`;
+      throw new GiftingError('bad_request', `Run ${id} is being run by ${holder.owner ?? 'another process'}${until}; resume it there or stop that process first.`);
     }
     const workflow = run.workflow;
     if (!isWorkflowName(workflow) || run.machineVersion !== WORKFLOWS[workflow].version) {
@@ -241,12 +279,12 @@ export class Orchestrator {
         : `it is of an unknown workflow "${workflow}"`;
       // Said once and recorded: a run no giftguard here can continue is over, not retried at every start.
       const reason = `Run ${id} cannot be resumed: ${unusable}.`;
-      this.options.store.save(id, { status: 'failed', state: run.state ?? 'unknown', snapshot: run.snapshot, summary: reason }, this.options.clock.now());
-      this.options.store.release(id);
+      await store.save(id, { status: 'failed', state: run.state ?? 'unknown', snapshot: run.snapshot, summary: reason }, clock.now(), this.owner);
+      await store.release(id, this.owner);
       throw new GiftingError('bad_request', reason);
     }
-    const now = this.options.clock.now();
-    this.options.store.event(id, 'resumed', { pid: process.pid, ...(by !== undefined && { by }) }, now);
+    const now = clock.now();
+    await store.event(id, 'resumed', { pid: process.pid, owner: this.owner, ...(by !== undefined && { by }) }, now);
     // The store keeps runs as JSON, whatever their workflow: `start` wrote this input and this
     // snapshot for this workflow, at the machine version just checked, so they are restored as its.
     const input = run.input as InputOf<typeof workflow>;
@@ -255,18 +293,22 @@ export class Orchestrator {
   }
 
   /**
-   * Takes over every run that is running or waiting and that no live process drives — left by a
-   * stopped process, or by a CLI that started a run and returned while it waits for a person.
-   * `serve` calls this at start and every few seconds, so such runs finish without a restart.
+   * Takes over every run that is running or waiting and that nobody holds — its lease let go (a
+   * CLI that started a run and returned while it waits for a person) or run out (an instance that
+   * died or stalled), on any host. `serve` calls this at start and every few seconds, so such runs
+   * finish without a restart. Of several instances looking at once, the claim lets one have each run.
    */
-  resumeUnfinished(listeners: RunListeners = {}): RunHandle[] {
+  async resumeUnfinished(listeners: RunListeners = {}): Promise<RunHandle[]> {
     const handles: RunHandle[] = [];
-    const isAlive = this.options.isAlive ?? processAlive;
-    for (const run of this.options.store.unfinished()) {
-      if (this.active.has(run.id) || (run.ownerPid !== null && run.ownerPid !== process.pid && isAlive(run.ownerPid))) continue;
+    const now = this.options.clock.now();
+    for (const run of await this.options.store.unfinished()) {
+      if (this.active.has(run.id)) continue;
+      const free = run.owner === null || run.owner === this.owner || (run.leaseUntil ?? 0) <= now || (this.options.ownerGone?.(run.owner) ?? false);
+      if (!free) continue;
       try {
-        handles.push(this.resume(run.id, listeners));
+        handles.push(await this.resume(run.id, listeners));
       } catch (error) {
+        // Another instance claiming it first is the usual reason, and no fault.
         this.log.warn({ runId: run.id, err: error }, 'could not resume run');
       }
     }
@@ -278,18 +320,18 @@ export class Orchestrator {
    * event log, and a finished single-send run's summary grows by the milestone — "Address
    * confirmed on …", "Delivered on …", or a problem to act on. Returns the runs told.
    */
-  recordDeliveries(deliveries: readonly Delivery[]): string[] {
+  async recordDeliveries(deliveries: readonly Delivery[]): Promise<string[]> {
     const { store, clock } = this.options;
     const told = new Set<string>();
     for (const d of deliveries) {
       if (!d.runId || !d.milestone) continue;
-      const run = store.get(d.runId);
+      const run = await store.get(d.runId);
       if (!run) continue;
-      store.event(run.id, 'delivery', { status: d.status, at: d.at, milestone: d.milestone.words, problem: d.milestone.problem, recipient: d.recipient, campaign: d.touchName }, clock.now());
+      await store.event(run.id, 'delivery', { status: d.status, at: d.at, milestone: d.milestone.words, problem: d.milestone.problem, recipient: d.recipient, campaign: d.touchName }, clock.now());
       if (run.workflow === 'abm' && FINISHED.includes(run.status) && run.summary) {
         const day = new Date(d.at).toISOString().slice(0, 10);
         const sentence = `${d.milestone.words[0]!.toUpperCase()}${d.milestone.words.slice(1)} on ${day}.`;
-        if (!run.summary.includes(sentence)) store.setOutcome(run.id, run.status, run.output, `${run.summary} ${sentence}`, clock.now());
+        if (!run.summary.includes(sentence)) await store.setOutcome(run.id, run.status, run.output, `${run.summary} ${sentence}`, clock.now());
       }
       told.add(run.id);
     }
@@ -297,14 +339,14 @@ export class Orchestrator {
   }
 
   /** Where a run was asked for (e.g. a Slack channel), as its trigger recorded it at start. */
-  origin(runId: string): Record<string, unknown> | undefined {
-    const started = this.options.store.events(runId).find((e) => e.type === 'started');
+  async origin(runId: string): Promise<Record<string, unknown> | undefined> {
+    const started = (await this.options.store.events(runId)).find((e) => e.type === 'started');
     return (started?.data as { origin?: Record<string, unknown> } | undefined)?.origin;
   }
 
   /** Outcomes that became known later reach the rows that carried them (see {@link settleRunItems}). */
-  applySettlements(settlements: readonly Settlement[]): void {
-    settleRunItems(this.options.store, settlements, this.options.clock, (id) => this.active.has(id));
+  applySettlements(settlements: readonly Settlement[]): Promise<void> {
+    return settleRunItems(this.options.store, settlements, this.options.clock, (id) => this.active.has(id));
   }
 
   /** Cancels a run (see cancelRun); one this process drives stops at once. */
@@ -314,14 +356,38 @@ export class Orchestrator {
     return run;
   }
 
-  /** Stops actors in this process without changing their runs' status (shutdown); they resume later. */
+  /**
+   * Stops actors in this process without changing their runs' status (shutdown) and lets their
+   * leases go, so another instance resumes them at once rather than when the leases run out.
+   */
   async stop(): Promise<void> {
-    for (const [id, { actor, finish }] of [...this.active]) {
-      actor.stop();
-      this.options.store.release(id);
-      finish();
-    }
+    this.renewal?.();
+    this.renewal = undefined;
+    const running = [...this.active.values()];
+    for (const { actor } of running) actor.stop();
+    await Promise.all(running.map(({ finish }) => finish()));
     this.active.clear();
+  }
+
+  /** Renews this process's leases every `renewMs` while it drives any run. */
+  private keepLeases(): void {
+    if (this.renewal || this.active.size === 0) return;
+    this.renewal = this.options.clock.setTimer(this.renewMs, () => {
+      this.renewal = undefined;
+      void this.renewLeases().finally(() => this.keepLeases());
+    });
+  }
+
+  private async renewLeases(): Promise<void> {
+    const ids = [...this.active.keys()];
+    if (ids.length === 0) return;
+    try {
+      const held = new Set(await this.options.store.renew(ids, this.owner, this.options.clock.now(), this.leaseMs));
+      for (const id of ids) if (!held.has(id)) this.active.get(id)?.lose();
+    } catch (error) {
+      // The store is unreachable: keep driving (a save will tell if the lease was lost) and try again.
+      this.log.warn({ err: error }, 'could not renew run leases');
+    }
   }
 
   /** Runs an actor for `run`; with `resumeAt`, a paused (incomplete) run is sent `run.resume` once started. */
@@ -333,9 +399,12 @@ export class Orchestrator {
     resumeAt?: number,
   ): RunHandle {
     const { store, clock } = this.options;
+    const owner = this.owner;
     const definition: WorkflowDefinition<W> = WORKFLOWS[workflow];
+    /** Set once another instance holds the run: this process sends and writes nothing more for it. */
+    let lost = false;
     // Asked before every send: the status column alone, not the run's snapshot.
-    const isCancelled = () => store.status(run.id) === 'cancelled';
+    const isCancelled = async () => (await store.status(run.id)) === 'cancelled';
     const guard = this.options.guard;
     const actor = definition.actor(
       {
@@ -345,8 +414,9 @@ export class Orchestrator {
         store,
         clock,
         logger: this.log,
-        cancelled: () => {
-          const cancelled = isCancelled();
+        cancelled: async () => {
+          if (lost) return true;
+          const cancelled = await isCancelled();
           if (cancelled) queueMicrotask(() => actor.send({ type: 'run.cancel' }));
           return cancelled;
         },
@@ -361,65 +431,121 @@ export class Orchestrator {
     let resolveFinished: (run: RunRecord) => void = () => {};
     const settled = new Promise<RunRecord>((resolve) => (resolveSettled = resolve));
     const finished = new Promise<RunRecord>((resolve) => (resolveFinished = resolve));
+    /** The run as last written here: what a handle settles with if the store cannot be read. */
+    let last: RunRecord = run;
+    const current = async () => (await store.get(run.id).catch(() => undefined)) ?? last;
     let isSettled = false;
-    const settle = () => {
+    const settle = async () => {
       if (isSettled) return;
       isSettled = true;
-      resolveSettled(store.get(run.id)!);
+      resolveSettled(await current());
     };
-    const finish = () => {
-      this.active.delete(run.id);
-      store.release(run.id);
-      settle();
-      resolveFinished(store.get(run.id)!);
+    let isFinished = false;
+    const end = async (release: boolean) => {
+      if (isFinished) return;
+      isFinished = true;
+      if (this.active.get(run.id) === entry) this.active.delete(run.id);
+      if (release) await store.release(run.id, owner).catch((error: unknown) => this.log.warn({ runId: run.id, err: error }, 'could not let a run go; its lease runs out instead'));
+      await settle();
+      resolveFinished(await current());
     };
-    this.active.set(run.id, { actor, finish });
+    // The actor reports each step synchronously; the store is async. Steps are written one after
+    // another, in order, so the stored snapshot and event log never go back in time.
+    let writes: Promise<void> = Promise.resolve();
+    const write = (work: () => Promise<void>) => {
+      writes = writes.then(async () => {
+        if (lost) return;
+        try {
+          await work();
+        } catch (error) {
+          // The store failed: stop driving the run here. Its lease runs out and an instance that
+          // can reach the store continues it from the last snapshot written.
+          this.log.error({ runId: run.id, err: error }, 'could not record a run step; this process stops driving the run');
+          lost = true;
+          actor.stop();
+          await end(false);
+        }
+      });
+    };
+    const save = async (update: RunUpdate, now: number) => {
+      if (await store.save(run.id, update, now, owner)) {
+        last = { ...last, status: update.status, state: update.state, summary: update.summary ?? last.summary, updatedAt: now };
+        return true;
+      }
+      entry.lose();
+      return false;
+    };
+    const entry: ActiveRun = {
+      actor,
+      // After the steps already reported are written: letting the lease go first would fence them out.
+      finish: async () => {
+        await writes;
+        await end(true);
+      },
+      lose: () => {
+        if (lost) return;
+        lost = true;
+        this.log.warn({ runId: run.id }, 'another instance took this run over (its lease ran out here); this process stops driving it');
+        actor.stop();
+        void end(false);
+      },
+    };
+    this.active.set(run.id, entry);
+    this.keepLeases();
     {
       let lastState: string | undefined;
       actor.subscribe({
         next: (snap) => {
+          // What the step was, read now: the write below runs later, when the actor may have moved on.
           const state = typeof snap.value === 'string' ? snap.value : JSON.stringify(snap.value);
-          const now = clock.now();
+          const snapshot = actor.getPersistedSnapshot();
+          const done = snap.status === 'done';
+          const output = snap.output;
           const paused = definition.paused[state];
-          // A cancel recorded by another process wins over whatever the machine did next.
-          const status: RunStatus = snap.status === 'done' ? (isCancelled() ? 'cancelled' : finishedStatus(snap.output)) : isCancelled() ? 'cancelled' : (paused ?? 'running');
-          store.save(
-            run.id,
-            {
+          const pausedSummary = paused && definition.pausedSummary ? definition.pausedSummary(snap.context) : undefined;
+          const approvalId = definition.approvalOf?.(snap.context);
+          const resuming = resumeAt !== undefined;
+          write(async () => {
+            const now = clock.now();
+            // A cancel recorded by another process wins over whatever the machine did next.
+            const cancelled = await isCancelled();
+            const status: RunStatus = done ? (cancelled ? 'cancelled' : finishedStatus(output)) : cancelled ? 'cancelled' : (paused ?? 'running');
+            const update: RunUpdate = {
               status,
               state,
-              snapshot: actor.getPersistedSnapshot(),
-              ...(snap.status === 'done' && { output: snap.output, summary: snap.output?.summary ?? null }),
-              ...(paused && definition.pausedSummary && { summary: definition.pausedSummary(snap.context) }),
-            },
-            now,
-          );
-          if (state !== lastState) {
-            store.event(run.id, 'state', { state }, now);
-            lastState = state;
-          }
-          if (snap.status === 'done') {
-            store.event(run.id, 'finished', { status }, now);
-            finish();
-          } else if (status === 'incomplete' && resumeAt === undefined) {
-            // Nothing more happens until someone resumes it: this process lets it go.
-            queueMicrotask(() => actor.stop());
-            finish();
-          } else if (status === 'waiting') {
-            // Settle only while the person has not answered yet: a restored run whose approval was
-            // already given finishes in a moment, and saying "nothing sent yet" would be false.
-            const approvalId = definition.approvalOf?.(snap.context);
-            if (!approvalId || !guard) settle();
-            else void guard.approval(approvalId).then((a) => (a === undefined || a.status === 'pending' ? settle() : undefined), () => settle());
-          }
+              snapshot,
+              ...(done && { output, summary: output?.summary ?? null }),
+              ...(pausedSummary !== undefined && { summary: pausedSummary }),
+            };
+            if (!(await save(update, now))) return;
+            if (state !== lastState) {
+              await store.event(run.id, 'state', { state }, now);
+              lastState = state;
+            }
+            if (done) {
+              await store.event(run.id, 'finished', { status }, now);
+              await end(true);
+            } else if (status === 'incomplete' && !resuming) {
+              // Nothing more happens until someone resumes it: this process lets it go.
+              actor.stop();
+              await end(true);
+            } else if (status === 'waiting') {
+              // Settle only while the person has not answered yet: a restored run whose approval was
+              // already given finishes in a moment, and saying "nothing sent yet" would be false.
+              if (!approvalId || !guard) await settle();
+              else void guard.approval(approvalId).then((a) => (a === undefined || a.status === 'pending' ? settle() : undefined), () => settle());
+            }
+          });
         },
         error: (error: unknown) => {
           // One line: the run's summary is what the CLI prints and what Slack shows.
           const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
-          store.save(run.id, { status: 'failed', state: 'error', snapshot: null, summary: message }, clock.now());
-          store.event(run.id, 'error', { message }, clock.now());
           this.log.error({ runId: run.id, err: error }, 'run failed');
-          finish();
+          write(async () => {
+            if (!(await save({ status: 'failed', state: 'error', snapshot: null, summary: message }, clock.now()))) return;
+            await store.event(run.id, 'error', { message }, clock.now());
+            await end(true);
+          });
         },
       });
       actor.start();
@@ -439,18 +565,18 @@ export class Orchestrator {
  * says which are) gets its counts and summary rewritten, and an incomplete batch whose last open
  * rows turned out sent is done.
  */
-export function settleRunItems(store: RunStore, settlements: readonly Settlement[], clock: Clock, isActive: (runId: string) => boolean = () => false): void {
+export async function settleRunItems(store: RunStore, settlements: readonly Settlement[], clock: Clock, isActive: (runId: string) => boolean = () => false): Promise<void> {
   if (settlements.length === 0) return;
   const rows = settlements.map((s): ItemSettlement => ({ ref: s.ref, status: s.outcome === 'sent' ? 'sent' : s.outcome === 'refused' ? 'refused' : 'retry', detail: s.detail }));
-  for (const id of store.settleItems(rows)) {
-    const run = store.get(id);
+  for (const id of await store.settleItems(rows)) {
+    const run = await store.get(id);
     if (!run || run.workflow !== 'batch' || isActive(id) || (run.status !== 'done' && run.status !== 'incomplete')) continue;
     const output = (run.output ?? (run.snapshot as { context?: BatchContext } | null)?.context ?? {}) as BatchContext;
-    const progress = batchProgress(store.itemCounts(id));
+    const progress = batchProgress(await store.itemCounts(id));
     const status = progress.retrying + progress.unknown > 0 ? 'incomplete' : 'done';
     const input = run.input as { campaign?: string; group?: string };
     const summary = batchSummary({ status, progress, precheck: output.precheck, loaded: output.loaded, campaign: output.campaign?.name ?? input.campaign, group: output.group?.name ?? input.group });
-    store.setOutcome(id, status, { ...output, status, summary, progress }, summary, clock.now());
-    store.event(id, 'settled', { progress }, clock.now());
+    await store.setOutcome(id, status, { ...output, status, summary, progress }, summary, clock.now());
+    await store.event(id, 'settled', { progress }, clock.now());
   }
 }

@@ -115,13 +115,13 @@ describe('giftguard run', () => {
 describe('giftguard runs', () => {
   it('list keeps one line per run whatever its summary holds', async () => {
     const { openDatabase } = await import('../../src/storage/index.js');
-    const { RunStore } = await import('../../src/orchestrator/index.js');
+    const { SqliteRunStore } = await import('../../src/orchestrator/index.js');
     const home = { GIFTGUARD_HOME: tempHome() };
     expect((await cli(home, 'runs', 'list')).out).toContain('No runs yet');
     const db = openDatabase(join(home.GIFTGUARD_HOME, 'giftguard.db'));
-    const store = new RunStore(db);
-    const run = store.create('abm', 1, {}, Date.now());
-    store.setOutcome(run.id, 'failed', null, 'Approval apr_1 cannot be honoured now:\n  - the month cap is reached\n  - \u001b[31mred', Date.now());
+    const store = new SqliteRunStore(db);
+    const run = await store.create('abm', 1, {}, Date.now(), { owner: 'test', until: Date.now() });
+    await store.setOutcome(run.id, 'failed', null, 'Approval apr_1 cannot be honoured now:\n  - the month cap is reached\n  - \u001b[31mred', Date.now());
     db.close();
     const lines = (await cli(home, 'runs', 'list')).out.trim().split('\n');
     expect(lines).toHaveLength(2);

@@ -67,7 +67,7 @@ async function start(options: { settleMs?: number } = {}): Promise<{ e: Orchestr
     balances: () => undefined,
     audit: (a) => e.ledger.recordGuardEvent({ at: e.clock.now(), event: a.event, outcome: a.outcome, caller: a.by, reasons: a.detail ? [a.detail] : undefined }),
     runControl: {
-      resume: async (id, by) => void resumed.push(e.orchestrator.resume(id, {}, by)),
+      resume: async (id, by) => void resumed.push(await e.orchestrator.resume(id, {}, by)),
       cancel: async (id, by) => e.orchestrator.cancel(id, by),
     },
     clock: e.clock,
@@ -108,7 +108,7 @@ describe('the list', () => {
     expect(finished.status).toBe('done');
     for (let i = 0; i < 55; i++) {
       e.clock.advance(1000);
-      e.runs.create('abm', 1, { group: 'Enterprise Sales', campaign: 'Executive Whiskey Set', recipientName: `R ${i}`, recipientEmail: `r${i}@example.com` }, e.clock.now());
+      await e.runs.create('abm', 1, { group: 'Enterprise Sales', campaign: 'Executive Whiskey Set', recipientName: `R ${i}`, recipientEmail: `r${i}@example.com` }, e.clock.now(), { owner: 'elsewhere', until: e.clock.now() });
     }
     const { cookie } = await c.signIn('cli:operator');
     const ids = (page: string) => [...page.matchAll(/<tr data-run="(run_\w+)">/g)].map((m) => m[1]!);
@@ -162,7 +162,7 @@ describe('a batch', () => {
 
     const progress = await c.get(`/console/runs/${run.id}/progress`, cookie);
     expect(progress.headers.get('content-type')).toBe('application/json; charset=utf-8');
-    expect(await progress.json()).toMatchObject({ id: run.id, status: 'done', total: 150, done: 150, counts: e.runs.itemCounts(run.id) });
+    expect(await progress.json()).toMatchObject({ id: run.id, status: 'done', total: 150, done: 150, counts: await e.runs.itemCounts(run.id) });
     expect((await c.get('/console/runs/run_nosuchrun/progress', cookie)).status).toBe(404);
     expect((await c.get('/console/runs/run_nosuchrun', cookie)).status).toBe(404);
   });
@@ -175,7 +175,7 @@ describe('a batch', () => {
     expect(stopped.status).toBe('incomplete');
     e.clock.advance(600_000);
     await e.guard.reconcile(sendosoSendHistory(e.gatewayClient, e.clock));
-    expect(e.runs.itemCounts(stopped.id)).toMatchObject({ sent: 7, retry: 3 });
+    expect(await e.runs.itemCounts(stopped.id)).toMatchObject({ sent: 7, retry: 3 });
 
     // Someone who is neither an admin nor Marketing's approver sees why there are no buttons, and is refused.
     await accounts.invite({ name: 'Bob', admin: false, by: 'cli:operator' });
@@ -197,7 +197,7 @@ describe('a batch', () => {
     expect((await c.post(`/console/runs/${stopped.id}/resume`, { _csrf: mo.csrf }, mo.cookie, {})).status).toBe(403);
     expect((await c.post(`/console/runs/${stopped.id}/resume`, { _csrf: mo.csrf })).status).toBe(401);
     expect(resumed).toEqual([]);
-    expect(e.runs.get(stopped.id)!.status).toBe('incomplete');
+    expect((await e.runs.get(stopped.id))!.status).toBe('incomplete');
 
     const answer = await c.post(`/console/runs/${stopped.id}/resume`, { _csrf: mo.csrf }, mo.cookie);
     expect(answer.status).toBe(303);
@@ -205,9 +205,9 @@ describe('a batch', () => {
     expect(resumed).toHaveLength(1);
     const done: RunRecord = await driveToEnd(e, resumed[0]!);
     expect(done.status).toBe('done');
-    expect(e.runs.itemCounts(stopped.id)).toMatchObject({ sent: 10, retry: 0 });
+    expect(await e.runs.itemCounts(stopped.id)).toMatchObject({ sent: 10, retry: 0 });
     expect(e.sandbox.state.sends.filter((s) => s.viaFrom === 'giftguard')).toHaveLength(10);
-    expect(e.runs.events(stopped.id).filter((ev) => ev.type === 'resumed').map((ev) => (ev.data as { by?: string }).by)).toEqual(['console:mo-marketing']);
+    expect((await e.runs.events(stopped.id)).filter((ev) => ev.type === 'resumed').map((ev) => (ev.data as { by?: string }).by)).toEqual(['console:mo-marketing']);
 
     // Done now: a replayed form resumes nothing, and says why.
     const again = await c.post(`/console/runs/${stopped.id}/resume`, { _csrf: mo.csrf }, mo.cookie);
@@ -225,12 +225,14 @@ describe('a batch', () => {
 describe('a batch of 100,000 rows', () => {
   it('its page, a rare status and a late page of rows each answer within 100 ms: keyset pages and kept counts, never the whole batch', async () => {
     const { e, c } = await start();
-    const run = e.runs.create('batch', 1, { campaign: 'Q3 Webinar Attendees', group: 'Marketing', csvPath: '/data/attendees.csv' }, e.clock.now());
-    e.runs.addItems(run.id, Array.from({ length: 100_000 }, (_, i) => ({ idx: i, line: i + 2, email: `guest${i}@example.com`, name: null, company: null })));
+    const run = await e.runs.create('batch', 1, { campaign: 'Q3 Webinar Attendees', group: 'Marketing', csvPath: '/data/attendees.csv' }, e.clock.now(), { owner: 'elsewhere', until: e.clock.now() });
+    await e.runs.addItems(run.id, Array.from({ length: 100_000 }, (_, i) => ({ idx: i, line: i + 2, email: `guest${i}@example.com`, name: null, company: null })));
+    // Written in one SQLite transaction (setup only): row by row through the store would take minutes.
+    const setItem = e.db.prepare('UPDATE run_items SET status = ?, detail = ? WHERE run_id = ? AND idx = ?');
     e.db.transaction(() => {
-      for (let i = 0; i < 100_000; i++) e.runs.setItem(run.id, i, i === 99_990 ? 'refused' : i < 60_000 ? 'sent' : 'pending', i === 99_990 ? 'blocked domain' : null);
+      for (let i = 0; i < 100_000; i++) setItem.run(i === 99_990 ? 'refused' : i < 60_000 ? 'sent' : 'pending', i === 99_990 ? 'blocked domain' : null, run.id, i);
     })();
-    e.runs.setStatus(run.id, 'running', e.clock.now());
+    await e.runs.setStatus(run.id, 'running', e.clock.now());
     const { cookie } = await c.signIn('cli:operator');
     const timed = async (path: string) => {
       const started = performance.now();
@@ -256,13 +258,13 @@ describe('a batch of 100,000 rows', () => {
 describe('a run waiting for approval', () => {
   it('is followed live, links its approval, and Cancel stops it — with the token, by an admin — recorded with who', async () => {
     const { e, c } = await start();
-    const waiting = await e.orchestrator.start('abm', {
+    const waiting = await (await e.orchestrator.start('abm', {
       group: 'Enterprise Sales',
       campaign: 'Executive Whiskey Set',
       recipientName: 'Sarah Connor',
       recipientEmail: 'sarah@cyberdyne.example',
       expireAfterDays: 7,
-    }).settled;
+    })).settled;
     expect(waiting.status).toBe('waiting');
     const { cookie, csrf } = await c.signIn('cli:operator');
     const page = await (await c.get(`/console/runs/${waiting.id}`, cookie)).text();
@@ -274,11 +276,11 @@ describe('a run waiting for approval', () => {
     expect(await (await c.get(`/console/runs/${waiting.id}/progress`, cookie)).json()).toMatchObject({ status: 'waiting', total: 0 });
 
     expect((await c.post(`/console/runs/${waiting.id}/cancel`, { _csrf: 'forged' }, cookie)).status).toBe(403);
-    expect(e.runs.get(waiting.id)!.status).toBe('waiting');
+    expect((await e.runs.get(waiting.id))!.status).toBe('waiting');
     const answer = await c.post(`/console/runs/${waiting.id}/cancel`, { _csrf: csrf }, cookie);
     expect(answer.status).toBe(303);
-    expect(e.runs.get(waiting.id)!.status).toBe('cancelled');
-    expect(e.runs.events(waiting.id).find((ev) => ev.type === 'cancelled')?.data).toEqual({ by: 'cli:operator' });
+    expect((await e.runs.get(waiting.id))!.status).toBe('cancelled');
+    expect((await e.runs.events(waiting.id)).find((ev) => ev.type === 'cancelled')?.data).toEqual({ by: 'cli:operator' });
     expect(auditOf(e)).toEqual([{ outcome: 'cancelled', caller: 'cli:operator', reasons: [waiting.id] }]);
     const after = await (await c.get(`/console/runs/${waiting.id}?done=cancelled`, cookie)).text();
     expect(textOf(after)).toContain('Cancelled. Nothing more is sent');

@@ -31,7 +31,7 @@ function csv(text: string): string {
 describe('onboarding audit', () => {
   it('reports three gifted members of New Hires Q3 and one missing', async () => {
     env = await startOrchestration();
-    const run = await env.orchestrator.start('audit', audit()).finished;
+    const run = await (await env.orchestrator.start('audit', audit())).finished;
     expect(run.status).toBe('done');
     const output = run.output as any;
     expect(output.lines.map((l: any) => [l.name, l.gifted, l.status ?? null])).toEqual([
@@ -47,10 +47,10 @@ describe('onboarding audit', () => {
 
   it('--fix proposes, and --fix --yes sends the missing member an address collection through the guard, once', async () => {
     env = await startOrchestration();
-    const proposed = await env.orchestrator.start('audit', audit({ fix: true })).finished;
+    const proposed = await (await env.orchestrator.start('audit', audit({ fix: true }))).finished;
     expect(proposed.summary).toContain('Proposed: 1 address-collection send(s) of Welcome Swag Box; run again with --fix --yes to start them.');
     expect(await giftguardSends()).toHaveLength(0);
-    const fixed = await env.orchestrator.start('audit', audit({ fix: true, confirm: true })).finished;
+    const fixed = await (await env.orchestrator.start('audit', audit({ fix: true, confirm: true }))).finished;
     expect(fixed.summary).toContain('Started 1 address-collection send(s); 0 wait for approval; 0 failed.');
     const sent = await giftguardSends();
     expect(sent).toHaveLength(1);
@@ -59,13 +59,13 @@ describe('onboarding audit', () => {
 
   it('flags sends stuck in Confirming Address past the threshold', async () => {
     env = await startOrchestration();
-    const run = await env.orchestrator.start('audit', audit({ group: 'Enterprise Sales', campaign: 'Executive Whiskey Set', stuckAfterDays: 3 })).finished;
+    const run = await (await env.orchestrator.start('audit', audit({ group: 'Enterprise Sales', campaign: 'Executive Whiskey Set', stuckAfterDays: 3 }))).finished;
     expect((run.output as any).stuck.map((s: any) => s.email)).toEqual(['kyle.reese@techcom.example']);
   });
 
   it('an unknown group stops with the closest names', async () => {
     env = await startOrchestration();
-    const run = await env.orchestrator.start('audit', audit({ group: 'New Hires' })).finished;
+    const run = await (await env.orchestrator.start('audit', audit({ group: 'New Hires' }))).finished;
     expect(run).toMatchObject({ status: 'failed', summary: 'No team group called "New Hires". Did you mean "New Hires Q3"?' });
   });
 });
@@ -85,7 +85,7 @@ describe('webinar eGift batch', () => {
         'linus@example.com,Linus,Kernel',
       ].join('\n'),
     );
-    const run = await env.orchestrator.start('batch', { campaign: 'Q3 Webinar Attendees', group: 'Marketing', csvPath: path, partial: false }).finished;
+    const run = await (await env.orchestrator.start('batch', { campaign: 'Q3 Webinar Attendees', group: 'Marketing', csvPath: path, partial: false })).finished;
     expect(run.status).toBe('done');
     const output = run.output as any;
     expect(output.loaded.invalid.map((i: any) => i.line)).toEqual([4, 7]);
@@ -105,11 +105,11 @@ groups:
 `);
     env = await startOrchestration({ policy });
     const rows = ['email', ...Array.from({ length: 6 }, (_, i) => `attendee${i}@example.com`)].join('\n');
-    const refused = await env.orchestrator.start('batch', { campaign: 'Q3 Webinar Attendees', group: 'Marketing', csvPath: csv(rows), partial: false }).finished;
+    const refused = await (await env.orchestrator.start('batch', { campaign: 'Q3 Webinar Attendees', group: 'Marketing', csvPath: csv(rows), partial: false })).finished;
     expect(refused.status).toBe('failed');
     expect(refused.summary).toBe('The batch does not fit the spend policy: only 4 of 6 sends fit right now. Marketing has 100.00 USD left today, room for 4 send(s) of 25.00 USD. Nothing was sent; use --partial to send the 4 that fit.');
     expect(await giftguardSends()).toHaveLength(0);
-    const partial = await env.orchestrator.start('batch', { campaign: 'Q3 Webinar Attendees', group: 'Marketing', csvPath: csv(rows), partial: true }).finished;
+    const partial = await (await env.orchestrator.start('batch', { campaign: 'Q3 Webinar Attendees', group: 'Marketing', csvPath: csv(rows), partial: true })).finished;
     expect((partial.output as any).progress).toMatchObject({ sent: 4, refused: 2 });
     expect(await giftguardSends()).toHaveLength(4);
   });
@@ -120,14 +120,14 @@ groups:
     ['no valid rows', 'email\nnope\nalso-nope\n', 'No valid attendee rows in the CSV (2 invalid, 0 duplicates); nothing was sent.'],
   ])('refuses a CSV with %s', async (_name, text, message) => {
     env = await startOrchestration();
-    const run = await env.orchestrator.start('batch', { campaign: 'Q3 Webinar Attendees', group: 'Marketing', csvPath: csv(text), partial: false }).finished;
+    const run = await (await env.orchestrator.start('batch', { campaign: 'Q3 Webinar Attendees', group: 'Marketing', csvPath: csv(text), partial: false })).finished;
     expect(run.status).toBe('failed');
     expect(run.summary).toContain(message);
   });
 
   it('refuses a physical campaign for an eGift batch', async () => {
     env = await startOrchestration();
-    const run = await env.orchestrator.start('batch', { campaign: 'Branded Yeti Mug', group: 'Marketing', csvPath: csv('email\na@example.com\n'), partial: false }).finished;
+    const run = await (await env.orchestrator.start('batch', { campaign: 'Branded Yeti Mug', group: 'Marketing', csvPath: csv('email\na@example.com\n'), partial: false })).finished;
     expect(run.summary).toBe('Branded Yeti Mug (touch 8936) is a physical campaign; this needs an eGift campaign (delivery type "email").');
   });
 });

@@ -34,7 +34,7 @@ function attendees(): string {
 async function batchWith(fault: (e: Orchestration) => Promise<void> | void, after = 50) {
   env = await startOrchestration({ policy: POLICY, settleMs: 600_000 });
   const e = env;
-  const run = e.orchestrator.start('batch', { campaign: 'Q3 Webinar Attendees', group: 'Marketing', csvPath: attendees(), partial: false });
+  const run = await e.orchestrator.start('batch', { campaign: 'Q3 Webinar Attendees', group: 'Marketing', csvPath: attendees(), partial: false });
   let applied = false;
   const done = await driveToEnd(e, run, {
     onTick: async () => {
@@ -48,7 +48,7 @@ async function batchWith(fault: (e: Orchestration) => Promise<void> | void, afte
   return { e, done };
 }
 
-function expectExactlyOneEach(e: Orchestration, runId: string) {
+async function expectExactlyOneEach(e: Orchestration, runId: string) {
   const sends = e.sandbox.state.sends.filter((s) => s.viaFrom === 'giftguard');
   const per = new Map<string, number>();
   for (const send of sends) per.set(send.recipient.email, (per.get(send.recipient.email) ?? 0) + 1);
@@ -56,7 +56,7 @@ function expectExactlyOneEach(e: Orchestration, runId: string) {
   expect(sends).toHaveLength(COUNT);
   expect([...per.keys()].sort()).toEqual([...recipients].sort());
   // Every row tells the truth: sent, with the tracking code of its one send.
-  const items = e.runs.items(runId);
+  const items = await e.runs.items(runId);
   expect(items.filter((i) => i.status !== 'sent')).toEqual([]);
   const codes = new Map(sends.map((s) => [s.recipient.email, s.trackingCode]));
   for (const item of items) expect(item.detail, item.email).toBe(codes.get(item.email));
@@ -66,20 +66,20 @@ describe('a 300-recipient batch under faults', () => {
   it('20 × 5xx on sends: unknown, proved absent after the settle window, sent again — once each', async () => {
     const { e, done } = await batchWith((x) => x.sandbox.injectFault({ kind: 'server_error', count: 20, method: 'POST', path: '/send' }));
     expect(done.status).toBe('done');
-    expectExactlyOneEach(e, done.id);
+    await expectExactlyOneEach(e, done.id);
     expect(e.sandbox.requestLog.filter((r) => r.fault === 'server_error')).toHaveLength(20);
   });
 
   it('10 connections dropped before Sendoso committed: unknown, then absent, then sent once', async () => {
     const { e, done } = await batchWith((x) => x.sandbox.injectFault({ kind: 'drop_before_commit', count: 10, method: 'POST', path: '/send' }));
     expect(done.status).toBe('done');
-    expectExactlyOneEach(e, done.id);
+    await expectExactlyOneEach(e, done.id);
   });
 
   it('10 connections dropped after Sendoso committed: found by reconciliation, never sent again', async () => {
     const { e, done } = await batchWith((x) => x.sandbox.injectFault({ kind: 'drop_after_commit', count: 10, method: 'POST', path: '/send' }));
     expect(done.status).toBe('done');
-    expectExactlyOneEach(e, done.id);
+    await expectExactlyOneEach(e, done.id);
     const after = e.sandbox.requestLog.filter((r) => r.fault === 'drop_after_commit');
     expect(after).toHaveLength(10);
   });
@@ -87,7 +87,7 @@ describe('a 300-recipient batch under faults', () => {
   it('a storm of 60 × 429 on every path: the account pauses and the batch goes on', async () => {
     const { e, done } = await batchWith((x) => x.sandbox.injectFault({ kind: 'rate_limit', count: 60, retryAfterSeconds: 2 }));
     expect(done.status).toBe('done');
-    expectExactlyOneEach(e, done.id);
+    await expectExactlyOneEach(e, done.id);
     // Honoured, not fought: after each 429 nothing reached Sendoso until its Retry-After had passed.
     const log = e.sandbox.requestLog;
     for (const hit of log.filter((r) => r.status === 429)) {
@@ -99,7 +99,7 @@ describe('a 300-recipient batch under faults', () => {
   it('Sendoso gone for a minute: the run pauses instead of failing rows, then finishes', async () => {
     const { e, done } = await batchWith((x) => x.sandbox.outage(60_000), 100);
     expect(done.status).toBe('done');
-    expectExactlyOneEach(e, done.id);
+    await expectExactlyOneEach(e, done.id);
     // The minute without Sendoso is in its own log, and giftguard backed off through it.
     const log = e.sandbox.requestLog;
     expect(log.some((r, i) => i > 0 && r.at - log[i - 1]!.at >= 60_000)).toBe(true);

@@ -39,7 +39,7 @@ describe('a batch is idempotent per campaign and recipient, not per run', () => 
   it('the same list run twice at once sends each attendee one gift; the other run reports them as already sent', async () => {
     env = await startOrchestration({ policy: POLICY });
     const csv = attendees(list);
-    const [a, b] = await Promise.all([batch(env, csv).finished, batch(env, csv).finished]);
+    const [a, b] = await Promise.all([(await batch(env, csv)).finished, (await batch(env, csv)).finished]);
     expect([a.status, b.status]).toEqual(['done', 'done']);
     const sends = giftguardSends(env);
     expect(sends).toHaveLength(50);
@@ -54,10 +54,10 @@ describe('a batch is idempotent per campaign and recipient, not per run', () => 
   it('and run again later it sends nobody a second gift', async () => {
     env = await startOrchestration({ policy: POLICY });
     const csv = attendees(list.slice(0, 5));
-    expect((await batch(env, csv).finished).status).toBe('done');
-    const again = await batch(env, csv).finished;
+    expect((await (await batch(env, csv)).finished).status).toBe('done');
+    const again = await (await batch(env, csv)).finished;
     expect((again.output as any).progress).toMatchObject({ sent: 0, alreadySent: 5 });
-    expect(env.runs.items(again.id).every((i) => i.status === 'already_sent')).toBe(true);
+    expect((await env.runs.items(again.id)).every((i) => i.status === 'already_sent')).toBe(true);
     expect(giftguardSends(env)).toHaveLength(5);
   });
 });
@@ -78,7 +78,7 @@ describe('incomplete runs', () => {
     });
     expect(stopped.status).toBe('incomplete');
     expect(stopped.summary).toMatch(/Not finished: \d+ still to send/);
-    const open = e.runs.items(stopped.id).filter((i) => i.status !== 'sent');
+    const open = (await e.runs.items(stopped.id)).filter((i) => i.status !== 'sent');
     expect(open.length).toBe(50 - giftguardSends(e).length);
     expect(open.every((i) => i.status === 'retry' || i.status === 'outcome_unknown')).toBe(true);
 
@@ -86,12 +86,12 @@ describe('incomplete runs', () => {
     await e.sandbox.close();
     env = await startOrchestration({ policy: POLICY, dbPath: e.dbPath });
     const f = env;
-    expect(() => f.orchestrator.resume('run_nonexistent')).toThrow(/No run run_nonexistent/);
+    await expect(f.orchestrator.resume('run_nonexistent')).rejects.toThrow(/No run run_nonexistent/);
     // (A fresh sandbox: only the open rows exist to be sent there.)
-    const resumed = await driveToEnd(f, f.orchestrator.resume(stopped.id));
+    const resumed = await driveToEnd(f, await f.orchestrator.resume(stopped.id));
     expect(resumed.status).toBe('done');
     expect(giftguardSends(f).map((s) => s.recipient.email).sort()).toEqual(open.map((i) => i.email).sort());
-    expect(f.runs.items(stopped.id).every((i) => i.status === 'sent')).toBe(true);
+    expect((await f.runs.items(stopped.id)).every((i) => i.status === 'sent')).toBe(true);
   });
 
   it('outcomes settled later reach the rows and the summary of a run no process drives', async () => {
@@ -102,18 +102,18 @@ describe('incomplete runs', () => {
     const stopped = await driveToEnd(e, batch(e, attendees(list.slice(0, 10)), { retryForMs: 30_000 }));
     expect(stopped.status).toBe('incomplete');
     expect(stopped.summary).toContain('3 being checked with Sendoso');
-    expect(e.runs.items(stopped.id).filter((i) => i.status === 'outcome_unknown')).toHaveLength(3);
+    expect((await e.runs.items(stopped.id)).filter((i) => i.status === 'outcome_unknown')).toHaveLength(3);
 
     // serve's reconciliation, later: the three are proved absent; the rows and the summary say so.
     e.clock.advance(600_000);
     expect(await e.guard.reconcile(sendosoSendHistory(e.gatewayClient, e.clock))).toMatchObject({ failed: 3 });
-    const after = e.runs.get(stopped.id)!;
+    const after = (await e.runs.get(stopped.id))!;
     expect(after.status).toBe('incomplete');
     expect(after.summary).toContain('Not finished: 3 still to send, 0 being checked');
-    expect(e.runs.items(stopped.id).filter((i) => i.status === 'retry').map((i) => i.detail)).toEqual(Array(3).fill('not found in Sendoso after the settle window'));
+    expect((await e.runs.items(stopped.id)).filter((i) => i.status === 'retry').map((i) => i.detail)).toEqual(Array(3).fill('not found in Sendoso after the settle window'));
 
     // Resumed: exactly those three go out, and the run is done.
-    const done = await driveToEnd(e, e.orchestrator.resume(stopped.id));
+    const done = await driveToEnd(e, await e.orchestrator.resume(stopped.id));
     expect(done.status).toBe('done');
     expect(giftguardSends(e)).toHaveLength(10);
     expect(new Set(giftguardSends(e).map((s) => s.recipient.email)).size).toBe(10);
@@ -123,15 +123,15 @@ describe('incomplete runs', () => {
 describe('bad input fails the run, with one line', () => {
   it('a CSV that does not exist', async () => {
     env = await startOrchestration({ policy: POLICY });
-    const run = await batch(env, '/nonexistent/attendees.csv').finished;
+    const run = await (await batch(env, '/nonexistent/attendees.csv')).finished;
     expect(run).toMatchObject({ status: 'failed', summary: 'No such CSV file: /nonexistent/attendees.csv; nothing was sent.' });
-    expect(env.runs.unfinished()).toEqual([]);
+    expect(await env.runs.unfinished()).toEqual([]);
   });
 
   it('a directory where the CSV should be', async () => {
     env = await startOrchestration({ policy: POLICY });
     const dir = mkdtempSync(join(tmpdir(), 'giftguard-notacsv-'));
-    const run = await batch(env, dir).finished;
+    const run = await (await batch(env, dir)).finished;
     expect(run).toMatchObject({ status: 'failed', summary: `${dir} is a directory, not a CSV file; nothing was sent.` });
   });
 });

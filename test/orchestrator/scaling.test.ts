@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RunStore } from '../../src/orchestrator/index.js';
+import { SqliteRunStore } from '../../src/orchestrator/index.js';
 import type { ItemStatus } from '../../src/orchestrator/index.js';
 import { AttendeeKeys, readAttendees } from '../../src/orchestrator/attendees-csv.js';
 import { openDatabase } from '../../src/storage/index.js';
@@ -44,8 +44,8 @@ describe('a batch reads its rows a page at a time', () => {
       seen.fullLoads += 1;
       return items(...args);
     };
-    store.itemsPage = (...args) => {
-      const page = itemsPage(...args);
+    store.itemsPage = async (...args) => {
+      const page = await itemsPage(...args);
       seen.rowsRead += page.length;
       seen.largestPage = Math.max(seen.largestPage, page.length);
       return page;
@@ -55,7 +55,7 @@ describe('a batch reads its rows a page at a time', () => {
       return itemCounts(...args);
     };
 
-    const run = await env.orchestrator.start('batch', { campaign: 'Q3 Webinar Attendees', group: 'Marketing', csvPath: path, partial: false }).finished;
+    const run = await (await env.orchestrator.start('batch', { campaign: 'Q3 Webinar Attendees', group: 'Marketing', csvPath: path, partial: false })).finished;
     expect(run.status).toBe('done');
     expect((run.output as any).progress.sent).toBe(rows);
     expect(seen.fullLoads).toBe(0);
@@ -104,19 +104,19 @@ describe('reading the attendee file', () => {
 });
 
 describe('item counts', () => {
-  it('are kept by triggers through inserts, updates and settlements, and read without touching the rows', () => {
+  it('are kept by triggers through inserts, updates and settlements, and read without touching the rows', async () => {
     const db = openDatabase(':memory:');
-    const store = new RunStore(db);
-    const run = store.create('batch', 2, {}, 0);
-    store.addItems(run.id, Array.from({ length: 50 }, (_, i) => ({ idx: i, line: i + 2, email: `p${i}@example.com`, name: null, company: null })));
+    const store = new SqliteRunStore(db);
+    const run = await store.create('batch', 2, {}, 0, { owner: 'test', until: 1 });
+    await store.addItems(run.id, Array.from({ length: 50 }, (_, i) => ({ idx: i, line: i + 2, email: `p${i}@example.com`, name: null, company: null })));
     const statuses: ItemStatus[] = ['sent', 'retry', 'outcome_unknown', 'refused', 'pending_approval', 'skipped', 'pending'];
-    for (let i = 0; i < 50; i++) store.setItem(run.id, i, statuses[(i * 7) % statuses.length]!, null, `ref${i}`);
-    store.setItem(run.id, 3, 'sent', null); // the same status again changes nothing
-    store.settleItems([{ ref: 'ref2', status: 'sent', detail: 'found' }, { ref: 'ref4', status: 'refused', detail: 'denied' }]);
+    for (let i = 0; i < 50; i++) await store.setItem(run.id, i, statuses[(i * 7) % statuses.length]!, null, `ref${i}`);
+    await store.setItem(run.id, 3, 'sent', null); // the same status again changes nothing
+    await store.settleItems([{ ref: 'ref2', status: 'sent', detail: 'found' }, { ref: 'ref4', status: 'refused', detail: 'denied' }]);
     const scanned = Object.fromEntries((db.prepare('SELECT status, COUNT(*) AS n FROM run_items WHERE run_id = ? GROUP BY status').all(run.id) as { status: string; n: number }[]).map((r) => [r.status, r.n]));
-    const kept = Object.fromEntries(Object.entries(store.itemCounts(run.id)).filter(([, n]) => n > 0));
+    const kept = Object.fromEntries(Object.entries(await store.itemCounts(run.id)).filter(([, n]) => n > 0));
     expect(kept).toEqual(scanned);
-    expect(store.itemCount(run.id)).toBe(50);
+    expect(await store.itemCount(run.id)).toBe(50);
     // The statement behind itemCounts reads the counts table only.
     const source = (store as unknown as { s: { counts: { source: string } } }).s.counts.source;
     const plan = (db.prepare(`EXPLAIN QUERY PLAN ${source}`).all(run.id) as { detail: string }[]).map((r) => r.detail).join(' | ');
@@ -161,7 +161,7 @@ describe('the audit matches by address', () => {
     const users = env.sandbox.state.users;
     const template = users.find((u) => u.firstName === 'Tom')!;
     for (let i = 0; i < 14; i++) users.push({ ...template, id: (90_000 + i) as never, firstName: 'New', lastName: `Hire ${i}`, email: `hire${i}@acme-robotics.example` });
-    const run = await env.orchestrator.start('audit', { group: 'New Hires Q3', campaign: 'Welcome Swag Box', since: 0, stuckAfterDays: 3, fix: false, confirm: false, expireAfterDays: 7, now: env.clock.now() }).finished;
+    const run = await (await env.orchestrator.start('audit', { group: 'New Hires Q3', campaign: 'Welcome Swag Box', since: 0, stuckAfterDays: 3, fix: false, confirm: false, expireAfterDays: 7, now: env.clock.now() })).finished;
     expect(run.status).toBe('done');
     expect(run.summary).toMatch(/; 15 missing \(Tom Becker, New Hire 0, .*, New Hire 8 and 5 more\)\.$/);
     const context = (run.snapshot as { context: Record<string, unknown> }).context;

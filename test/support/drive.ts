@@ -7,7 +7,8 @@
 import type { RunHandle, RunRecord } from '../../src/orchestrator/index.js';
 import type { SandboxWithClient } from './sandbox-client.js';
 
-export async function driveToEnd(env: SandboxWithClient, run: RunHandle, options: { maxVirtualMs?: number; onTick?: () => void | Promise<void> } = {}): Promise<RunRecord> {
+export async function driveToEnd(env: SandboxWithClient, started: RunHandle | Promise<RunHandle>, options: { maxVirtualMs?: number; onTick?: () => void | Promise<void> } = {}): Promise<RunRecord> {
+  const run = await started;
   let finished: RunRecord | undefined;
   void run.finished.then((r) => (finished = r));
   const start = env.clock.now();

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { Guard, SqliteLedger, loadPolicy } from '../../src/guard/index.js';
 import type { Policy } from '../../src/guard/index.js';
 import { silentLogger } from '../../src/log/index.js';
-import { Orchestrator, RunStore, inProcessToolClient, localGuardView } from '../../src/orchestrator/index.js';
-import type { ToolClient } from '../../src/orchestrator/index.js';
+import { Orchestrator, SqliteRunStore, inProcessToolClient, localGuardView } from '../../src/orchestrator/index.js';
+import type { RunStore, ToolClient } from '../../src/orchestrator/index.js';
 import { sendosoCampaignDirectory, sendosoDispatcher, sendosoSendHistory, sendosoSenderGroups } from '../../src/sendoso/index.js';
 import { openDatabase } from '../../src/storage/index.js';
 import type { SqliteDatabase } from '../../src/storage/index.js';
@@ -36,7 +36,7 @@ export async function startOrchestration(
   const db = openDatabase(dbPath);
   const ledger = new SqliteLedger(db);
   const logger = silentLogger();
-  const store = new RunStore(db);
+  const store = new SqliteRunStore(db);
   let orchestrator: Orchestrator | undefined;
   const guard = new Guard({
     ledger,

@@ -91,7 +91,7 @@ function workflowTools(deps: AgentToolDeps): WorkflowTool[] {
           throw new GiftingError('forbidden', `This request has already started ${state.sends} send(s), the most one request may. For more, ask a person to run a batch.`);
         }
         state.sends += 1;
-        const handle = deps.orchestrator.start('abm', {
+        const handle = await deps.orchestrator.start('abm', {
           group: a.group,
           campaign: a.campaign,
           recipientName: a.recipient_name,
@@ -111,7 +111,7 @@ function workflowTools(deps: AgentToolDeps): WorkflowTool[] {
       schema: runAudit,
       async run(args, state) {
         const a = runAudit.parse(args);
-        const handle = deps.orchestrator.start('audit', auditInput({ group: a.group, campaign: a.campaign, sinceDays: a.since_days }, deps.now()));
+        const handle = await deps.orchestrator.start('audit', auditInput({ group: a.group, campaign: a.campaign, sinceDays: a.since_days }, deps.now()));
         state.runIds.push(handle.id);
         return runView(await handle.finished);
       },
@@ -121,7 +121,7 @@ function workflowTools(deps: AgentToolDeps): WorkflowTool[] {
       description: 'Reports the status and summary of a giftguard run by its id (run_…).',
       schema: checkRun,
       async run(args) {
-        const run = deps.runs.get(checkRun.parse(args).run_id);
+        const run = await deps.runs.get(checkRun.parse(args).run_id);
         if (!run) throw new GiftingError('not_found', 'No run with that id.');
         return runView(run);
       },

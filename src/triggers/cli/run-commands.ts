@@ -113,7 +113,7 @@ export function batchRowLines(run: RunRecord, items: readonly RunItem[]): string
 }
 
 /** Prints a run's end state for people (or as JSON) and sets the exit code. */
-function report(io: CliIo, run: RunRecord, options: { json: boolean; format?: string; items?: () => readonly RunItem[] }): void {
+async function report(io: CliIo, run: RunRecord, options: { json: boolean; format?: string; items?: () => Promise<readonly RunItem[]> }): Promise<void> {
   const format = options.format ?? 'table';
   const summary = terminalText(run.summary ?? run.status);
   if (options.json || format === 'json') {
@@ -131,7 +131,7 @@ function report(io: CliIo, run: RunRecord, options: { json: boolean; format?: st
   } else {
     io.stdout.write(`${summary}\n`);
     if (run.workflow === 'batch' && options.items) {
-      const rows = batchRowLines(run, options.items());
+      const rows = batchRowLines(run, await options.items());
       if (rows.length > 0) io.stdout.write(`${rows.join('\n')}\n`);
     }
   }
@@ -144,7 +144,7 @@ async function startAndWait<W extends WorkflowName>(orchestrator: Orchestrator, 
   const progress = await progressListener(io, () => id, json);
   let handle: RunHandle;
   try {
-    handle = orchestrator.start(workflow, input, progress.listeners);
+    handle = await orchestrator.start(workflow, input, progress.listeners);
     id = handle.id;
     if (!json) io.stderr.write(`Run ${handle.id} (${workflow}) started.\n`);
     return await handle.settled;
@@ -220,7 +220,7 @@ export function runCommand(io: CliIo, factory: AppFactory): Command {
           { group: flags.group, campaign: flags.campaign, since: parseSince(flags.since, now), stuckAfterDays: flags.stuckAfterDays, fix: flags.fix, confirm: flags.yes, expireAfterDays: flags.expireAfterDays },
           now,
         );
-        report(io, await startAndWait(orchestrator, io, 'audit', input, flags.format === 'json'), { json: false, format: flags.format });
+        await report(io, await startAndWait(orchestrator, io, 'audit', input, flags.format === 'json'), { json: false, format: flags.format });
       }),
     );
 
@@ -239,7 +239,7 @@ export function runCommand(io: CliIo, factory: AppFactory): Command {
       withOrchestrator(factory, io, flags.toolsUrl, async (orchestrator, app) => {
         const input = { campaign: flags.campaign, group: flags.group, csvPath: flags.csv, partial: flags.partial === true, ...(flags.message && { message: flags.message }), dryRun: flags.dryRun === true };
         const run = await startAndWait(orchestrator, io, 'batch', input, flags.json === true);
-        report(io, run, { json: flags.json === true, items: () => app.runs().items(run.id) });
+        await report(io, run, { json: flags.json === true, items: () => app.runs().items(run.id) });
       }),
     );
   return run;
@@ -259,7 +259,7 @@ export function runsCommand(io: CliIo, factory: AppFactory): Command {
     .action(async (flags: { json?: boolean }) => {
       const app = factory({ env: io.env });
       try {
-        const list = app.runs().list(50);
+        const list = await app.runs().list(50);
         if (flags.json) {
           io.stdout.write(`${JSON.stringify(list.map(({ snapshot: _s, ...r }) => r), null, 2)}\n`);
           return;
@@ -281,10 +281,10 @@ export function runsCommand(io: CliIo, factory: AppFactory): Command {
     .action(async (id: string, flags: { json?: boolean }) => {
       const app = factory({ env: io.env });
       try {
-        const run = app.runs().get(id);
+        const run = await app.runs().get(id);
         if (!run) throw new GiftingError('not_found', `No run ${id}; see giftguard runs list`);
-        const events = app.runs().events(id);
-        const items = app.runs().items(id);
+        const events = await app.runs().events(id);
+        const items = await app.runs().items(id);
         if (flags.json) {
           const { snapshot: _s, ...rest } = run;
           io.stdout.write(`${JSON.stringify({ ...rest, events, items }, null, 2)}\n`);
@@ -294,7 +294,7 @@ export function runsCommand(io: CliIo, factory: AppFactory): Command {
         io.stdout.write(`Run ${run.id} (${run.workflow}): ${run.status}${state}\n${run.summary ? `${terminalText(run.summary)}\n` : ''}\nEvents:\n`);
         io.stdout.write(table(['#', 'WHEN', 'EVENT', 'DETAIL'], events.map((e) => [String(e.seq), when(e.at), e.type, e.data === null ? '' : JSON.stringify(e.data).slice(0, 100)])));
         if (items.length > 0) {
-          const counts = app.runs().itemCounts(id);
+          const counts = await app.runs().itemCounts(id);
           io.stdout.write(`\nItems: ${items.length} (${Object.entries(counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s.replace('_', ' ')}`).join(', ')})\n`);
           io.stdout.write(table(['LINE', 'EMAIL', 'STATUS', 'DETAIL'], items.map((i) => [String(i.line), i.email, i.status, oneLine(i.detail ?? '', 200)])));
         }
@@ -319,9 +319,9 @@ export function runsCommand(io: CliIo, factory: AppFactory): Command {
         let runId = id;
         const progress = await progressListener(io, () => runId, flags.json === true);
         try {
-          const handle = orchestrator.resume(id, progress.listeners);
+          const handle = await orchestrator.resume(id, progress.listeners);
           runId = handle.id;
-          report(io, await handle.settled, { json: flags.json === true, items: () => app.runs().items(runId) });
+          await report(io, await handle.settled, { json: flags.json === true, items: () => app.runs().items(runId) });
         } finally {
           progress.stop();
         }

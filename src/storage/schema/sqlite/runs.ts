@@ -1,6 +1,7 @@
 /**
- * @module Runs (orchestrator/run-store.ts): one row per run with its snapshot, the run's event
- * log and its items, and per-status item counts kept by triggers.
+ * @module Runs (orchestrator/sqlite-run-store.ts): one row per run with its snapshot and the lease
+ * of the process driving it, the run's event log and its items, and per-status item counts kept
+ * by triggers.
  */
 import type { StoreSchema } from '../migration.js';
 
@@ -87,6 +88,16 @@ export const runsSchema: StoreSchema = {
       sql: `
       CREATE INDEX runs_created ON runs (created_at, id);
       CREATE INDEX runs_status_created ON runs (status, created_at, id);
+    `,
+    },
+    {
+      version: 5,
+      description: 'runs are held by leases (an owner id and an expiry), not by a process id',
+      // owner_pid stays (a released column is never dropped) but nothing reads it any more: a run
+      // it named is free, and the next instance that looks takes it over.
+      sql: `
+      ALTER TABLE runs ADD COLUMN owner TEXT;
+      ALTER TABLE runs ADD COLUMN lease_until INTEGER;
     `,
     },
   ],

@@ -127,7 +127,7 @@ async function detailPage(context: RouteContext, status = 200, banner: Html = ht
   const now = services.clock.now();
   const tz = timezoneOf(context);
   const message = messageOf(detail.request.body);
-  const run = detail.runId ? services.runs.get(detail.runId) : undefined;
+  const run = detail.runId ? await services.runs.get(detail.runId) : undefined;
   const listed = isListed(detail.approvers, session.identity.id);
   const decideForm =
     detail.status !== 'pending'

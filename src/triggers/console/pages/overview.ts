@@ -109,7 +109,7 @@ async function overview(context: RouteContext): Promise<void> {
   const { services } = context;
   const now = services.clock.now();
   const state = services.policy.current();
-  const [pending, runs] = await Promise.all([services.approvals.pending(), Promise.resolve(services.runs.list(6))]);
+  const [pending, runs] = await Promise.all([services.approvals.pending(), services.runs.list(6)]);
   const policy = state.policy;
   const timezone = policy?.timezone ?? 'UTC';
   const groups = policy ? await Promise.all(policy.groups.map((group) => figuresOf(services, policy, group, now))) : [];

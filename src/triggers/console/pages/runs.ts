@@ -89,10 +89,10 @@ async function list(context: RouteContext): Promise<void> {
   const filter = url.searchParams.get('status') ?? 'all';
   const status = (RUN_STATUSES as readonly string[]).includes(filter) ? (filter as RunStatus) : undefined;
   const after = /^(\d{1,15})~(run_[A-Za-z0-9_-]{1,80})$/.exec(url.searchParams.get('after') ?? '');
-  const runs = services.runs.page({ status, limit: RUNS_PER_PAGE + 1, ...(after && { after: { createdAt: Number(after[1]), id: after[2]! } }) });
+  const runs = await services.runs.page({ status, limit: RUNS_PER_PAGE + 1, ...(after && { after: { createdAt: Number(after[1]), id: after[2]! } }) });
   const more = runs.length > RUNS_PER_PAGE;
   if (more) runs.length = RUNS_PER_PAGE;
-  const open = services.runs.unfinishedCounts();
+  const open = await services.runs.unfinishedCounts();
   const statusQuery = status ? `status=${status}&` : '';
   const tabs = html`<div class="tabs" role="navigation" aria-label="Filter by status">${['all', ...RUN_STATUSES].map(
     (s) =>
@@ -213,7 +213,7 @@ ${resumeText ? html`<p class="small muted">${resumeText}</p>` : ''}
 async function detailPage(context: RouteContext, status = 200, banner: Html = html``): Promise<void> {
   const { services, session, url } = context;
   const id = context.params.id!;
-  const run = ID.test(id) ? services.runs.get(id) : undefined;
+  const run = ID.test(id) ? await services.runs.get(id) : undefined;
   if (!run) {
     context.page(404, {
       title: 'Run not found',
@@ -225,7 +225,7 @@ async function detailPage(context: RouteContext, status = 200, banner: Html = ht
   const now = services.clock.now();
   const tz = timezoneOf(context);
   const subject = subjectOf(run);
-  const counts = services.runs.itemCounts(run.id);
+  const counts = await services.runs.itemCounts(run.id);
   const total = ITEM_STATUSES.reduce((sum, s) => sum + counts[s], 0);
   const live = !FINISHED.includes(run.status) && run.status !== 'incomplete';
   const approvalId = (run.snapshot as { context?: { send?: { approvalId?: string } } } | null)?.context?.send?.approvalId;
@@ -237,13 +237,13 @@ async function detailPage(context: RouteContext, status = 200, banner: Html = ht
   const itemStatus = (ITEM_STATUSES as readonly string[]).includes(itemFilter) ? (itemFilter as ItemStatus) : undefined;
   const afterParam = url.searchParams.get('after');
   const after = afterParam !== null && /^\d{1,9}$/.test(afterParam) ? Number(afterParam) : -1;
-  const items = total > 0 ? services.runs.itemsPage(run.id, itemStatus ? [itemStatus] : ITEM_STATUSES, after, ITEMS_PER_PAGE + 1) : [];
+  const items = total > 0 ? await services.runs.itemsPage(run.id, itemStatus ? [itemStatus] : ITEM_STATUSES, after, ITEMS_PER_PAGE + 1) : [];
   const moreItems = items.length > ITEMS_PER_PAGE;
   if (moreItems) items.length = ITEMS_PER_PAGE;
   const shownTotal = itemStatus ? counts[itemStatus] : total;
   const itemsQuery = itemStatus ? `items=${itemStatus}&` : '';
   const rejected = run.workflow === 'batch' ? rejectedRows(run) : [];
-  const events = services.runs.recentEvents(run.id, EVENTS_SHOWN + 1);
+  const events = await services.runs.recentEvents(run.id, EVENTS_SHOWN + 1);
   const moreEvents = events.length > EVENTS_SHOWN;
   if (moreEvents) events.length = EVENTS_SHOWN;
 
@@ -354,9 +354,9 @@ async function detail(context: RouteContext): Promise<void> {
 /** Progress as JSON, for the page's script: counts kept by triggers and the run's status, never its snapshot. */
 async function progressJson(context: RouteContext): Promise<void> {
   const id = context.params.id!;
-  const run = ID.test(id) ? context.services.runs.listing(id) : undefined;
+  const run = ID.test(id) ? await context.services.runs.listing(id) : undefined;
   if (!run) return sendText(context.response, 404, JSON.stringify({ error: 'not_found' }), { 'content-type': 'application/json; charset=utf-8' });
-  const counts = context.services.runs.itemCounts(id);
+  const counts = await context.services.runs.itemCounts(id);
   const total = ITEM_STATUSES.reduce((sum, s) => sum + counts[s], 0);
   const body = { id: run.id, status: run.status, state: run.state, summary: run.summary, updatedAt: run.updatedAt, total, done: total - counts.pending - counts.retry - counts.outcome_unknown, counts };
   sendText(context.response, 200, JSON.stringify(body), { 'content-type': 'application/json; charset=utf-8' });
@@ -369,7 +369,7 @@ function act(action: 'resume' | 'cancel') {
     const id = context.params.id!;
     const by = session.identity.id;
     const log = services.logger.child({ module: 'console' });
-    const run = ID.test(id) ? services.runs.listing(id) : undefined;
+    const run = ID.test(id) ? await services.runs.listing(id) : undefined;
     if (!run) return detailPage(context, 404);
     const refuse = async (status: number, title: string, text: string, code: string) => {
       log.info({ identity: by, runId: id, action, code }, 'console run action refused');
