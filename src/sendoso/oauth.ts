@@ -42,6 +42,11 @@ export interface OAuthClientOptions {
 }
 
 const DEFAULT_SKEW_MS = 60_000;
+/**
+ * A token request that has not answered by then is abandoned: a refresh may hold the shared
+ * store's lock while it waits (pg-connection-store.ts), and the other instances wait behind it.
+ */
+const TOKEN_REQUEST_TIMEOUT_MS = 30_000;
 
 /** OAuth token lifecycle for one Sendoso account. */
 export class SendosoOAuth implements AccessTokenProvider {
@@ -177,6 +182,7 @@ export class SendosoOAuth implements AccessTokenProvider {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
         body,
+        signal: AbortSignal.timeout(TOKEN_REQUEST_TIMEOUT_MS),
       });
     } catch (cause) {
       throw new GiftingError('connection', 'Could not reach the Sendoso token endpoint', { cause, retryable: true });

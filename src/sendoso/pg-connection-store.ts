@@ -18,7 +18,7 @@ import { TokenSealer } from './token-sealing.js';
  * How long an instance waits for another's refresh before giving up (the holder's token request
  * times out well before this, so a lock is never held longer).
  */
-export const REFRESH_LOCK_TIMEOUT_MS = 60_000;
+const REFRESH_LOCK_TIMEOUT_MS = 60_000;
 
 /**
  * Runs `refresh` in one transaction after `lockAndRead` took the lock that makes other holders
