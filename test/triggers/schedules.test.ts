@@ -90,7 +90,7 @@ describe('a weekly audit schedule', () => {
     expect((await scheduler.status())[0]!.next).toBe(firstMonday);
 
     advanceTo(firstMonday - 1);
-    expect(env!.runs.list()).toHaveLength(0);
+    expect(await env!.runs.list()).toHaveLength(0);
     env!.clock.advance(1);
     // The claim is a write to the shared store: the run starts a moment after the timer.
     await vi.waitFor(async () => expect(await env!.runs.list()).toHaveLength(1));
@@ -124,7 +124,7 @@ describe('a weekly audit schedule', () => {
       '2026-03-02T14:00:00.000Z',
       '2026-03-09T13:00:00.000Z',
     ]);
-    expect(env!.runs.list()).toHaveLength(8);
+    expect(await env!.runs.list()).toHaveLength(8);
     expect(headings(join(dir, 'reports/audit.md'))).toHaveLength(8);
     expect(headings(join(dir, 'reports/audit.md')).every((h) => h.includes(' 09:00 America/New_York (scheduled)'))).toBe(true);
     expect(slackSide!.messages()).toHaveLength(8);
@@ -146,18 +146,18 @@ describe('overlap', () => {
     await vi.waitFor(async () => expect((await control(env!.sandbox, 'GET', '/faults')).faults).toEqual([]));
 
     advanceTo(first + 15 * MINUTE);
-    expect(env!.runs.list()).toHaveLength(1);
-    expect(env!.runs.get(run!.id)!.status).toBe('running');
+    expect(await env!.runs.list()).toHaveLength(1);
+    expect((await env!.runs.get(run!.id))!.status).toBe('running');
     await vi.waitFor(async () => expect((await state.get('new-hires-q3-audit'))!.lastOutcome).toBe(`skipped at ${new Date(first + 15 * MINUTE).toISOString()}: run ${run!.id} was still going`));
 
     advanceTo(first + 20 * MINUTE); // the limiter's pause ends and the run finishes
     await scheduler.idle();
-    expect(env!.runs.get(run!.id)!.status).toBe('done');
+    expect((await env!.runs.get(run!.id))!.status).toBe('done');
     expect(headings(join(dir, 'reports/audit.md'))).toHaveLength(1);
 
     advanceTo(first + 30 * MINUTE);
     await scheduler.idle();
-    expect(env!.runs.list()).toHaveLength(2);
+    expect(await env!.runs.list()).toHaveLength(2);
     expect(headings(join(dir, 'reports/audit.md'))).toHaveLength(2);
   });
 });
@@ -177,12 +177,12 @@ describe('downtime', () => {
     await make().start();
     schedulers[0]!.stop(); // giftguard goes down on Thursday 2026-01-15…
     env!.clock.advance(3 * WEEK); // …and misses three Mondays
-    expect(env!.runs.list()).toHaveLength(0);
+    expect(await env!.runs.list()).toHaveLength(0);
 
     const restarted = make();
     expect((await restarted.start()).caughtUp).toEqual(['new-hires-q3-audit']);
     await restarted.idle();
-    expect(env!.runs.list()).toHaveLength(1);
+    expect(await env!.runs.list()).toHaveLength(1);
     expect(headings(join(dir, 'reports/audit.md'))).toEqual(['## new-hires-q3-audit — Mon 2026-02-02 09:00 America/New_York (caught up after downtime)']);
     expect((await state.get('quiet-audit'))!.lastOutcome).toBe('missed while giftguard was not running (catch_up is off)');
     expect((await restarted.status()).map((s) => new Date(s.next!).toISOString())).toEqual(['2026-02-09T14:00:00.000Z', '2026-02-09T14:00:00.000Z']);
@@ -191,7 +191,7 @@ describe('downtime', () => {
     restarted.stop();
     expect((await make().start()).caughtUp).toEqual([]);
     await schedulers.at(-1)!.idle();
-    expect(env!.runs.list()).toHaveLength(1);
+    expect(await env!.runs.list()).toHaveLength(1);
   });
 });
 
