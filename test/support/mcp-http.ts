@@ -5,6 +5,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Clock } from '../../src/domain/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import type { Logger } from '../../src/log/index.js';
 import { openDatabase } from '../../src/storage/index.js';
@@ -27,11 +28,18 @@ export interface McpHttpEnv extends SandboxWithClient {
   connect(url: string, options?: { transport?: 'streamable' | 'sse'; headers?: Record<string, string> }): Promise<Client>;
 }
 
-export async function startMcpHttp(options: { mode?: McpSessionMode; allowedOrigins?: string[]; logger?: Logger } = {}): Promise<McpHttpEnv> {
+export async function startMcpHttp(
+  options: {
+    mode?: McpSessionMode;
+    allowedOrigins?: string[];
+    logger?: Logger;
+    /** Other stores for the registry and the audit (an instance on a shared PostgreSQL database); default: SQLite in `db`. */
+    stores?: (clock: Clock) => { registry: McpRegistry; audit: ToolAuditLog };
+  } = {},
+): Promise<McpHttpEnv> {
   const env = await startSandboxWithClient();
   const db = openDatabase(':memory:');
-  const registry = new SqliteMcpRegistry(db, Buffer.alloc(32, 7), env.clock);
-  const audit = new SqliteToolAuditLog(db);
+  const { registry, audit } = options.stores?.(env.clock) ?? { registry: new SqliteMcpRegistry(db, Buffer.alloc(32, 7), env.clock), audit: new SqliteToolAuditLog(db) };
   let endpoint: McpHttpEndpoint | undefined;
   const http = await startHttpServer({
     host: '127.0.0.1',
