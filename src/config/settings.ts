@@ -124,6 +124,12 @@ export const settings = {
     schema: z.coerce.number().int().min(0).max(86_400).default(120),
     description: 'A send left "dispatching" this long (a crashed worker) is reconciled as unknown.',
   }),
+  runLeaseSeconds: define({
+    env: 'GIFTGUARD_RUN_LEASE_SECONDS',
+    schema: z.coerce.number().int().min(3).max(3600).optional(),
+    description:
+      'How long a run stays with the instance driving it without a renewal (renewed every third of it); after that any instance takes it over. Default 30 s. Shorter: a dead instance\'s runs continue sooner, but a stalled one loses them sooner.',
+  }),
   rateLimit: define({
     env: 'GIFTGUARD_RATE_LIMIT',
     schema: positiveInt.max(10_000).default(10),

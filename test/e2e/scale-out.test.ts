@@ -331,7 +331,13 @@ describe('three instances, one PostgreSQL, one Redis, one Sendoso account', () =
     expect(total('giftguard_sends_total', { group: GROUP, outcome: 'sent' }), counted).toBe(sends.length);
     expect(total('giftguard_sendoso_rate_limited_total'), counted).toBe(snapshot.requests.filter((r) => r.status === 429).length);
     // Every call to Sendoso went through an instance's gateway, so the gateways counted every one.
-    expect(total('giftguard_sendoso_requests_total'), counted).toBe(snapshot.requests.length);
+    const byCall = (requests: readonly SandboxRequest[]) => {
+      const counts = new Map<string, number>();
+      for (const r of requests) counts.set(`${r.method} ${r.path.replace(/\d+/g, 'N')} ${r.status}`, (counts.get(`${r.method} ${r.path.replace(/\d+/g, 'N')} ${r.status}`) ?? 0) + 1);
+      return [...counts].map(([k, n]) => `${k}: ${n}`);
+    };
+    const byStatus = ['GET', 'POST'].map((method) => `${method}: ${total('giftguard_sendoso_requests_total', { method })}`);
+    expect(total('giftguard_sendoso_requests_total'), `${counted}\nsandbox: ${byCall(snapshot.requests).join(', ')}\nmetrics: ${byStatus.join(', ')}`).toBe(snapshot.requests.length);
     // Each instance did some of the sending: the budget was shared, not one instance's.
     expect(snapshot.scraped.filter((t) => metricSum(t, 'giftguard_guard_decisions_total') > 0), counted).toHaveLength(3);
   }, 90_000);
