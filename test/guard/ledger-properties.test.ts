@@ -1,18 +1,23 @@
 /**
- * Property (fast-check): for any interleaving of spend requests from concurrent callers — with
- * sends that succeed, are refused, or end in an unknown outcome that did or did not happen — the
- * captured + held total never exceeds any cap, the running totals always equal the raw holds and
- * captures, and after reconciliation every send that happened upstream is exactly one SENT intent.
+ * Property (fast-check), on SQLite and on PostgreSQL: for any interleaving of spend requests from
+ * concurrent callers — with sends that succeed, are refused, or end in an unknown outcome that did
+ * or did not happen — the captured + held total never exceeds any cap, no key has two live
+ * intents, the running totals always equal the raw holds and captures, and after reconciliation
+ * every send that happened upstream is exactly one SENT intent.
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GiftingError, ManualClock, cents } from '../../src/domain/index.js';
 import type { SendHistory, SentRecord, SpendRequest } from '../../src/domain/index.js';
-import { Guard, SqliteLedger, windowAt } from '../../src/guard/index.js';
+import { Guard, PgLedger, SqliteLedger, windowAt } from '../../src/guard/index.js';
+import type { Ledger } from '../../src/guard/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { openDatabase } from '../../src/storage/index.js';
-import type { SqliteDatabase } from '../../src/storage/index.js';
 import { fixedCampaigns, policyFrom, webinar } from '../support/guard.js';
+import { expectOneLiveIntentPerKey, expectTotalsEqualRawRows, rowsOf } from '../support/ledger-stores.js';
+import type { LedgerStore } from '../support/ledger-stores.js';
+import { STORE_KINDS, freshPostgres } from '../support/postgres.js';
+import type { StoreKind } from '../support/postgres.js';
 
 const amazon = { ...webinar, id: 8938, name: 'Amazon eGift 10', egiftMin: cents(1000), egiftMax: cents(1000) };
 const POLICY = policyFrom(`
@@ -37,42 +42,55 @@ const op = fc.record({
   fate: fc.constantFrom<Fate>('sent', 'sent', 'refused', 'unknown_committed', 'unknown_lost'),
 });
 
-function checkInvariants(db: SqliteDatabase, now: number) {
-  // Running totals equal what the raw rows say.
-  const raw = new Map<string, { held: number; captured: number }>();
-  const holds = db.prepare('SELECT h.intent_id, h.amount_cents, h.scopes, h.status, c.amount_cents AS captured FROM holds h LEFT JOIN captures c ON c.intent_id = h.intent_id').all() as any[];
-  for (const h of holds) {
-    for (const [scope, start] of JSON.parse(h.scopes) as [string, number][]) {
-      const key = `${scope}|${start}`;
-      const entry = raw.get(key) ?? { held: 0, captured: 0 };
-      if (h.status === 'active') entry.held += h.amount_cents;
-      if (h.status === 'captured') entry.captured += h.captured;
-      raw.set(key, entry);
-    }
-  }
-  const totals = db.prepare('SELECT scope, window_start, held_cents, captured_cents FROM spend_totals').all() as any[];
-  for (const t of totals) {
-    const expected = raw.get(`${t.scope}|${t.window_start}`) ?? { held: 0, captured: 0 };
-    expect({ scope: t.scope, held: t.held_cents, captured: t.captured_cents }).toEqual({ scope: t.scope, ...expected });
-  }
+async function checkInvariants(rows: LedgerStore['rows'], now: number) {
+  await expectTotalsEqualRawRows(rows);
+  await expectOneLiveIntentPerKey(rows);
   // Never over a cap.
+  const totals = await rows<{ scope: string; window_start: number; held_cents: number; captured_cents: number }>('SELECT scope, window_start, held_cents, captured_cents FROM spend_totals');
   for (const [group, caps] of Object.entries(CAPS)) {
     for (const [unit, cap] of Object.entries(caps)) {
       const start = windowAt(now, unit as 'day' | 'month', 'UTC').start;
-      const row = totals.find((t) => t.scope === `group:${group}:${unit}` && t.window_start === start);
-      expect((row?.held_cents ?? 0) + (row?.captured_cents ?? 0)).toBeLessThanOrEqual(cap);
+      const row = totals.find((t) => t.scope === `group:${group}:${unit}` && Number(t.window_start) === start);
+      expect(Number(row?.held_cents ?? 0) + Number(row?.captured_cents ?? 0)).toBeLessThanOrEqual(cap);
     }
   }
   const global = totals.find((t) => t.scope === 'global:day');
-  expect((global?.held_cents ?? 0) + (global?.captured_cents ?? 0)).toBeLessThanOrEqual(15_000);
+  expect(Number(global?.held_cents ?? 0) + Number(global?.captured_cents ?? 0)).toBeLessThanOrEqual(15_000);
 }
 
-describe('ledger under concurrent callers', () => {
+/**
+ * A fresh, empty ledger per run. SQLite: a new in-memory database. PostgreSQL: one schema for the
+ * whole property, emptied between runs (a schema per run would spend the time on migrations).
+ */
+function ledgers(kind: StoreKind) {
+  let pg: Awaited<ReturnType<typeof freshPostgres>> | undefined;
+  return {
+    async setup() {
+      if (kind === 'postgres') pg = await freshPostgres('ledger_props');
+    },
+    async teardown() {
+      await pg?.close();
+    },
+    async fresh(): Promise<{ ledger: Ledger; rows: LedgerStore['rows'] }> {
+      if (!pg) {
+        const db = openDatabase(':memory:');
+        return { ledger: new SqliteLedger(db), rows: rowsOf(db) };
+      }
+      await pg.db.query('TRUNCATE intents, holds, captures, spend_totals, approvals, guard_audit, guard_audit_recipients, observed_sends, send_deliveries');
+      return { ledger: new PgLedger(pg.db), rows: rowsOf(pg.db) };
+    },
+  };
+}
+
+describe.each(STORE_KINDS)('ledger under concurrent callers on %s', (kind) => {
+  const store = ledgers(kind);
+  beforeAll(() => store.setup());
+  afterAll(() => store.teardown());
+
   it('never exceeds a cap, keeps totals exact, and reconciles to exactly the upstream sends', async () => {
     await fc.assert(
       fc.asyncProperty(fc.scheduler(), fc.array(op, { minLength: 1, maxLength: 25 }), async (s, ops) => {
-        const db = openDatabase(':memory:');
-        const ledger = new SqliteLedger(db);
+        const { ledger, rows } = await store.fresh();
         const clock = new ManualClock(Date.UTC(2026, 10, 26, 12));
         const upstream: SentRecord[] = [];
         let nextId = 1;
@@ -107,16 +125,17 @@ describe('ledger under concurrent callers', () => {
           return guard.submit(request, dispatch).catch(() => undefined);
         });
         await s.waitFor(Promise.all(tasks));
-        checkInvariants(db, clock.now());
+        await checkInvariants(rows, clock.now());
 
         const history: SendHistory = { newestFirst: async function* () { yield* [...upstream].reverse(); } };
         await guard.reconcile(history);
-        checkInvariants(db, clock.now());
-        const intents = db.prepare('SELECT status, sendoso_send_id FROM intents').all() as { status: string; sendoso_send_id: number | null }[];
+        await checkInvariants(rows, clock.now());
+        const intents = await rows<{ status: string }>('SELECT status FROM intents');
         expect(intents.filter((i) => i.status === 'UNKNOWN' || i.status === 'DISPATCHING' || i.status === 'PENDING')).toEqual([]);
         expect(intents.filter((i) => i.status === 'SENT')).toHaveLength(upstream.length);
       }),
-      { numRuns: 300 },
+      // PostgreSQL's runs cost real round trips: fewer of them, each as hard.
+      { numRuns: kind === 'sqlite' ? 300 : 60 },
     );
-  });
+  }, 300_000);
 });
