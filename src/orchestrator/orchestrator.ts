@@ -403,8 +403,14 @@ export class Orchestrator {
     const definition: WorkflowDefinition<W> = WORKFLOWS[workflow];
     /** Set once another instance holds the run: this process sends and writes nothing more for it. */
     let lost = false;
-    // Asked before every send: the status column alone, not the run's snapshot.
-    const isCancelled = async () => (await store.status(run.id)) === 'cancelled';
+    // Asked before every send: the status and owner columns alone, not the run's snapshot. A run
+    // another instance holds now (this process stalled past its lease) is given up before it
+    // sends again; a send already in flight is kept single by its idempotency key in the ledger.
+    const isCancelled = async () => {
+      const holder = await store.holder(run.id);
+      if (holder && holder.owner !== owner) entry.lose();
+      return lost || holder?.status === 'cancelled';
+    };
     const guard = this.options.guard;
     const actor = definition.actor(
       {
@@ -417,7 +423,7 @@ export class Orchestrator {
         cancelled: async () => {
           if (lost) return true;
           const cancelled = await isCancelled();
-          if (cancelled) queueMicrotask(() => actor.send({ type: 'run.cancel' }));
+          if (cancelled && !lost) queueMicrotask(() => actor.send({ type: 'run.cancel' }));
           return cancelled;
         },
         onProgress: listeners.onProgress,
@@ -483,7 +489,7 @@ export class Orchestrator {
         await end(true);
       },
       lose: () => {
-        if (lost) return;
+        if (lost || isFinished) return;
         lost = true;
         this.log.warn({ runId: run.id }, 'another instance took this run over (its lease ran out here); this process stops driving it');
         actor.stop();

@@ -4,14 +4,14 @@
  * - claim, renew, release and the fenced save are conditional UPDATEs. Under READ COMMITTED an
  *   UPDATE that waited for another's row lock re-checks its WHERE against the row as that one
  *   committed it, so of two instances claiming a run at once exactly one matches.
- * - event numbers come from `runs.event_seq`, incremented by the same statement that inserts the
- *   event (a CTE): the row lock orders concurrent writers, so a run's events never share a number.
- *   GREATEST with the highest stored seq keeps the counter right for events copied from SQLite.
+ * - an event is numbered MAX(seq) + 1 in a transaction that first locks the run's row (FOR NO KEY
+ *   UPDATE, which item inserts' foreign-key checks do not wait for): writers of one run's events
+ *   take turns, and each reads the numbers the one before it committed, so none is used twice.
  * - settleItems is one UPDATE … FROM unnest(…) whose WHERE requires a still-open status: a row
  *   locked by a concurrent settle is re-checked after it commits and then left alone.
  * - item counts are kept by a trigger function (schema/postgres/runs.ts), as SQLite's triggers do.
  */
-import type { PgQueryable } from '../storage/index.js';
+import type { PgDatabase } from '../storage/index.js';
 import { LISTING, cancelInStore, countsOf, newRunId, toEvent, toHolder, toItem, toListing, toRun } from './run-store.js';
 import type { ItemSettlement, ItemStatus, NewRunItem, RunEvent, RunHolder, RunItem, RunLease, RunListing, RunPageQuery, RunRecord, RunStatus, RunStore, RunUpdate } from './run-store.js';
 
@@ -19,7 +19,7 @@ type Row = Record<string, unknown>;
 
 /** Runs, their events, items and leases in the shared PostgreSQL database. */
 export class PgRunStore implements RunStore {
-  constructor(private readonly db: PgQueryable) {}
+  constructor(private readonly db: PgDatabase) {}
 
   async create(workflow: string, machineVersion: number, input: unknown, now: number, lease: RunLease): Promise<RunRecord> {
     const { rows } = await this.db.query<Row>(
@@ -103,14 +103,13 @@ export class PgRunStore implements RunStore {
   }
 
   async event(id: string, type: string, data: unknown, now: number): Promise<void> {
-    await this.db.query(
-      `WITH next AS (
-         UPDATE runs SET event_seq = GREATEST(event_seq, (SELECT COALESCE(MAX(seq), 0) FROM run_events WHERE run_id = $1)) + 1
-         WHERE id = $1 RETURNING event_seq
-       )
-       INSERT INTO run_events (run_id, seq, at, type, data) SELECT $1, event_seq, $2, $3, $4 FROM next`,
-      [id, now, type, data === undefined ? null : JSON.stringify(data)],
-    );
+    await this.db.transaction(async (tx) => {
+      await tx.query('SELECT 1 FROM runs WHERE id = $1 FOR NO KEY UPDATE', [id]);
+      await tx.query(
+        'INSERT INTO run_events (run_id, seq, at, type, data) SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4 FROM run_events WHERE run_id = $1',
+        [id, now, type, data === undefined ? null : JSON.stringify(data)],
+      );
+    });
   }
 
   async events(id: string): Promise<RunEvent[]> {
@@ -148,8 +147,9 @@ export class PgRunStore implements RunStore {
     return rows.map(toItem);
   }
 
-  async status(id: string): Promise<RunStatus | undefined> {
-    return (await this.db.query<{ status: RunStatus }>('SELECT status FROM runs WHERE id = $1', [id])).rows[0]?.status;
+  async holder(id: string): Promise<RunHolder | undefined> {
+    const row = (await this.db.query<Row>('SELECT id, status, owner, lease_until FROM runs WHERE id = $1', [id])).rows[0];
+    return row ? toHolder(row) : undefined;
   }
 
   async setItem(id: string, idx: number, status: ItemStatus, detail: string | null, ref: string | null = null): Promise<void> {

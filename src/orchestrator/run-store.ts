@@ -167,8 +167,8 @@ export interface RunStore {
    * rows page by page, so its memory does not grow with the file.
    */
   itemsPage(id: string, statuses: readonly ItemStatus[], afterIdx: number, limit: number): Promise<RunItem[]>;
-  /** A run's status alone: cheap enough to ask before every send. */
-  status(id: string): Promise<RunStatus | undefined>;
+  /** A run's status and who holds it, alone: cheap enough to ask before every send. */
+  holder(id: string): Promise<RunHolder | undefined>;
   /** Records a row's new state; `ref` (the intent or approval carrying it) is kept once known. */
   setItem(id: string, idx: number, status: ItemStatus, detail: string | null, ref?: string | null): Promise<void>;
   /** Items per status, from the counts the store keeps (never a scan of the items). */

@@ -46,7 +46,7 @@ export class SqliteRunStore implements RunStore {
       itemsPageOne: db.prepare<[string, string, number, number], Record<string, unknown>>(
         'SELECT * FROM run_items INDEXED BY run_items_status WHERE run_id = ? AND status = ? AND idx > ? ORDER BY idx LIMIT ?',
       ),
-      status: db.prepare<[string], { status: RunStatus }>('SELECT status FROM runs WHERE id = ?'),
+      holder: db.prepare<[string], Record<string, unknown>>('SELECT id, status, owner, lease_until FROM runs WHERE id = ?'),
       itemsByStatus: db.prepare<[string, string], Record<string, unknown>>('SELECT * FROM run_items WHERE run_id = ? AND status = ? ORDER BY idx'),
       itemCount: db.prepare<[string], { n: number }>('SELECT COALESCE(SUM(n), 0) AS n FROM run_item_counts WHERE run_id = ?'),
       setItem: db.prepare('UPDATE run_items SET status = ?, detail = ?, ref = COALESCE(?, ref) WHERE run_id = ? AND idx = ?'),
@@ -157,8 +157,9 @@ export class SqliteRunStore implements RunStore {
     return this.s.itemsPage.all(id, afterIdx, JSON.stringify(statuses), limit).map(toItem);
   }
 
-  async status(id: string): Promise<RunStatus | undefined> {
-    return this.s.status.get(id)?.status;
+  async holder(id: string): Promise<RunHolder | undefined> {
+    const row = this.s.holder.get(id);
+    return row ? toHolder(row) : undefined;
   }
 
   async setItem(id: string, idx: number, status: ItemStatus, detail: string | null, ref: string | null = null): Promise<void> {

@@ -1,7 +1,7 @@
 /**
  * @module Runs on PostgreSQL (orchestrator/pg-run-store.ts): SQLite's runs tables as of its
  * version 5, translated — BIGINT for epoch ms and counts, the item counts kept by a trigger
- * function — and `event_seq`, the counter that numbers a run's events under the run's row lock.
+ * function; no owner_pid, which means nothing across hosts.
  */
 import type { StoreSchema } from '../migration.js';
 
@@ -24,7 +24,6 @@ export const runsSchema: StoreSchema = {
         summary TEXT,
         owner TEXT,
         lease_until BIGINT,
-        event_seq BIGINT NOT NULL DEFAULT 0,
         created_at BIGINT NOT NULL,
         updated_at BIGINT NOT NULL
       );
