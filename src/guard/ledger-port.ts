@@ -1,6 +1,8 @@
 /**
- * @module The ledger port: budget holds, captures, send intents and approvals, behind an async
- * interface so a PostgreSQL ledger can replace the SQLite one without touching the guard.
+ * @module The ledger port: budget holds, captures, send intents and approvals, as the guard and
+ * the triggers see them. One implementation, `Ledger` (ledger.ts), holds the budget logic over a
+ * store's primitives (ledger-storage.ts, which also states the concurrency contract: never over a
+ * cap, one live intent per key, totals equal to the raw rows); SQLite and PostgreSQL are stores.
  *
  * Intent lifecycle: PENDING (hold taken) → DISPATCHING (claimed by exactly one worker) → SENT
  * (hold captured) | FAILED (hold released) | UNKNOWN (hold kept until reconciled). A PENDING intent

@@ -1,5 +1,5 @@
 /**
- * @module The guard's ledger (guard/sqlite-ledger.ts): intents with their holds and captures, the
+ * @module The guard's ledger (guard/ledger.ts, stored by guard/sqlite-ledger.ts): intents with their holds and captures, the
  * running totals every decision reads, approvals, the guard's decision audit, sends observed
  * outside giftguard, and what happened to each send after it went out.
  */
