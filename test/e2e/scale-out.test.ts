@@ -27,7 +27,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgDatabase } from '../../src/storage/index.js';
 import { PgScheduleStateStore } from '../../src/triggers/index.js';
-import { cli, tempHome } from '../support/cli.js';
+import { cli } from '../support/cli.js';
 import { dropSchema, schemaUrl, uniqueSchemaName } from '../support/postgres.js';
 import { freePort, spawnGiftguard, waitUntil } from '../support/processes.js';
 import type { GiftguardProcess } from '../support/processes.js';
@@ -126,6 +126,8 @@ let files: string;
 let instances: Instance[] = [];
 /** Settings every giftguard process of this deployment gets (the CLI too), beside its own home and port. */
 let shared: Record<string, string>;
+/** The operator's machine: a data directory of its own, like every instance's. */
+let operatorHome: string;
 /** Every process started, for afterAll and for failure messages (the killed one included). */
 const started: GiftguardProcess[] = [];
 
@@ -146,7 +148,7 @@ const sandboxRequests = async () => (await control<{ requests: SandboxRequest[] 
 
 /** Runs the CLI in-process as an operator would, against the shared database, from a home of its own. */
 async function operator(...args: string[]): Promise<string> {
-  const result = await cli({ ...shared, GIFTGUARD_HOME: tempHome() }, ...args);
+  const result = await cli({ ...shared, GIFTGUARD_HOME: operatorHome }, ...args);
   if (result.code !== 0) throw new Error(`giftguard ${args.join(' ')} exited ${result.code}: ${result.out}\n${result.err}`);
   return result.out;
 }
@@ -218,6 +220,7 @@ beforeAll(async () => {
   // The connection every instance sends through: a Marketing user's token pair, as OAuth would give it.
   const tokens = await control<{ access_token: string; refresh_token: string }>('POST', '/tokens', { userId: MARKETING_USER });
 
+  operatorHome = tempDir('operator-home');
   proxy = await startRoundRobinProxy();
   schema = uniqueSchemaName('scaleout');
   databaseUrl = schemaUrl(schema);
@@ -284,6 +287,9 @@ describe('three instances, one PostgreSQL, one Redis, one Sendoso account', () =
     await client.close();
 
     const sentByResults = results.filter((r) => r.sent);
+    // Every other caller was told why: the campaign's budget was spent (not a rate limit, not an error).
+    const refusals = results.filter((r) => !r.sent);
+    expect(refusals.filter((r) => !r.text.includes(`left for ${CAPPED.name}`)).map((r) => r.text), tails()).toEqual([]);
     const sends = await sandboxSends(CAPPED.id);
     const maxSends = CAPPED.capCents / CAPPED.priceCents;
     const summary = `sent per tool results: ${sentByResults.length}; in the sandbox: ${sends.length}; a refusal: ${results.find((r) => !r.sent)?.text}\n${tails()}`;
