@@ -43,7 +43,7 @@ export class PgWebhookMessages implements WebhookMessages {
     await this.db.query('UPDATE sendoso_webhook_messages SET applied_at = $1, attempts = attempts + 1, claimed_until = NULL WHERE svix_id = $2', [now, svixId]);
   }
 
-  async markTried(svixId: string): Promise<void> {
-    await this.db.query('UPDATE sendoso_webhook_messages SET attempts = attempts + 1, claimed_until = NULL WHERE svix_id = $1', [svixId]);
+  async markTried(svixId: string, retryAt: number): Promise<void> {
+    await this.db.query('UPDATE sendoso_webhook_messages SET attempts = attempts + 1, claimed_until = $1 WHERE svix_id = $2', [retryAt, svixId]);
   }
 }

@@ -19,6 +19,13 @@ export const SENDOSO_WEBHOOK_PATH = '/webhooks/sendoso';
 const MAX_BODY_BYTES = 256 * 1024;
 /** A message Sendoso does not list after this many tries is given up on (the history sync still sees the send). */
 const MAX_ATTEMPTS = 20;
+/** A message not applied yet is tried again after this long (serve drains every 30 s too). */
+const RETRY_AFTER_MS = 30_000;
+/**
+ * Messages taken at a time: a batch is applied well within the hold (HOLD_MS) even with Sendoso
+ * pausing us, so no message's hold lapses while its drainer still means to apply it.
+ */
+const BATCH = 20;
 
 /** Sendoso's payload: the same for every event (docs: webhooks/introduction). */
 const payloadSchema = z.object({ send_gid: z.string().min(1), status_changed_at: z.string().nullable().optional() }).loose();
@@ -77,21 +84,24 @@ export function createSendosoWebhooks(options: SendosoWebhooksOptions): SendosoW
 
   async function drainOnce(): Promise<number> {
     let applied = 0;
-    // Taken, not just read: a message another drainer holds is not applied here too.
-    for (const message of await messages.take(options.clock.now())) {
-      try {
-        const deliveries = await options.apply(message.sendGid);
-        if (deliveries.length === 0 && message.attempts + 1 < MAX_ATTEMPTS && options.clock.now() - message.receivedAt < 86_400_000) {
-          // Sendoso may not list the send's new status yet: try again on the next pass.
-          await messages.markTried(message.svixId);
-          continue;
+    // Taken, not just read: a message another drainer holds is not applied here too. Batch after
+    // batch until none is free; one tried is held until it is due again, so it ends the pass.
+    for (let batch = await messages.take(options.clock.now(), BATCH); batch.length > 0 && !closed; batch = await messages.take(options.clock.now(), BATCH)) {
+      for (const message of batch) {
+        try {
+          const deliveries = await options.apply(message.sendGid);
+          if (deliveries.length === 0 && message.attempts + 1 < MAX_ATTEMPTS && options.clock.now() - message.receivedAt < 86_400_000) {
+            // Sendoso may not list the send's new status yet: try again on a later pass.
+            await messages.markTried(message.svixId, options.clock.now() + RETRY_AFTER_MS);
+            continue;
+          }
+          await messages.markApplied(message.svixId, options.clock.now());
+          applied += 1;
+          if (deliveries.length > 0) await options.onDeliveries(deliveries);
+        } catch (error) {
+          await messages.markTried(message.svixId, options.clock.now() + RETRY_AFTER_MS);
+          log.warn({ svixId: message.svixId, err: error }, 'could not apply a Sendoso webhook yet; will try again');
         }
-        await messages.markApplied(message.svixId, options.clock.now());
-        applied += 1;
-        if (deliveries.length > 0) await options.onDeliveries(deliveries);
-      } catch (error) {
-        await messages.markTried(message.svixId);
-        log.warn({ svixId: message.svixId, err: error }, 'could not apply a Sendoso webhook yet; will try again');
       }
     }
     return applied;

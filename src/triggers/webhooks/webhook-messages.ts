@@ -5,9 +5,10 @@
  * applied on the next pass. The port (`WebhookMessages`) and its SQLite implementation;
  * PostgreSQL's is pg-webhook-messages.ts.
  *
- * Draining takes messages: each taken message is held by its drainer until it is marked applied
- * or tried, or until HOLD_MS pass (the drainer died), so two drainers — processes or instances
- * behind one load balancer, each draining on its timer — never apply one message both.
+ * Draining takes messages a few at a time: each taken message is held by its drainer until it is
+ * marked applied (never taken again) or tried (held until it is due again), or until HOLD_MS pass
+ * (the drainer died), so two drainers — processes or instances behind one load balancer, each
+ * draining on its timer — never apply one message both.
  */
 import type { SqliteDatabase } from '../../storage/index.js';
 
@@ -33,8 +34,8 @@ export interface WebhookMessages {
   take(now: number, limit?: number): Promise<WebhookMessage[]>;
   /** The message was applied: it is never taken again. */
   markApplied(svixId: string, now: number): Promise<void>;
-  /** The message could not be applied yet: counted, and free for the next pass. */
-  markTried(svixId: string): Promise<void>;
+  /** The message could not be applied yet: counted, and held until `retryAt` (the next pass, on any instance). */
+  markTried(svixId: string, retryAt: number): Promise<void>;
 }
 
 interface MessageRow {
@@ -64,7 +65,7 @@ export class SqliteWebhookMessages implements WebhookMessages {
          RETURNING svix_id, send_gid, received_at, attempts`,
       ),
       applied: db.prepare('UPDATE sendoso_webhook_messages SET applied_at = ?, attempts = attempts + 1, claimed_until = NULL WHERE svix_id = ?'),
-      tried: db.prepare('UPDATE sendoso_webhook_messages SET attempts = attempts + 1, claimed_until = NULL WHERE svix_id = ?'),
+      tried: db.prepare('UPDATE sendoso_webhook_messages SET attempts = attempts + 1, claimed_until = ? WHERE svix_id = ?'),
     };
   }
 
@@ -81,7 +82,7 @@ export class SqliteWebhookMessages implements WebhookMessages {
     this.s.applied.run(now, svixId);
   }
 
-  async markTried(svixId: string): Promise<void> {
-    this.s.tried.run(svixId);
+  async markTried(svixId: string, retryAt: number): Promise<void> {
+    this.s.tried.run(retryAt, svixId);
   }
 }

@@ -2,8 +2,8 @@
  * Received Sendoso webhook messages (the WebhookMessages port), the same assertions on SQLite and
  * on PostgreSQL: a message is recorded once by svix-id (a retry is told apart from a replay);
  * draining takes messages oldest first and holds them, so a taken message is not taken again
- * until it is marked tried (free for the next pass) or its hold lapses (its drainer died), and an
- * applied one never. Across instances on one database: two drainers (createSendosoWebhooks, as
+ * until it is due again after a try, or its hold lapses (its drainer died), and an applied one
+ * never; a drain pass goes through a backlog larger than one batch, and ends at messages tried. Across instances on one database: two drainers (createSendosoWebhooks, as
  * serve runs them) draining at once apply each message once.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -43,13 +43,14 @@ describe.each(STORE_KINDS)('webhook messages on %s', (kind) => {
     expect(await instance().take(T0 + 10_000)).toEqual([]);
   });
 
-  it('a message tried is free for the next pass (its attempt counted); one applied is never taken again', async () => {
+  it('a message tried is taken again once it is due (its attempt counted); one applied is never taken again', async () => {
     await messages.receive('msg_1', '1700000000', 'gid_1', null, T0);
     await messages.receive('msg_2', '1700000000', 'gid_2', null, T0 + 1);
     await messages.take(T0);
-    await messages.markTried('msg_1');
+    await messages.markTried('msg_1', T0 + 30_000);
     await messages.markApplied('msg_2', T0 + 5);
-    expect(await messages.take(T0 + 10)).toEqual([{ svixId: 'msg_1', sendGid: 'gid_1', receivedAt: T0, attempts: 1 }]);
+    expect(await instance().take(T0 + 29_999)).toEqual([]);
+    expect(await instance().take(T0 + 30_000)).toEqual([{ svixId: 'msg_1', sendGid: 'gid_1', receivedAt: T0, attempts: 1 }]);
     await messages.markApplied('msg_1', T0 + 20);
     expect(await messages.take(T0 + 10 * HOLD_MS)).toEqual([]);
   });
@@ -59,6 +60,33 @@ describe.each(STORE_KINDS)('webhook messages on %s', (kind) => {
     expect(await messages.take(T0)).toHaveLength(1);
     expect(await instance().take(T0 + HOLD_MS - 1)).toEqual([]);
     expect((await instance().take(T0 + HOLD_MS)).map((m) => m.svixId)).toEqual(['msg_1']);
+  });
+
+  it('one pass drains a backlog larger than a batch, and tries a message Sendoso does not list yet once per pass', async () => {
+    const clock = new ManualClock(T0);
+    for (let i = 0; i < 45; i++) await messages.receive(`msg_${i}`, '1700000000', `gid_${i}`, null, T0 + i);
+    const tries = new Map<string, number>();
+    const drainer = createSendosoWebhooks({
+      secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+      messages: instance(),
+      clock,
+      logger: silentLogger(),
+      apply: async (gid) => {
+        tries.set(gid, (tries.get(gid) ?? 0) + 1);
+        // gid_7 is not listed by Sendoso yet: nothing to apply.
+        return gid === 'gid_7' ? [] : [{ sendGid: gid } as never];
+      },
+      onDeliveries: () => undefined,
+    });
+    expect(await drainer.drain()).toBe(44);
+    expect(tries.size).toBe(45);
+    expect(tries.get('gid_7')).toBe(1);
+    expect(await drainer.drain()).toBe(0);
+    expect(tries.get('gid_7')).toBe(1);
+    clock.advance(30_000);
+    expect(await drainer.drain()).toBe(0);
+    expect(tries.get('gid_7')).toBe(2);
+    await drainer.close();
   });
 
   describe('across instances on one database', () => {
@@ -72,7 +100,8 @@ describe.each(STORE_KINDS)('webhook messages on %s', (kind) => {
 
     it('two serve instances draining the same messages at once apply each one once', async () => {
       const clock = new ManualClock(T0);
-      for (let i = 0; i < 30; i++) await messages.receive(`msg_${i}`, '1700000000', `gid_${i}`, null, T0 + i);
+      // More than one batch each, so the drainers interleave batch by batch.
+      for (let i = 0; i < 70; i++) await messages.receive(`msg_${i}`, '1700000000', `gid_${i}`, null, T0 + i);
       const applied: string[] = [];
       const drainer = () =>
         createSendosoWebhooks({
@@ -91,8 +120,8 @@ describe.each(STORE_KINDS)('webhook messages on %s', (kind) => {
       const [a, b] = [drainer(), drainer()];
       const counts = await Promise.all([a.drain(), b.drain(), a.drain(), b.drain()]);
       await Promise.all([a.close(), b.close()]);
-      expect([...applied].sort()).toEqual(Array.from({ length: 30 }, (_, i) => `gid_${i}`).sort());
-      expect(counts[0]! + counts[1]!).toBe(30);
+      expect([...applied].sort()).toEqual(Array.from({ length: 70 }, (_, i) => `gid_${i}`).sort());
+      expect(counts[0]! + counts[1]!).toBe(70);
       expect(await instance().take(T0 + 10 * HOLD_MS)).toEqual([]);
     });
   });
