@@ -15,7 +15,7 @@ import { ManualClock } from '../../src/domain/index.js';
 import type { SpendDispatcher, SpendRequest } from '../../src/domain/index.js';
 import { Guard, SqliteLedger, createApprovals, fixedPolicy } from '../../src/guard/index.js';
 import { silentLogger } from '../../src/log/index.js';
-import { RunStore } from '../../src/orchestrator/index.js';
+import { SqliteRunStore } from '../../src/orchestrator/index.js';
 import { openDatabase } from '../../src/storage/index.js';
 import type { SqliteDatabase } from '../../src/storage/index.js';
 import { ConsoleAccounts, CONTENT_SECURITY_POLICY, SqliteConsoleAccountStore, createConsole } from '../../src/triggers/console/index.js';
@@ -59,7 +59,7 @@ async function startConsole(publicUrl?: string): Promise<void> {
       approvals: createApprovals({ ledger, clock, guard }),
       ledger,
       policy: fixedPolicy(POLICY),
-      runs: new RunStore(db),
+      runs: new SqliteRunStore(db),
       balances: () => undefined,
       audit: (e) => ledger.recordGuardEvent({ at: clock.now(), event: e.event, outcome: e.outcome, caller: e.by, approvalId: e.approvalId, reasons: e.detail ? [e.detail] : undefined }),
       clock,

@@ -18,7 +18,7 @@ import type { Cents, SpendRequest } from '../../src/domain/index.js';
 import { LivePolicy, SqliteLedger, createApprovals } from '../../src/guard/index.js';
 import type { PolicySource } from '../../src/guard/index.js';
 import { silentLogger } from '../../src/log/index.js';
-import { RunStore } from '../../src/orchestrator/index.js';
+import { SqliteRunStore } from '../../src/orchestrator/index.js';
 import { openDatabase } from '../../src/storage/index.js';
 import { ConsoleAccounts, SqliteConsoleAccountStore } from '../../src/triggers/console/index.js';
 import type { App } from '../../src/triggers/index.js';
@@ -75,7 +75,7 @@ async function consoleOver(policy: PolicySource, clock: ManualClock): Promise<{ 
     approvals: createApprovals({ ledger, clock }),
     ledger,
     policy,
-    runs: new RunStore(db),
+    runs: new SqliteRunStore(db),
     balances: () => undefined,
     audit: async () => {},
     clock,

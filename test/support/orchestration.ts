@@ -10,7 +10,7 @@ import { Guard, SqliteLedger, loadPolicy } from '../../src/guard/index.js';
 import type { Policy } from '../../src/guard/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { Orchestrator, SqliteRunStore, inProcessToolClient, localGuardView } from '../../src/orchestrator/index.js';
-import type { RunStore, ToolClient } from '../../src/orchestrator/index.js';
+import type { OrchestratorOptions, RunStore, ToolClient } from '../../src/orchestrator/index.js';
 import { sendosoCampaignDirectory, sendosoDispatcher, sendosoSendHistory, sendosoSenderGroups } from '../../src/sendoso/index.js';
 import { openDatabase } from '../../src/storage/index.js';
 import type { SqliteDatabase } from '../../src/storage/index.js';
@@ -26,17 +26,30 @@ export interface Orchestration extends SandboxWithClient {
   readonly runs: RunStore;
   readonly tools: ToolClient;
   readonly orchestrator: Orchestrator;
+  /** Another instance's orchestrator on the same runs, tools and guard (its own owner id). */
+  instance(options?: Partial<OrchestratorOptions>): Orchestrator;
 }
 
 export async function startOrchestration(
-  options: { policy?: Policy; dbPath?: string; requestsPerSecond?: number; sandboxRateLimit?: number; settleMs?: number; batchConcurrency?: number } = {},
+  options: {
+    policy?: Policy;
+    dbPath?: string;
+    requestsPerSecond?: number;
+    sandboxRateLimit?: number;
+    settleMs?: number;
+    batchConcurrency?: number;
+    /** The runs' store (default: SQLite in the ledger's file). */
+    runs?: RunStore;
+    /** Options of the first orchestrator (its lease timings, its run store as it sees it). */
+    orchestrator?: Partial<OrchestratorOptions>;
+  } = {},
 ): Promise<Orchestration> {
   const env = await startSandboxWithClient({ rateLimit: options.sandboxRateLimit ?? 10_000, gatewayRate: options.requestsPerSecond ?? 1000 });
   const dbPath = options.dbPath ?? join(mkdtempSync(join(tmpdir(), 'giftguard-orch-')), 'giftguard.db');
   const db = openDatabase(dbPath);
   const ledger = new SqliteLedger(db);
   const logger = silentLogger();
-  const store = new SqliteRunStore(db);
+  const store = options.runs ?? new SqliteRunStore(db);
   let orchestrator: Orchestrator | undefined;
   const guard = new Guard({
     ledger,
@@ -52,15 +65,22 @@ export async function startOrchestration(
     senderGroups: sendosoSenderGroups(env.gatewayClient, env.clock),
   });
   const tools = await inProcessToolClient({ tools: allTools, runtime: { ...testRuntime(env, guard), viaFrom: 'giftguard' }, clock: env.clock, logger, version: 'test', runnerId: 'orchestrator' });
-  const runner = new Orchestrator({
-    store,
-    tools,
-    guard: localGuardView(guard, ledger, sendosoSendHistory(env.gatewayClient, env.clock), env.clock),
-    clock: env.clock,
-    logger,
-    pollMs: 1000,
-    ...(options.batchConcurrency !== undefined && { batchConcurrency: options.batchConcurrency }),
-  });
+  const instances: Orchestrator[] = [];
+  const instance = (more: Partial<OrchestratorOptions> = {}) => {
+    const made = new Orchestrator({
+      store,
+      tools,
+      guard: localGuardView(guard, ledger, sendosoSendHistory(env.gatewayClient, env.clock), env.clock),
+      clock: env.clock,
+      logger,
+      pollMs: 1000,
+      ...(options.batchConcurrency !== undefined && { batchConcurrency: options.batchConcurrency }),
+      ...more,
+    });
+    instances.push(made);
+    return made;
+  };
+  const runner = instance(options.orchestrator);
   orchestrator = runner;
   return {
     ...env,
@@ -71,8 +91,9 @@ export async function startOrchestration(
     runs: store,
     tools,
     orchestrator,
+    instance,
     close: async () => {
-      await orchestrator.stop();
+      for (const made of instances) await made.stop();
       await tools.close();
       db.close();
       await env.close();

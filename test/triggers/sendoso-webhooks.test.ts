@@ -28,9 +28,9 @@ afterEach(async () => {
 
 const sarah = { group: 'Enterprise Sales', campaign: 'Executive Whiskey Set', recipientName: 'Sarah Connor', recipientEmail: 'sarah@cyberdyne.example', expireAfterDays: 7 };
 
-async function eventually<T>(read: () => T, ok: (value: T) => boolean, what: string): Promise<T> {
+async function eventually<T>(read: () => T | Promise<T>, ok: (value: T) => boolean, what: string): Promise<T> {
   for (let i = 0; i < 500; i++) {
-    const value = read();
+    const value = await read();
     if (ok(value)) return value;
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -44,7 +44,7 @@ async function receiverOver(e: Orchestration, secret: string) {
     clock: e.clock,
     logger: silentLogger(),
     apply: (gid) => e.guard.applyDelivery(gid),
-    onDeliveries: (deliveries) => void e.orchestrator.recordDeliveries(deliveries),
+    onDeliveries: async (deliveries) => void (await e.orchestrator.recordDeliveries(deliveries)),
   });
   receiver = webhooks;
   server = await startHttpServer({ host: '127.0.0.1', port: 0, handlers: [(q, r) => webhooks.handle(q, r)], logger: silentLogger(), info: () => ({}) });
@@ -67,20 +67,20 @@ describe('Sendoso webhooks', () => {
     const secret = newWebhookSecret();
     e.sandbox.configureWebhooks({ url: await receiverOver(e, secret), secret });
 
-    const run = await e.orchestrator.start('abm', sarah).finished;
+    const run = await (await e.orchestrator.start('abm', sarah)).finished;
     expect(run.status).toBe('done');
     const send = e.sandbox.state.sends.find((s) => s.recipient.email === 'sarah@cyberdyne.example')!;
 
     await control(e.sandbox, 'POST', `/sends/${send.id}/confirm-address`, {});
-    const confirmed = await eventually(() => e.runs.get(run.id)!.summary!, (s) => s.includes('Address confirmed on'), 'address confirmed');
+    const confirmed = await eventually(async () => (await e.runs.get(run.id))!.summary!, (s) => s.includes('Address confirmed on'), 'address confirmed');
     expect(confirmed).toMatch(/Address confirmed on \d{4}-\d{2}-\d{2}\./);
     expect(confirmed).not.toContain('Delivered');
 
     // Five days pass in the sandbox: its lifecycle steps fire on their own and each is a webhook.
     e.clock.advance(5 * 86_400_000);
-    const delivered = await eventually(() => e.runs.get(run.id)!.summary!, (s) => s.includes('Delivered on'), 'delivered');
+    const delivered = await eventually(async () => (await e.runs.get(run.id))!.summary!, (s) => s.includes('Delivered on'), 'delivered');
     expect(delivered).toMatch(/Shipped on .* Delivered on/);
-    const events = e.runs.events(run.id).filter((x) => x.type === 'delivery').map((x) => (x.data as { milestone: string }).milestone);
+    const events = (await e.runs.events(run.id)).filter((x) => x.type === 'delivery').map((x) => (x.data as { milestone: string }).milestone);
     expect(events).toEqual(['address confirmed', 'shipped', 'delivered']);
     // Every delivery was signed and answered 2xx at the first attempt.
     expect(e.sandbox.webhookDeliveries().every((d) => d.delivered && d.attempts.length === 1)).toBe(true);
@@ -91,7 +91,7 @@ describe('Sendoso webhooks', () => {
     const e = env;
     const secret = newWebhookSecret();
     const url = await receiverOver(e, secret);
-    const run = await e.orchestrator.start('abm', sarah).finished;
+    const run = await (await e.orchestrator.start('abm', sarah)).finished;
     const send = e.sandbox.state.sends.find((s) => s.recipient.email === 'sarah@cyberdyne.example')!;
     await control(e.sandbox, 'POST', `/sends/${send.id}/confirm-address`, {});
     const body = JSON.stringify({ send_gid: send.sendGid, status_changed_at: new Date().toISOString() });
@@ -103,12 +103,12 @@ describe('Sendoso webhooks', () => {
     const tampered = await post(signed(secret, 'msg_tampered', body), body.replace(send.sendGid, 'Z2lkOi8vc2VuZG9zby9TZW5kLzE='));
     expect([forged.status, unsigned.status, stale.status, tampered.status]).toEqual([401, 401, 401, 401]);
     await new Promise((r) => setTimeout(r, 50));
-    expect(e.runs.events(run.id).filter((x) => x.type === 'delivery')).toEqual([]);
+    expect((await e.runs.events(run.id)).filter((x) => x.type === 'delivery')).toEqual([]);
 
     // The genuine message is applied once; the very same delivery sent again is a replay.
     const genuine = signed(secret, 'msg_genuine', body);
     expect((await post(genuine)).status).toBe(200);
-    await eventually(() => e.runs.events(run.id).filter((x) => x.type === 'delivery').length, (n) => n === 1, 'the genuine message applied');
+    await eventually(async () => (await e.runs.events(run.id)).filter((x) => x.type === 'delivery').length, (n) => n === 1, 'the genuine message applied');
     const replay = await post(genuine);
     expect(replay.status).toBe(401);
     // Svix's own retry of that message (a new attempt, a new timestamp) is acknowledged, not applied again.
@@ -116,6 +116,6 @@ describe('Sendoso webhooks', () => {
     expect(retry.status).toBe(200);
     expect(await retry.json()).toEqual({ received: true, duplicate: true });
     await new Promise((r) => setTimeout(r, 50));
-    expect(e.runs.events(run.id).filter((x) => x.type === 'delivery')).toHaveLength(1);
+    expect((await e.runs.events(run.id)).filter((x) => x.type === 'delivery')).toHaveLength(1);
   });
 });

@@ -16,7 +16,8 @@ const auditRun = (members: number): RunRecord => ({
   snapshot: null,
   output: { status: 'done', lines: Array.from({ length: members }, (_, i) => ({ name: `New Hire Number ${i}`, email: `hire${i}@acme.example`, gifted: i % 2 === 0, status: 'Delivered', trackingCode: 'f'.repeat(40), stuck: false })) },
   summary: `New Hires: ${Math.ceil(members / 2)} of ${members} members got Welcome Swag Box.`,
-  ownerPid: null,
+  owner: null,
+  leaseUntil: null,
   createdAt: 0,
   updatedAt: 0,
 });
