@@ -141,7 +141,7 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
           await ack({ response_type: 'ephemeral', text: `You are not allowed to start sends for ${esc(parsed.group)} from Slack (the spend policy lists who may). Nothing was sent.` });
           return;
         }
-        const handle = options.orchestrator.start(
+        const handle = await options.orchestrator.start(
           'abm',
           { group: parsed.group, campaign: parsed.campaign, recipientName: parsed.name, recipientEmail: parsed.email, ...(parsed.message && { message: parsed.message }), expireAfterDays: 7 },
           {},
@@ -153,7 +153,7 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
         return;
       }
       case 'audit': {
-        const handle = options.orchestrator.start('audit', auditInput({ group: parsed.group, campaign: parsed.campaign, sinceDays: parsed.sinceDays }, options.clock.now()));
+        const handle = await options.orchestrator.start('audit', auditInput({ group: parsed.group, campaign: parsed.campaign, sinceDays: parsed.sinceDays }, options.clock.now()));
         await ack({ response_type: 'ephemeral', text: `Auditing ${esc(parsed.group)} for ${esc(parsed.campaign)} (run \`${handle.id}\`)…` });
         inBackground(replyWithRun(handle, respond));
         return;
@@ -233,7 +233,7 @@ export function createSlackIntegration(options: SlackOptions): SlackIntegration 
     let posted = 0;
     for (const d of deliveries) {
       if (!d.runId || !d.milestone) continue;
-      const origin = options.orchestrator.origin(d.runId);
+      const origin = await options.orchestrator.origin(d.runId);
       if (origin?.via !== 'slack' || typeof origin.channel !== 'string') continue;
       const who = typeof origin.user === 'string' ? `<@${origin.user}> ` : '';
       const text = `${d.milestone.problem ? ':warning:' : ':package:'} ${who}${esc(d.touchName)} for ${esc(d.recipient)}: ${d.milestone.words} (run ${d.runId}${d.trackingCode ? `, tracking ${esc(d.trackingCode)}` : ''}).`;
