@@ -66,7 +66,7 @@ describe('the seed stories', () => {
     const answer = await run('Send the Executive Whiskey Set to Sarah Connor at Cyberdyne, check Enterprise Sales has the budget, use address collection');
     expect(answer.runIds).toHaveLength(1);
     expect(answer.answer).toMatch(/^Done\. Enterprise Sales had 5,000\.00 USD available .* started an address-collection send; Sarah Connor will get an email/);
-    expect(env!.runs.get(answer.runIds[0]!)).toMatchObject({ workflow: 'abm', status: 'done' });
+    expect(await env!.runs.get(answer.runIds[0]!)).toMatchObject({ workflow: 'abm', status: 'done' });
     expect(await giftguardSends()).toHaveLength(1);
     const stored = (await store.get(answer.conversationId))!;
     expect(stored).toMatchObject({ promptTokens: 400, completionTokens: 80, runIds: answer.runIds, answer: answer.answer });
@@ -89,7 +89,7 @@ describe('the seed stories', () => {
     ]);
     const answer = await run('check the New Hires Q3 group got their Welcome Swag Box');
     expect(answer.answer).toBe('New Hires Q3: 3 of 4 members got Welcome Swag Box; 1 missing (Tom Becker). Tom Becker has no Welcome Swag Box yet. Shall I start an address-collection send for them?');
-    expect(env!.runs.get(answer.runIds[0]!)).toMatchObject({ workflow: 'audit', status: 'done' });
+    expect(await env!.runs.get(answer.runIds[0]!)).toMatchObject({ workflow: 'audit', status: 'done' });
     expect(await giftguardSends()).toHaveLength(0);
   });
 });

@@ -103,7 +103,7 @@ describe('/gift abm', () => {
     expect(result.response_type).toBe('in_channel');
     expect(result.text).toMatch(/Sarah Connor will get an email/);
     expect(blockText(result)).toContain(`run \`${runId}\` · abm · done`);
-    expect(env!.runs.get(runId)).toMatchObject({ status: 'done' });
+    expect(await env!.runs.get(runId)).toMatchObject({ status: 'done' });
     const sends = await giftguardSends();
     expect(sends).toHaveLength(1);
     expect(sends[0]).toMatchObject({ kind: 'address_collection', recipient_email: 'sarah@cyberdyne.example', touch_name: 'Executive Whiskey Set' });
@@ -113,7 +113,7 @@ describe('/gift abm', () => {
     const slack = await start();
     const ack = await slack.command('abm group:"Enterprise Sales" campaign:"Executive Whiskey Set" to:"Sarah Connor <sarah@cyberdyne.example>"', 'U0STRANGER', 'abm');
     expect(ack.json()).toEqual({ response_type: 'ephemeral', text: 'You are not allowed to start sends for Enterprise Sales from Slack (the spend policy lists who may). Nothing was sent.' });
-    expect(env!.runs.list()).toHaveLength(0);
+    expect(await env!.runs.list()).toHaveLength(0);
     expect(await giftguardSends()).toHaveLength(0);
     expect(slack.lines.some((l) => l.msg === 'refused a Slack send request from an unlisted user' && l.user === 'U0STRANGER')).toBe(true);
   });
@@ -173,7 +173,7 @@ describe('/gift ask', () => {
     await slack.command('ask send the whiskey set to sarah@cyberdyne.example', 'U0STRANGER', 'ask');
     await vi.waitFor(() => expect(responses('ask')).toHaveLength(1));
     expect(responses('ask')[0].text).toBe('You are not allowed to start sends for Enterprise Sales (the policy lists who may).');
-    expect(env!.runs.list()).toHaveLength(0);
+    expect(await env!.runs.list()).toHaveLength(0);
     expect(await giftguardSends()).toHaveLength(0);
   });
 });
@@ -188,7 +188,7 @@ describe('signatures', () => {
     expect(stale.status).toBe(401);
     const unsigned = await fetch(`http://127.0.0.1:${server!.port}/slack/interactions`, { method: 'POST', body: 'payload=%7B%7D' });
     expect(unsigned.status).toBe(401);
-    expect(env!.runs.list()).toHaveLength(0);
+    expect(await env!.runs.list()).toHaveLength(0);
     const refusals = slack.lines.filter((l) => l.msg === 'refused a Slack request');
     expect(refusals.map((l) => l.reason)).toEqual(['bad signature', 'stale timestamp', 'missing headers']);
     const logged = JSON.stringify(slack.lines);
@@ -232,7 +232,7 @@ describe('approvals', () => {
     env!.clock.advance(1000);
     await vi.waitFor(() => expect(responses('abm')).toHaveLength(2));
     expect(responses('abm')[1].text).toMatch(/started an address-collection send after approval; Sarah Connor will get an email/);
-    expect(env!.runs.get(runId)).toMatchObject({ status: 'done' });
+    expect(await env!.runs.get(runId)).toMatchObject({ status: 'done' });
     // Posted once, however often the announcer runs.
     expect(await slack.slack.announceApprovals()).toBe(0);
     expect(slackSide!.messages()).toHaveLength(1);
