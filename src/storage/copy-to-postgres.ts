@@ -52,6 +52,16 @@ export async function copySqliteToPostgres(source: SqliteDatabase, target: PgDat
       if (rows[0]?.any) throw new Error(`the target database already holds data (table ${table} is not empty); migrate into an empty database or schema`);
     }
 
+    // Rows are copied as they are, derived ones included (a trigger's running counts): the tables'
+    // own triggers would count them a second time, so they are off until every row is in.
+    const triggered = (
+      await tx.query<{ table: string }>(
+        `SELECT DISTINCT c.relname AS table FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal AND n.nspname = current_schema()`,
+      )
+    ).rows.map((r) => r.table);
+    for (const table of triggered) await tx.query(`ALTER TABLE ${quote(table)} DISABLE TRIGGER USER`);
+
     const copies: TableCopy[] = [];
     for (const table of await insertionOrder(tx, [...tables.keys()])) {
       if (!sourceTables.has(table)) continue;
@@ -85,6 +95,7 @@ export async function copySqliteToPostgres(source: SqliteDatabase, target: PgDat
       onTable?.(copy);
       copies.push(copy);
     }
+    for (const table of triggered) await tx.query(`ALTER TABLE ${quote(table)} ENABLE TRIGGER USER`);
     return { tables: copies, rows: copies.reduce((sum, c) => sum + c.rows, 0) };
   });
 }

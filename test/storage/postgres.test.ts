@@ -164,6 +164,34 @@ describe('copying a SQLite database into PostgreSQL', () => {
     expect(rows[0]!.id).toBe(1_235);
   });
 
+  it('copies rows a trigger derives as they are, without the trigger counting them again', async () => {
+    const sqlite = sqliteWith(5);
+    sqlite.exec('CREATE TABLE child_counts (parent_id TEXT PRIMARY KEY, n INTEGER NOT NULL)');
+    sqlite.exec('INSERT INTO child_counts SELECT parent_id, COUNT(*) FROM child GROUP BY parent_id');
+    const withCounts: StoreSchema[] = [
+      ...tables('postgres'),
+      {
+        module: 'counts',
+        migrations: [
+          {
+            version: 1,
+            description: 'counts kept by a trigger',
+            sql: `CREATE TABLE child_counts (parent_id TEXT PRIMARY KEY, n BIGINT NOT NULL);
+                  CREATE FUNCTION count_child() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+                    INSERT INTO child_counts VALUES (NEW.parent_id, 1) ON CONFLICT (parent_id) DO UPDATE SET n = child_counts.n + 1; RETURN NEW; END $$;
+                  CREATE TRIGGER child_counted AFTER INSERT ON child FOR EACH ROW EXECUTE FUNCTION count_child();`,
+          },
+        ],
+      },
+    ];
+    const { db } = database(withCounts);
+    await copySqliteToPostgres(sqlite, db);
+    expect((await db.query<{ n: number }>('SELECT SUM(n) AS n FROM child_counts')).rows[0]!.n).toBe(5);
+    // The trigger is back on for what comes after the copy.
+    await db.query("INSERT INTO child (parent_id, at) VALUES ('p0', 1)");
+    expect((await db.query<{ n: number }>("SELECT n FROM child_counts WHERE parent_id = 'p0'")).rows[0]!.n).toBe(2);
+  });
+
   it('refuses a target that already holds data and writes nothing', async () => {
     const sqlite = sqliteWith(10);
     const { db } = database(tables('postgres'));
