@@ -3,7 +3,7 @@
  * closed together. The CLI reaches giftguard only through it (src/triggers/cli/app.ts says what it
  * offers); the long-running parts of `serve` and `mcp stdio` are services built here too.
  */
-import type { Approvals, Guard, LivePolicy, SqliteLedger } from '../guard/index.js';
+import type { Approvals, Guard, LedgerPort, LivePolicy } from '../guard/index.js';
 import type { Orchestrator, RunStore, ToolClient } from '../orchestrator/index.js';
 import type { Settlement } from '../guard/index.js';
 import type { ConnectionStore, Pacer, PacingStore } from '../sendoso/index.js';
@@ -22,7 +22,8 @@ import { agentFor } from './agent.js';
 import { startStdioMcp } from './mcp-stdio.js';
 import { schedulerFor } from './scheduler.js';
 import { startServe } from './serve.js';
-import { connectRealSendoso, connectSandbox, connectSandboxSenders } from './sendoso-connection.js';
+import { createTelemetry } from './telemetry.js';
+import { connectRealSendoso, connectSandbox, connectSandboxSenders, primaryTokenStore } from './sendoso-connection.js';
 
 /** The key of the approvals that have no Sendoso connection. */
 const OFFLINE = Symbol('no Sendoso connection');
@@ -32,7 +33,7 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
   const { loadConfig } = ready('config');
   const { createLogger } = ready('log');
   const { openDatabase, startBackgroundCheckpoints } = ready('storage');
-  const { Guard, LivePolicy, SqliteLedger } = ready('guard');
+  const { Guard, LivePolicy, PgLedger, SqliteLedger } = ready('guard');
   const config = loadConfig(env, overrides, flagNames);
   // A service logs what it does; a one-shot command's output is for people, so only warnings and errors join it.
   const logger = createLogger({ level: config.logLevel ?? (service ? 'info' : 'warn') });
@@ -42,7 +43,7 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
   let pgDatabase: PgDatabase | undefined;
   let registry: McpRegistry | undefined;
   let audit: ToolAuditLog | undefined;
-  let ledger: SqliteLedger | undefined;
+  let ledger: LedgerPort | undefined;
   let livePolicy: LivePolicy | undefined;
   let pacing: PacingStore | undefined;
   let senderConnections: ConnectionStore | undefined;
@@ -97,6 +98,13 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
     cleanups.unshift(() => opened.close());
     return opened;
   };
+  /** What readiness asks of the configured store: one trivial query, on PostgreSQL or the SQLite file. */
+  const pingStore = async (): Promise<void> => {
+    if (config.databaseUrl) await postgres().query('SELECT 1');
+    else database().prepare('SELECT 1').get();
+  };
+  /** Where this process's guards and gateways report what they do (serve's metrics and readiness listen). */
+  const telemetry = createTelemetry();
   const signingKey = () => {
     dataDirectory();
     return loadSigningKey(config);
@@ -109,11 +117,12 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
   };
   /**
    * Where every process on the account keeps its pace: Redis when configured (several machines),
-   * else the shared database (every process using this data directory).
+   * else the shared PostgreSQL database when configured (several instances, one row lock per
+   * turn), else the SQLite file (every process using this data directory).
    */
   const pacingStore = async (): Promise<PacingStore> => {
     if (pacing) return pacing;
-    const { RedisPacingStore, SqlitePacingStore } = await layer('sendoso');
+    const { PgPacingStore, RedisPacingStore, SqlitePacingStore } = await layer('sendoso');
     if (config.redisUrl) {
       const redis = new RedisPacingStore(config.redisUrl);
       try {
@@ -125,7 +134,7 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
       cleanups.push(() => redis.close());
       return (pacing = redis);
     }
-    return (pacing = new SqlitePacingStore(database()));
+    return (pacing = config.databaseUrl ? new PgPacingStore(postgres()) : new SqlitePacingStore(database()));
   };
   /** One pace per account in this process: every connection of the account shares it. */
   const pacers = new Map<string, Pacer>();
@@ -140,7 +149,10 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
     }
     return pacer;
   };
-  const connectionStore = () => (senderConnections ??= new (ready('sendoso').ConnectionStore)(database(), signingKey(), () => clock.now()));
+  const connectionStore = () =>
+    (senderConnections ??= config.databaseUrl
+      ? new (ready('sendoso').PgConnectionStore)(postgres(), signingKey(), () => clock.now())
+      : new (ready('sendoso').SqliteConnectionStore)(database(), signingKey(), () => clock.now()));
   const app: App = {
     config,
     logger,
@@ -150,10 +162,11 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
       const { buildTools, sendosoCatalogue } = ready('tools');
       return (tools ??= buildTools(sendosoCatalogue));
     },
-    registry: () => (registry ??= new (ready('tools').McpRegistry)(database(), signingKey(), clock)),
+    registry: () =>
+      (registry ??= config.databaseUrl ? new (ready('tools').PgMcpRegistry)(postgres(), signingKey(), clock) : new (ready('tools').SqliteMcpRegistry)(database(), signingKey(), clock)),
     dataDirectory,
-    toolCalls: () => (audit ??= new (ready('tools').ToolAuditLog)(database())),
-    ledger: () => (ledger ??= new SqliteLedger(database())),
+    toolCalls: () => (audit ??= config.databaseUrl ? new (ready('tools').PgToolAuditLog)(postgres()) : new (ready('tools').SqliteToolAuditLog)(database())),
+    ledger: () => (ledger ??= config.databaseUrl ? new PgLedger(postgres()) : new SqliteLedger(database())),
     backgroundCheckpoints: () => startBackgroundCheckpoints(database(), config.databasePath, 250, (message) => logger.warn({ message }, 'background checkpoint failed')),
     // Loaded at first use: an invalid policy throws here (a service should not start on one).
     policy: async () => policySource().initial,
@@ -161,10 +174,10 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
     async connectSendoso(options: SendosoConnectOptions = {}) {
       dataDirectory();
       const { SendosoGateway, SendosoHttp, SendosoOAuth, SendosoSenders, createSendosoClient, sendosoIdentity, staticAccessToken } = await layer('sendoso');
-      const { http, account, apiBaseUrl, oauth, ...rest } = config.sendosoApiUrl ? await connectRealSendoso(config, clock, logger) : await connectSandbox(config, clock, logger, options);
+      const { http, account, apiBaseUrl, oauth, ...rest } = config.sendosoApiUrl ? await connectRealSendoso(config, clock, logger, await primaryTokenStore(config, clock, postgres, signingKey)) : await connectSandbox(config, clock, logger, options);
       // The one door to the account: every Sendoso call of this process passes a gateway on its pace.
       const pacer = await pacerFor(account);
-      const gateway = new SendosoGateway({ http, pacer, clock, logger });
+      const gateway = new SendosoGateway({ http, pacer, clock, logger, onCall: telemetry.gateway });
       const client = createSendosoClient(gateway);
       const store = connectionStore();
       const senders = new SendosoSenders({
@@ -183,10 +196,11 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
             timeoutMs: config.sendosoTimeoutMs,
           }),
         primary: { transport: gateway, identify: () => sendosoIdentity(client) },
+        onCall: telemetry.senderGateway,
       });
       if (rest.sandbox) await connectSandboxSenders(rest.sandbox, account, store, senders);
       const clientFor = (auth: AccessTokenProvider) =>
-        createSendosoClient(new SendosoGateway({ http: new SendosoHttp({ apiBaseUrl, auth, clock, logger, timeoutMs: config.sendosoTimeoutMs }), pacer, clock, logger }));
+        createSendosoClient(new SendosoGateway({ http: new SendosoHttp({ apiBaseUrl, auth, clock, logger, timeoutMs: config.sendosoTimeoutMs }), pacer, clock, logger, onCall: telemetry.senderGateway }));
       const connection: SendosoConnection = { ...rest, gateway, client, senders, account, clientFor, ...(oauth && { oauth }) };
       connections.push(connection);
       return connection;
@@ -209,6 +223,7 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
           history: app.sendHistory(connection),
           senderGroups: sendosoSenderGroups(connection.client, clock),
           senders: connection.senders,
+          onEvent: telemetry.guard,
         });
         guards.set(connection, guard);
       }
@@ -266,7 +281,8 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
       };
     },
     sendHistory: (connection) => ready('sendoso').sendosoSendHistory(connection.client, clock),
-    runs: () => (runs ??= new (ready('orchestrator').RunStore)(database())),
+    // Runs are held by leases in the store, so on PostgreSQL any instance takes over another's runs.
+    runs: () => (runs ??= config.databaseUrl ? new (ready('orchestrator').PgRunStore)(postgres()) : new (ready('orchestrator').SqliteRunStore)(database())),
     conversations: async () => {
       const { PgConversationStore, SqliteConversationStore } = await layer('agent');
       return (conversations ??= config.databaseUrl ? new PgConversationStore(postgres()) : new SqliteConversationStore(database()));
@@ -308,6 +324,11 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
             clock,
             logger,
             batchWindowMs: config.batchWindowDays * 86_400_000,
+            // Renewed three times per lease, as the default is (run-lease.ts).
+            ...(config.runLeaseSeconds !== undefined && { leaseMs: config.runLeaseSeconds * 1000, renewMs: (config.runLeaseSeconds * 1000) / 3 }),
+            // One SQLite file means one machine: a dead process here is gone, and its runs need not
+            // wait for their leases. Instances sharing PostgreSQL wait for leases to run out.
+            ...(!config.databaseUrl && { ownerGone: (owner: string) => ready('orchestrator').deadOnThisHost(owner) }),
           });
           cleanups.push(async () => {
             await orchestrator.stop();
@@ -321,7 +342,7 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
     },
     agent: (connection) => agentFor(app, connection),
     scheduler: (orchestrator, list) => schedulerFor(app, orchestrator, list),
-    serve: () => startServe(app),
+    serve: () => startServe(app, { telemetry, pingStore }),
     mcpStdio: (options) => startStdioMcp(app, options),
     async close() {
       // Every part is closed even if one fails; the first failure is reported after.
@@ -340,8 +361,8 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
   /** Settled outcomes reach the run rows that carried them (through the orchestrator when one runs here). */
   async function settleRuns(connection: SendosoConnection, settlements: readonly Settlement[]): Promise<void> {
     const built = orchestrations.get(connection);
-    if (built) (await built).orchestrator.applySettlements(settlements);
-    else (await layer('orchestrator')).settleRunItems(app.runs(), settlements, clock);
+    if (built) await (await built).orchestrator.applySettlements(settlements);
+    else await (await layer('orchestrator')).settleRunItems(app.runs(), settlements, clock);
   }
   return app;
 };

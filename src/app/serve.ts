@@ -5,43 +5,45 @@
  * unknown outcomes, sending approved requests, taking over runs no live process drives, draining
  * webhooks — and the scheduler. Started once; `stop` stops every part, last started first.
  */
+import { hostname } from 'node:os';
 import { publicBaseUrl, loopbackHost } from '../config/index.js';
 import { GiftingError } from '../domain/index.js';
 import { announceServe, processAlive } from '../storage/index.js';
-import type { McpHttpEndpoint, McpRegistry } from '../tools/index.js';
+import type { McpHttpEndpoint } from '../tools/index.js';
 import type { App, RunningServe } from '../triggers/index.js';
 import type { SlackIntegration, SendosoWebhooks } from '../triggers/index.js';
 import type { SendosoBalances, WebConsole } from '../triggers/console/index.js';
+import { demoServerName, revokeOrphanedDemos } from './demo-servers.js';
 import { layer } from './layers.js';
+import { operatorSurface } from './operator-surface.js';
+import type { ServeRoot } from './operator-surface.js';
 import { Stops, every } from './stops.js';
 
 const SWEEP_INTERVAL_MS = 60_000;
 const RECONCILE_INTERVAL_MS = 60_000;
 const APPROVAL_POLL_MS = 3_000;
-/** How often serve looks for runs no live process drives (a CLI that returned while its run waits). */
+/** How often serve looks for runs nobody holds: a lease let go (a CLI that returned while its run waits) or run out (a dead instance). */
 const ADOPT_INTERVAL_MS = 2_000;
 /** How often the console's picture of Sendoso's group budgets is read again (in the background). */
 const BALANCES_INTERVAL_MS = 60_000;
 /** How often webhooks received but not applied yet (Sendoso slow to list the send) are tried again. */
 const WEBHOOK_DRAIN_MS = 30_000;
 const DEMO_LIFETIME_MS = 24 * 3_600_000;
-/** Demo servers are named with their serve's pid, so a later serve can tell which ones were orphaned. */
-const DEMO_NAME = 'serve demo (sandbox),';
 
 /** Starts everything `serve` runs; on a failure, what was started is stopped again before it is thrown. */
-export async function startServe(app: App): Promise<RunningServe> {
+export async function startServe(app: App, root: ServeRoot): Promise<RunningServe> {
   // Everything started is stopped in reverse order, each part even if another fails; a failure
   // at start or at stop ends the process non-zero (DESIGN.md invariant 9).
   const stops = new Stops();
   try {
-    return await start(app, stops);
+    return await start(app, stops, root);
   } catch (error) {
     await stops.run().catch(() => undefined); // the start-up failure is the one to report
     throw error;
   }
 }
 
-async function start(app: App, stops: Stops): Promise<RunningServe> {
+async function start(app: App, stops: Stops, root: ServeRoot): Promise<RunningServe> {
   const log = app.logger.child({ module: 'serve' });
   const onFailure = (error: unknown) => log.warn({ err: error }, 'background task failed');
   // Loaded here rather than with the command tree: they bring the MCP SDK, Slack Bolt and Svix.
@@ -52,6 +54,10 @@ async function start(app: App, stops: Stops): Promise<RunningServe> {
   const schedules = await app.schedules();
   const connection = await app.connectSendoso({ sandboxPortFlag: '--sandbox-port' });
   const guard = app.guard(connection);
+  // /healthz, /readyz and /metrics: a load balancer's and Prometheus's, answered first. Made
+  // before the first call to Sendoso (the policy's campaigns, below), so /metrics counts every call.
+  const probes = await operatorSurface(app, root, connection, guard);
+  stops.push(() => probes.stop());
   // A campaign name that matches several campaigns is a policy error: better down than guessing.
   const resolved = policy ? await guard.decisionPolicy() : undefined;
   if (resolved && !resolved.policy && resolved.refusal.code === 'policy_invalid') throw new GiftingError('config', resolved.refusal.message);
@@ -66,6 +72,7 @@ async function start(app: App, stops: Stops): Promise<RunningServe> {
     host: app.config.host,
     port: app.config.port,
     handlers: [
+      probes.handle,
       (request, response) => (slack ? slack.handle(request, response) : Promise.resolve(false)),
       (request, response) => (webhooks ? webhooks.handle(request, response) : Promise.resolve(false)),
       (request, response) => (web ? web.handle(request, response) : Promise.resolve(false)),
@@ -140,13 +147,13 @@ async function start(app: App, stops: Stops): Promise<RunningServe> {
         tools: app.tools,
         list: () => registry.listServers(),
         toolCount: (server) => selectTools(app.tools, server.scope).length,
-        create(input) {
+        async create(input) {
           assertUsableScope(app.tools, input.scope);
           const current = guard.policy;
           if (input.group !== undefined && current && !findGroupPolicy(current, input.group)) {
             throw new GiftingError('bad_request', `No spend policy covers the group "${input.group}"; groups: ${current.groups.map((g) => g.group).join(', ')}`);
           }
-          const { server, token } = registry.createServer(input);
+          const { server, token } = await registry.createServer(input);
           return { server, token, url: `${base}/mcp/${token}` };
         },
         revoke: (id) => registry.revokeServer(id),
@@ -154,7 +161,7 @@ async function start(app: App, stops: Stops): Promise<RunningServe> {
       },
       // As `giftguard runs resume|cancel`, through this process's orchestrator (which then drives a resumed run).
       runControl: {
-        resume: async (id, by) => void (await app.orchestration(connection)).orchestrator.resume(id, {}, by),
+        resume: async (id, by) => void (await (await app.orchestration(connection)).orchestrator.resume(id, {}, by)),
         cancel: async (id, by) => (await app.orchestration(connection)).orchestrator.cancel(id, by),
       },
       toolCalls: app.toolCalls(),
@@ -173,17 +180,18 @@ async function start(app: App, stops: Stops): Promise<RunningServe> {
 
   const toolCalls = app.toolCalls();
   const sweep = async () => {
-    const removed = registry.sweepExpired();
+    const removed = await registry.sweepExpired();
     if (removed > 0) log.info({ removed }, 'deleted expired MCP servers');
     // The tool-call audit trail is kept to its retention, so it does not grow a row per call forever.
-    const pruned = toolCalls.prune(app.clock.now() - app.config.auditRetentionDays * 86_400_000, app.config.auditMaxRows);
+    const pruned = await toolCalls.prune(app.clock.now() - app.config.auditRetentionDays * 86_400_000, app.config.auditMaxRows);
     if (pruned > 0) log.info({ pruned }, 'deleted tool calls beyond the audit retention');
   };
   await sweep();
   // Demo URLs of earlier serves that died without revoking them stop working now.
-  const stale = revokeOrphanedDemos(registry);
+  const self = { host: hostname(), pid: process.pid, alive: processAlive };
+  const stale = await revokeOrphanedDemos(registry, self);
   if (stale > 0) log.info({ revoked: stale }, 'revoked demo MCP servers left by stopped serves');
-  const demo = connection.sandbox ? registry.createServer({ name: `${DEMO_NAME} pid ${process.pid}`, scope: {}, expiresAt: app.clock.now() + DEMO_LIFETIME_MS }) : undefined;
+  const demo = connection.sandbox ? await registry.createServer({ name: demoServerName(self), scope: {}, expiresAt: app.clock.now() + DEMO_LIFETIME_MS }) : undefined;
   if (demo) stops.push(() => registry.revokeServer(demo.server.id));
 
   const orchestrator = (await app.orchestration(connection)).orchestrator;
@@ -217,8 +225,8 @@ async function start(app: App, stops: Stops): Promise<RunningServe> {
   void readBalances().catch((error: unknown) => log.warn({ err: error }, 'could not read Sendoso\'s group budgets for the console; trying again in a minute'));
   loops.push(every(app.clock, BALANCES_INTERVAL_MS, readBalances, onFailure));
   // Runs left unfinished by a stopped process — or left waiting by a CLI that returned — continue here.
-  const resumed = orchestrator.resumeUnfinished();
-  loops.push(every(app.clock, ADOPT_INTERVAL_MS, async () => void orchestrator.resumeUnfinished(), onFailure));
+  const resumed = await orchestrator.resumeUnfinished();
+  loops.push(every(app.clock, ADOPT_INTERVAL_MS, async () => void (await orchestrator.resumeUnfinished()), onFailure));
 
   const poster = app.slackPoster();
   const agentConfigured = Boolean(app.config.openAiApiKey || app.config.openAiBaseUrl);
@@ -252,7 +260,7 @@ async function start(app: App, stops: Stops): Promise<RunningServe> {
       logger: app.logger,
       apply: (sendGid) => guard.applyDelivery(sendGid),
       onDeliveries: async (deliveries) => {
-        orchestrator.recordDeliveries(deliveries);
+        await orchestrator.recordDeliveries(deliveries);
         await announcer?.announceDeliveries(deliveries);
       },
     });
@@ -282,7 +290,7 @@ async function start(app: App, stops: Stops): Promise<RunningServe> {
     slack: app.config.slackSigningSecret ? { approvalsPosted: Boolean(poster && app.config.slackApprovalChannel), ask: agentConfigured } : undefined,
     canPostToSlack: poster !== undefined,
     demo: demo && { id: demo.server.id, token: demo.token, url: `${base}/mcp/${demo.token}` },
-    servers: registry.listServers().length,
+    servers: (await registry.listServers()).length,
     resumed: resumed.map((run) => run.id),
     console: {
       url: `${base}${CONSOLE_PATH}`,
@@ -292,14 +300,4 @@ async function start(app: App, stops: Stops): Promise<RunningServe> {
     },
     stop: () => stops.run(),
   };
-}
-
-/** Revokes demo MCP servers whose serve process is gone (it crashed before revoking its own). */
-function revokeOrphanedDemos(registry: McpRegistry): number {
-  let revoked = 0;
-  for (const server of registry.listServers()) {
-    const pid = server.name.startsWith(DEMO_NAME) ? Number(/pid (\d+)$/.exec(server.name)?.[1]) : Number.NaN;
-    if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid) && registry.revokeServer(server.id)) revoked += 1;
-  }
-  return revoked;
 }

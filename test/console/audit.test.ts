@@ -15,10 +15,11 @@ import type { SpendDispatcher, SpendRequest } from '../../src/domain/index.js';
 import { Guard, SqliteLedger, createApprovals } from '../../src/guard/index.js';
 import type { Policy } from '../../src/guard/index.js';
 import { silentLogger } from '../../src/log/index.js';
-import { RunStore } from '../../src/orchestrator/index.js';
+import { SqliteRunStore } from '../../src/orchestrator/index.js';
 import { openDatabase } from '../../src/storage/index.js';
 import type { SqliteDatabase } from '../../src/storage/index.js';
-import { ToolAuditLog } from '../../src/tools/index.js';
+import { SqliteToolAuditLog } from '../../src/tools/index.js';
+import type { ToolAuditLog } from '../../src/tools/index.js';
 import { ConsoleAccounts, SqliteConsoleAccountStore } from '../../src/triggers/console/index.js';
 import { startTestConsole, textOf } from '../support/console.js';
 import type { TestConsole } from '../support/console.js';
@@ -55,7 +56,7 @@ beforeEach(async () => {
   clock = new ManualClock(START);
   ledger = new SqliteLedger(db);
   guard = new Guard({ ledger, policy: POLICY, campaigns: fixedCampaigns(whiskey, coffee), clock, logger: silentLogger(), dispatcher });
-  toolCalls = new ToolAuditLog(db);
+  toolCalls = new SqliteToolAuditLog(db);
   const accounts = new ConsoleAccounts(new SqliteConsoleAccountStore(db), Buffer.alloc(32, 9), clock);
   await accounts.ensureOperator('operator');
   console = await startTestConsole({
@@ -63,7 +64,7 @@ beforeEach(async () => {
     approvals: createApprovals({ ledger, clock, guard }),
     ledger,
     policy: { current: () => ({ policy: POLICY }) },
-    runs: new RunStore(db),
+    runs: new SqliteRunStore(db),
     balances: () => undefined,
     audit: (e) => ledger.recordGuardEvent({ at: clock.now(), event: e.event, outcome: e.outcome, caller: e.by, approvalId: e.approvalId, reasons: e.detail ? [e.detail] : undefined }),
     toolCalls,
@@ -232,13 +233,13 @@ describe('the guard’s log', () => {
 });
 
 describe('MCP tool calls', () => {
-  beforeEach(() => {
+  beforeEach(async () => {
     const call = (tool: string, outcome: 'ok' | 'denied' | 'upstream_error', serverId: string, at: number, clientName = 'Claude') =>
       toolCalls.record({ at, serverId, tool, method: 'POST', outcome, durationMs: 12.5, clientName, clientVersion: '1.0', arguments: { touch_id: 8939, email: 'ana@client.example' } });
-    call('list_all_sendoso_campaigns', 'ok', 'mcp_sales', START);
-    call('create_a_sendoso_egift', 'denied', 'mcp_sales', START + DAY);
-    call('create_a_sendoso_egift', 'ok', 'mcp_marketing', START + 2 * DAY, '=HYPERLINK("http://evil.example","Click")');
-    call('create_a_sendoso_egift', 'upstream_error', 'mcp_marketing', START + 3 * DAY);
+    await call('list_all_sendoso_campaigns', 'ok', 'mcp_sales', START);
+    await call('create_a_sendoso_egift', 'denied', 'mcp_sales', START + DAY);
+    await call('create_a_sendoso_egift', 'ok', 'mcp_marketing', START + 2 * DAY, '=HYPERLINK("http://evil.example","Click")');
+    await call('create_a_sendoso_egift', 'upstream_error', 'mcp_marketing', START + 3 * DAY);
   });
 
   const toolRows = async (query: string) => {
@@ -275,8 +276,8 @@ describe('MCP tool calls', () => {
 
 describe('CSV export', () => {
   it('holds what the filters select, newest first; formula-looking cells are neutralised; the export is audited', async () => {
-    toolCalls.record({ at: START, serverId: 'mcp_sales', tool: 'create_a_sendoso_egift', method: 'POST', outcome: 'ok', durationMs: 3, clientName: '=HYPERLINK("http://evil.example","Click")', clientVersion: '+1', arguments: {} });
-    toolCalls.record({ at: START + 1000, serverId: 'mcp_sales', tool: 'list_all_sendoso_campaigns', method: 'GET', outcome: 'ok', durationMs: 3, clientName: '@SUM(A1:A9)', arguments: {} });
+    await toolCalls.record({ at: START, serverId: 'mcp_sales', tool: 'create_a_sendoso_egift', method: 'POST', outcome: 'ok', durationMs: 3, clientName: '=HYPERLINK("http://evil.example","Click")', clientVersion: '+1', arguments: {} });
+    await toolCalls.record({ at: START + 1000, serverId: 'mcp_sales', tool: 'list_all_sendoso_campaigns', method: 'GET', outcome: 'ok', durationMs: 3, clientName: '@SUM(A1:A9)', arguments: {} });
     const answer = await console.get('/console/audit/export.csv?log=tools&tool=create_a_sendoso_egift', cookie);
     expect(answer.status).toBe(200);
     expect(answer.headers.get('content-type')).toBe('text/csv; charset=utf-8');

@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/domain/index.js';
-import { RunStore } from '../../src/orchestrator/index.js';
+import { SqliteRunStore } from '../../src/orchestrator/index.js';
 import { SQLITE_SCHEMA, migrateAll, openDatabase } from '../../src/storage/index.js';
 import type { Migration, SqliteDatabase } from '../../src/storage/index.js';
-import { McpRegistry, ToolAuditLog } from '../../src/tools/index.js';
+import { SqliteMcpRegistry, SqliteToolAuditLog } from '../../src/tools/index.js';
 import { SqliteConversationStore, SqliteScheduleStateStore, SqliteSlackApprovalPosts, SqliteWebhookMessages } from '../../src/triggers/index.js';
 
 /**
@@ -126,12 +126,12 @@ describe('one schema for every store', () => {
     for (const module of PREVIOUS_RELEASE_ORDER) migrateAsPreviousRelease(old, module, releasedMigrations(module), APPLIED_LONG_AGO);
     // Data in every kind of store, written the way the previous release wrote it.
     const clock = new ManualClock(1_700_000_000_000);
-    const { server } = new McpRegistry(old, signingKey, clock).createServer({ name: 'sales agent', scope: { methods: ['*'], tags: [] } });
-    new ToolAuditLog(old).record({ at: 1, serverId: server.id, tool: 'send_gift', method: 'POST', outcome: 'ok', durationMs: 3, arguments: { amount: 25 } });
-    const runs = new RunStore(old);
-    const run = runs.create('abm-send', 1, { group: 'sales' }, 2);
-    runs.addItems(run.id, [{ idx: 0, line: 2, email: 'ana@example.com', name: 'Ana', company: null }]);
-    runs.setItem(run.id, 0, 'sent', null, 'intent.1');
+    const { server } = await new SqliteMcpRegistry(old, signingKey, clock).createServer({ name: 'sales agent', scope: { methods: ['*'], tags: [] } });
+    await new SqliteToolAuditLog(old).record({ at: 1, serverId: server.id, tool: 'send_gift', method: 'POST', outcome: 'ok', durationMs: 3, arguments: { amount: 25 } });
+    const runs = new SqliteRunStore(old);
+    const run = await runs.create('abm-send', 1, { group: 'sales' }, 2, { owner: 'host:1:ab', until: 3 });
+    await runs.addItems(run.id, [{ idx: 0, line: 2, email: 'ana@example.com', name: 'Ana', company: null }]);
+    await runs.setItem(run.id, 0, 'sent', null, 'intent.1');
     const conversation = await new SqliteConversationStore(old).start('ana', 'How much is left?', 'gpt', 3);
     await new SqliteScheduleStateStore(old).ensure('weekly', 4);
     await new SqliteSlackApprovalPosts(old).record('appr_1', 'C1', '171.1', 5);
@@ -157,9 +157,9 @@ describe('one schema for every store', () => {
     // The same tables, indexes and triggers a new database gets.
     expect(shape(db)).toEqual(shape(openDatabase(':memory:')));
     // And the stores read it.
-    expect(new McpRegistry(db, signingKey, clock).listServers().map((s) => s.name)).toEqual(['sales agent']);
-    expect(new ToolAuditLog(db).list().map((row) => row.tool)).toEqual(['send_gift']);
-    expect(new RunStore(db).itemCounts(run.id)).toMatchObject({ sent: 1 });
+    expect((await new SqliteMcpRegistry(db, signingKey, clock).listServers()).map((s) => s.name)).toEqual(['sales agent']);
+    expect((await new SqliteToolAuditLog(db).list()).map((row) => row.tool)).toEqual(['send_gift']);
+    expect(await new SqliteRunStore(db).itemCounts(run.id)).toMatchObject({ sent: 1 });
     expect((await new SqliteConversationStore(db).get(conversation))?.question).toBe('How much is left?');
     db.close();
 
@@ -188,12 +188,12 @@ describe('one schema for every store', () => {
     db.close();
   });
 
-  it('every store works on a freshly opened database, whichever is built first', () => {
+  it('every store works on a freshly opened database, whichever is built first', async () => {
     // The tool-call audit once had its table only after the MCP registry was built.
     const db = openDatabase(':memory:');
-    const audit = new ToolAuditLog(db);
-    audit.record({ at: 1, serverId: 's', tool: 'list_touches', method: 'GET', outcome: 'ok', durationMs: 1, arguments: {} });
-    expect(audit.list().map((row) => row.tool)).toEqual(['list_touches']);
+    const audit = new SqliteToolAuditLog(db);
+    await audit.record({ at: 1, serverId: 's', tool: 'list_touches', method: 'GET', outcome: 'ok', durationMs: 1, arguments: {} });
+    expect((await audit.list()).map((row) => row.tool)).toEqual(['list_touches']);
     const recorded = (db.prepare('SELECT module, version FROM schema_migrations').all() as { module: string; version: number }[]).map((r) => `${r.module}@${r.version}`);
     expect(recorded.sort()).toEqual(SQLITE_SCHEMA.flatMap((s) => s.migrations.map((m) => `${s.module}@${m.version}`)).sort());
   });
@@ -231,6 +231,7 @@ describe('one schema for every store', () => {
       'orchestrator@2': 'edd63ed94eb9d190',
       'orchestrator@3': 'c92d2ebe82711700',
       'orchestrator@4': 'cbc85cf99b28545f',
+      'orchestrator@5': 'c012ed6d9c6a8ab1',
       'agent@1': '5909fd093af21366',
       'agent@2': 'f9475b79c1496490',
       'connections@1': '1c95dfdd29214c17',

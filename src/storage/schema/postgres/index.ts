@@ -6,17 +6,30 @@
  */
 import type { StoreSchema } from '../migration.js';
 import { sharedSettingsSchema } from './shared-settings.js';
+import { ledgerSchema } from './ledger.js';
+import { runsSchema } from './runs.js';
+import { mcpRegistrySchema } from './mcp-registry.js';
+import { toolAuditSchema } from './tool-audit.js';
 import { consoleSchema } from './console.js';
 import { conversationsSchema } from './conversations.js';
 import { scheduleStateSchema } from './schedule-state.js';
 import { slackApprovalPostsSchema } from './slack-approval-posts.js';
 import { webhookMessagesSchema } from './webhook-messages.js';
+import { accountTokensSchema, senderConnectionsSchema } from './sender-connections.js';
+import { pacingSchema } from './pacing.js';
 
 export const POSTGRES_SCHEMA: readonly StoreSchema[] = [
   sharedSettingsSchema,
+  ledgerSchema,
+  runsSchema,
+  mcpRegistrySchema,
+  toolAuditSchema,
   conversationsSchema,
   scheduleStateSchema,
   slackApprovalPostsSchema,
   webhookMessagesSchema,
   consoleSchema,
+  senderConnectionsSchema,
+  accountTokensSchema,
+  pacingSchema,
 ];
