@@ -38,8 +38,9 @@
  *   its transactions and reads per connection: no other ledger statement of this process runs
  *   while a transaction is open. `lockTotals` is a plain read.
  * - **PostgreSQL** (READ COMMITTED): `lockTotals` upserts the scopes' rows of `spend_totals` and
- *   locks them (`FOR UPDATE`-equivalent) in one canonical sorted order, so contenders for a shared
- *   scope take turns and cannot deadlock each other; the partial unique index on `intents(key)`
+ *   locks them (`FOR UPDATE`-equivalent) in one canonical order — recipients' year scopes first,
+ *   then the shared ones, each sorted — so contenders for a scope take turns and cannot deadlock
+ *   each other (the ledger locks a request's recipients before its shared scopes, matching it); the partial unique index on `intents(key)`
  *   for live statuses is the last line for (3); a deadlock or serialization failure elsewhere is
  *   retried by running `work` again. See pg-ledger-storage.ts.
  */

@@ -26,7 +26,7 @@ import type {
   ReserveInput,
   ReserveResult,
 } from './ledger-port.js';
-import type { LedgerReader, LedgerStorage, LedgerTransaction, Scope } from './ledger-storage.js';
+import type { LedgerReader, LedgerStorage, LedgerTransaction, Scope, ScopeTotals } from './ledger-storage.js';
 import type { Policy } from './policy-schema.js';
 import { windowAt } from './time-windows.js';
 
@@ -98,20 +98,14 @@ export class Ledger implements LedgerPort {
     return { name, scopes: [...base, ...years] };
   }
 
-  /**
-   * Usage for a decision. In a transaction the totals are locked first (contract point 2), so
-   * what the view says holds until the reservation commits.
-   */
-  private async viewIn(reader: LedgerReader, candidate: SpendCandidate, policy: Policy, now: number, lock?: LedgerTransaction): Promise<LedgerView> {
-    const { name, scopes } = this.viewScopes(candidate, policy, now);
-    const totals = lock ? await lock.lockTotals(scopes) : await reader.totals(scopes);
-    const group = findGroupPolicy(policy, name);
-    const perDays = group?.per_recipient.max_sends?.per_days ?? 0;
+  /** The per-recipient part of the view, given the recipients' year totals (same order as candidate.recipients). */
+  private async recipientsView(reader: LedgerReader, candidate: SpendCandidate, name: string, policy: Policy, now: number, years: readonly ScopeTotals[]): Promise<LedgerView['recipients']> {
+    const perDays = findGroupPolicy(policy, name)?.per_recipient.max_sends?.per_days ?? 0;
     const since = now - perDays * DAY_MS;
     const recipients: Record<string, LedgerView['recipients'][string]> = {};
     for (const [index, email] of candidate.recipients.entries()) {
       recipients[email] = {
-        year: totals[5 + index]!,
+        year: years[index]!,
         recentSends: perDays > 0 ? await reader.recentSendCount(email, since) : 0,
         observed:
           perDays > 0
@@ -119,6 +113,14 @@ export class Ledger implements LedgerPort {
             : [],
       };
     }
+    return recipients;
+  }
+
+  /** Usage for a decision, read without locks (explain, the console, budget checks). */
+  private async viewIn(reader: LedgerReader, candidate: SpendCandidate, policy: Policy, now: number): Promise<LedgerView> {
+    const { name, scopes } = this.viewScopes(candidate, policy, now);
+    const totals = await reader.totals(scopes);
+    const recipients = await this.recipientsView(reader, candidate, name, policy, now, totals.slice(5));
     return { day: totals[0]!, week: totals[1]!, month: totals[2]!, campaign: totals[3]!, globalDay: totals[4]!, recipients };
   }
 
@@ -158,9 +160,12 @@ export class Ledger implements LedgerPort {
       const approval = await tx.approval(input.approvalId);
       if (approval?.status !== 'pending') throw new GiftingError('bad_request', `Approval ${input.approvalId} is ${approval?.status ?? 'unknown'}, not pending`);
     }
-    // The scopes are locked before the keys are looked at: a twin request (same key, so same
-    // recipient) waits here for the first one to commit, then finds its intent.
-    const view = await this.viewIn(tx, input.candidate, input.policy, input.now, tx);
+    // The recipients' year scopes are locked before their keys and sends are looked at: a twin
+    // request (same key, so same recipient) waits here for the first one to commit, then finds
+    // its intent. The scopes every request shares (group, campaign, global) are locked last, just
+    // before the writes, so they are held for as short a time as possible.
+    const { name, scopes } = this.viewScopes(input.candidate, input.policy, input.now);
+    const years = await tx.lockTotals(scopes.slice(5));
     const existing: Intent[] = [];
     for (const key of input.keys) existing.push(...(await tx.liveIntentsByKey(key)));
     if (existing.length > 0) return { kind: 'existing', intents: existing };
@@ -169,6 +174,9 @@ export class Ledger implements LedgerPort {
       for (const email of input.candidate.recipients) same.push(...(await tx.liveForRecipient(email, input.candidate.touch.id, input.onePerRecipientSince)));
       if (same.length > 0) return { kind: 'existing', intents: same };
     }
+    const recipients = await this.recipientsView(tx, input.candidate, name, input.policy, input.now, years);
+    const [day, week, month, campaign, globalDay] = await tx.lockTotals(scopes.slice(0, 5));
+    const view: LedgerView = { day: day!, week: week!, month: month!, campaign: campaign!, globalDay: globalDay!, recipients };
 
     const decision = evaluate(input.candidate, input.policy, view, { approved: input.approvalId !== undefined });
     const record = (intentIds?: string[], approvalId?: string) =>

@@ -7,8 +7,10 @@
  * Check-and-reserve depends on a handful of rows: the running totals of the request's scopes (its
  * group's day, week and month, the campaign, the global day, each recipient's year). `lockTotals`
  * upserts exactly those rows of `spend_totals` (`INSERT … ON CONFLICT DO UPDATE`, which locks an
- * existing row and makes a contender for a new one wait on its insertion) in one statement, in one
- * canonical order (sorted by scope, then window). So:
+ * existing row and makes a contender for a new one wait on its insertion), in one canonical order:
+ * the recipients' year scopes first (few contenders), then — after the recipients' keys and sends
+ * are read — the scopes every request shares (group windows, campaign, global day), sorted, held
+ * only for the writes and the commit. So:
  * - two reserves that share a scope take turns: the second blocks until the first commits, and
  *   then — READ COMMITTED reads each statement's snapshot — sees its holds. Never over a cap.
  * - everything the decision reads besides totals is about the request's recipients (their live
@@ -58,21 +60,91 @@ const toTotals = (row: TotalsRow | undefined): ScopeTotals =>
 
 const scopeKey = (scope: string, start: number) => `${start}|${scope}`;
 
-/** Distinct scopes in the one order every transaction locks them in. */
+/**
+ * Distinct scopes in the one order every transaction locks them in: a recipient's year before the
+ * scopes many requests share (the ledger locks a request's recipients first and its shared scopes
+ * last, so the hot rows are held only for the writes), each part sorted.
+ */
 function canonical(scopes: readonly Scope[]): Scope[] {
   const seen = new Map<string, Scope>();
   for (const scope of scopes) seen.set(scopeKey(scope[0], scope[1]), scope);
-  return [...seen.values()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
+  const rank = (scope: Scope) => (scope[0].startsWith('recipient:') ? 0 : 1);
+  return [...seen.values()].sort((a, b) => rank(a) - rank(b) || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
 }
 
 const batchRange = (batchId: string) => [`${batchId}.`, `${batchId}/`];
 
+/**
+ * Writes that return nothing wait in a buffer and go to the server together, as one statement of
+ * data-modifying CTEs, just before the next statement that reads (or the commit): a reservation's
+ * intent, hold, running totals and audit entry cost one round trip, not four — and the shared
+ * totals it locked are held that much shorter. Bumps of one scope are summed, and all of them are
+ * applied in the canonical order. A failure (a unique index) surfaces at the flush and rolls the
+ * transaction back as it would have at the write.
+ */
+function writeBuffer(q: PgQueryable) {
+  const pending: { ctes: string[]; params: unknown[] }[] = [];
+  const bumps = new Map<string, { scope: Scope; held: number; captured: number; observed: number; declared: number }>();
+  const flush = async () => {
+    if (pending.length === 0 && bumps.size === 0) return;
+    if (bumps.size > 0) {
+      // In the canonical order, like lockTotals, so two writers never wait on each other crosswise.
+      const ordered = canonical([...bumps.values()].map((b) => b.scope)).map((scope) => bumps.get(scopeKey(scope[0], scope[1]))!);
+      pending.push({
+        ctes: [
+          `INSERT INTO spend_totals (scope, window_start, held_cents, captured_cents, observed_cents, declared_cents)
+           SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
+           ON CONFLICT (scope, window_start) DO UPDATE SET held_cents = spend_totals.held_cents + EXCLUDED.held_cents,
+             captured_cents = spend_totals.captured_cents + EXCLUDED.captured_cents, observed_cents = spend_totals.observed_cents + EXCLUDED.observed_cents,
+             declared_cents = spend_totals.declared_cents + EXCLUDED.declared_cents`,
+        ],
+        params: [ordered.map((b) => b.scope[0]), ordered.map((b) => b.scope[1]), ordered.map((b) => b.held), ordered.map((b) => b.captured), ordered.map((b) => b.observed), ordered.map((b) => b.declared)],
+      });
+      bumps.clear();
+    }
+    const ctes: string[] = [];
+    const params: unknown[] = [];
+    for (const item of pending.splice(0)) {
+      const offset = params.length;
+      params.push(...item.params);
+      item.ctes.forEach((sql, i) => {
+        const name = `w${ctes.length}`;
+        const previous = `w${ctes.length - 1}`;
+        ctes.push(`${name} AS (${sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`).replaceAll('__PREVIOUS__', i > 0 ? previous : '')})`);
+      });
+    }
+    await q.query(`WITH ${ctes.join(',\n')} SELECT 1`, params);
+  };
+  return {
+    flush,
+    defer(ctes: string[], params: unknown[]) {
+      pending.push({ ctes, params });
+    },
+    bump(scopes: readonly Scope[], delta: TotalsDelta) {
+      for (const scope of scopes) {
+        const key = scopeKey(scope[0], scope[1]);
+        const entry = bumps.get(key) ?? { scope, held: 0, captured: 0, observed: 0, declared: 0 };
+        entry.held += delta.held ?? 0;
+        entry.captured += delta.captured ?? 0;
+        entry.observed += delta.observed ?? 0;
+        entry.declared += delta.declared ?? 0;
+        bumps.set(key, entry);
+      }
+    },
+    async query<R extends Record<string, unknown> = Record<string, unknown>>(sql: string, params: readonly unknown[] = []) {
+      await flush();
+      return q.query<R>(sql, params);
+    },
+  };
+}
+
 /** The primitives over one statement runner: the pool (reads) or a transaction's connection. */
-function primitives(q: PgQueryable): LedgerTransaction {
-  const rows = async <R extends object>(sql: string, params: readonly unknown[] = []) => (await q.query<R & Record<string, unknown>>(sql, params)).rows as R[];
+function primitives(q: PgQueryable): LedgerTransaction & { flush(): Promise<void> } {
+  const w = writeBuffer(q);
+  const rows = async <R extends object>(sql: string, params: readonly unknown[] = []) => (await w.query<R & Record<string, unknown>>(sql, params)).rows as R[];
   const intents = async (sql: string, params: readonly unknown[]) => (await rows<IntentRow>(sql, params)).map(toIntent);
   const one = async <R extends object>(sql: string, params: readonly unknown[]) => (await rows<R>(sql, params))[0];
-  const changed = async (sql: string, params: readonly unknown[]) => (await q.query(sql, params)).rowCount > 0;
+  const changed = async (sql: string, params: readonly unknown[]) => (await w.query(sql, params)).rowCount > 0;
   const totals = async (scopes: readonly Scope[], lock: boolean): Promise<ScopeTotals[]> => {
     const ordered = canonical(scopes);
     const found = await rows<TotalsRow>(
@@ -88,6 +160,7 @@ function primitives(q: PgQueryable): LedgerTransaction {
     return scopes.map(([scope, start]) => toTotals(byKey.get(scopeKey(scope, start))));
   };
   return {
+    flush: w.flush,
     totals: (scopes) => totals(scopes, false),
     lockTotals: (scopes) => totals(scopes, true),
     liveIntentsByKey: (key) => intents(`${INTENT_SELECT} WHERE i.key = $1 AND i.status IN ${LIVE}`, [key]),
@@ -191,37 +264,27 @@ function primitives(q: PgQueryable): LedgerTransaction {
     touchPins: async () => new Map((await rows<{ name: string; touch_id: number }>('SELECT name, touch_id FROM policy_touch_pins')).map((r) => [r.name, r.touch_id])),
 
     bumpTotals: async (scopes: readonly Scope[], delta: TotalsDelta) => {
-      // In the canonical order, like lockTotals, so two writers never wait on each other crosswise.
-      const ordered = canonical(scopes);
-      if (ordered.length !== scopes.length) throw new Error('a delta is applied to each scope once');
-      const each = (value: number | undefined) => ordered.map(() => value ?? 0);
-      await q.query(
-        `INSERT INTO spend_totals (scope, window_start, held_cents, captured_cents, observed_cents, declared_cents)
-         SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
-         ON CONFLICT (scope, window_start) DO UPDATE SET held_cents = spend_totals.held_cents + EXCLUDED.held_cents,
-           captured_cents = spend_totals.captured_cents + EXCLUDED.captured_cents, observed_cents = spend_totals.observed_cents + EXCLUDED.observed_cents,
-           declared_cents = spend_totals.declared_cents + EXCLUDED.declared_cents`,
-        [ordered.map((s) => s[0]), ordered.map((s) => s[1]), each(delta.held), each(delta.captured), each(delta.observed), each(delta.declared)],
-      );
+      if (canonical(scopes).length !== scopes.length) throw new Error('a delta is applied to each scope once');
+      w.bump(scopes, delta);
     },
-    insertIntent: async (i: Intent) => {
-      await q.query(
-        `INSERT INTO intents (id, key, batch_id, status, group_name, touch_id, touch_name, recipient_email, recipient_given, kind, amount_cents, currency, payload_hash, request, approval_id, created_at, updated_at, dispatched_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17)`,
+    insertIntent: async (i: Intent) =>
+      w.defer(
+        [
+          `INSERT INTO intents (id, key, batch_id, status, group_name, touch_id, touch_name, recipient_email, recipient_given, kind, amount_cents, currency, payload_hash, request, approval_id, created_at, updated_at, dispatched_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17)`,
+        ],
         [i.id, i.key, i.batchId, i.status, i.group, i.touchId, i.touchName, i.recipient, i.recipientGiven, i.kind, i.amount, i.currency, i.payloadHash, JSON.stringify(i.request), i.approvalId, i.createdAt, i.dispatchedAt],
-      );
-    },
-    insertHold: async (intentId, amount, scopes, now, expiresAt) => {
-      await q.query(`INSERT INTO holds (intent_id, amount_cents, scopes, status, created_at, expires_at) VALUES ($1, $2, $3, 'active', $4, $5)`, [intentId, amount, JSON.stringify(scopes), now, expiresAt]);
-    },
+      ),
+    insertHold: async (intentId, amount, scopes, now, expiresAt) =>
+      w.defer([`INSERT INTO holds (intent_id, amount_cents, scopes, status, created_at, expires_at) VALUES ($1, $2, $3, 'active', $4, $5)`], [intentId, amount, JSON.stringify(scopes), now, expiresAt]),
     closeHold: (intentId, status, now) => changed(`UPDATE holds SET status = $1, closed_at = $2 WHERE intent_id = $3 AND status = 'active'`, [status, now, intentId]),
-    keepHold: async (intentId) => void (await q.query('UPDATE holds SET expires_at = NULL WHERE intent_id = $1', [intentId])),
+    keepHold: async (intentId) => void (await w.query('UPDATE holds SET expires_at = NULL WHERE intent_id = $1', [intentId])),
     reopenHoldAsCaptured: (intentId, now) => changed(`UPDATE holds SET status = 'captured', closed_at = $1 WHERE intent_id = $2 AND status = 'released'`, [now, intentId]),
-    insertCapture: async (intentId, amount, now) => void (await q.query('INSERT INTO captures (intent_id, amount_cents, captured_at) VALUES ($1, $2, $3)', [intentId, amount, now])),
+    insertCapture: async (intentId, amount, now) => w.defer(['INSERT INTO captures (intent_id, amount_cents, captured_at) VALUES ($1, $2, $3)'], [intentId, amount, now]),
     rebookCapture: (intentId, from, to, now) => changed('UPDATE captures SET amount_cents = $1, adjusted_at = $2 WHERE intent_id = $3 AND amount_cents = $4', [to, now, intentId, from]),
     claimBatch: async (batchId, now) =>
       (
-        await q.query(
+        await w.query(
           `UPDATE intents SET status = 'DISPATCHING', dispatched_at = $1, updated_at = $1
            WHERE id > $2 AND id < $3 AND status = 'PENDING'
              AND EXISTS (SELECT 1 FROM holds h WHERE h.intent_id = intents.id AND h.status = 'active' AND (h.expires_at IS NULL OR h.expires_at > $1))`,
@@ -229,9 +292,9 @@ function primitives(q: PgQueryable): LedgerTransaction {
         )
       ).rowCount,
     unclaimBatch: async (batchId, detail, now) =>
-      (await q.query(`UPDATE intents SET status = 'PENDING', dispatched_at = NULL, updated_at = $1, detail = $2 WHERE id > $3 AND id < $4 AND status = 'DISPATCHING'`, [now, detail, ...batchRange(batchId)]))
+      (await w.query(`UPDATE intents SET status = 'PENDING', dispatched_at = NULL, updated_at = $1, detail = $2 WHERE id > $3 AND id < $4 AND status = 'DISPATCHING'`, [now, detail, ...batchRange(batchId)]))
         .rowCount,
-    redispatchBatch: async (batchId, now) => void (await q.query(`UPDATE intents SET dispatched_at = $1, updated_at = $1 WHERE id > $2 AND id < $3 AND status = 'DISPATCHING'`, [now, ...batchRange(batchId)])),
+    redispatchBatch: async (batchId, now) => void (await w.query(`UPDATE intents SET dispatched_at = $1, updated_at = $1 WHERE id > $2 AND id < $3 AND status = 'DISPATCHING'`, [now, ...batchRange(batchId)])),
     setStatus: (intentId, status, from, now, detail) =>
       changed(`UPDATE intents SET status = $1, updated_at = $2, detail = COALESCE($3, detail) WHERE id = $4 AND status = ANY($5::text[])`, [status, now, detail, intentId, from]),
     setSent: (intentId, from, now, sent) =>
@@ -242,25 +305,25 @@ function primitives(q: PgQueryable): LedgerTransaction {
       ),
     reviveAsSent: async (intentId, now, sent) => {
       // A savepoint: a live retry of the same key refuses this update alone, not the transaction.
-      await q.query('SAVEPOINT revive');
+      await w.query('SAVEPOINT revive');
       try {
         const revived = await changed(
           `UPDATE intents SET status = 'SENT', updated_at = $1, tracking_code = COALESCE($2, tracking_code), response = COALESCE($3, response), detail = $4 WHERE id = $5 AND status = 'FAILED'`,
           [now, sent.trackingCode, sent.response, sent.detail, intentId],
         );
-        await q.query('RELEASE SAVEPOINT revive');
+        await w.query('RELEASE SAVEPOINT revive');
         return revived;
       } catch (error) {
         if ((error as { code?: string }).code !== '23505') throw error;
-        await q.query('ROLLBACK TO SAVEPOINT revive');
+        await w.query('ROLLBACK TO SAVEPOINT revive');
         return false;
       }
     },
     linkSend: async (intentId, sendId, sendGid) =>
-      void (await q.query('UPDATE intents SET sendoso_send_id = COALESCE(sendoso_send_id, $1), sendoso_send_gid = COALESCE(sendoso_send_gid, $2) WHERE id = $3', [sendId, sendGid, intentId])),
+      void (await w.query('UPDATE intents SET sendoso_send_id = COALESCE(sendoso_send_id, $1), sendoso_send_gid = COALESCE(sendoso_send_gid, $2) WHERE id = $3', [sendId, sendGid, intentId])),
     insertApproval: async (a: Approval) => {
       // One pending approval per request and payload: a concurrent twin waits for this one and does nothing.
-      await q.query(
+      await w.query(
         `INSERT INTO approvals (id, status, payload_hash, request_key, group_name, touch_id, touch_name, recipients, kind, amount_cents, currency, reasons, request, created_at, expires_at)
          VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          ON CONFLICT (request_key, payload_hash) WHERE status = 'pending' DO NOTHING`,
@@ -272,9 +335,9 @@ function primitives(q: PgQueryable): LedgerTransaction {
         `UPDATE approvals SET status = $1, decided_at = $2, decided_by = COALESCE($3, decided_by), decision_reason = COALESCE($4, decision_reason) WHERE id = $5 AND status = ANY($6::text[])`,
         [status, now, by, reason, id, from],
       ),
-    expireApprovals: async (now) => (await q.query(`UPDATE approvals SET status = 'expired', decided_at = $1 WHERE status = 'pending' AND expires_at <= $1`, [now])).rowCount,
+    expireApprovals: async (now) => (await w.query(`UPDATE approvals SET status = 'expired', decided_at = $1 WHERE status = 'pending' AND expires_at <= $1`, [now])).rowCount,
     insertObserved: async (send: HistorySend, scopes, now) => {
-      await q.query(
+      await w.query(
         `INSERT INTO observed_sends (send_id, send_gid, tracking_code, touch_id, touch_name, recipient_email, recipient_given, sender_id, group_name, cost_cents, currency, status, created_at, scopes, imported_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)`,
         [send.id, send.sendGid, send.trackingCode, send.touchId, send.touchName, send.recipient, send.recipientGiven, send.senderId, send.senderGroup, send.cost, send.currency, send.status, send.createdAt, JSON.stringify(scopes), now],
@@ -283,15 +346,16 @@ function primitives(q: PgQueryable): LedgerTransaction {
     updateObserved: (sendId, from, to, now) =>
       changed('UPDATE observed_sends SET cost_cents = $1, status = $2, updated_at = $3 WHERE send_id = $4 AND cost_cents = $5 AND status = $6', [to.cost, to.status, now, sendId, from.cost, from.status]),
     insertDelivery: (intentId, status, at, now) => changed('INSERT INTO send_deliveries (intent_id, status, at, recorded_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [intentId, status, at, now]),
-    setSyncMark: async (name, value) => void (await q.query('INSERT INTO sync_marks (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value', [name, value])),
-    pinTouch: async (name, touchId, now) => void (await q.query('INSERT INTO policy_touch_pins (name, touch_id, pinned_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING', [name, touchId, now])),
-    audit: async (event: GuardAuditEvent) => {
-      // The entry and its rows by recipient in one statement.
-      await q.query(
-        `WITH entry AS (
-           INSERT INTO guard_audit (at, event, group_name, touch_id, recipients, amount_cents, outcome, reasons, caller, intent_ids, approval_id, recipient_ids)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id)
-         INSERT INTO guard_audit_recipients (recipient, audit_id) SELECT DISTINCT r, entry.id FROM entry, unnest($13::text[]) AS r ON CONFLICT DO NOTHING`,
+    setSyncMark: async (name, value) => void (await w.query('INSERT INTO sync_marks (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value', [name, value])),
+    pinTouch: async (name, touchId, now) => void (await w.query('INSERT INTO policy_touch_pins (name, touch_id, pinned_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING', [name, touchId, now])),
+    audit: async (event: GuardAuditEvent) =>
+      // The entry, then its rows by recipient (which read the entry's id from the CTE before).
+      w.defer(
+        [
+          `INSERT INTO guard_audit (at, event, group_name, touch_id, recipients, amount_cents, outcome, reasons, caller, intent_ids, approval_id, recipient_ids)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+          `INSERT INTO guard_audit_recipients (recipient, audit_id) SELECT DISTINCT r, __PREVIOUS__.id FROM __PREVIOUS__, unnest($13::text[]) AS r ON CONFLICT DO NOTHING`,
+        ],
         [
           event.at,
           event.event,
@@ -307,8 +371,7 @@ function primitives(q: PgQueryable): LedgerTransaction {
           event.recipientIdentities && event.recipientIdentities.length > 0 ? JSON.stringify(event.recipientIdentities) : null,
           [...new Set(event.recipientIdentities ?? [])],
         ],
-      );
-    },
+      ),
   };
 }
 
@@ -324,7 +387,15 @@ export class PgLedgerStorage implements LedgerStorage {
     for (let attempt = 0; ; attempt += 1) {
       try {
         // Deadlocks and serialization failures are run again by PgDatabase itself.
-        return await this.db.transaction((q) => work(primitives(q)), { isolation: 'read committed' });
+        return await this.db.transaction(
+          async (q) => {
+            const tx = primitives(q);
+            const result = await work(tx);
+            await tx.flush();
+            return result;
+          },
+          { isolation: 'read committed' },
+        );
       } catch (error) {
         // Lost a race on a unique index (an intent's key, a send id, an observed send): the winner
         // has committed, and running again finds its row instead of inserting a second.
