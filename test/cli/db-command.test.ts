@@ -19,11 +19,15 @@ function target(): string {
 }
 
 describe('giftguard db migrate-to', () => {
-  it('moves a data directory\'s database to PostgreSQL, where the same instance then finds its MCP servers and console identities', async () => {
+  it('moves a data directory\'s database to PostgreSQL, where the same instance then finds its ledger, runs, MCP servers and console identities', async () => {
     const home = tempHome();
     const env = { GIFTGUARD_HOME: home };
     const created = JSON.parse((await cli(env, 'mcp', 'create', '--name', 'reporting', '--methods', 'read', '--json')).out) as { id: string; url: string };
-    expect((await cli(env, 'console', 'invite', 'dana')).code).toBe(0);
+    expect((await cli(env, 'console', 'invite', '--name', 'dana')).code).toBe(0);
+    // A real send through the guard: an intent, its capture, the running totals, a run and its events.
+    const sent = JSON.parse((await cli(env, 'run', 'abm', '--group', 'Enterprise Sales', '--campaign', '8934', '--name', 'Sarah Connor', '--email', 'sarah@cyberdyne.example', '--json')).out) as { id: string; status: string };
+    expect(sent.status).toBe('done');
+    const budgetBefore = JSON.parse((await cli(env, 'budget', '--group', 'Enterprise Sales', '--json')).out) as unknown;
     const url = target();
 
     const moved = await cli(env, 'db', 'migrate-to', url);
@@ -37,6 +41,11 @@ describe('giftguard db migrate-to', () => {
     const listed = JSON.parse((await cli(onPostgres, 'mcp', 'list', '--json')).out) as { id: string; name: string }[];
     expect(listed.map((s) => [s.id, s.name])).toEqual([[created.id, 'reporting']]);
     expect((await cli(onPostgres, 'console', 'list')).out).toContain('dana');
+    // The ledger reads the same spend from PostgreSQL's running totals, and the run is there.
+    expect(JSON.parse((await cli(onPostgres, 'budget', '--group', 'Enterprise Sales', '--json')).out)).toEqual(budgetBefore);
+    expect(JSON.stringify(budgetBefore)).toContain('15000');
+    const runs = JSON.parse((await cli(onPostgres, 'runs', 'list', '--json')).out) as { id: string; status: string }[];
+    expect(runs.map((r) => [r.id, r.status])).toEqual([[sent.id, 'done']]);
     expect(JSON.parse((await cli(onPostgres, 'db', 'status', '--json')).out)).toMatchObject({ kind: 'postgres', answers: true });
 
     // A second run would mix two copies: refused, nothing written.
