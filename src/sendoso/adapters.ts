@@ -40,7 +40,7 @@ function isLive(touch: Touch, now: number): boolean {
  * lists them all with GET /touches; both cached for a minute.
  */
 export function sendosoCampaignDirectory(client: SendosoClient, clock: Clock): CampaignDirectory {
-  const cache = new Map<number, { at: number; info: CampaignInfo | undefined }>();
+  const cache = new Map<number, { at: number; info: Promise<CampaignInfo | undefined> }>();
   let listed: { at: number; all: Promise<CampaignInfo[]> } | undefined;
   return {
     all() {
@@ -55,17 +55,24 @@ export function sendosoCampaignDirectory(client: SendosoClient, clock: Clock): C
       }
       return listed.all;
     },
-    async find(touchId) {
+    find(touchId) {
       const cached = cache.get(touchId);
       if (cached && clock.now() - cached.at < CAMPAIGN_TTL_MS) return cached.info;
-      let info: CampaignInfo | undefined;
-      try {
-        const touch = await client.touches.retrieve(touchId as never);
-        info = isLive(touch, clock.now()) ? campaignInfo(touch) : undefined;
-      } catch (error) {
-        if (!(error instanceof NotFoundError)) throw error;
-      }
-      cache.set(touchId, { at: clock.now(), info });
+      // The lookup itself is cached, not only its answer: a burst of spend calls on one campaign
+      // shares one request instead of each spending a turn of the account's rate limit on it.
+      const info = (async () => {
+        try {
+          const touch = await client.touches.retrieve(touchId as never);
+          return isLive(touch, clock.now()) ? campaignInfo(touch) : undefined;
+        } catch (error) {
+          if (error instanceof NotFoundError) return undefined;
+          throw error;
+        }
+      })();
+      const entry = { at: clock.now(), info };
+      cache.set(touchId, entry);
+      // A failed lookup is asked again by the next caller, not remembered for a minute.
+      info.catch(() => cache.get(touchId) === entry && cache.delete(touchId));
       return info;
     },
   };
