@@ -166,8 +166,7 @@ export class PgDatabase implements PgQueryable {
     const client = await this.checkout();
     let broken = false;
     try {
-      if (this.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
-      await migratePostgres(clientQueryable(client), this.storeSchema);
+      await migratePostgres(clientQueryable(client), this.storeSchema, this.schema);
       await this.onReady?.(clientQueryable(client));
     } catch (error) {
       broken = true;
@@ -207,11 +206,14 @@ function clientQueryable(client: PoolClient): PgQueryable {
  * Brings the database `client` is connected to up to `schema`: each migration not yet recorded in
  * `schema_migrations` is applied and recorded in one transaction. All of it happens under one
  * advisory lock, so instances starting together take turns and each version is applied once.
+ * `createSchema` is made first, under the same lock, when the URL named one.
  */
-export async function migratePostgres(client: PgQueryable, schema: readonly StoreSchema[] = POSTGRES_SCHEMA): Promise<void> {
+export async function migratePostgres(client: PgQueryable, schema: readonly StoreSchema[] = POSTGRES_SCHEMA, createSchema?: string): Promise<void> {
   await client.query('BEGIN');
   try {
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    // Under the lock: two CREATE SCHEMA IF NOT EXISTS at once can both find it missing, and one fails.
+    if (createSchema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${createSchema}`);
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       module TEXT NOT NULL,
       version INTEGER NOT NULL,
