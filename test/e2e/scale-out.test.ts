@@ -287,9 +287,6 @@ describe('three instances, one PostgreSQL, one Redis, one Sendoso account', () =
     await client.close();
 
     const sentByResults = results.filter((r) => r.sent);
-    // Every other caller was told why: the campaign's budget was spent (not a rate limit, not an error).
-    const refusals = results.filter((r) => !r.sent);
-    expect(refusals.filter((r) => !r.text.includes(`left for ${CAPPED.name}`)).map((r) => r.text), tails()).toEqual([]);
     const sends = await sandboxSends(CAPPED.id);
     const maxSends = CAPPED.capCents / CAPPED.priceCents;
     const summary = `sent per tool results: ${sentByResults.length}; in the sandbox: ${sends.length}; a refusal: ${results.find((r) => !r.sent)?.text}\n${tails()}`;
@@ -298,6 +295,9 @@ describe('three instances, one PostgreSQL, one Redis, one Sendoso account', () =
     expect(sends.map((s) => s.recipient_email).sort(), summary).toEqual(sentByResults.map((r) => r.email).sort());
     // The cap was reached, not left unused: 60 callers wanted more than it allows.
     expect(sends.length, summary).toBe(maxSends);
+    // Every other caller was told why: the campaign's budget was spent (not a rate limit, not an error).
+    const refusals = results.filter((r) => !r.sent);
+    expect(refusals.filter((r) => !r.text.includes(`left for ${CAPPED.name}`)).map((r) => r.text), tails()).toEqual([]);
     // And the ledger agrees: the group's day charged exactly those sends (the only ones so far).
     const budget = JSON.parse(await operator('budget', '--group', GROUP, '--json')) as { window: string; captured: number; held: number }[];
     const day = budget.find((row) => row.window === 'day');
