@@ -11,8 +11,8 @@
  * instances starting at once take turns on a transaction-level advisory lock, so a version is
  * applied once.
  */
-import pg from 'pg';
-import type { PoolClient, QueryResultRow } from 'pg';
+import { createRequire } from 'node:module';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import type { StoreSchema } from './schema/index.js';
 import { POSTGRES_SCHEMA } from './schema/index.js';
 
@@ -76,7 +76,7 @@ export interface PgDatabaseOptions {
  * query connects, creates the schema if named and applies missing migrations, once.
  */
 export class PgDatabase implements PgQueryable {
-  readonly pool: pg.Pool;
+  readonly pool: Pool;
   readonly schema: string | undefined;
   private migrated: Promise<void> | undefined;
   private readonly storeSchema: readonly StoreSchema[];
@@ -87,6 +87,7 @@ export class PgDatabase implements PgQueryable {
     this.schema = schema;
     this.storeSchema = options.schema ?? POSTGRES_SCHEMA;
     this.onReady = options.onReady;
+    const pg = postgresDriver();
     this.pool = new pg.Pool({
       connectionString,
       max: options.maxConnections ?? 10,
@@ -182,7 +183,17 @@ export class PgDatabase implements PgQueryable {
  * epoch milliseconds, cents and counts, all well inside 2^53. Every other type as node-postgres reads it.
  */
 const numbersAsNumbers = ((oid: number, format?: 'text' | 'binary') =>
-  oid === 20 || oid === 1700 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser;
+  oid === 20 || oid === 1700 ? (value: string) => Number(value) : postgresDriver().types.getTypeParser(oid, format)) as PgDriver['types']['getTypeParser'];
+
+type PgDriver = typeof import('pg');
+let driver: PgDriver | undefined;
+/**
+ * node-postgres, loaded when the first PostgreSQL database is opened: every command's CLI loads
+ * this module, and most of them (and every SQLite setup) never talk to PostgreSQL.
+ */
+function postgresDriver(): PgDriver {
+  return (driver ??= createRequire(import.meta.url)('pg') as PgDriver);
+}
 
 /** Kept off the process: the dropped connection's next statement fails, and it is released broken. */
 function droppedWhileCheckedOut(): void {}

@@ -9,6 +9,7 @@ import type { AppFactory, RunningServe, App } from './app.js';
 import { reportTargets } from './schedules-command.js';
 import { connectionHelp } from './mcp-command.js';
 import type { CliIo } from './io.js';
+import { redactDatabaseUrl } from '../../storage/index.js';
 
 interface ServeFlags {
   policies?: string;
@@ -98,8 +99,11 @@ async function summary(app: App, serve: RunningServe): Promise<string> {
   const lines = [
     `giftguard ${app.version} — serving MCP on ${base}/mcp/<token> (${app.config.mcpSessions})`,
     `  Data         ${app.dataDirectory()} (giftguard status shows what is where)`,
+    app.config.databaseUrl
+      ? `  Database     PostgreSQL at ${redactDatabaseUrl(app.config.databaseUrl)}, shared with every instance configured with it`
+      : `  Database     SQLite at ${app.config.databasePath} (one machine; several instances: GIFTGUARD_DATABASE_URL)`,
     `  Sendoso      ${connection.description}${connection.sandbox && app.config.sandboxControl ? ` (control: ${connection.sandbox.url}/__sandbox)` : ''}`,
-    `  Rate limit   ${app.config.rateLimit} requests/s per account, shared ${app.config.redisUrl ? 'across instances through Redis' : 'by every giftguard process using this data directory'}`,
+    `  Rate limit   ${app.config.rateLimit} requests/s per account, shared ${app.config.redisUrl ? 'across instances through Redis' : app.config.databaseUrl ? 'across instances through PostgreSQL' : 'by every giftguard process using this data directory'}`,
     policy
       ? `  Spending     guarded by ${policy.groups.length} group polic${policy.groups.length === 1 ? 'y' : 'ies'} from ${app.config.policies.join(', ')}${policy.dryRun ? ' (DRY RUN)' : ''}${policy.killSwitch ? ' (KILL SWITCH ON)' : ''}; changes to the files apply within seconds`
       : `  Spending     no policy found in ${app.config.policies.join(', ')}: every spend is refused until one is added`,

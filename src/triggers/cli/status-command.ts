@@ -6,7 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { Command } from 'commander';
 import type { App, AppFactory } from './app.js';
-import { runningSandbox, runningServes } from '../../storage/index.js';
+import { redactDatabaseUrl, runningSandbox, runningServes } from '../../storage/index.js';
 import { dataDirectoryProblem } from '../../storage/index.js';
 import { when } from './format.js';
 import type { CliIo } from './io.js';
@@ -15,7 +15,9 @@ interface Status {
   readonly version: string;
   readonly install: { readonly path: string; readonly kind: 'checkout' | 'installed package' };
   readonly data: { readonly path: string; readonly exists: boolean; readonly mode?: string; readonly problem?: string };
-  readonly database: { readonly path: string; readonly exists: boolean; readonly bytes?: number };
+  readonly database:
+    | { readonly kind: 'sqlite'; readonly path: string; readonly exists: boolean; readonly bytes?: number }
+    | { readonly kind: 'postgres'; readonly url: string; readonly answers: boolean; readonly error?: string };
   readonly policies: { readonly paths: readonly string[]; readonly groups?: readonly string[]; readonly error?: string };
   readonly schedules: { readonly path: string; readonly names?: readonly string[]; readonly error?: string };
   readonly sendoso: { readonly kind: 'sendoso' | 'embedded sandbox'; readonly url?: string; readonly pid?: number };
@@ -35,7 +37,17 @@ async function collect(app: App): Promise<Status> {
   const config = app.config;
   const home = config.home;
   const exists = existsSync(home);
-  const dbExists = existsSync(config.databasePath);
+  // The shared database is asked (one trivial query); the SQLite file only looked at, not created.
+  const database: Status['database'] = config.databaseUrl
+    ? await app
+        .sharedDatabase()
+        .query('SELECT 1')
+        .then(
+          () => ({ kind: 'postgres' as const, url: redactDatabaseUrl(config.databaseUrl!), answers: true }),
+          (error: unknown) => ({ kind: 'postgres' as const, url: redactDatabaseUrl(config.databaseUrl!), answers: false, error: errorText(error) }),
+        )
+    : { kind: 'sqlite', path: config.databasePath, exists: existsSync(config.databasePath) };
+  const dbExists = database.kind === 'sqlite' ? database.exists : database.answers;
   let policies: Status['policies'] = { paths: config.policies };
   try {
     const policy = await loadPolicy(config.policies, { missingOk: config.policiesDefaulted });
@@ -58,7 +70,7 @@ async function collect(app: App): Promise<Status> {
     version: app.version,
     install: { path: config.location.packageRoot, kind: config.location.installed ? 'installed package' : 'checkout' },
     data: { path: home, exists, ...(exists && { mode: (statSync(home).mode & 0o777).toString(8).padStart(4, '0') }), ...(problem && { problem }) },
-    database: { path: config.databasePath, exists: dbExists, ...(dbExists && { bytes: statSync(config.databasePath).size }) },
+    database: database.kind === 'sqlite' && database.exists ? { ...database, bytes: statSync(config.databasePath).size } : database,
     policies,
     schedules,
     sendoso: config.sendosoApiUrl
@@ -77,7 +89,9 @@ function describe(status: Status, app: App): string {
   const lines = [
     `giftguard ${s.version} (${s.install.kind} at ${s.install.path})`,
     `  Data         ${s.data.path}${s.data.problem ? ` — REFUSED: ${s.data.problem}` : s.data.exists ? ` (mode ${s.data.mode})` : ' — not created yet; the first command that needs it creates it'}`,
-    `  Database     ${s.database.path}${s.database.exists ? ` (${size(s.database.bytes!)})` : ' — not created yet'}`,
+    s.database.kind === 'sqlite'
+      ? `  Database     ${s.database.path}${s.database.exists ? ` (${size(s.database.bytes!)})` : ' — not created yet'}`
+      : `  Database     PostgreSQL at ${s.database.url}${s.database.answers ? ' (answers)' : ` — DOES NOT ANSWER: ${s.database.error}`}`,
     `  Policies     ${s.policies.paths.join(', ')}: ${
       s.policies.error
         ? `INVALID — ${s.policies.error}`
