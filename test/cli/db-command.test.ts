@@ -47,6 +47,9 @@ describe('giftguard db migrate-to', () => {
     const runs = JSON.parse((await cli(onPostgres, 'runs', 'list', '--json')).out) as { id: string; status: string }[];
     expect(runs.map((r) => [r.id, r.status])).toEqual([[sent.id, 'done']]);
     expect(JSON.parse((await cli(onPostgres, 'db', 'status', '--json')).out)).toMatchObject({ kind: 'postgres', answers: true });
+    const status = JSON.parse((await cli(onPostgres, 'status', '--json')).out) as { database: unknown; mcpServers: number };
+    expect(status.database).toEqual({ kind: 'postgres', url: expect.stringContaining('127.0.0.1:5432/test'), answers: true });
+    expect(status.mcpServers).toBe(1);
 
     // A second run would mix two copies: refused, nothing written.
     const again = await cli(env, 'db', 'migrate-to', url);
