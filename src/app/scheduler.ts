@@ -14,8 +14,7 @@ export async function schedulerFor(app: App, orchestrator: Orchestrator, schedul
       const { workflow, input } = scheduledInput(schedule, app.clock.now());
       return orchestrator.start(workflow, input);
     },
-    // Awaited: the run store answers synchronously on SQLite and asynchronously where it is shared.
-    isActive: async (runId) => ['running', 'waiting'].includes((await runs.get(runId))?.status ?? ''),
+    findRun: (runId) => runs.get(runId),
     report: deliverReport({ poster: app.slackPoster(), logger: app.logger }),
     logger: app.logger,
   });

@@ -2,29 +2,42 @@
  * Schedules with an injected clock: a schedule fires at its times in its timezone (daylight saving
  * included), never overlaps itself, catches up once after downtime, and its report arrives in a
  * file and in Slack. The runs are real: the orchestrator, the guard and the sandbox over HTTP.
+ * Across instances sharing one database (SQLite and PostgreSQL): a run that another instance
+ * took over and finished is reported once by a scheduler that did not start it, the schedule
+ * freed and its outcome remembered; a run finished by the instance that started it is reported
+ * once although every instance's scheduler looks; and a reporter that died before recording the
+ * report is replaced once its claim runs out, so the report is not lost.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../src/log/index.js';
-import { ScheduleFileError, Scheduler, SqliteScheduleStateStore, deliverReport, parseSchedules, scheduledInput, slackPoster } from '../../src/triggers/index.js';
-import type { Schedule } from '../../src/triggers/index.js';
+import { PgRunStore, SqliteRunStore } from '../../src/orchestrator/index.js';
+import type { Orchestrator, RunRecord, RunStore } from '../../src/orchestrator/index.js';
+import { PgScheduleStateStore, ScheduleFileError, Scheduler, SqliteScheduleStateStore, deliverReport, parseSchedules, scheduledInput, slackPoster } from '../../src/triggers/index.js';
+import type { FireReason, Schedule, ScheduleStateStore } from '../../src/triggers/index.js';
+import { REPORT_CLAIM_MS, REPORT_SWEEP_MS } from '../../src/triggers/schedule/index.js';
 import { control } from '../support/sandbox-client.js';
 import { startOrchestration } from '../support/orchestration.js';
 import type { Orchestration } from '../support/orchestration.js';
+import { STORE_KINDS, openStore } from '../support/postgres.js';
+import type { OpenedStore } from '../support/postgres.js';
 import { startSlackStandIn } from '../support/slack.js';
 import type { SlackStandIn } from '../support/slack.js';
 
 let env: Orchestration | undefined;
 let slackSide: SlackStandIn | undefined;
+let opened: OpenedStore | undefined;
 const schedulers: Scheduler[] = [];
 afterEach(async () => {
   for (const s of schedulers.splice(0)) s.stop();
   await env?.close();
   await slackSide?.close();
+  await opened?.close();
   env = undefined;
   slackSide = undefined;
+  opened = undefined;
 });
 
 const MINUTE = 60_000;
@@ -52,28 +65,42 @@ ${input}
       slack_channel: C0ONBOARDING
 ${extra}`;
 
-async function setUp(schedules: Schedule[]) {
-  env ??= await startOrchestration();
+/** One instance's scheduler: its own schedule-state object and orchestrator, over the shared stores. */
+interface Instance {
+  readonly state?: ScheduleStateStore;
+  readonly orchestrator?: Orchestrator;
+  readonly report?: (schedule: Schedule, run: RunRecord, dueAt: number, reason: FireReason) => Promise<void>;
+  /** The starting process hears its run finished only once this settles (a busy process, late to see it). */
+  readonly hearsEnd?: Promise<void>;
+}
+
+/** Sets up the orchestration (runs on `runs` when given: a shared store) and a scheduler maker. */
+async function setUp(schedules: Schedule[], shared: { runs?: RunStore; state?: () => ScheduleStateStore } = {}) {
+  env ??= await startOrchestration(shared.runs ? { runs: shared.runs } : {});
   slackSide ??= await startSlackStandIn();
   const e = env;
-  const state = new SqliteScheduleStateStore(e.db);
-  const make = () => {
+  const newState = shared.state ?? (() => new SqliteScheduleStateStore(e.db));
+  const state = newState();
+  const make = (instance: Instance = {}) => {
+    const orchestrator = instance.orchestrator ?? e.orchestrator;
     const scheduler = new Scheduler({
       schedules,
       clock: e.clock,
-      state,
-      launch: (schedule) => {
+      state: instance.state ?? state,
+      launch: async (schedule) => {
         const { workflow, input } = scheduledInput(schedule, e.clock.now());
-        return e.orchestrator.start(workflow, input);
+        const handle = await orchestrator.start(workflow, input);
+        const late = instance.hearsEnd;
+        return late ? { ...handle, finished: handle.finished.then(async (run) => (await late, run)) } : handle;
       },
-      isActive: async (id) => ['running', 'waiting'].includes((await e.runs.get(id))?.status ?? ''),
-      report: deliverReport({ poster: slackPoster({ botToken: 'xoxb-test', apiUrl: slackSide!.apiUrl, logger: silentLogger() }), logger: silentLogger() }),
+      findRun: (id) => e.runs.get(id),
+      report: instance.report ?? deliverReport({ poster: slackPoster({ botToken: 'xoxb-test', apiUrl: slackSide!.apiUrl, logger: silentLogger() }), logger: silentLogger() }),
       logger: silentLogger(),
     });
     schedulers.push(scheduler);
     return scheduler;
   };
-  return { make, state };
+  return { make, state, newState };
 }
 
 const advanceTo = (at: number) => env!.clock.advance(at - env!.clock.now());
@@ -192,6 +219,139 @@ describe('downtime', () => {
     expect((await make().start()).caughtUp).toEqual([]);
     await schedulers.at(-1)!.idle();
     expect(await env!.runs.list()).toHaveLength(1);
+  });
+});
+
+describe.each(STORE_KINDS)('two instances sharing schedules and runs on %s', (kind) => {
+  /** Shared runs and two schedule-state objects on one database, as two instances have them. */
+  async function twoInstances() {
+    opened = await openStore(kind, 'schedrep');
+    const o = opened;
+    const runs: RunStore = o.kind === 'sqlite' ? new SqliteRunStore(o.db) : new PgRunStore(o.db);
+    const newState = (): ScheduleStateStore => (o.kind === 'sqlite' ? new SqliteScheduleStateStore(o.db) : new PgScheduleStateStore(o.db));
+    const { dir, schedules } = scheduleFile(audit(''));
+    const { make, state } = await setUp(schedules, { runs, state: newState });
+    const reportFile = join(dir, 'reports/audit.md');
+    const reports = () => (existsSync(reportFile) ? headings(reportFile) : []);
+    return { make, state, newState, reports, schedule: schedules[0]! };
+  }
+  const firstMonday = Date.UTC(2026, 0, 19, 14, 0);
+  const heading = '## new-hires-q3-audit — Mon 2026-01-19 09:00 America/New_York (scheduled)';
+
+  it('a run started by one instance and finished by another is reported once, by the other\'s scheduler, and the schedule is freed', async () => {
+    const { make, state, newState, reports } = await twoInstances();
+    const a = make();
+    await a.start();
+    // Sendoso answers the run's first request with 429 and "retry after 20 minutes": the run waits.
+    await control(env!.sandbox, 'POST', '/faults', { kind: 'rate_limit', count: 1, method: 'GET', retryAfterSeconds: 1200 });
+    advanceTo(firstMonday);
+    await vi.waitFor(async () => expect((await state.get('new-hires-q3-audit'))!.activeRunId).toMatch(/^run_/));
+    const runId = (await state.get('new-hires-q3-audit'))!.activeRunId!;
+    await vi.waitFor(async () => expect((await control(env!.sandbox, 'GET', '/faults')).faults).toEqual([]));
+
+    // Instance A goes away mid-run: its orchestrator lets the run go, its scheduler is gone.
+    await env!.orchestrator.stop();
+    await a.idle();
+    a.stop();
+    // Instance B, running all along, takes the run over and finishes it.
+    const bOrchestrator = env!.instance({ owner: 'host-b:2:bbbb' });
+    const b = make({ state: newState(), orchestrator: bOrchestrator });
+    await b.start();
+    const [taken] = await bOrchestrator.resumeUnfinished();
+    expect(taken?.id).toBe(runId);
+    env!.clock.advance(20 * MINUTE); // the pause ends
+    expect((await taken!.finished).status).toBe('done');
+    await b.idle();
+    // What the bug left: no report yet, the schedule still naming the finished run.
+    expect(reports()).toEqual([]);
+    expect(await state.get('new-hires-q3-audit')).toMatchObject({ activeRunId: runId, lastOutcome: null });
+
+    // B's scheduler looks, sees the run over, and writes its report — with A's fire time and reason.
+    env!.clock.advance(REPORT_SWEEP_MS);
+    await b.idle();
+    expect(reports()).toEqual([heading]);
+    expect(slackSide!.messages()).toHaveLength(1);
+    expect(await state.get('new-hires-q3-audit')).toMatchObject({
+      activeRunId: null,
+      lastRunId: runId,
+      lastOutcome: 'done: New Hires Q3: 3 of 4 members got Welcome Swag Box; 1 missing (Tom Becker).',
+    });
+    // Once: later looks, and a third instance's scheduler, find nothing to report.
+    const c = make({ state: newState(), orchestrator: env!.instance({ owner: 'host-c:3:cccc' }) });
+    await c.start();
+    for (let i = 0; i < 3; i++) {
+      env!.clock.advance(REPORT_SWEEP_MS);
+      await Promise.all([b.idle(), c.idle()]);
+    }
+    expect(reports()).toEqual([heading]);
+    expect(slackSide!.messages()).toHaveLength(1);
+    // The schedule is free: its next time runs.
+    advanceTo(firstMonday + 7 * 24 * 60 * MINUTE);
+    await Promise.all([b.idle(), c.idle()]);
+    expect(reports()).toHaveLength(2);
+  });
+
+  it('a run finished by the process that started it is reported once, though every instance\'s scheduler looks', async () => {
+    const { make, state, newState, reports, schedule } = await twoInstances();
+    // `giftguard schedules run` on an operator's machine (a scheduler that is not started: it
+    // does not look for others' runs) hears its run end only when the test says; meanwhile
+    // instance B's scheduler sees the run over and reports it.
+    let hear = () => {};
+    const cli = make({ hearsEnd: new Promise<void>((resolve) => (hear = resolve)) });
+    const b = make({ state: newState(), orchestrator: env!.instance({ owner: 'host-b:2:bbbb' }) });
+    await b.start();
+    const ran = cli.runNow(schedule);
+    await vi.waitFor(async () => expect((await env!.runs.list())[0]?.status).toBe('done'));
+    env!.clock.advance(REPORT_SWEEP_MS);
+    await b.idle();
+    const byHand = '## new-hires-q3-audit — Thu 2026-01-15 12:00 America/New_York (run by hand)';
+    expect(reports()).toEqual([byHand]);
+    // Then the CLI hears of the end: the report is written, so it does not write it again.
+    hear();
+    expect(await ran).toMatchObject({ status: 'ran', run: { status: 'done' } });
+    expect(reports()).toEqual([byHand]);
+    expect(slackSide!.messages()).toHaveLength(1);
+    expect(await state.get('new-hires-q3-audit')).toMatchObject({ activeRunId: null, lastOutcome: expect.stringMatching(/^done: /) });
+
+    // The usual order, two instances' schedulers looking: the one that started Monday's run
+    // reports it as it ends, and the sweeps after find nothing more to report.
+    const c = make({ state: newState(), orchestrator: env!.instance({ owner: 'host-c:3:cccc' }) });
+    await c.start();
+    advanceTo(firstMonday);
+    await Promise.all([b.idle(), c.idle()]);
+    for (let i = 0; i < 3; i++) {
+      env!.clock.advance(REPORT_SWEEP_MS);
+      await Promise.all([b.idle(), c.idle()]);
+    }
+    expect(await env!.runs.list()).toHaveLength(2);
+    expect(reports()).toEqual([byHand, heading]);
+    expect(slackSide!.messages()).toHaveLength(2);
+    expect((await state.get('new-hires-q3-audit'))!.activeRunId).toBeNull();
+  });
+
+  it('a report whose writer died after claiming it is written by another instance once the claim runs out', async () => {
+    const { make, state, newState, reports } = await twoInstances();
+    // A claims the report and then never finishes writing it: its machine died mid-write.
+    let writing = false;
+    const a = make({ report: () => ((writing = true), new Promise<void>(() => {})) });
+    await a.start();
+    advanceTo(firstMonday);
+    await vi.waitFor(() => expect(writing).toBe(true));
+    a.stop();
+    const b = make({ state: newState(), orchestrator: env!.instance({ owner: 'host-b:2:bbbb' }) });
+    await b.start();
+    // While A's claim holds, B leaves the report to it.
+    env!.clock.advance(REPORT_SWEEP_MS);
+    await b.idle();
+    expect(reports()).toEqual([]);
+    expect((await state.get('new-hires-q3-audit'))!.activeRunId).toMatch(/^run_/);
+    // Past it, B writes the report: it is not lost.
+    env!.clock.advance(REPORT_CLAIM_MS);
+    await b.idle();
+    env!.clock.advance(REPORT_SWEEP_MS);
+    await b.idle();
+    expect(reports()).toEqual([heading]);
+    expect(await state.get('new-hires-q3-audit')).toMatchObject({ activeRunId: null, lastOutcome: expect.stringMatching(/^done: /) });
   });
 });
 

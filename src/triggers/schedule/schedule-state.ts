@@ -7,8 +7,18 @@
  * newer than the last one handled, so of two processes or instances whose timers fire for the same
  * time exactly one starts the run, and a fire time handled by one (even a run already over) is not
  * run again by another that was slower.
+ *
+ * A finished run's report is owed by whichever scheduler sees the run over — the process that
+ * started it, or any instance after another took the run over — and is written at least once:
+ * `claimReport` takes a short claim (one conditional update, `reporting_until`) so only one
+ * reports at a time, and only `reported`, after the report was written, clears the active run.
+ * A reporter that dies in between leaves the run active; its claim runs out and another reports
+ * it again (a report may then come twice, never not at all).
  */
 import type { SqliteDatabase } from '../../storage/index.js';
+
+/** Why a run was started: at its time, caught up after downtime, or by hand. */
+export type FireReason = 'schedule' | 'catch-up' | 'manual';
 
 export interface ScheduleState {
   readonly name: string;
@@ -19,8 +29,11 @@ export interface ScheduleState {
   readonly lastRunId: string | null;
   readonly lastStartedAt: number | null;
   readonly lastOutcome: string | null;
-  /** The run in progress ('starting' while it is being created). */
+  /** The run in progress ('starting' while it is being created), until its report is written. */
   readonly activeRunId: string | null;
+  /** The fire time the active run is for, and why it ran: its report's heading. */
+  readonly activeDueAt: number | null;
+  readonly activeReason: FireReason | null;
 }
 
 /**
@@ -40,8 +53,22 @@ export interface ScheduleStateStore {
    * by a run that is over (`isActive` says no) or a start that died is taken over.
    */
   claim(name: string, dueAt: number, now: number, isActive: (runId: string) => boolean | Promise<boolean>): Promise<ScheduleClaim>;
-  started(name: string, runId: string): Promise<void>;
+  /** The run is created: it is the active run, for fire time `dueAt`, started for `reason`. */
+  started(name: string, runId: string, dueAt: number, reason: FireReason): Promise<void>;
+  /** Ends the active mark whatever it is (a start that failed). */
   finished(name: string, outcome: string): Promise<void>;
+  /** Schedules whose active run has an id (not 'starting'): those a scheduler checks for a finished run to report. */
+  withActiveRun(): Promise<ScheduleState[]>;
+  /**
+   * Claims the report of run `runId` until `until`, if it is still the schedule's active run and
+   * no one else holds an unexpired claim on it (at `now`). Exactly one of several callers wins.
+   */
+  claimReport(name: string, runId: string, now: number, until: number): Promise<boolean>;
+  /**
+   * The report of `runId` was written: the schedule is free and remembers `outcome`. Does nothing
+   * (false) if `runId` is no longer the active run (another reporter finished first).
+   */
+  reported(name: string, runId: string, outcome: string): Promise<boolean>;
   /** Records a fire time that was handled without a run (skipped because one was going). */
   skipped(name: string, dueAt: number, outcome: string): Promise<void>;
 }
@@ -55,6 +82,8 @@ export interface ScheduleStateRow {
   last_started_at: number | null;
   last_outcome: string | null;
   active_run_id: string | null;
+  active_due_at: number | null;
+  active_reason: string | null;
 }
 
 export const toScheduleState = (row: ScheduleStateRow): ScheduleState => ({
@@ -65,6 +94,8 @@ export const toScheduleState = (row: ScheduleStateRow): ScheduleState => ({
   lastStartedAt: row.last_started_at,
   lastOutcome: row.last_outcome,
   activeRunId: row.active_run_id,
+  activeDueAt: row.active_due_at,
+  activeReason: row.active_reason as FireReason | null,
 });
 
 /** The mark a claim leaves until the run has an id. */
@@ -75,7 +106,9 @@ const STARTING_TIMEOUT_MS = 10 * 60_000;
 /**
  * The claim, over a dialect's two conditional updates: `mark(from)` sets the mark for `dueAt`
  * only if the mark is still `from` (null: none) and `dueAt` is newer than the last fire time
- * handled, and says whether it did. Each update is atomic in its database, so whoever loses a race
+ * handled — and, taking over a run's mark, only if no one holds an unexpired claim on its report
+ * (the reporter clears the mark when it is done, and must find it still there if it dies first) —
+ * and says whether it did. Each update is atomic in its database, so whoever loses a race
  * sees the winner's row and reports `handled` or `running`.
  */
 export async function claimWith(
@@ -105,13 +138,20 @@ export class SqliteScheduleStateStore implements ScheduleStateStore {
       ensure: db.prepare('INSERT OR IGNORE INTO schedule_state (name, watched_since) VALUES (?, ?)'),
       // One statement each: SQLite runs it under the database's write lock, so two processes take turns.
       claim: db.prepare(
-        `UPDATE schedule_state SET active_run_id = '${STARTING}', last_due_at = ?, last_started_at = ? WHERE name = ? AND active_run_id IS NULL AND COALESCE(last_due_at, 0) < ?`,
+        `UPDATE schedule_state SET active_run_id = '${STARTING}', last_due_at = ?, last_started_at = ?, active_due_at = NULL, active_reason = NULL, reporting_until = NULL
+         WHERE name = ? AND active_run_id IS NULL AND COALESCE(last_due_at, 0) < ?`,
       ),
       takeOver: db.prepare(
-        `UPDATE schedule_state SET active_run_id = '${STARTING}', last_due_at = ?, last_started_at = ? WHERE name = ? AND active_run_id = ? AND COALESCE(last_due_at, 0) < ?`,
+        `UPDATE schedule_state SET active_run_id = '${STARTING}', last_due_at = ?, last_started_at = ?, active_due_at = NULL, active_reason = NULL, reporting_until = NULL
+         WHERE name = ? AND active_run_id = ? AND COALESCE(last_due_at, 0) < ? AND COALESCE(reporting_until, 0) <= ?`,
       ),
-      started: db.prepare('UPDATE schedule_state SET active_run_id = ?, last_run_id = ? WHERE name = ?'),
-      finished: db.prepare('UPDATE schedule_state SET active_run_id = NULL, last_outcome = ? WHERE name = ?'),
+      started: db.prepare('UPDATE schedule_state SET active_run_id = ?, last_run_id = ?, active_due_at = ?, active_reason = ? WHERE name = ?'),
+      finished: db.prepare('UPDATE schedule_state SET active_run_id = NULL, active_due_at = NULL, active_reason = NULL, reporting_until = NULL, last_outcome = ? WHERE name = ?'),
+      withActiveRun: db.prepare<[], ScheduleStateRow>(`SELECT * FROM schedule_state WHERE active_run_id IS NOT NULL AND active_run_id <> '${STARTING}' ORDER BY name`),
+      claimReport: db.prepare('UPDATE schedule_state SET reporting_until = ? WHERE name = ? AND active_run_id = ? AND COALESCE(reporting_until, 0) <= ?'),
+      reported: db.prepare(
+        'UPDATE schedule_state SET active_run_id = NULL, active_due_at = NULL, active_reason = NULL, reporting_until = NULL, last_outcome = ? WHERE name = ? AND active_run_id = ?',
+      ),
       handled: db.prepare('UPDATE schedule_state SET last_due_at = MAX(COALESCE(last_due_at, 0), ?), last_outcome = ? WHERE name = ?'),
     };
   }
@@ -129,16 +169,28 @@ export class SqliteScheduleStateStore implements ScheduleStateStore {
   async claim(name: string, dueAt: number, now: number, isActive: (runId: string) => boolean | Promise<boolean>): Promise<ScheduleClaim> {
     await this.ensure(name, now);
     const mark = async (from: string | null) =>
-      (from === null ? this.s.claim.run(dueAt, now, name, dueAt) : this.s.takeOver.run(dueAt, now, name, from, dueAt)).changes === 1;
+      (from === null ? this.s.claim.run(dueAt, now, name, dueAt) : this.s.takeOver.run(dueAt, now, name, from, dueAt, now)).changes === 1;
     return claimWith(mark, () => this.ensure(name, now), dueAt, now, isActive);
   }
 
-  async started(name: string, runId: string): Promise<void> {
-    this.s.started.run(runId, runId, name);
+  async started(name: string, runId: string, dueAt: number, reason: FireReason): Promise<void> {
+    this.s.started.run(runId, runId, dueAt, reason, name);
   }
 
   async finished(name: string, outcome: string): Promise<void> {
     this.s.finished.run(outcome, name);
+  }
+
+  async withActiveRun(): Promise<ScheduleState[]> {
+    return this.s.withActiveRun.all().map(toScheduleState);
+  }
+
+  async claimReport(name: string, runId: string, now: number, until: number): Promise<boolean> {
+    return this.s.claimReport.run(until, name, runId, now).changes === 1;
+  }
+
+  async reported(name: string, runId: string, outcome: string): Promise<boolean> {
+    return this.s.reported.run(outcome, name, runId).changes === 1;
   }
 
   async skipped(name: string, dueAt: number, outcome: string): Promise<void> {

@@ -21,5 +21,17 @@ export const scheduleStateSchema: StoreSchema = {
           active_run_id TEXT
         )`,
     },
+    {
+      version: 2,
+      description: 'the active run remembers its fire time and reason, and who is reporting it',
+      // Any instance may finish a run another started, so whichever scheduler sees it over writes
+      // its report: it needs the fire time and reason (last_due_at moves on with skipped times),
+      // and reporting_until is the short claim that keeps two instances from reporting at once.
+      sql: `
+      ALTER TABLE schedule_state ADD COLUMN active_due_at BIGINT;
+      ALTER TABLE schedule_state ADD COLUMN active_reason TEXT;
+      ALTER TABLE schedule_state ADD COLUMN reporting_until BIGINT;
+    `,
+    },
   ],
 };
