@@ -16,10 +16,11 @@
  * catch_up, whose fire time passed while giftguard was down, is started by exactly one instance
  * when all three start at once; that instance is SIGKILLed mid-batch; another takes the run over
  * once its lease runs out and finishes it: exactly 300 sends in the sandbox, one per recipient,
- * the run done.
+ * the run done. The schedule's report, owed by the instance that started the run (now dead), is
+ * written once by a surviving instance's scheduler, and the schedule is freed with its outcome.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -80,6 +81,8 @@ const BATCH_SCHEDULE = `schedules:
       campaign: ${BATCH.name}
       group: ${GROUP}
       csv: attendees.csv
+    report:
+      file: reports/thanks.md
 `;
 
 interface SandboxSend {
@@ -414,6 +417,28 @@ describe('three instances, one PostgreSQL, one Redis, one Sendoso account', () =
     // Taken over once the dead owner's lease had run out, not while it held.
     expect(resumed[0]!.at).toBeGreaterThanOrEqual(atKill.leaseUntil!);
     expect(shown.items.filter((i) => i.status === 'sent')).toHaveLength(BATCH_SIZE);
+
+    // The report the dead starter owed: written once, by a survivor's scheduler, and the schedule
+    // freed with its outcome. (The instances read one schedules file here, so one report path;
+    // on separate machines it is on the reporter's disk.)
+    const reportFile = join(files, 'reports/thanks.md');
+    const listed = await waitUntil(
+      "the schedule's report to be recorded",
+      async () => (JSON.parse(await operator('schedules', 'list', '--json')) as { name: string; lastRunId: string | null; lastOutcome: string | null }[]).find((s) => s.name === SCHEDULE)!,
+      (s) => s.lastOutcome !== null,
+      { timeoutMs: 20_000, context: tails },
+    );
+    expect(listed).toMatchObject({ lastRunId: batch.id, lastOutcome: expect.stringMatching(/^done: /) });
+    const db2 = new PgDatabase({ url: databaseUrl, maxConnections: 1 });
+    try {
+      expect((await new PgScheduleStateStore(db2).get(SCHEDULE))!.activeRunId, 'the schedule is free for its next time').toBeNull();
+    } finally {
+      await db2.close();
+    }
+    expect(existsSync(reportFile), tails()).toBe(true);
+    const headings = readFileSync(reportFile, 'utf8').split('\n').filter((l) => l.startsWith('## '));
+    expect(headings).toEqual([expect.stringMatching(new RegExp(`^## ${SCHEDULE} — \\w{3} \\d{4}-01-01 00:00 UTC \\(caught up after downtime\\)$`))]);
+    expect(readFileSync(reportFile, 'utf8')).toContain(`Run \`${batch.id}\` (batch): **done**.`);
 
     // Through all of it, the instances together kept to the limit.
     const { worst, windows } = limitedPerWindow(await sandboxRequests());
