@@ -198,7 +198,7 @@ export class Scheduler {
     if (runId === null || runId === STARTING) return false;
     const run = await this.options.findRun(runId);
     if (run && GOING.includes(run.status)) return false;
-    // A row from before the fire time was kept with the run: the start time is the best heading.
+    // A run started before schedule_state kept its fire time (schedules v1): its start time is the nearest heading.
     const dueAt = state.activeDueAt ?? state.lastStartedAt ?? this.options.clock.now();
     const outcome = await this.writeReport(schedule, runId, run, dueAt, state.activeReason ?? 'schedule');
     return outcome.wrote;
