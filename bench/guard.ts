@@ -144,13 +144,15 @@ async function pgLedgerOf(baseUrl: string, rows: number) {
 }
 
 export async function guardThroughput(decisions: number): Promise<string[]> {
+  const sizes = process.env.BENCH_ROWS ? process.env.BENCH_ROWS.split(',').map(Number) : [10_000, 100_000, 1_000_000];
+  const perCaller = Math.max(100, Math.floor(decisions / CALLERS));
+  // BENCH_STORES=postgres measures PostgreSQL alone (its ratios to SQLite then read n/a): for iterating on the PostgreSQL store.
+  if (process.env.BENCH_STORES === 'postgres') return pgThroughput(decisions, sizes, perCaller, new Map(), new Map());
   const lines = [
     `guard on SQLite (WAL, background checkpoints), ${decisions} operations per ledger size, same run, interleaved across sizes`,
     '  decision + reservation = evaluate and reserve in one IMMEDIATE transaction;',
     '  full send = that (already claimed) + dispatch to an instant upstream + capture (2 commits)',
   ];
-  const sizes = process.env.BENCH_ROWS ? process.env.BENCH_ROWS.split(',').map(Number) : [10_000, 100_000, 1_000_000];
-  const perCaller = Math.max(100, Math.floor(decisions / CALLERS));
   // Every ledger is built first; then each operation is measured on all of them in alternating
   // slices, so no size is measured on a colder (or busier) machine than another.
   const ledgers = [];

@@ -17,7 +17,10 @@
  *    reads the totals only after the first committed or rolled back, so check-and-reserve sees
  *    every hold taken before it and can never reserve past a cap. What a transaction read through
  *    `lockTotals` (and the intents of the recipients whose year scope it locked) stays true until
- *    it commits.
+ *    it commits. `lockRecipients` is such a lock with the reads a reservation makes under it.
+ *    A transaction may instead bump a scope it read without a lock, under ceilings it gives
+ *    `limitTotals`: the bump takes the lock, and the transaction commits only if the totals, with
+ *    its bumps, are within them then (else TotalsMovedError, and nothing kept).
  * 3. **Never two live intents for one key.** `insertIntent` fails (the transaction rolls back)
  *    rather than create a second PENDING/DISPATCHING/SENT/UNKNOWN intent for a key, whatever
  *    raced it; the store may instead run `work` again from the start, which then finds the first.
@@ -36,11 +39,13 @@
  *   start (other processes wait on `busy_timeout`), so every transaction runs alone. Because the
  *   logic above is async and better-sqlite3 is one synchronous connection, the store also queues
  *   its transactions and reads per connection: no other ledger statement of this process runs
- *   while a transaction is open. `lockTotals` is a plain read.
+ *   while a transaction is open. `lockTotals` is a plain read; ceilings are checked before COMMIT.
  * - **PostgreSQL** (READ COMMITTED): `lockTotals` upserts the scopes' rows of `spend_totals` and
  *   locks them (`FOR UPDATE`-equivalent) in one canonical order — recipients' year scopes first,
  *   then the shared ones, each sorted — so contenders for a scope take turns and cannot deadlock
- *   each other (the ledger locks a request's recipients before its shared scopes, matching it); the partial unique index on `intents(key)`
+ *   each other (the ledger locks a request's recipients before its shared scopes, matching it);
+ *   `lockRecipients` is one statement that re-reads under the lock when a writer got in while it
+ *   waited, and the ceilings of `limitTotals` are checked on what the bump returns; the partial unique index on `intents(key)`
  *   for live statuses is the last line for (3); a deadlock or serialization failure elsewhere is
  *   retried by running `work` again. See pg-ledger-storage.ts.
  */
@@ -93,6 +98,52 @@ export interface RecentObserved {
   readonly cost: Cents;
   readonly createdAt: number;
   readonly status: string;
+}
+
+/** What a reservation reads about its recipients, with their year scopes locked (`lockRecipients`). */
+export interface RecipientsQuery {
+  /** The recipients' year scopes: locked as by `lockTotals`. */
+  readonly lock: readonly Scope[];
+  /** Scopes whose totals are read as well, without a lock: they may move before the commit. */
+  readonly read: readonly Scope[];
+  /** Request keys whose live intents are wanted. */
+  readonly keys: readonly string[];
+  /** Recipients whose recent sends are wanted… */
+  readonly recipients: readonly string[];
+  /** …since this time; undefined when no rule needs them. */
+  readonly since: number | undefined;
+}
+
+/** What `lockRecipients` found, each list in the order it was asked for. */
+export interface RecipientsRead {
+  readonly locked: ScopeTotals[];
+  readonly read: ScopeTotals[];
+  /** Live intents of the keys, key by key. */
+  readonly live: Intent[];
+  /** Per recipient: `recentSendCount` and `observedRecent` (0 and none when `since` is undefined). */
+  readonly recent: { readonly sends: number; readonly observed: RecentObserved[] }[];
+}
+
+/**
+ * The most a scope's totals may come to, once this transaction's own bumps are added, for the
+ * transaction to commit (`limitTotals`).
+ */
+export interface TotalsCeiling {
+  /** For held + captured. */
+  readonly heldCaptured: number;
+  /** For held + captured + observed. */
+  readonly all: number;
+}
+
+/**
+ * A transaction given ceilings (`limitTotals`) found the totals moved past one of them when it
+ * came to bump them; it was rolled back and nothing of it was kept.
+ */
+export class TotalsMovedError extends Error {
+  constructor(scope: string) {
+    super(`the running totals of ${scope} moved past what this transaction allowed for`);
+    this.name = 'TotalsMovedError';
+  }
 }
 
 /** A guard log page's filters, already turned into an id range by the ledger. */
@@ -168,10 +219,24 @@ export interface LedgerTransaction extends LedgerReader {
    * them until this one ends (contract point 2). Same order as given.
    */
   lockTotals(scopes: readonly Scope[]): Promise<ScopeTotals[]>;
+  /**
+   * `lockTotals(query.lock)`, then — as read once that lock is held — `totals(query.read)` (not
+   * locked), `liveIntentsByKey` of each key and `recentSendCount` and `observedRecent` of each
+   * recipient: what a reservation needs to know about its recipients, in one go (one round trip
+   * on PostgreSQL when nothing raced it).
+   */
+  lockRecipients(query: RecipientsQuery): Promise<RecipientsRead>;
   /** Adds `delta` to each scope's running totals (creating the row at zero first). */
   bumpTotals(scopes: readonly Scope[], delta: TotalsDelta): Promise<void>;
   /** Records a new intent (its status, dispatch time and all); fails on a second live intent for its key. */
   insertIntent(intent: Intent): Promise<void>;
+  /**
+   * The transaction commits only if, with all its bumps of these scopes added, each scope's totals
+   * stay within its ceiling as they are when the bump takes the scope's lock; otherwise it fails
+   * with TotalsMovedError and nothing of it is kept. What lets a reservation decide on totals it
+   * read without a lock (see Ledger.reserve): the store checks numbers, the ledger chose them.
+   */
+  limitTotals(scopes: readonly Scope[], ceilings: readonly TotalsCeiling[]): Promise<void>;
   insertHold(intentId: string, amount: Cents, scopes: readonly Scope[], now: number, expiresAt: number | null): Promise<void>;
   /** Active → `status`; false when the hold was not active. */
   closeHold(intentId: string, status: Exclude<HoldStatus, 'active'>, now: number): Promise<boolean>;

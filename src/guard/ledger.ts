@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { GiftingError, cents } from '../domain/index.js';
 import type { Cents } from '../domain/index.js';
 import { evaluate, findGroupPolicy } from './evaluate.js';
-import type { LedgerView, SpendCandidate } from './evaluate.js';
+import type { Decision, LedgerView, SpendCandidate } from './evaluate.js';
 import type {
   Approval,
   ApprovalQuery,
@@ -26,7 +26,8 @@ import type {
   ReserveInput,
   ReserveResult,
 } from './ledger-port.js';
-import type { LedgerReader, LedgerStorage, LedgerTransaction, Scope, ScopeTotals } from './ledger-storage.js';
+import { TotalsMovedError } from './ledger-storage.js';
+import type { LedgerReader, LedgerStorage, LedgerTransaction, RecentObserved, Scope, ScopeTotals, TotalsCeiling } from './ledger-storage.js';
 import type { Policy } from './policy-schema.js';
 import { windowAt } from './time-windows.js';
 
@@ -39,6 +40,12 @@ const DAY_MS = 86_400_000;
 const GUARD_LOG_SEARCH_WINDOW = 50_000;
 /** How far before a send an intent may have been created and still be the one that made it. */
 const CLAIM_SKEW_MS = 3_600_000;
+/**
+ * How much the shared totals (group windows, campaign, global day) may grow, in sends of the
+ * request's own cost, between a reservation's unlocked read of them and its bump, for the
+ * reservation to stand without deciding again (see Ledger.reserveIn).
+ */
+const OPTIMISTIC_SLACK_SENDS = 64;
 /** Holds expired per sweep; the rest wait for the next one. */
 const EXPIRY_BATCH = 500;
 
@@ -81,6 +88,16 @@ function scopesOf(group: string, touchId: number, recipient: string, policy: Pol
   ];
 }
 
+/** The view from the shared scopes' totals (day, week, month, campaign, global day, in that order) and the recipients' part. */
+const sharedView = (totals: readonly ScopeTotals[], recipients: LedgerView['recipients']): LedgerView => ({
+  day: totals[0]!,
+  week: totals[1]!,
+  month: totals[2]!,
+  campaign: totals[3]!,
+  globalDay: totals[4]!,
+  recipients,
+});
+
 /** The ledger over any store that keeps the storage contract. */
 export class Ledger implements LedgerPort {
   private lastExpiry = Number.NEGATIVE_INFINITY;
@@ -98,19 +115,25 @@ export class Ledger implements LedgerPort {
     return { name, scopes: [...base, ...years] };
   }
 
-  /** The per-recipient part of the view, given the recipients' year totals (same order as candidate.recipients). */
-  private async recipientsView(reader: LedgerReader, candidate: SpendCandidate, name: string, policy: Policy, now: number, years: readonly ScopeTotals[]): Promise<LedgerView['recipients']> {
+  /** Since when the frequency rule counts a recipient's sends; undefined when the group has no such rule. */
+  private recentSince(name: string, policy: Policy, now: number): number | undefined {
     const perDays = findGroupPolicy(policy, name)?.per_recipient.max_sends?.per_days ?? 0;
-    const since = now - perDays * DAY_MS;
+    return perDays > 0 ? now - perDays * DAY_MS : undefined;
+  }
+
+  /** The per-recipient part of the view, from each recipient's year totals and recent sends (same order as candidate.recipients). */
+  private recipientsView(
+    candidate: SpendCandidate,
+    now: number,
+    years: readonly ScopeTotals[],
+    recent: readonly { sends: number; observed: readonly RecentObserved[] }[],
+  ): LedgerView['recipients'] {
     const recipients: Record<string, LedgerView['recipients'][string]> = {};
     for (const [index, email] of candidate.recipients.entries()) {
       recipients[email] = {
         year: years[index]!,
-        recentSends: perDays > 0 ? await reader.recentSendCount(email, since) : 0,
-        observed:
-          perDays > 0
-            ? (await reader.observedRecent(email, since)).map((o) => ({ touchName: o.touchName, cost: o.cost, daysAgo: Math.floor((now - o.createdAt) / DAY_MS), status: o.status }))
-            : [],
+        recentSends: recent[index]!.sends,
+        observed: recent[index]!.observed.map((o) => ({ touchName: o.touchName, cost: o.cost, daysAgo: Math.floor((now - o.createdAt) / DAY_MS), status: o.status })),
       };
     }
     return recipients;
@@ -120,8 +143,12 @@ export class Ledger implements LedgerPort {
   private async viewIn(reader: LedgerReader, candidate: SpendCandidate, policy: Policy, now: number): Promise<LedgerView> {
     const { name, scopes } = this.viewScopes(candidate, policy, now);
     const totals = await reader.totals(scopes);
-    const recipients = await this.recipientsView(reader, candidate, name, policy, now, totals.slice(5));
-    return { day: totals[0]!, week: totals[1]!, month: totals[2]!, campaign: totals[3]!, globalDay: totals[4]!, recipients };
+    const since = this.recentSince(name, policy, now);
+    const recent = [];
+    for (const email of candidate.recipients) {
+      recent.push(since === undefined ? { sends: 0, observed: [] } : { sends: await reader.recentSendCount(email, since), observed: await reader.observedRecent(email, since) });
+    }
+    return sharedView(totals, this.recipientsView(candidate, now, totals.slice(5), recent));
   }
 
   async view(candidate: SpendCandidate, policy: Policy, now: number): Promise<LedgerView> {
@@ -151,10 +178,45 @@ export class Ledger implements LedgerPort {
       this.lastExpiry = input.now;
       await this.expireHolds(input.now);
     }
-    return this.storage.transaction((tx) => this.reserveIn(tx, input));
+    try {
+      return await this.storage.transaction((tx) => this.reserveIn(tx, input, true));
+    } catch (error) {
+      if (!(error instanceof TotalsMovedError)) throw error;
+      // Other reservations used more of the shared room than this one allowed for while it
+      // decided: decide again, this time on the shared totals locked.
+      return this.storage.transaction((tx) => this.reserveIn(tx, input, false));
+    }
   }
 
-  private async reserveIn(tx: LedgerTransaction, input: ReserveInput): Promise<ReserveResult> {
+  /**
+   * Ceilings under which a reservation decided on shared totals read without a lock still holds,
+   * or undefined when it must lock them and decide again. The decision depends on the shared
+   * totals only through the caps (`total <= cap - used`), so more room never turns an allow into
+   * anything else: if it still allows with every shared scope `slack` more used, it allows at any
+   * usage up to that. The ceilings say exactly that to the store, per scope and for both ways of
+   * counting use (with or without observed sends), plus what this reservation adds itself.
+   */
+  private optimisticCeilings(input: ReserveInput, view: LedgerView, decision: Decision, shared: readonly ScopeTotals[], adds: number): TotalsCeiling[] | undefined {
+    if (decision.outcome !== 'allow' || decision.dryRun || decision.total === undefined) return undefined;
+    const slack = Math.max(decision.total, 1) * OPTIMISTIC_SLACK_SENDS;
+    const busier = (u: LedgerView['day']) => ({ ...u, held: cents(u.held + slack) });
+    const busierView: LedgerView = { ...view, day: busier(view.day), week: busier(view.week), month: busier(view.month), campaign: busier(view.campaign), globalDay: busier(view.globalDay) };
+    const again = evaluate(input.candidate, input.policy, busierView, { approved: input.approvalId !== undefined });
+    if (again.outcome !== 'allow' || again.total !== decision.total || again.costPerSend !== decision.costPerSend) return undefined;
+    return shared.map((t) => ({ heldCaptured: t.held + t.captured + slack + adds, all: t.held + t.captured + t.observed + slack + adds }));
+  }
+
+  /**
+   * Check-and-reserve. The recipients' year scopes are locked first and everything about the
+   * recipients is read under that lock. With `optimistic`, the shared totals (group, campaign,
+   * global) are read without a lock, and an allowed reservation asks the store to bump them only
+   * within ceilings under which the decision still holds (optimisticCeilings) — the hot shared rows
+   * are then locked only by the bump, just before the commit; if they moved further the store rolls
+   * the transaction back and `reserve` runs this again without `optimistic`. Otherwise, and for
+   * every outcome but a reservation that fits, the shared scopes are locked and the decision made
+   * again on what they hold.
+   */
+  private async reserveIn(tx: LedgerTransaction, input: ReserveInput, optimistic: boolean): Promise<ReserveResult> {
     // An approval is decided once: of two people approving at once, the second finds it decided.
     if (input.approvalId !== undefined) {
       const approval = await tx.approval(input.approvalId);
@@ -165,20 +227,35 @@ export class Ledger implements LedgerPort {
     // its intent. The scopes every request shares (group, campaign, global) are locked last, just
     // before the writes, so they are held for as short a time as possible.
     const { name, scopes } = this.viewScopes(input.candidate, input.policy, input.now);
-    const years = await tx.lockTotals(scopes.slice(5));
-    const existing: Intent[] = [];
-    for (const key of input.keys) existing.push(...(await tx.liveIntentsByKey(key)));
-    if (existing.length > 0) return { kind: 'existing', intents: existing };
+    const shared = scopes.slice(0, 5);
+    const found = await tx.lockRecipients({
+      lock: scopes.slice(5),
+      read: optimistic ? shared : [],
+      keys: input.keys,
+      recipients: input.candidate.recipients,
+      since: this.recentSince(name, input.policy, input.now),
+    });
+    if (found.live.length > 0) return { kind: 'existing', intents: found.live };
     if (input.onePerRecipientSince !== undefined) {
       const same: Intent[] = [];
       for (const email of input.candidate.recipients) same.push(...(await tx.liveForRecipient(email, input.candidate.touch.id, input.onePerRecipientSince)));
       if (same.length > 0) return { kind: 'existing', intents: same };
     }
-    const recipients = await this.recipientsView(tx, input.candidate, name, input.policy, input.now, years);
-    const [day, week, month, campaign, globalDay] = await tx.lockTotals(scopes.slice(0, 5));
-    const view: LedgerView = { day: day!, week: week!, month: month!, campaign: campaign!, globalDay: globalDay!, recipients };
-
-    const decision = evaluate(input.candidate, input.policy, view, { approved: input.approvalId !== undefined });
+    const recipients = this.recipientsView(input.candidate, input.now, found.locked, found.recent);
+    const decide = (view: LedgerView) => evaluate(input.candidate, input.policy, view, { approved: input.approvalId !== undefined });
+    let view: LedgerView | undefined;
+    let decision: Decision | undefined;
+    if (optimistic) {
+      view = sharedView(found.read, recipients);
+      decision = decide(view);
+      const ceilings = this.optimisticCeilings(input, view, decision, found.read, (decision.costPerSend ?? 0) * input.candidate.recipients.length);
+      if (ceilings) await tx.limitTotals(shared, ceilings);
+      else view = undefined;
+    }
+    if (view === undefined || decision === undefined) {
+      view = sharedView(await tx.lockTotals(shared), recipients);
+      decision = decide(view);
+    }
     const record = (intentIds?: string[], approvalId?: string) =>
       tx.audit({
         at: input.now,

@@ -27,20 +27,32 @@
  *   intents; a unique violation (any racer that inserted first) runs the transaction again, and
  *   the logic then finds the row that won.
  *
+ * A reservation (Ledger.reserveIn) takes its recipients' year rows and everything it reads about
+ * them in one statement (`lockRecipients`), reads the shared totals there too without a lock, and
+ * when it reserves, bumps the shared rows under ceilings (`limitTotals`, checked on the totals the
+ * bump statement returns): the hot rows are locked only from that last statement to the commit.
+ * BEGIN, one read, one write, COMMIT. The hot statements are prepared once per connection: their
+ * planning cost more than their execution.
+ *
  * Why not SERIALIZABLE with retries: every reserve reads and writes the global day's totals, so
  * under contention serializable transactions mostly abort and retry (work thrown away, latency
  * unbounded), where row locks make them queue for the one hot row for a few round trips. The locks
  * serialize exactly what the cap requires and nothing else.
  */
 import { cents } from '../domain/index.js';
-import type { PgDatabase, PgQueryable } from '../storage/index.js';
+import type { PgDatabase, PgQueryable, PgQueryOptions } from '../storage/index.js';
 import { Ledger } from './ledger.js';
 import type { ApprovalRow, GuardAuditRow, IntentRow } from './ledger-rows.js';
 import { INTENT_SELECT, toApproval, toGuardEvent, toIntent } from './ledger-rows.js';
-import type { AuditPageFilter, LedgerReader, LedgerStorage, LedgerTransaction, Scope, ScopeTotals, TotalsDelta } from './ledger-storage.js';
+import { TotalsMovedError } from './ledger-storage.js';
+import type { AuditPageFilter, LedgerReader, LedgerStorage, LedgerTransaction, RecentObserved, RecipientsQuery, RecipientsRead, Scope, ScopeTotals, TotalsCeiling, TotalsDelta } from './ledger-storage.js';
 import type { Approval, ApprovalQuery, GuardAuditEvent, HistorySend, Intent } from './ledger-port.js';
 
 const LIVE = `('PENDING','DISPATCHING','SENT','UNKNOWN')`;
+/** Observed sends that reached their recipient (not cancelled, refunded…). */
+const REACHED = `status NOT IN ('Address Confirmation - Cancelled', 'Cancelled', 'Expired and Credited', 'Bounced and Credited', 'Refunded', 'Failed')`;
+/** Flushes of at most this many CTEs are prepared statements (a bounded set of shapes). */
+const PREPARED_CTES = 16;
 /** How often a transaction that lost a race on a unique index is run again. */
 const UNIQUE_RETRIES = 5;
 
@@ -85,8 +97,14 @@ const batchRange = (batchId: string) => [`${batchId}.`, `${batchId}/`];
 function writeBuffer(q: PgQueryable) {
   const pending: { ctes: string[]; params: unknown[] }[] = [];
   const bumps = new Map<string, { scope: Scope; held: number; captured: number; observed: number; declared: number }>();
-  const flush = async () => {
+  /** `limitTotals`: checked on the totals the bump returns — taken under the row's lock, so they are the latest. */
+  const ceilings = new Map<string, TotalsCeiling>();
+  const checked = new Set<string>();
+  /** `final`: the flush before the commit, which also locks and checks a limited scope never bumped. */
+  const flush = async (final = false) => {
+    if (final) for (const [key, scope] of limitedScopes) if (!checked.has(key) && !bumps.has(key)) bumps.set(key, { scope, held: 0, captured: 0, observed: 0, declared: 0 });
     if (pending.length === 0 && bumps.size === 0) return;
+    let limited = false;
     if (bumps.size > 0) {
       // In the canonical order, like lockTotals, so two writers never wait on each other crosswise.
       const ordered = canonical([...bumps.values()].map((b) => b.scope)).map((scope) => bumps.get(scopeKey(scope[0], scope[1]))!);
@@ -96,10 +114,12 @@ function writeBuffer(q: PgQueryable) {
            SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
            ON CONFLICT (scope, window_start) DO UPDATE SET held_cents = spend_totals.held_cents + EXCLUDED.held_cents,
              captured_cents = spend_totals.captured_cents + EXCLUDED.captured_cents, observed_cents = spend_totals.observed_cents + EXCLUDED.observed_cents,
-             declared_cents = spend_totals.declared_cents + EXCLUDED.declared_cents`,
+             declared_cents = spend_totals.declared_cents + EXCLUDED.declared_cents
+           RETURNING scope, window_start, held_cents, captured_cents, observed_cents`,
         ],
         params: [ordered.map((b) => b.scope[0]), ordered.map((b) => b.scope[1]), ordered.map((b) => b.held), ordered.map((b) => b.captured), ordered.map((b) => b.observed), ordered.map((b) => b.declared)],
       });
+      limited = ordered.some((b) => ceilings.has(scopeKey(b.scope[0], b.scope[1])));
       bumps.clear();
     }
     const ctes: string[] = [];
@@ -113,10 +133,30 @@ function writeBuffer(q: PgQueryable) {
         ctes.push(`${name} AS (${sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`).replaceAll('__PREVIOUS__', i > 0 ? previous : '')})`);
       });
     }
-    await q.query(`WITH ${ctes.join(',\n')} SELECT 1`, params);
+    // The bump is the last CTE: with ceilings to check, the statement returns what it bumped to.
+    // Prepared when its shape is a common one (a reservation of a few recipients, a capture…):
+    // planning a statement of CTEs costs more than running it.
+    const result = await q.query<TotalsRow>(`WITH ${ctes.join(',\n')} ${limited ? `SELECT * FROM w${ctes.length - 1}` : 'SELECT 1'}`, params, { prepare: ctes.length <= PREPARED_CTES });
+    if (!limited) return;
+    for (const row of result.rows) {
+      const key = scopeKey(row.scope, row.window_start);
+      const ceiling = ceilings.get(key);
+      if (ceiling === undefined) continue;
+      if (row.held_cents + row.captured_cents > ceiling.heldCaptured || row.held_cents + row.captured_cents + row.observed_cents > ceiling.all) throw new TotalsMovedError(row.scope);
+      checked.add(key);
+    }
   };
+  const limitedScopes = new Map<string, Scope>();
   return {
     flush,
+    limit(scopes: readonly Scope[], limits: readonly TotalsCeiling[]) {
+      scopes.forEach((scope, i) => {
+        const key = scopeKey(scope[0], scope[1]);
+        ceilings.set(key, limits[i]!);
+        limitedScopes.set(key, scope);
+        checked.delete(key);
+      });
+    },
     defer(ctes: string[], params: unknown[]) {
       pending.push({ ctes, params });
     },
@@ -131,17 +171,72 @@ function writeBuffer(q: PgQueryable) {
         bumps.set(key, entry);
       }
     },
-    async query<R extends Record<string, unknown> = Record<string, unknown>>(sql: string, params: readonly unknown[] = []) {
+    async query<R extends Record<string, unknown> = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options?: PgQueryOptions) {
       await flush();
-      return q.query<R>(sql, params);
+      return q.query<R>(sql, params, options);
     },
+  };
+}
+
+/**
+ * `lockRecipients` in one statement: creates the recipients' missing year rows (inserted, so
+ * locked) and locks the others with `FOR UPDATE` (a lock, not a new row version), in the order
+ * given, and reads the rest alongside. Every statement of the statement shares one snapshot,
+ * taken before it waited for any lock — so the reads are only as fresh as the lock if nobody
+ * changed a locked row in between. Every transaction that writes a recipient's intents or
+ * observed sends bumps the recipient's year row in the same transaction (the ledger's scopes),
+ * so that holds exactly when each row locked is the version the snapshot saw (same xmin) and
+ * each row inserted was new. Undefined otherwise: the caller reads again under the lock.
+ */
+async function lockRecipientsAtOnce(
+  query: <R extends Record<string, unknown>>(sql: string, params: readonly unknown[], options?: PgQueryOptions) => Promise<{ rows: R[] }>,
+  q: RecipientsQuery,
+): Promise<RecipientsRead | undefined> {
+  const lock = canonical(q.lock);
+  const { rows } = await query<{ made: TotalsRow[]; locked: (TotalsRow & { v: string; seen: string | null })[]; read: TotalsRow[]; live: IntentRow[]; recent: { sends: number; observed: { touch_name: string; cost_cents: number; created_at: number; status: string }[] }[] | null }>(
+    `WITH want AS (SELECT * FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS w(scope, window_start, ord)),
+     seen AS (SELECT t.scope, t.window_start, t.xmin::text AS v FROM spend_totals t JOIN want w USING (scope, window_start)),
+     made AS (INSERT INTO spend_totals (scope, window_start) SELECT scope, window_start FROM want ORDER BY ord ON CONFLICT DO NOTHING
+              RETURNING scope, window_start, held_cents, captured_cents, observed_cents, declared_cents),
+     locked AS (SELECT t.scope, t.window_start, t.held_cents, t.captured_cents, t.observed_cents, t.declared_cents, t.xmin::text AS v
+                FROM spend_totals t JOIN want w USING (scope, window_start) WHERE (SELECT count(*) FROM made) >= 0 ORDER BY w.ord FOR UPDATE OF t)
+     SELECT
+       (SELECT coalesce(json_agg(made), '[]') FROM made) AS made,
+       (SELECT coalesce(json_agg(l), '[]') FROM (SELECT locked.*, seen.v AS seen FROM locked LEFT JOIN seen USING (scope, window_start)) l) AS locked,
+       (SELECT coalesce(json_agg(t), '[]') FROM spend_totals t JOIN unnest($3::text[], $4::bigint[]) AS r(scope, window_start) USING (scope, window_start)) AS read,
+       (SELECT coalesce(json_agg(x ORDER BY array_position($5::text[], x.key), x.id), '[]') FROM (${INTENT_SELECT} WHERE i.key = ANY($5::text[]) AND i.status IN ${LIVE}) x) AS live,
+       CASE WHEN $7::bigint IS NOT NULL THEN (
+         SELECT json_agg(json_build_object(
+           'sends', (SELECT COUNT(*) FROM intents WHERE recipient_email = r.email AND created_at >= $7::bigint AND status IN ${LIVE}),
+           'observed', (SELECT coalesce(json_agg(o ORDER BY o.created_at DESC), '[]') FROM (
+             SELECT touch_name, cost_cents, created_at, status FROM observed_sends WHERE recipient_email = r.email AND created_at >= $7::bigint AND ${REACHED}) o)
+         ) ORDER BY r.ord) FROM unnest($6::text[]) WITH ORDINALITY AS r(email, ord)) END AS recent`,
+    [lock.map((s) => s[0]), lock.map((s) => s[1]), q.read.map((s) => s[0]), q.read.map((s) => s[1]), q.keys, q.recipients, q.since ?? null],
+    { prepare: true },
+  );
+  const row = rows[0]!;
+  const fresh = new Map<string, TotalsRow>();
+  for (const made of row.made) fresh.set(scopeKey(made.scope, made.window_start), made);
+  for (const locked of row.locked) if (locked.v === locked.seen) fresh.set(scopeKey(locked.scope, locked.window_start), locked);
+  if (lock.some(([scope, start]) => !fresh.has(scopeKey(scope, start)))) return undefined;
+  const read = new Map(row.read.map((r) => [scopeKey(r.scope, r.window_start), r]));
+  return {
+    locked: q.lock.map(([scope, start]) => toTotals(fresh.get(scopeKey(scope, start)))),
+    read: q.read.map(([scope, start]) => toTotals(read.get(scopeKey(scope, start)))),
+    live: row.live.map(toIntent),
+    recent: q.recipients.map((_, i) => {
+      const r = row.recent?.[i];
+      return r
+        ? { sends: Number(r.sends), observed: r.observed.map((o) => ({ touchName: o.touch_name, cost: cents(o.cost_cents), createdAt: o.created_at, status: o.status })) }
+        : { sends: 0, observed: [] };
+    }),
   };
 }
 
 /** The primitives over one statement runner: the pool (reads) or a transaction's connection. */
 function primitives(q: PgQueryable): LedgerTransaction & { flush(): Promise<void> } {
   const w = writeBuffer(q);
-  const rows = async <R extends object>(sql: string, params: readonly unknown[] = []) => (await w.query<R & Record<string, unknown>>(sql, params)).rows as R[];
+  const rows = async <R extends object>(sql: string, params: readonly unknown[] = [], options?: PgQueryOptions) => (await w.query<R & Record<string, unknown>>(sql, params, options)).rows as R[];
   const intents = async (sql: string, params: readonly unknown[]) => (await rows<IntentRow>(sql, params)).map(toIntent);
   const one = async <R extends object>(sql: string, params: readonly unknown[]) => (await rows<R>(sql, params))[0];
   const changed = async (sql: string, params: readonly unknown[]) => (await w.query(sql, params)).rowCount > 0;
@@ -155,30 +250,48 @@ function primitives(q: PgQueryable): LedgerTransaction & { flush(): Promise<void
            RETURNING scope, window_start, held_cents, captured_cents, observed_cents, declared_cents`
         : `SELECT t.* FROM spend_totals t JOIN unnest($1::text[], $2::bigint[]) AS w(scope, window_start) ON t.scope = w.scope AND t.window_start = w.window_start`,
       [ordered.map((s) => s[0]), ordered.map((s) => s[1])],
+      { prepare: true },
     );
     const byKey = new Map(found.map((r) => [scopeKey(r.scope, r.window_start), r]));
     return scopes.map(([scope, start]) => toTotals(byKey.get(scopeKey(scope, start))));
   };
+  const liveByKey = (key: string) => intents(`${INTENT_SELECT} WHERE i.key = $1 AND i.status IN ${LIVE}`, [key]);
+  const recentSendCount = async (recipient: string, since: number) =>
+    (await one<{ n: number }>(`SELECT COUNT(*) AS n FROM intents WHERE recipient_email = $1 AND created_at >= $2 AND status IN ${LIVE}`, [recipient, since]))!.n;
+  const observedRecent = async (recipient: string, since: number): Promise<RecentObserved[]> =>
+    (
+      await rows<{ touch_name: string; cost_cents: number; created_at: number; status: string }>(
+        `SELECT touch_name, cost_cents, created_at, status FROM observed_sends WHERE recipient_email = $1 AND created_at >= $2 AND ${REACHED} ORDER BY created_at DESC`,
+        [recipient, since],
+      )
+    ).map((o) => ({ touchName: o.touch_name, cost: cents(o.cost_cents), createdAt: o.created_at, status: o.status }));
   return {
-    flush: w.flush,
+    flush: () => w.flush(true),
     totals: (scopes) => totals(scopes, false),
     lockTotals: (scopes) => totals(scopes, true),
-    liveIntentsByKey: (key) => intents(`${INTENT_SELECT} WHERE i.key = $1 AND i.status IN ${LIVE}`, [key]),
+    lockRecipients: async (query) => {
+      const atOnce = await lockRecipientsAtOnce(w.query, query);
+      if (atOnce) return atOnce;
+      // Someone wrote to these recipients while the statement waited for their locks: what it read
+      // alongside is older than the lock, so it is read again, now that the lock is held.
+      const locked = await totals(query.lock, true);
+      const read = await totals(query.read, false);
+      const live: Intent[] = [];
+      for (const key of query.keys) live.push(...(await liveByKey(key)));
+      const recent: RecipientsRead['recent'] = [];
+      for (const email of query.recipients) {
+        recent.push(query.since === undefined ? { sends: 0, observed: [] } : { sends: await recentSendCount(email, query.since), observed: await observedRecent(email, query.since) });
+      }
+      return { locked, read, live, recent };
+    },
+    limitTotals: async (scopes, limits) => w.limit(scopes, limits),
+    liveIntentsByKey: liveByKey,
     intent: async (id) => (await intents(`${INTENT_SELECT} WHERE i.id = $1`, [id]))[0],
     batch: (batchId) => intents(`${INTENT_SELECT} WHERE i.id > $1 AND i.id < $2 ORDER BY i.id`, batchRange(batchId)),
     liveForRecipient: (recipient, touchId, since) =>
       intents(`${INTENT_SELECT} WHERE i.recipient_email = $1 AND i.created_at >= $2 AND i.touch_id = $3 AND i.status IN ${LIVE}`, [recipient, since, touchId]),
-    recentSendCount: async (recipient, since) =>
-      (await one<{ n: number }>(`SELECT COUNT(*) AS n FROM intents WHERE recipient_email = $1 AND created_at >= $2 AND status IN ${LIVE}`, [recipient, since]))!.n,
-    observedRecent: async (recipient, since) =>
-      (
-        await rows<{ touch_name: string; cost_cents: number; created_at: number; status: string }>(
-          `SELECT touch_name, cost_cents, created_at, status FROM observed_sends WHERE recipient_email = $1 AND created_at >= $2
-             AND status NOT IN ('Address Confirmation - Cancelled', 'Cancelled', 'Expired and Credited', 'Bounced and Credited', 'Refunded', 'Failed')
-           ORDER BY created_at DESC`,
-          [recipient, since],
-        )
-      ).map((o) => ({ touchName: o.touch_name, cost: cents(o.cost_cents), createdAt: o.created_at, status: o.status })),
+    recentSendCount,
+    observedRecent,
     hold: async (intentId) => {
       const row = await one<{ amount_cents: number; scopes: string; status: 'active' | 'captured' | 'released' }>('SELECT amount_cents, scopes, status FROM holds WHERE intent_id = $1', [intentId]);
       return row ? { amount: cents(row.amount_cents), scopes: JSON.parse(row.scopes) as Scope[], status: row.status } : undefined;

@@ -17,7 +17,8 @@ import type { SqliteDatabase } from '../storage/index.js';
 import { Ledger } from './ledger.js';
 import type { ApprovalRow, GuardAuditRow, IntentRow } from './ledger-rows.js';
 import { INTENT_SELECT, toApproval, toGuardEvent, toIntent } from './ledger-rows.js';
-import type { AuditPageFilter, HoldRecord, LedgerReader, LedgerStorage, LedgerTransaction, ObservedRecord, Scope, ScopeTotals, TotalsDelta } from './ledger-storage.js';
+import { TotalsMovedError } from './ledger-storage.js';
+import type { AuditPageFilter, HoldRecord, LedgerReader, LedgerStorage, LedgerTransaction, ObservedRecord, Scope, ScopeTotals, TotalsCeiling, TotalsDelta } from './ledger-storage.js';
 import type { Approval, ApprovalQuery, ApprovalStatus, GuardAuditEvent, HistorySend, Intent, IntentStatus } from './ledger-port.js';
 
 const NO_TOTALS: ScopeTotals = { captured: cents(0), held: cents(0), observed: cents(0), declared: cents(0) };
@@ -43,6 +44,8 @@ const isUniqueViolation = (error: unknown) => (error as { code?: string }).code 
 export class SqliteLedgerStorage implements LedgerStorage {
   private readonly s;
   private readonly access: LedgerTransaction;
+  /** The open transaction's ceilings (`limitTotals`), checked just before it commits. */
+  private ceilings: { scope: Scope; ceiling: TotalsCeiling }[] = [];
   /** Approval listings by filter shape (four at most), each statement prepared once. */
   private readonly approvalQueries = new Map<string, (params: Record<string, unknown>) => ApprovalRow[]>();
   /** Guard log pages by filter shape, each statement prepared once. */
@@ -156,8 +159,14 @@ export class SqliteLedgerStorage implements LedgerStorage {
   transaction<T>(work: (tx: LedgerTransaction) => Promise<T>): Promise<T> {
     return queued(this.db, async () => {
       this.s.begin.run();
+      this.ceilings = [];
       try {
         const result = await work(this.access);
+        // Nothing else writes while this transaction runs, so the totals are final here.
+        for (const { scope, ceiling } of this.ceilings) {
+          const [t] = await this.access.totals([scope]);
+          if (t!.held + t!.captured > ceiling.heldCaptured || t!.held + t!.captured + t!.observed > ceiling.all) throw new TotalsMovedError(scope[0]);
+        }
         this.s.commit.run();
         return result;
       } catch (error) {
@@ -188,6 +197,19 @@ export class SqliteLedgerStorage implements LedgerStorage {
       totals,
       // The transaction holds the database's write lock: every total it reads is already its own.
       lockTotals: totals,
+      lockRecipients: async (query) => ({
+        locked: await totals(query.lock),
+        read: await totals(query.read),
+        live: query.keys.flatMap((key) => intents(s.liveByKey.all(key))),
+        recent: query.recipients.map((email) =>
+          query.since === undefined
+            ? { sends: 0, observed: [] }
+            : {
+                sends: s.recentSends.get(email, query.since)!.n,
+                observed: s.observedRecent.all(email, query.since).map((o) => ({ touchName: o.touch_name, cost: cents(o.cost_cents), createdAt: o.created_at, status: o.status })),
+              },
+        ),
+      }),
       liveIntentsByKey: async (key) => intents(s.liveByKey.all(key)),
       intent: async (id) => {
         const row = s.intent.get(id);
@@ -244,6 +266,7 @@ export class SqliteLedgerStorage implements LedgerStorage {
       touchPins: async () => new Map(s.pins.all().map((r) => [r.name, r.touch_id])),
 
       bumpTotals: async (scopes, delta) => this.bump(scopes, delta),
+      limitTotals: async (scopes, ceilings) => void this.ceilings.push(...scopes.map((scope, i) => ({ scope, ceiling: ceilings[i]! }))),
       insertIntent: async (i: Intent) => {
         s.insertIntent.run(i.id, i.key, i.batchId, i.status, i.group, i.touchId, i.touchName, i.recipient, i.recipientGiven, i.kind, i.amount, i.currency, i.payloadHash, JSON.stringify(i.request), i.approvalId, i.createdAt, i.createdAt, i.dispatchedAt);
       },

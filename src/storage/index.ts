@@ -10,7 +10,7 @@ export type { DataDirectoryState } from './data-directory.js';
 export { announceSandbox, announceServe, processAlive, runningSandbox, runningServe, runningServes } from './announcements.js';
 export type { SandboxAnnouncement, ServeAnnouncement } from './announcements.js';
 export { PgDatabase, migratePostgres, parseDatabaseUrl, redactDatabaseUrl } from './postgres.js';
-export type { PgDatabaseOptions, PgQueryable, PgTransactionOptions } from './postgres.js';
+export type { PgDatabaseOptions, PgQueryable, PgQueryOptions, PgTransactionOptions } from './postgres.js';
 export { agreeOnSigningKey, signingKeyFingerprint, SigningKeyMismatch } from './shared-settings.js';
 export { copySqliteToPostgres } from './copy-to-postgres.js';
 export type { CopyReport, TableCopy } from './copy-to-postgres.js';

@@ -11,6 +11,7 @@
  * instances starting at once take turns on a transaction-level advisory lock, so a version is
  * applied once.
  */
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import type { StoreSchema } from './schema/index.js';
@@ -18,8 +19,24 @@ import { POSTGRES_SCHEMA } from './schema/index.js';
 
 /** The one statement runner a store sees: the pool, or a transaction's client. */
 export interface PgQueryable {
-  query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: readonly unknown[]): Promise<{ rows: R[]; rowCount: number }>;
+  query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: readonly unknown[], options?: PgQueryOptions): Promise<{ rows: R[]; rowCount: number }>;
 }
+
+export interface PgQueryOptions {
+  /**
+   * Keep the statement prepared on each connection that runs it (named by its text's hash), so
+   * it is parsed and planned once per connection instead of every time: for the few statements
+   * of a hot path whose planning costs more than running them. Only for a bounded set of texts.
+   */
+  readonly prepare?: boolean;
+}
+
+/** A query for node-postgres: named (prepared once per connection) when asked to be. */
+const queryConfig = (sql: string, params: readonly unknown[], options: PgQueryOptions | undefined) => ({
+  text: sql,
+  values: params as unknown[],
+  ...(options?.prepare === true && { name: `gg_${createHash('sha1').update(sql).digest('hex').slice(0, 24)}` }),
+});
 
 export interface PgTransactionOptions {
   /**
@@ -111,9 +128,9 @@ export class PgDatabase implements PgQueryable {
     return this.migrated;
   }
 
-  async query<R extends QueryResultRow = QueryResultRow>(sql: string, params: readonly unknown[] = []): Promise<{ rows: R[]; rowCount: number }> {
+  async query<R extends QueryResultRow = QueryResultRow>(sql: string, params: readonly unknown[] = [], options?: PgQueryOptions): Promise<{ rows: R[]; rowCount: number }> {
     await this.ready();
-    const result = await this.pool.query<R>(sql, params as unknown[]);
+    const result = await this.pool.query<R>(queryConfig(sql, params, options));
     return { rows: result.rows, rowCount: result.rowCount ?? 0 };
   }
 
@@ -206,8 +223,8 @@ function checkIn(client: PoolClient, broken: boolean): void {
 
 function clientQueryable(client: PoolClient): PgQueryable {
   return {
-    async query<R extends QueryResultRow = QueryResultRow>(sql: string, params: readonly unknown[] = []) {
-      const result = await client.query<R>(sql, params as unknown[]);
+    async query<R extends QueryResultRow = QueryResultRow>(sql: string, params: readonly unknown[] = [], options?: PgQueryOptions) {
+      const result = await client.query<R>(queryConfig(sql, params, options));
       return { rows: result.rows, rowCount: result.rowCount ?? 0 };
     },
   };
