@@ -25,17 +25,29 @@ export interface PgQueryable {
 export interface PgQueryOptions {
   /**
    * Keep the statement prepared on each connection that runs it (named by its text's hash), so
-   * it is parsed and planned once per connection instead of every time: for the few statements
-   * of a hot path whose planning costs more than running them. Only for a bounded set of texts.
+   * it is parsed and planned once per connection instead of every time, with a generic plan: for
+   * the few statements of a hot path whose planning costs more than running them, and whose plan
+   * does not depend on the values. Only for a bounded set of texts.
    */
   readonly prepare?: boolean;
 }
+
+/** Prepared statements' names by text (hashed once each). */
+const statementNames = new Map<string, string>();
+const statementName = (sql: string): string => {
+  let name = statementNames.get(sql);
+  if (name === undefined) {
+    name = `gg_${createHash('sha1').update(sql).digest('hex').slice(0, 24)}`;
+    statementNames.set(sql, name);
+  }
+  return name;
+};
 
 /** A query for node-postgres: named (prepared once per connection) when asked to be. */
 const queryConfig = (sql: string, params: readonly unknown[], options: PgQueryOptions | undefined) => ({
   text: sql,
   values: params as unknown[],
-  ...(options?.prepare === true && { name: `gg_${createHash('sha1').update(sql).digest('hex').slice(0, 24)}` }),
+  ...(options?.prepare === true && { name: statementName(sql) }),
 });
 
 export interface PgTransactionOptions {
@@ -111,7 +123,9 @@ export class PgDatabase implements PgQueryable {
       // A dead server fails a query in seconds rather than hanging the caller (readiness depends on it).
       connectionTimeoutMillis: 5_000,
       idleTimeoutMillis: 30_000,
-      ...(schema && { options: `-c search_path=${schema}` }),
+      // Statements are prepared (PgQueryOptions.prepare) only to skip planning: keep their generic
+      // plan. Left to choose, PostgreSQL re-plans a statement over unnest($1) arrays every time.
+      options: [...(schema ? [`-c search_path=${schema}`] : []), '-c plan_cache_mode=force_generic_plan'].join(' '),
       types: { getTypeParser: numbersAsNumbers },
     });
     // An idle client whose server went away emits here; without a listener the process would exit.
