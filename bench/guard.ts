@@ -187,7 +187,7 @@ export async function guardThroughput(decisions: number): Promise<string[]> {
 async function pgThroughput(decisions: number, sizes: readonly number[], perCaller: number, sqliteSingle: Map<number, number>, sqliteMany: Map<number, number>): Promise<string[]> {
   const baseUrl = process.env.GIFTGUARD_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const lines = [
-    `guard on PostgreSQL (${redactDatabaseUrl(baseUrl)}), decision + reservation: READ COMMITTED, the request's running totals locked; ${decisions} as one caller, ${CALLERS} processes x ${perCaller}`,
+    `guard on PostgreSQL (${redactDatabaseUrl(baseUrl)}), decision + reservation: READ COMMITTED, the recipients' year totals locked and read with their sends in one statement, the shared totals bumped under ceilings in the write before the commit; ${decisions} as one caller, ${CALLERS} processes x ${perCaller}`,
   ];
   const probe = new PgDatabase({ url: baseUrl, maxConnections: 1, schema: [] });
   try {
