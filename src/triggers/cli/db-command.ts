@@ -47,8 +47,9 @@ function report(copy: CopyReport, url: string, home: string): string {
     '',
     'Next:',
     '  1. Set GIFTGUARD_DATABASE_URL to this database on every instance (and GIFTGUARD_REDIS_URL to one Redis, for one rate limit).',
-    `  2. Give every instance this data directory's signing key — copy ${home}/signing-key into each instance's data directory, or set`,
-    '     GIFTGUARD_SIGNING_KEY to the same value on each — or the MCP URLs, API tokens and console sessions made here stop working.',
+    `  2. Give every instance this data directory's signing key: copy ${home}/signing-key into each instance's data directory`,
+    '     (or, if this instance runs with GIFTGUARD_SIGNING_KEY, set that same value on each). The MCP URLs, API tokens and console',
+    '     sessions made here are hashed with it; the database now knows its fingerprint and refuses an instance with another key.',
     `  3. Start the instances. The SQLite file was left as it was; once they run, move it aside so nobody uses it by mistake.`,
     '',
   ].join('\n');
