@@ -8,7 +8,6 @@ import type { Guard } from '../guard/index.js';
 import type { RequestHandler } from '../triggers/http/index.js';
 import type { App, SendosoConnection } from '../triggers/index.js';
 import { layer } from './layers.js';
-import { createMetrics } from './metrics.js';
 import { createReadiness } from './readiness.js';
 import { SendosoHealth } from './sendoso-health.js';
 import type { Telemetry } from './telemetry.js';
@@ -35,6 +34,9 @@ export async function operatorSurface(app: App, root: ServeRoot, connection: Sen
     probe: () => connection.gateway.request({ method: 'GET', path: '/me' }, { waitUntil: clock.now() + SENDOSO_PROBE_WAIT_MS, retryUntil: clock.now() }),
   });
   let lastStoreWarning = Number.NEGATIVE_INFINITY;
+  // prom-client (and the OpenTelemetry API it brings) only for serve: every other command, --help
+  // included, starts without it.
+  const { createMetrics } = await import('./metrics.js');
   const metrics = createMetrics({
     clock,
     groups: () => guard.policyState().policy?.groups.map((g) => String(g.group)) ?? [],
