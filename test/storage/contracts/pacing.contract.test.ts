@@ -6,13 +6,12 @@
  * the spacing; a pause set through one holds the other, and only ever moves later.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/domain/index.js';
-import { silentLogger } from '../../../src/log/index.js';
-import { Pacer, PgPacingStore, SqlitePacingStore } from '../../../src/sendoso/index.js';
+import { PgPacingStore, SqlitePacingStore } from '../../../src/sendoso/index.js';
 import type { PacingStore } from '../../../src/sendoso/index.js';
 import { PgDatabase } from '../../../src/storage/index.js';
 import type { OpenedStore } from '../../support/postgres.js';
 import { STORE_KINDS, openStore } from '../../support/postgres.js';
+import { expectTwoPacersKeepSpacing } from '../../support/pacing.js';
 
 describe.each(STORE_KINDS)('pace kept in %s', (kind) => {
   let opened: OpenedStore;
@@ -58,42 +57,6 @@ describe.each(STORE_KINDS)('pace kept in %s', (kind) => {
   });
 
   it('two pacers on one account never give turns closer than the spacing', async () => {
-    // As test/sendoso/shared-pacing.test.ts: spacing is measured on the injected clock, so the
-    // test is exact and never waits 20 ms for real; each grant is recorded as the store saw it.
-    const clock = new ManualClock(Date.now());
-    const grants: number[] = [];
-    const recording = [instance(), instance()].map(
-      (store): PacingStore => ({
-        scope: store.scope,
-        take: async (account, paceNow, clockNow, spacingMs) => {
-          const answer = await store.take(account, paceNow, clockNow, spacingMs);
-          if (answer.go) grants.push(paceNow);
-          return answer;
-        },
-        pause: (account, until) => store.pause(account, until),
-        close: () => store.close(),
-      }),
-    );
-    const pacers = recording.map((store) => new Pacer({ account: 'acct', store, requestsPerSecond: 50, clock, pace: clock, logger: silentLogger() }));
-    let finished = false;
-    const done = Promise.all(
-      pacers.map(async (pacer) => {
-        for (let i = 0; i < 15; i++) (await pacer.turn())();
-      }),
-    ).then(() => (finished = true));
-    // Time moves a millisecond at a time, with room for the store's round trips in between.
-    for (let ms = 0; !finished && ms < 5_000; ms++) {
-      await new Promise((r) => setImmediate(r));
-      if (kind === 'postgres') await new Promise((r) => setTimeout(r, 1));
-      clock.advance(1);
-    }
-    await done;
-    for (const pacer of pacers) pacer.stop();
-    expect(grants).toHaveLength(30);
-    const gaps = grants.slice(1).map((t, i) => t - grants[i]!);
-    // 20 ms spacing; a turn up to 2 ms late keeps its slot's schedule (decide() in pacing-store.ts).
-    // Two unshared pacers would grant turns 0 ms apart.
-    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(18);
-    expect(grants.at(-1)! - grants[0]!).toBeGreaterThanOrEqual(29 * 20 - 2);
+    await expectTwoPacersKeepSpacing([instance(), instance()], kind === 'postgres' ? 1 : undefined);
   });
 });
