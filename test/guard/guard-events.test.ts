@@ -12,7 +12,7 @@ import { silentLogger } from '../../src/log/index.js';
 import { sendosoCampaignDirectory, sendosoDispatcher, sendosoSendHistory } from '../../src/sendoso/index.js';
 import { startSandboxWithClient } from '../support/sandbox-client.js';
 import type { SandboxWithClient } from '../support/sandbox-client.js';
-import { memoryLedger, policyFrom } from '../support/guard.js';
+import { egift, memoryLedger, policyFrom } from '../support/guard.js';
 
 const POLICY = policyFrom(`
 version: 1
@@ -35,20 +35,6 @@ afterEach(async () => {
   await env.close();
 });
 
-function request(email: string, over: Partial<SpendRequest> = {}): SpendRequest {
-  return {
-    tool: 'create_a_sendoso_egift',
-    kind: 'egift',
-    touchId: 8938,
-    recipients: [{ email }],
-    path: '/send',
-    body: { send: { touch_id: 8938, email, via: 'single_email_address', via_from: 'tests' } },
-    caller: { via: 'mcp', id: 'mcp_test' },
-    group: 'Marketing',
-    ...over,
-  };
-}
-
 function observedGuard(onEvent: (event: GuardEvent) => void): Guard {
   return new Guard({
     ledger: memoryLedger(),
@@ -70,11 +56,11 @@ describe('the guard\'s observer', () => {
     const events: GuardEvent[] = [];
     const guard = observedGuard((e) => events.push(e));
 
-    const sent = request('ana@example.com');
+    const sent = egift('ana@example.com');
     expect((await guard.submit(sent, dispatch(sent))).status).toBe('sent');
-    const whiskey = request('sarah@cyberdyne.example', { touchId: 8934, kind: 'address_collection', group: 'Enterprise Sales' });
+    const whiskey = egift('sarah@cyberdyne.example', { touchId: 8934, kind: 'address_collection', group: 'Enterprise Sales' });
     expect((await guard.submit(whiskey, dispatch(whiskey))).status).toBe('pending_approval');
-    const invented = request('bo@example.com', { touchId: 1 });
+    const invented = egift('bo@example.com', { touchId: 1 });
     expect((await guard.submit(invented, dispatch(invented))).status).toBe('denied');
 
     expect(events).toEqual([
@@ -92,7 +78,7 @@ describe('the guard\'s observer', () => {
       throw new Error('a broken observer');
     });
     env.sandbox.injectFault({ kind: 'drop_after_commit', count: 1, method: 'POST', path: '/send' });
-    const lost = request('cy@example.com');
+    const lost = egift('cy@example.com');
     expect((await guard.submit(lost, dispatch(lost))).status).toBe('outcome_unknown');
     expect(await guard.reconcile(sendosoSendHistory(env.client, env.clock))).toMatchObject({ checked: 1, sent: 1 });
     expect(events.filter((e) => e.kind === 'send')).toEqual([

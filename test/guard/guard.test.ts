@@ -12,7 +12,7 @@ import { silentLogger } from '../../src/log/index.js';
 import { sendosoCampaignDirectory, sendosoDispatcher, sendosoSendHistory } from '../../src/sendoso/index.js';
 import { control, rejectionOf, startSandboxWithClient } from '../support/sandbox-client.js';
 import type { SandboxWithClient } from '../support/sandbox-client.js';
-import { memoryLedger, policyFrom } from '../support/guard.js';
+import { egift, memoryLedger, policyFrom } from '../support/guard.js';
 
 const POLICY = policyFrom(`
 version: 1
@@ -53,20 +53,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await env.close();
 });
-
-function egift(email: string, over: Partial<SpendRequest> = {}): SpendRequest {
-  return {
-    tool: 'create_a_sendoso_egift',
-    kind: 'egift',
-    touchId: 8938,
-    recipients: [{ email }],
-    path: '/send',
-    body: { send: { touch_id: 8938, email, via: 'single_email_address', via_from: 'tests' } },
-    caller: { via: 'mcp', id: 'mcp_test' },
-    group: 'Marketing',
-    ...over,
-  };
-}
 
 function collection(email: string, over: Partial<SpendRequest> = {}): SpendRequest {
   return egift(email, {

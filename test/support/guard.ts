@@ -4,7 +4,7 @@
  */
 import { silentLogger } from '../../src/log/index.js';
 import { cents } from '../../src/domain/index.js';
-import type { CampaignDirectory, CampaignInfo, Clock } from '../../src/domain/index.js';
+import type { CampaignDirectory, CampaignInfo, Clock, SpendRequest } from '../../src/domain/index.js';
 import { Guard, SqliteLedger, mergePolicyFiles, parsePolicyText } from '../../src/guard/index.js';
 import type { GuardOptions, Policy } from '../../src/guard/index.js';
 import { openDatabase } from '../../src/storage/index.js';
@@ -27,6 +27,21 @@ export const coffee: CampaignInfo = { id: 8939, name: 'Coffee eGift', deliveryTy
 
 export function fixedCampaigns(...campaigns: CampaignInfo[]): CampaignDirectory {
   return { find: async (id) => campaigns.find((c) => c.id === id), all: async () => campaigns };
+}
+
+/** A Sendoso eGift send of touch 8938 to one recipient, as an MCP caller of Marketing asks for it. */
+export function egift(email: string, over: Partial<SpendRequest> = {}): SpendRequest {
+  return {
+    tool: 'create_a_sendoso_egift',
+    kind: 'egift',
+    touchId: 8938,
+    recipients: [{ email }],
+    path: '/send',
+    body: { send: { touch_id: 8938, email, via: 'single_email_address', via_from: 'tests' } },
+    caller: { via: 'mcp', id: 'mcp_test' },
+    group: 'Marketing',
+    ...over,
+  };
 }
 
 export function memoryLedger(): SqliteLedger {
