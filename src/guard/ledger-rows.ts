@@ -5,7 +5,7 @@
  */
 import { cents } from '../domain/index.js';
 import type { DecisionReason, SpendKind } from '../domain/index.js';
-import type { Approval, ApprovalStatus, GuardEventEntry, Intent, IntentStatus, StoredRequest } from './ledger-port.js';
+import type { Approval, ApprovalStatus, GuardAuditEvent, GuardEventEntry, Intent, IntentStatus, StoredRequest } from './ledger-port.js';
 
 export interface IntentRow {
   id: string;
@@ -90,6 +90,25 @@ export const toGuardEvent = (r: GuardAuditRow): GuardEventEntry => ({
   intentIds: jsonList(r.intent_ids),
   approvalId: r.approval_id,
 });
+
+/**
+ * The guard_audit columns of an event, in the order both stores insert them (at … recipient_ids):
+ * the inverse of toGuardEvent, so the two adapters cannot write an entry differently.
+ */
+export const auditColumns = (event: GuardAuditEvent): (string | number | null)[] => [
+  event.at,
+  event.event,
+  event.group ?? null,
+  event.touchId ?? null,
+  event.recipients ?? null,
+  event.amount ?? null,
+  event.outcome,
+  event.reasons ? JSON.stringify(event.reasons) : null,
+  event.caller ?? null,
+  event.intentIds ? JSON.stringify(event.intentIds) : null,
+  event.approvalId ?? null,
+  event.recipientIdentities && event.recipientIdentities.length > 0 ? JSON.stringify(event.recipientIdentities) : null,
+];
 
 export const toIntent = (r: IntentRow): Intent => ({
   id: r.id,

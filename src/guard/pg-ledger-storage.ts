@@ -43,7 +43,7 @@ import { cents } from '../domain/index.js';
 import type { PgDatabase, PgQueryable, PgQueryOptions } from '../storage/index.js';
 import { Ledger } from './ledger.js';
 import type { ApprovalRow, GuardAuditRow, IntentRow } from './ledger-rows.js';
-import { INTENT_SELECT, toApproval, toGuardEvent, toIntent } from './ledger-rows.js';
+import { INTENT_SELECT, auditColumns, toApproval, toGuardEvent, toIntent } from './ledger-rows.js';
 import { TotalsMovedError } from './ledger-storage.js';
 import type { AuditPageFilter, LedgerReader, LedgerStorage, LedgerTransaction, RecentObserved, RecipientsQuery, RecipientsRead, Scope, ScopeTotals, TotalsCeiling, TotalsDelta } from './ledger-storage.js';
 import type { Approval, ApprovalQuery, GuardAuditEvent, HistorySend, Intent } from './ledger-port.js';
@@ -469,21 +469,7 @@ function primitives(q: PgQueryable): LedgerTransaction & { flush(): Promise<void
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
           `INSERT INTO guard_audit_recipients (recipient, audit_id) SELECT DISTINCT r, __PREVIOUS__.id FROM __PREVIOUS__, unnest($13::text[]) AS r ON CONFLICT DO NOTHING`,
         ],
-        [
-          event.at,
-          event.event,
-          event.group ?? null,
-          event.touchId ?? null,
-          event.recipients ?? null,
-          event.amount ?? null,
-          event.outcome,
-          event.reasons ? JSON.stringify(event.reasons) : null,
-          event.caller ?? null,
-          event.intentIds ? JSON.stringify(event.intentIds) : null,
-          event.approvalId ?? null,
-          event.recipientIdentities && event.recipientIdentities.length > 0 ? JSON.stringify(event.recipientIdentities) : null,
-          [...new Set(event.recipientIdentities ?? [])],
-        ],
+        [...auditColumns(event), [...new Set(event.recipientIdentities ?? [])]],
       ),
   };
 }

@@ -16,7 +16,7 @@ import type { Cents } from '../domain/index.js';
 import type { SqliteDatabase } from '../storage/index.js';
 import { Ledger } from './ledger.js';
 import type { ApprovalRow, GuardAuditRow, IntentRow } from './ledger-rows.js';
-import { INTENT_SELECT, toApproval, toGuardEvent, toIntent } from './ledger-rows.js';
+import { INTENT_SELECT, auditColumns, toApproval, toGuardEvent, toIntent } from './ledger-rows.js';
 import { TotalsMovedError } from './ledger-storage.js';
 import type { AuditPageFilter, HoldRecord, LedgerReader, LedgerStorage, LedgerTransaction, ObservedRecord, Scope, ScopeTotals, TotalsCeiling, TotalsDelta } from './ledger-storage.js';
 import type { Approval, ApprovalQuery, ApprovalStatus, GuardAuditEvent, HistorySend, Intent, IntentStatus } from './ledger-port.js';
@@ -373,20 +373,7 @@ export class SqliteLedgerStorage implements LedgerStorage {
   }
 
   private audit(event: GuardAuditEvent): void {
-    const { lastInsertRowid } = this.s.audit.run(
-      event.at,
-      event.event,
-      event.group ?? null,
-      event.touchId ?? null,
-      event.recipients ?? null,
-      event.amount ?? null,
-      event.outcome,
-      event.reasons ? JSON.stringify(event.reasons) : null,
-      event.caller ?? null,
-      event.intentIds ? JSON.stringify(event.intentIds) : null,
-      event.approvalId ?? null,
-      event.recipientIdentities && event.recipientIdentities.length > 0 ? JSON.stringify(event.recipientIdentities) : null,
-    );
+    const { lastInsertRowid } = this.s.audit.run(...auditColumns(event));
     if (event.recipientIdentities) for (const recipient of new Set(event.recipientIdentities)) this.s.auditRecipient.run(recipient, lastInsertRowid);
   }
 }
