@@ -121,6 +121,24 @@ export const toSession = (row: SessionRow): StoredSession => ({
   revokedAt: row.revoked_at,
 });
 
+/** The link row, in either dialect. */
+export interface LinkRow {
+  identity: string;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export const toLink = (row: LinkRow): StoredLink => ({ identity: row.identity, expiresAt: row.expires_at, usedAt: row.used_at });
+
+/** A row of the live-sessions query (`n` sessions, `last` seen), in either dialect. */
+export interface LiveSessionsRow {
+  identity: string;
+  n: number;
+  last: number;
+}
+
+export const toLiveSessions = (row: LiveSessionsRow): LiveSessions => ({ identity: row.identity, sessions: row.n, lastSeenAt: row.last });
+
 export class SqliteConsoleAccountStore implements ConsoleAccountStore {
   private readonly s;
 
@@ -132,7 +150,7 @@ export class SqliteConsoleAccountStore implements ConsoleAccountStore {
       reinstate: db.prepare('UPDATE console_identities SET name = ?, admin = ?, revoked_at = NULL WHERE id = ?'),
       revokeIdentity: db.prepare('UPDATE console_identities SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
       insertLink: db.prepare('INSERT INTO console_sign_in_links (token_hash, identity, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, NULL)'),
-      link: db.prepare<[string], { identity: string; expires_at: number; used_at: number | null }>('SELECT identity, expires_at, used_at FROM console_sign_in_links WHERE token_hash = ?'),
+      link: db.prepare<[string], LinkRow>('SELECT identity, expires_at, used_at FROM console_sign_in_links WHERE token_hash = ?'),
       useLink: db.prepare('UPDATE console_sign_in_links SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?'),
       voidLinks: db.prepare('UPDATE console_sign_in_links SET used_at = ? WHERE identity = ? AND used_at IS NULL'),
       pruneLinks: db.prepare('DELETE FROM console_sign_in_links WHERE expires_at <= ?'),
@@ -144,7 +162,7 @@ export class SqliteConsoleAccountStore implements ConsoleAccountStore {
       endSession: db.prepare('UPDATE console_sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
       endSessionsOf: db.prepare('UPDATE console_sessions SET revoked_at = ? WHERE identity = ? AND revoked_at IS NULL'),
       pruneSessions: db.prepare('DELETE FROM console_sessions WHERE expires_at <= ? OR revoked_at IS NOT NULL OR last_seen_at <= ?'),
-      liveSessions: db.prepare<[number, number], { identity: string; n: number; last: number }>(
+      liveSessions: db.prepare<[number, number], LiveSessionsRow>(
         'SELECT identity, COUNT(*) AS n, MAX(last_seen_at) AS last FROM console_sessions WHERE revoked_at IS NULL AND expires_at > ? AND last_seen_at > ? GROUP BY identity',
       ),
     };
@@ -160,7 +178,7 @@ export class SqliteConsoleAccountStore implements ConsoleAccountStore {
   }
 
   async liveSessions(now: number, seenAfter: number): Promise<LiveSessions[]> {
-    return this.s.liveSessions.all(now, seenAfter).map((r) => ({ identity: r.identity, sessions: r.n, lastSeenAt: r.last }));
+    return this.s.liveSessions.all(now, seenAfter).map(toLiveSessions);
   }
 
   async insertIdentity(identity: Omit<ConsoleIdentity, 'revokedAt'>): Promise<boolean> {
@@ -181,7 +199,7 @@ export class SqliteConsoleAccountStore implements ConsoleAccountStore {
 
   async link(tokenHash: string): Promise<StoredLink | undefined> {
     const row = this.s.link.get(tokenHash);
-    return row && { identity: row.identity, expiresAt: row.expires_at, usedAt: row.used_at };
+    return row && toLink(row);
   }
 
   async useLink(tokenHash: string, now: number): Promise<boolean> {

@@ -10,8 +10,8 @@
  * the local operator once.
  */
 import type { PgQueryable } from '../../storage/index.js';
-import type { ConsoleAccountStore, ConsoleIdentity, IdentityRow, LiveSessions, SessionRow, StoredLink, StoredSession } from './account-store.js';
-import { toIdentity, toSession } from './account-store.js';
+import type { ConsoleAccountStore, ConsoleIdentity, IdentityRow, LinkRow, LiveSessions, LiveSessionsRow, SessionRow, StoredLink, StoredSession } from './account-store.js';
+import { toIdentity, toLink, toLiveSessions, toSession } from './account-store.js';
 
 export class PgConsoleAccountStore implements ConsoleAccountStore {
   constructor(private readonly db: PgQueryable) {}
@@ -27,11 +27,11 @@ export class PgConsoleAccountStore implements ConsoleAccountStore {
   }
 
   async liveSessions(now: number, seenAfter: number): Promise<LiveSessions[]> {
-    const { rows } = await this.db.query<{ identity: string; n: number; last: number }>(
+    const { rows } = await this.db.query<LiveSessionsRow>(
       'SELECT identity, COUNT(*) AS n, MAX(last_seen_at) AS last FROM console_sessions WHERE revoked_at IS NULL AND expires_at > $1 AND last_seen_at > $2 GROUP BY identity',
       [now, seenAfter],
     );
-    return rows.map((r) => ({ identity: r.identity, sessions: r.n, lastSeenAt: r.last }));
+    return rows.map(toLiveSessions);
   }
 
   async insertIdentity(identity: Omit<ConsoleIdentity, 'revokedAt'>): Promise<boolean> {
@@ -55,9 +55,8 @@ export class PgConsoleAccountStore implements ConsoleAccountStore {
   }
 
   async link(tokenHash: string): Promise<StoredLink | undefined> {
-    const { rows } = await this.db.query<{ identity: string; expires_at: number; used_at: number | null }>('SELECT identity, expires_at, used_at FROM console_sign_in_links WHERE token_hash = $1', [tokenHash]);
-    const row = rows[0];
-    return row && { identity: row.identity, expiresAt: row.expires_at, usedAt: row.used_at };
+    const { rows } = await this.db.query<LinkRow>('SELECT identity, expires_at, used_at FROM console_sign_in_links WHERE token_hash = $1', [tokenHash]);
+    return rows[0] && toLink(rows[0]);
   }
 
   async useLink(tokenHash: string, now: number): Promise<boolean> {
