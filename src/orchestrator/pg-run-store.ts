@@ -12,7 +12,7 @@
  * - item counts are kept by a trigger function (schema/postgres/runs.ts), as SQLite's triggers do.
  */
 import type { PgDatabase } from '../storage/index.js';
-import { LISTING, cancelInStore, countsOf, newRunId, toEvent, toHolder, toItem, toListing, toRun } from './run-store.js';
+import { LISTING, cancelInStore, countsOf, newRunId, toEvent, toHolder, toItem, toListing, toRun, unfinishedCountsOf } from './run-store.js';
 import type { ItemSettlement, ItemStatus, NewRunItem, RunEvent, RunHolder, RunItem, RunLease, RunListing, RunPageQuery, RunRecord, RunStatus, RunStore, RunUpdate } from './run-store.js';
 
 type Row = Record<string, unknown>;
@@ -90,12 +90,8 @@ export class PgRunStore implements RunStore {
   }
 
   async unfinishedCounts(): Promise<Record<'running' | 'waiting' | 'incomplete', number>> {
-    const counts = { running: 0, waiting: 0, incomplete: 0 };
-    const { rows } = await this.db.query<{ status: keyof typeof counts; n: number }>(
-      `SELECT status, COUNT(*) AS n FROM runs WHERE status IN ('running', 'waiting', 'incomplete') GROUP BY status`,
-    );
-    for (const row of rows) counts[row.status] = row.n;
-    return counts;
+    const { rows } = await this.db.query<{ status: RunStatus; n: number }>(`SELECT status, COUNT(*) AS n FROM runs WHERE status IN ('running', 'waiting', 'incomplete') GROUP BY status`);
+    return unfinishedCountsOf(rows);
   }
 
   async unfinished(): Promise<RunHolder[]> {

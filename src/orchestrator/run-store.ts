@@ -276,3 +276,10 @@ export function countsOf(rows: readonly { status: ItemStatus; n: number }[]): Re
   for (const row of rows) counts[row.status] = row.n;
   return counts;
 }
+
+/** Zero for each unfinished status, then each one's count from `rows` (finished statuses are not counted). */
+export function unfinishedCountsOf(rows: readonly { status: string; n: number }[]): Record<'running' | 'waiting' | 'incomplete', number> {
+  const counts = { running: 0, waiting: 0, incomplete: 0 };
+  for (const row of rows) counts[row.status as keyof typeof counts] = row.n;
+  return counts;
+}

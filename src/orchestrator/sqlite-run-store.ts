@@ -4,7 +4,7 @@
  * conditional UPDATE (claim, renew, a fenced save) sees the row as the last writer left it.
  */
 import type { SqliteDatabase } from '../storage/index.js';
-import { LISTING, cancelInStore, countsOf, newRunId, toEvent, toHolder, toItem, toListing, toRun } from './run-store.js';
+import { LISTING, cancelInStore, countsOf, newRunId, toEvent, toHolder, toItem, toListing, toRun, unfinishedCountsOf } from './run-store.js';
 import type { ItemSettlement, ItemStatus, NewRunItem, RunEvent, RunHolder, RunItem, RunLease, RunListing, RunPageQuery, RunRecord, RunStatus, RunStore, RunUpdate } from './run-store.js';
 
 /** Runs, their events, items and leases in the SQLite file. */
@@ -112,9 +112,7 @@ export class SqliteRunStore implements RunStore {
   }
 
   async unfinishedCounts(): Promise<Record<'running' | 'waiting' | 'incomplete', number>> {
-    const counts = { running: 0, waiting: 0, incomplete: 0 };
-    for (const row of this.s.unfinishedCounts.all()) counts[row.status as keyof typeof counts] = row.n;
-    return counts;
+    return unfinishedCountsOf(this.s.unfinishedCounts.all());
   }
 
   async unfinished(): Promise<RunHolder[]> {
