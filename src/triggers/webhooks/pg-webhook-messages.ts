@@ -8,7 +8,7 @@
  * two drainers never hold one message at once.
  */
 import type { PgQueryable } from '../../storage/index.js';
-import type { WebhookMessage, WebhookMessages } from './webhook-messages.js';
+import type { MessageRow, WebhookMessage, WebhookMessages } from './webhook-messages.js';
 import { HOLD_MS, toMessages } from './webhook-messages.js';
 
 export class PgWebhookMessages implements WebhookMessages {
@@ -25,7 +25,7 @@ export class PgWebhookMessages implements WebhookMessages {
   }
 
   async take(now: number, limit = 100): Promise<WebhookMessage[]> {
-    const { rows } = await this.db.query<{ svix_id: string; send_gid: string; received_at: number; attempts: number }>(
+    const { rows } = await this.db.query<MessageRow>(
       `WITH free AS (
          SELECT svix_id FROM sendoso_webhook_messages
          WHERE applied_at IS NULL AND (claimed_until IS NULL OR claimed_until <= $2)

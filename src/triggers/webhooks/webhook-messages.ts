@@ -38,7 +38,8 @@ export interface WebhookMessages {
   markTried(svixId: string, retryAt: number): Promise<void>;
 }
 
-interface MessageRow {
+/** A taken row, in either dialect. */
+export interface MessageRow {
   svix_id: string;
   send_gid: string;
   received_at: number;
