@@ -5,6 +5,7 @@
  */
 import { cents } from '../domain/index.js';
 import type { DecisionReason, SpendKind } from '../domain/index.js';
+import type { RecentObserved } from './ledger-storage.js';
 import type { Approval, ApprovalStatus, GuardAuditEvent, GuardEventEntry, Intent, IntentStatus, StoredRequest } from './ledger-port.js';
 
 export interface IntentRow {
@@ -72,6 +73,16 @@ export interface GuardAuditRow {
 
 /** The intent columns every read selects: the intent and what was captured for it. */
 export const INTENT_SELECT = 'SELECT i.*, c.amount_cents AS captured FROM intents i LEFT JOIN captures c ON c.intent_id = i.id';
+
+/** An observed send as the per-recipient reads select it (touch_name, cost_cents, created_at, status). */
+export interface RecentObservedRow {
+  touch_name: string;
+  cost_cents: number;
+  created_at: number;
+  status: string;
+}
+
+export const toRecentObserved = (o: RecentObservedRow): RecentObserved => ({ touchName: o.touch_name, cost: cents(o.cost_cents), createdAt: o.created_at, status: o.status });
 
 const jsonList = (text: string | null): string[] => (text === null ? [] : (JSON.parse(text) as string[]));
 

@@ -42,8 +42,8 @@
 import { cents } from '../domain/index.js';
 import type { PgDatabase, PgQueryable, PgQueryOptions } from '../storage/index.js';
 import { Ledger } from './ledger.js';
-import type { ApprovalRow, GuardAuditRow, IntentRow } from './ledger-rows.js';
-import { INTENT_SELECT, auditColumns, toApproval, toGuardEvent, toIntent } from './ledger-rows.js';
+import type { ApprovalRow, GuardAuditRow, IntentRow, RecentObservedRow } from './ledger-rows.js';
+import { INTENT_SELECT, auditColumns, toApproval, toGuardEvent, toIntent, toRecentObserved } from './ledger-rows.js';
 import { TotalsMovedError } from './ledger-storage.js';
 import type { AuditPageFilter, LedgerReader, LedgerStorage, LedgerTransaction, RecentObserved, RecipientsQuery, RecipientsRead, Scope, ScopeTotals, TotalsCeiling, TotalsDelta } from './ledger-storage.js';
 import type { Approval, ApprovalQuery, GuardAuditEvent, HistorySend, Intent } from './ledger-port.js';
@@ -193,7 +193,7 @@ async function lockRecipientsAtOnce(
   q: RecipientsQuery,
 ): Promise<RecipientsRead | undefined> {
   const lock = canonical(q.lock);
-  const { rows } = await query<{ made: TotalsRow[]; locked: (TotalsRow & { v: string; seen: string | null })[]; read: TotalsRow[]; live: IntentRow[]; recent: { sends: number; observed: { touch_name: string; cost_cents: number; created_at: number; status: string }[] }[] | null }>(
+  const { rows } = await query<{ made: TotalsRow[]; locked: (TotalsRow & { v: string; seen: string | null })[]; read: TotalsRow[]; live: IntentRow[]; recent: { sends: number; observed: RecentObservedRow[] }[] | null }>(
     `WITH want AS (SELECT * FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS w(scope, window_start, ord)),
      seen AS (SELECT t.scope, t.window_start, t.xmin::text AS v FROM spend_totals t JOIN want w USING (scope, window_start)),
      made AS (INSERT INTO spend_totals (scope, window_start) SELECT scope, window_start FROM want ORDER BY ord ON CONFLICT DO NOTHING
@@ -227,7 +227,7 @@ async function lockRecipientsAtOnce(
     recent: q.recipients.map((_, i) => {
       const r = row.recent?.[i];
       return r
-        ? { sends: Number(r.sends), observed: r.observed.map((o) => ({ touchName: o.touch_name, cost: cents(o.cost_cents), createdAt: o.created_at, status: o.status })) }
+        ? { sends: Number(r.sends), observed: r.observed.map(toRecentObserved) }
         : { sends: 0, observed: [] };
     }),
   };
@@ -260,11 +260,11 @@ function primitives(q: PgQueryable): LedgerTransaction & { flush(): Promise<void
     (await one<{ n: number }>(`SELECT COUNT(*) AS n FROM intents WHERE recipient_email = $1 AND created_at >= $2 AND status IN ${LIVE}`, [recipient, since]))!.n;
   const observedRecent = async (recipient: string, since: number): Promise<RecentObserved[]> =>
     (
-      await rows<{ touch_name: string; cost_cents: number; created_at: number; status: string }>(
+      await rows<RecentObservedRow>(
         `SELECT touch_name, cost_cents, created_at, status FROM observed_sends WHERE recipient_email = $1 AND created_at >= $2 AND ${REACHED} ORDER BY created_at DESC`,
         [recipient, since],
       )
-    ).map((o) => ({ touchName: o.touch_name, cost: cents(o.cost_cents), createdAt: o.created_at, status: o.status }));
+    ).map(toRecentObserved);
   return {
     flush: () => w.flush(true),
     totals: (scopes) => totals(scopes, false),

@@ -15,8 +15,8 @@ import { cents } from '../domain/index.js';
 import type { Cents } from '../domain/index.js';
 import type { SqliteDatabase } from '../storage/index.js';
 import { Ledger } from './ledger.js';
-import type { ApprovalRow, GuardAuditRow, IntentRow } from './ledger-rows.js';
-import { INTENT_SELECT, auditColumns, toApproval, toGuardEvent, toIntent } from './ledger-rows.js';
+import type { ApprovalRow, GuardAuditRow, IntentRow, RecentObservedRow } from './ledger-rows.js';
+import { INTENT_SELECT, auditColumns, toApproval, toGuardEvent, toIntent, toRecentObserved } from './ledger-rows.js';
 import { TotalsMovedError } from './ledger-storage.js';
 import type { AuditPageFilter, HoldRecord, LedgerReader, LedgerStorage, LedgerTransaction, ObservedRecord, Scope, ScopeTotals, TotalsCeiling, TotalsDelta } from './ledger-storage.js';
 import type { Approval, ApprovalQuery, ApprovalStatus, GuardAuditEvent, HistorySend, Intent, IntentStatus } from './ledger-port.js';
@@ -86,7 +86,7 @@ export class SqliteLedgerStorage implements LedgerStorage {
         'SELECT held_cents, captured_cents, observed_cents, declared_cents FROM spend_totals WHERE scope = ? AND window_start = ?',
       ),
       // A send that was cancelled, refunded or failed never reached the person: it is no gift to count.
-      observedRecent: db.prepare<[string, number], { touch_name: string; cost_cents: number; created_at: number; status: string }>(
+      observedRecent: db.prepare<[string, number], RecentObservedRow>(
         `SELECT touch_name, cost_cents, created_at, status FROM observed_sends WHERE recipient_email = ? AND created_at >= ?
            AND status NOT IN ('Address Confirmation - Cancelled', 'Cancelled', 'Expired and Credited', 'Bounced and Credited', 'Refunded', 'Failed')
          ORDER BY created_at DESC`,
@@ -206,7 +206,7 @@ export class SqliteLedgerStorage implements LedgerStorage {
             ? { sends: 0, observed: [] }
             : {
                 sends: s.recentSends.get(email, query.since)!.n,
-                observed: s.observedRecent.all(email, query.since).map((o) => ({ touchName: o.touch_name, cost: cents(o.cost_cents), createdAt: o.created_at, status: o.status })),
+                observed: s.observedRecent.all(email, query.since).map(toRecentObserved),
               },
         ),
       }),
@@ -218,7 +218,7 @@ export class SqliteLedgerStorage implements LedgerStorage {
       batch: async (batchId) => intents(s.batch.all(...SqliteLedgerStorage.range(batchId))),
       liveForRecipient: async (recipient, touchId, since) => intents(s.liveForRecipient.all(recipient, since, touchId)),
       recentSendCount: async (recipient, since) => s.recentSends.get(recipient, since)!.n,
-      observedRecent: async (recipient, since) => s.observedRecent.all(recipient, since).map((o) => ({ touchName: o.touch_name, cost: cents(o.cost_cents), createdAt: o.created_at, status: o.status })),
+      observedRecent: async (recipient, since) => s.observedRecent.all(recipient, since).map(toRecentObserved),
       hold: async (intentId) => {
         const row = s.hold.get(intentId);
         return row ? { amount: cents(row.amount_cents), scopes: JSON.parse(row.scopes) as Scope[], status: row.status } : undefined;
