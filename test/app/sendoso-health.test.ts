@@ -61,7 +61,7 @@ describe('the Sendoso check of /readyz', () => {
     expect(probes()).toBe(1);
   });
 
-  it('a probe turned away because the account is paused counts as usable; a probe that never answered leaves it unknown', async () => {
+  it('a probe turned away because the account is paused counts as usable; a probe that never answered, with nothing heard before, counts as unreachable', async () => {
     const paused = health(async () => {
       throw new GiftingError('rate_limited', 'queued beyond what this caller can wait', { outcome: 'not_sent' });
     });
