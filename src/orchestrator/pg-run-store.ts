@@ -12,7 +12,7 @@
  * - item counts are kept by a trigger function (schema/postgres/runs.ts), as SQLite's triggers do.
  */
 import type { PgDatabase } from '../storage/index.js';
-import { LISTING, cancelInStore, countsOf, newRunId, toEvent, toHolder, toItem, toListing, toRun, unfinishedCountsOf } from './run-store.js';
+import { FINISHED_SQL, LISTING, cancelInStore, countsOf, newRunId, toEvent, toHolder, toItem, toListing, toRun, unfinishedCountsOf } from './run-store.js';
 import type { ItemSettlement, ItemStatus, NewRunItem, RunEvent, RunHolder, RunItem, RunLease, RunListing, RunPageQuery, RunRecord, RunStatus, RunStore, RunUpdate } from './run-store.js';
 
 type Row = Record<string, unknown>;
@@ -41,6 +41,10 @@ export class PgRunStore implements RunStore {
 
   async setStatus(id: string, status: RunStatus, now: number): Promise<void> {
     await this.db.query('UPDATE runs SET status = $1, updated_at = $2 WHERE id = $3', [status, now, id]);
+  }
+
+  async markCancelled(id: string, now: number): Promise<boolean> {
+    return (await this.db.query(`UPDATE runs SET status = 'cancelled', updated_at = $1 WHERE id = $2 AND status NOT IN ${FINISHED_SQL}`, [now, id])).rowCount === 1;
   }
 
   cancel(id: string, by: string, now: number): Promise<RunRecord> {

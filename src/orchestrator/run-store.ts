@@ -15,6 +15,8 @@ import { GiftingError } from '../domain/index.js';
  */
 export type RunStatus = 'running' | 'waiting' | 'incomplete' | 'done' | 'failed' | 'cancelled' | 'dry_run' | 'outcome_unknown';
 export const FINISHED: readonly RunStatus[] = ['done', 'failed', 'cancelled', 'dry_run', 'outcome_unknown'];
+/** FINISHED as an SQL list, for conditional writes in both stores. */
+export const FINISHED_SQL = `(${FINISHED.map((s) => `'${s}'`).join(', ')})`;
 
 export interface RunRecord {
   readonly id: string;
@@ -128,6 +130,11 @@ export interface RunStore {
    */
   save(id: string, update: RunUpdate, now: number, owner: string): Promise<boolean>;
   setStatus(id: string, status: RunStatus, now: number): Promise<void>;
+  /**
+   * Marks the run cancelled unless it is finished, in one conditional write: false when it had
+   * finished, so a cancel racing the run's last save never turns a done run into a cancelled one.
+   */
+  markCancelled(id: string, now: number): Promise<boolean>;
   /** Marks an unfinished run cancelled (whoever runs it stops before its next send). */
   cancel(id: string, by: string, now: number): Promise<RunRecord>;
   /**
@@ -209,8 +216,9 @@ export const newRunId = (): string => `run_${randomBytes(6).toString('hex')}`;
 export async function cancelInStore(store: RunStore, id: string, by: string, now: number): Promise<RunRecord> {
   const run = await store.get(id);
   if (!run) throw new GiftingError('not_found', `No run ${id}; see giftguard runs list`);
-  if (FINISHED.includes(run.status)) throw new GiftingError('bad_request', `Run ${id} is already ${run.status}.`);
-  await store.setStatus(id, 'cancelled', now);
+  if (FINISHED.includes(run.status) || !(await store.markCancelled(id, now))) {
+    throw new GiftingError('bad_request', `Run ${id} is already ${(await store.get(id))?.status ?? run.status}.`);
+  }
   await store.event(id, 'cancelled', { by }, now);
   return (await store.get(id))!;
 }

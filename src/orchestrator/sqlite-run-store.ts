@@ -4,7 +4,7 @@
  * conditional UPDATE (claim, renew, a fenced save) sees the row as the last writer left it.
  */
 import type { SqliteDatabase } from '../storage/index.js';
-import { LISTING, cancelInStore, countsOf, newRunId, toEvent, toHolder, toItem, toListing, toRun, unfinishedCountsOf } from './run-store.js';
+import { FINISHED_SQL, LISTING, cancelInStore, countsOf, newRunId, toEvent, toHolder, toItem, toListing, toRun, unfinishedCountsOf } from './run-store.js';
 import type { ItemSettlement, ItemStatus, NewRunItem, RunEvent, RunHolder, RunItem, RunLease, RunListing, RunPageQuery, RunRecord, RunStatus, RunStore, RunUpdate } from './run-store.js';
 
 /** Runs, their events, items and leases in the SQLite file. */
@@ -18,6 +18,7 @@ export class SqliteRunStore implements RunStore {
       ),
       save: db.prepare('UPDATE runs SET status = ?, state = ?, snapshot = ?, output = ?, summary = ?, updated_at = ? WHERE id = ? AND owner = ?'),
       setStatus: db.prepare('UPDATE runs SET status = ?, updated_at = ? WHERE id = ?'),
+      markCancelled: db.prepare(`UPDATE runs SET status = 'cancelled', updated_at = ? WHERE id = ? AND status NOT IN ${FINISHED_SQL}`),
       claim: db.prepare('UPDATE runs SET owner = ?, lease_until = ? WHERE id = ? AND (owner IS NULL OR owner = ? OR lease_until <= ? OR owner = ?)'),
       renew: db.prepare<[number, string, string], { id: string }>('UPDATE runs SET lease_until = ? WHERE owner = ? AND id IN (SELECT value FROM json_each(?)) RETURNING id'),
       release: db.prepare('UPDATE runs SET owner = NULL, lease_until = NULL WHERE id = ? AND owner = ?'),
@@ -71,6 +72,10 @@ export class SqliteRunStore implements RunStore {
 
   async setStatus(id: string, status: RunStatus, now: number): Promise<void> {
     this.s.setStatus.run(status, now, id);
+  }
+
+  async markCancelled(id: string, now: number): Promise<boolean> {
+    return this.s.markCancelled.run(now, id).changes === 1;
   }
 
   cancel(id: string, by: string, now: number): Promise<RunRecord> {

@@ -121,6 +121,17 @@ describe.each(STORE_KINDS)('run store on %s', (kind) => {
     await expect(runs.cancel('run_none', 'cli:ana', T0)).rejects.toThrow('No run run_none');
   });
 
+  it('never turns a run that finished meanwhile into a cancelled one: the mark is one conditional write', async () => {
+    const run = await runs.create('batch', 1, {}, T0, { owner: A, until: T0 + LEASE });
+    // The run's last save lands between a canceller's read and its write.
+    await runs.setStatus(run.id, 'done', T0 + 1);
+    expect(await runs.markCancelled(run.id, T0 + 2)).toBe(false);
+    expect((await runs.get(run.id))!.status).toBe('done');
+    const open = await runs.create('batch', 1, {}, T0, { owner: A, until: T0 + LEASE });
+    expect(await runs.markCancelled(open.id, T0 + 2)).toBe(true);
+    expect((await runs.get(open.id))!.status).toBe('cancelled');
+  });
+
   describe('leases', () => {
     it("a run held by A is refused to B until A's lease runs out; then B holds it and A can neither renew nor save", async () => {
       const run = await runs.create('batch', 1, {}, T0, { owner: A, until: T0 + LEASE });
