@@ -14,8 +14,6 @@ export interface RoundRobinProxy {
   readonly port: number;
   /** Requests handed to each upstream so far, by upstream URL. */
   readonly counts: ReadonlyMap<string, number>;
-  /** Requests no upstream answered (the one whose turn it was refused the connection). */
-  readonly failed: number;
   /** The upstreams, in turn order (e.g. http://127.0.0.1:8801); replaces the previous list. */
   setUpstreams(upstreams: readonly string[]): void;
   close(): Promise<void>;
@@ -25,7 +23,6 @@ export interface RoundRobinProxy {
 export async function startRoundRobinProxy(upstreams: readonly string[] = []): Promise<RoundRobinProxy> {
   let targets = [...upstreams];
   let turn = 0;
-  let failed = 0;
   const counts = new Map<string, number>();
 
   const forward = (incoming: IncomingMessage, outgoing: ServerResponse) => {
@@ -44,7 +41,6 @@ export async function startRoundRobinProxy(upstreams: readonly string[] = []): P
       },
     );
     upstream.on('error', (error) => {
-      failed += 1;
       if (!outgoing.headersSent) outgoing.writeHead(502, { 'content-type': 'text/plain' }).end(`upstream ${target.origin}: ${error.message}\n`);
       else outgoing.destroy(error);
     });
@@ -56,20 +52,17 @@ export async function startRoundRobinProxy(upstreams: readonly string[] = []): P
   };
 
   const server = createServer(forward);
-  // Stateless MCP clients keep connections alive; closing must not wait for them.
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     counts,
-    get failed() {
-      return failed;
-    },
     setUpstreams(next) {
       targets = [...next];
       turn = 0;
     },
+    // Stateless MCP clients keep connections alive; closing must not wait for them.
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
