@@ -103,6 +103,8 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
     if (config.databaseUrl) await postgres().query('SELECT 1');
     else database().prepare('SELECT 1').get();
   };
+  /** A store on the shared PostgreSQL database when GIFTGUARD_DATABASE_URL is set, else on the SQLite file. */
+  const onStore = <P, S>(onPostgres: (db: PgDatabase) => P, onSqlite: (db: SqliteDatabase) => S): P | S => (config.databaseUrl ? onPostgres(postgres()) : onSqlite(database()));
   /** Where this process's guards and gateways report what they do (serve's metrics and readiness listen). */
   const telemetry = createTelemetry();
   const signingKey = () => {
@@ -134,7 +136,7 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
       cleanups.push(() => redis.close());
       return (pacing = redis);
     }
-    return (pacing = config.databaseUrl ? new PgPacingStore(postgres()) : new SqlitePacingStore(database()));
+    return (pacing = onStore((pg) => new PgPacingStore(pg), (db) => new SqlitePacingStore(db)));
   };
   /** One pace per account in this process: every connection of the account shares it. */
   const pacers = new Map<string, Pacer>();
@@ -150,9 +152,10 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
     return pacer;
   };
   const connectionStore = () =>
-    (senderConnections ??= config.databaseUrl
-      ? new (ready('sendoso').PgConnectionStore)(postgres(), signingKey(), () => clock.now())
-      : new (ready('sendoso').SqliteConnectionStore)(database(), signingKey(), () => clock.now()));
+    (senderConnections ??= onStore(
+      (pg) => new (ready('sendoso').PgConnectionStore)(pg, signingKey(), () => clock.now()),
+      (db) => new (ready('sendoso').SqliteConnectionStore)(db, signingKey(), () => clock.now()),
+    ));
   const app: App = {
     config,
     logger,
@@ -163,10 +166,13 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
       return (tools ??= buildTools(sendosoCatalogue));
     },
     registry: () =>
-      (registry ??= config.databaseUrl ? new (ready('tools').PgMcpRegistry)(postgres(), signingKey(), clock) : new (ready('tools').SqliteMcpRegistry)(database(), signingKey(), clock)),
+      (registry ??= onStore(
+        (pg) => new (ready('tools').PgMcpRegistry)(pg, signingKey(), clock),
+        (db) => new (ready('tools').SqliteMcpRegistry)(db, signingKey(), clock),
+      )),
     dataDirectory,
-    toolCalls: () => (audit ??= config.databaseUrl ? new (ready('tools').PgToolAuditLog)(postgres()) : new (ready('tools').SqliteToolAuditLog)(database())),
-    ledger: () => (ledger ??= config.databaseUrl ? new PgLedger(postgres()) : new SqliteLedger(database())),
+    toolCalls: () => (audit ??= onStore((pg) => new (ready('tools').PgToolAuditLog)(pg), (db) => new (ready('tools').SqliteToolAuditLog)(db))),
+    ledger: () => (ledger ??= onStore((pg) => new PgLedger(pg), (db) => new SqliteLedger(db))),
     backgroundCheckpoints: () => startBackgroundCheckpoints(database(), config.databasePath, 250, (message) => logger.warn({ message }, 'background checkpoint failed')),
     // Loaded at first use: an invalid policy throws here (a service should not start on one).
     policy: async () => policySource().initial,
@@ -282,29 +288,29 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
     },
     sendHistory: (connection) => ready('sendoso').sendosoSendHistory(connection.client, clock),
     // Runs are held by leases in the store, so on PostgreSQL any instance takes over another's runs.
-    runs: () => (runs ??= config.databaseUrl ? new (ready('orchestrator').PgRunStore)(postgres()) : new (ready('orchestrator').SqliteRunStore)(database())),
+    runs: () => (runs ??= onStore((pg) => new (ready('orchestrator').PgRunStore)(pg), (db) => new (ready('orchestrator').SqliteRunStore)(db))),
     conversations: async () => {
       const { PgConversationStore, SqliteConversationStore } = await layer('agent');
-      return (conversations ??= config.databaseUrl ? new PgConversationStore(postgres()) : new SqliteConversationStore(database()));
+      return (conversations ??= onStore((pg) => new PgConversationStore(pg), (db) => new SqliteConversationStore(db)));
     },
     consoleAccounts: async () => {
       const { ConsoleAccounts, PgConsoleAccountStore, SqliteConsoleAccountStore } = await layer('console');
       // Shared on PostgreSQL, so a sign-in made on one instance works on every other (one signing key).
-      return (consoleAccounts ??= new ConsoleAccounts(config.databaseUrl ? new PgConsoleAccountStore(postgres()) : new SqliteConsoleAccountStore(database()), signingKey(), clock));
+      return (consoleAccounts ??= new ConsoleAccounts(onStore((pg) => new PgConsoleAccountStore(pg), (db) => new SqliteConsoleAccountStore(db)), signingKey(), clock));
     },
     database,
     sharedDatabase: (url) => (url === undefined || url === config.databaseUrl ? postgres() : openPostgres(url)),
     // Like the policy: the default file may be absent; a file someone named must exist.
     schedules: () => (schedules ??= layer('schedule').then(({ loadSchedules }) => loadSchedules(config.schedules, { missingOk: config.schedulesDefaulted }))),
     scheduleState: () =>
-      (scheduleState ??= config.databaseUrl ? new (ready('schedule').PgScheduleStateStore)(postgres()) : new (ready('schedule').SqliteScheduleStateStore)(database())),
+      (scheduleState ??= onStore((pg) => new (ready('schedule').PgScheduleStateStore)(pg), (db) => new (ready('schedule').SqliteScheduleStateStore)(db))),
     slackApprovalPosts: async () => {
       const { PgSlackApprovalPosts, SqliteSlackApprovalPosts } = await layer('slack');
-      return (slackApprovalPosts ??= config.databaseUrl ? new PgSlackApprovalPosts(postgres()) : new SqliteSlackApprovalPosts(database()));
+      return (slackApprovalPosts ??= onStore((pg) => new PgSlackApprovalPosts(pg), (db) => new SqliteSlackApprovalPosts(db)));
     },
     webhookMessages: async () => {
       const { PgWebhookMessages, SqliteWebhookMessages } = await layer('webhooks');
-      return (webhookMessages ??= config.databaseUrl ? new PgWebhookMessages(postgres()) : new SqliteWebhookMessages(database()));
+      return (webhookMessages ??= onStore((pg) => new PgWebhookMessages(pg), (db) => new SqliteWebhookMessages(db)));
     },
     slackPoster: () => (config.slackBotToken ? (poster ??= ready('slack').slackPoster({ botToken: config.slackBotToken, apiUrl: config.slackApiUrl, logger })) : undefined),
     orchestration(connection) {
