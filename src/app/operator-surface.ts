@@ -71,7 +71,7 @@ export async function operatorSurface(app: App, root: ServeRoot, connection: Sen
   const handle = operatorEndpoints({
     readiness,
     metrics: () => metrics.render(),
-    authorize: (token) => Promise.resolve(registry.verifyApiToken(token)),
+    authorize: (token) => registry.verifyApiToken(token),
   });
   return { handle, stop: () => unsubscribe.forEach((remove) => remove()) };
 }
