@@ -71,6 +71,9 @@ export interface GuardAuditRow {
   recipient_ids: string | null;
 }
 
+/** Observed sends that reached their recipient (not cancelled, refunded…): a send that never did is no gift to count. */
+export const REACHED = `status NOT IN ('Address Confirmation - Cancelled', 'Cancelled', 'Expired and Credited', 'Bounced and Credited', 'Refunded', 'Failed')`;
+
 /** The intent columns every read selects: the intent and what was captured for it. */
 export const INTENT_SELECT = 'SELECT i.*, c.amount_cents AS captured FROM intents i LEFT JOIN captures c ON c.intent_id = i.id';
 

@@ -43,14 +43,12 @@ import { cents } from '../domain/index.js';
 import type { PgDatabase, PgQueryable, PgQueryOptions } from '../storage/index.js';
 import { Ledger } from './ledger.js';
 import type { ApprovalRow, GuardAuditRow, IntentRow, RecentObservedRow } from './ledger-rows.js';
-import { INTENT_SELECT, auditColumns, toApproval, toGuardEvent, toIntent, toRecentObserved } from './ledger-rows.js';
+import { INTENT_SELECT, REACHED, auditColumns, toApproval, toGuardEvent, toIntent, toRecentObserved } from './ledger-rows.js';
 import { TotalsMovedError } from './ledger-storage.js';
 import type { AuditPageFilter, LedgerReader, LedgerStorage, LedgerTransaction, RecentObserved, RecipientsQuery, RecipientsRead, Scope, ScopeTotals, TotalsCeiling, TotalsDelta } from './ledger-storage.js';
 import type { Approval, ApprovalQuery, GuardAuditEvent, HistorySend, Intent } from './ledger-port.js';
 
 const LIVE = `('PENDING','DISPATCHING','SENT','UNKNOWN')`;
-/** Observed sends that reached their recipient (not cancelled, refunded…). */
-const REACHED = `status NOT IN ('Address Confirmation - Cancelled', 'Cancelled', 'Expired and Credited', 'Bounced and Credited', 'Refunded', 'Failed')`;
 /** Flushes of at most this many CTEs are prepared statements (a bounded set of shapes). */
 const PREPARED_CTES = 16;
 /** How often a transaction that lost a race on a unique index is run again. */

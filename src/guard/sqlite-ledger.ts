@@ -16,7 +16,7 @@ import type { Cents } from '../domain/index.js';
 import type { SqliteDatabase } from '../storage/index.js';
 import { Ledger } from './ledger.js';
 import type { ApprovalRow, GuardAuditRow, IntentRow, RecentObservedRow } from './ledger-rows.js';
-import { INTENT_SELECT, auditColumns, toApproval, toGuardEvent, toIntent, toRecentObserved } from './ledger-rows.js';
+import { INTENT_SELECT, REACHED, auditColumns, toApproval, toGuardEvent, toIntent, toRecentObserved } from './ledger-rows.js';
 import { TotalsMovedError } from './ledger-storage.js';
 import type { AuditPageFilter, HoldRecord, LedgerReader, LedgerStorage, LedgerTransaction, ObservedRecord, Scope, ScopeTotals, TotalsCeiling, TotalsDelta } from './ledger-storage.js';
 import type { Approval, ApprovalQuery, ApprovalStatus, GuardAuditEvent, HistorySend, Intent, IntentStatus } from './ledger-port.js';
@@ -85,11 +85,8 @@ export class SqliteLedgerStorage implements LedgerStorage {
       total: db.prepare<[string, number], { held_cents: number; captured_cents: number; observed_cents: number; declared_cents: number }>(
         'SELECT held_cents, captured_cents, observed_cents, declared_cents FROM spend_totals WHERE scope = ? AND window_start = ?',
       ),
-      // A send that was cancelled, refunded or failed never reached the person: it is no gift to count.
       observedRecent: db.prepare<[string, number], RecentObservedRow>(
-        `SELECT touch_name, cost_cents, created_at, status FROM observed_sends WHERE recipient_email = ? AND created_at >= ?
-           AND status NOT IN ('Address Confirmation - Cancelled', 'Cancelled', 'Expired and Credited', 'Bounced and Credited', 'Refunded', 'Failed')
-         ORDER BY created_at DESC`,
+        `SELECT touch_name, cost_cents, created_at, status FROM observed_sends WHERE recipient_email = ? AND created_at >= ? AND ${REACHED} ORDER BY created_at DESC`,
       ),
       observedById: db.prepare<[number], { cost_cents: number; status: string; scopes: string }>('SELECT cost_cents, status, scopes FROM observed_sends WHERE send_id = ?'),
       insertObserved: db.prepare(
