@@ -6,7 +6,7 @@
  * through the shared stores.
  *
  * Phase 1 — one budget (DESIGN.md invariants 3 and 6): 60 concurrent MCP spend calls on one
- * group's capped campaign, through the proxy, never send more than the cap allows, counted in the
+ * group under its 50.00 day cap, through the proxy, never send more than the cap allows, counted in the
  * sandbox, and the sandbox's count equals what the tool results and the ledger say was sent; the
  * calls were spread over all three instances; the instances together stay within Sendoso's rate
  * limit (at most one 429 per reset window, from the sandbox's own request log); and each
@@ -41,7 +41,7 @@ const RATE_LIMIT = 10;
 /** The sandbox user whose tokens are the primary connection: Riley Brooks, of the Marketing group. */
 const MARKETING_USER = 505;
 const GROUP = 'Marketing';
-/** Phase 1's campaign: a 5.00 eGift under a 50.00 campaign cap, so at most 10 may go out. */
+/** Phase 1's campaign: a 5.00 eGift, sent under the group's 50.00 day cap, so at most 10 may go out. */
 const CAPPED = { id: 9901, name: 'Scale-out Capped eGift', price: '5.00', capCents: 5_000, priceCents: 500 };
 /** Phase 2's campaign: a 1.00 eGift with room for the whole batch. */
 const BATCH = { id: 9902, name: 'Scale-out Batch eGift', price: '1.00' };
@@ -53,20 +53,21 @@ const KILL_AFTER_SENDS = 60;
 const LEASE_SECONDS = 6;
 const SCHEDULE = 'scale-out-thanks';
 
-const POLICY = `version: 1
+/** The group's policy with its day cap: phase 1 spends against the group's own cap (the issue's "one group"). */
+const policyWithDayCap = (perDay: string) => `version: 1
 timezone: UTC
 default_group: ${GROUP}
 groups:
   - group: ${GROUP}
     caps:
       per_send: 10.00
-      per_day: 1000.00
-      per_campaign_total:
-        - touch: ${CAPPED.id}
-          cap: ${CAPPED.capCents / 100}
+      per_day: ${perDay}
     touches:
       allow: [${CAPPED.id}, ${BATCH.id}]
 `;
+const POLICY = policyWithDayCap((CAPPED.capCents / 100).toFixed(2));
+/** Phase 2 is another day's budget for the group: room for the whole batch (a policy rollout before the restart). */
+const BATCH_POLICY = policyWithDayCap('1000.00');
 
 /** No schedule while phase 1 measures: the batch's schedule is added for phase 2 (a config rollout). */
 const NO_SCHEDULES = 'schedules: []\n';
@@ -269,7 +270,7 @@ afterAll(async () => {
 describe('three instances, one PostgreSQL, one Redis, one Sendoso account', () => {
   let apiToken: string;
 
-  it('60 concurrent spend calls through the proxy never exceed the campaign cap, stay within the rate limit, and /metrics shows what the sandbox counted', async () => {
+  it('60 concurrent spend calls through the proxy never exceed the group's cap, stay within the rate limit, and /metrics shows what the sandbox counted', async () => {
     // One MCP server, made once: it lives in PostgreSQL, so every instance accepts its URL.
     const created = JSON.parse(await operator('mcp', 'create', '--name', 'scale-out', '--group', GROUP, '--tags', 'gifts,campaigns', '--json')) as { url: string };
     const token = /\/mcp\/(ggmcp_\S+)$/.exec(created.url)?.[1];
@@ -298,9 +299,9 @@ describe('three instances, one PostgreSQL, one Redis, one Sendoso account', () =
     expect(sends.map((s) => s.recipient_email).sort(), summary).toEqual(sentByResults.map((r) => r.email).sort());
     // The cap was reached, not left unused: 60 callers wanted more than it allows.
     expect(sends.length, summary).toBe(maxSends);
-    // Every other caller was told why: the campaign's budget was spent (not a rate limit, not an error).
+    // Every other caller was told why: the group's day budget was spent (not a rate limit, not an error).
     const refusals = results.filter((r) => !r.sent);
-    expect(refusals.filter((r) => !r.text.includes(`left for ${CAPPED.name}`)).map((r) => r.text), tails()).toEqual([]);
+    expect(refusals.filter((r) => !/has 0\.00 USD left today/.test(r.text) || !r.text.includes(GROUP)).map((r) => r.text), tails()).toEqual([]);
     // And the ledger agrees: the group's day charged exactly those sends (the only ones so far).
     const budget = JSON.parse(await operator('budget', '--group', GROUP, '--json')) as { window: string; captured: number; held: number }[];
     const day = budget.find((row) => row.window === 'day');
@@ -362,6 +363,7 @@ describe('three instances, one PostgreSQL, one Redis, one Sendoso account', () =
       await db.close();
     }
     writeFileSync(join(files, 'schedules.yaml'), BATCH_SCHEDULE);
+    writeFileSync(join(files, 'policy.yaml'), BATCH_POLICY);
     // All three at once: each sees the missed fire time; one may start it.
     await Promise.all(instances.map(startInstance));
 
