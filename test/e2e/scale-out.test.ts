@@ -270,7 +270,7 @@ afterAll(async () => {
 describe('three instances, one PostgreSQL, one Redis, one Sendoso account', () => {
   let apiToken: string;
 
-  it('60 concurrent spend calls through the proxy never exceed the group's cap, stay within the rate limit, and /metrics shows what the sandbox counted', async () => {
+  it('60 concurrent spend calls through the proxy never exceed the group cap, stay within the rate limit, and /metrics shows what the sandbox counted', async () => {
     // One MCP server, made once: it lives in PostgreSQL, so every instance accepts its URL.
     const created = JSON.parse(await operator('mcp', 'create', '--name', 'scale-out', '--group', GROUP, '--tags', 'gifts,campaigns', '--json')) as { url: string };
     const token = /\/mcp\/(ggmcp_\S+)$/.exec(created.url)?.[1];
