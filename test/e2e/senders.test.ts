@@ -19,10 +19,25 @@ import { consent } from '../support/sandbox-client.js';
 const portOf = (output: string) => /serving MCP on http:\/\/127\.0\.0\.1:(\d+)/.exec(output)![1]!;
 const controlOf = (output: string) => /\(control: (http:\/\/127\.0\.0\.1:\d+)\/__sandbox\)/.exec(output)![1]!;
 
+/**
+ * Each group's budget as Sendoso reports it. This read shares the account's 10 requests/s with the
+ * running serve (which syncs and reconciles in the background), so it waits out a 429 as any
+ * well-behaved caller would instead of reading the refusal as the answer.
+ */
 async function budgets(sandboxUrl: string, token: string): Promise<Record<string, number>> {
-  const response = await fetch(`${sandboxUrl}/api/v3/groups?per_page=100`, { headers: { authorization: `Bearer ${token}` } });
-  const body = (await response.json()) as { groups: { name: string; budget: string | number }[] };
-  return Object.fromEntries(body.groups.map((g) => [g.name, Number(g.budget)]));
+  for (let attempt = 1; ; attempt++) {
+    const response = await fetch(`${sandboxUrl}/api/v3/groups?per_page=100`, { headers: { authorization: `Bearer ${token}` } });
+    if (response.status === 429 && attempt < 10) {
+      const seconds = Number(response.headers.get('retry-after')); // delta-seconds in the sandbox's default style
+      await response.arrayBuffer();
+      await new Promise((resolve) => setTimeout(resolve, (Number.isFinite(seconds) && seconds > 0 ? seconds : 1) * 1000));
+      continue;
+    }
+    const text = await response.text();
+    if (!response.ok) throw new Error(`GET /groups answered ${response.status}: ${text}`);
+    const body = JSON.parse(text) as { groups: { name: string; budget: string | number }[] };
+    return Object.fromEntries(body.groups.map((g) => [g.name, Number(g.budget)]));
+  }
 }
 
 async function mcp(url: string): Promise<Client> {
