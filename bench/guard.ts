@@ -16,7 +16,7 @@ import type { SpendRequest } from '../src/domain/index.js';
 import { Guard, PgLedger, SqliteLedger } from '../src/guard/index.js';
 import { silentLogger } from '../src/log/index.js';
 import { PgDatabase, openDatabase, redactDatabaseUrl, startBackgroundCheckpoints } from '../src/storage/index.js';
-import { BENCH_POLICY, benchReserve, webinar } from './guard-ops.js';
+import { BENCH_POLICY, benchReserve, createFloorTable, floorTransaction, webinar } from './guard-ops.js';
 import { fmt, interleaved, percentile } from './stats.js';
 
 /** Concurrent callers, each its own process. */
@@ -110,6 +110,25 @@ async function concurrentCallers(target: string, count: number, callers = CALLER
   return { perSecond: ((count * callers) / wallMs) * 1000, samplesMs: results.flatMap((r) => r.samples) };
 }
 
+/**
+ * The floor transaction (guard-ops.ts) as one caller and as {@link CALLERS} processes, in a schema
+ * of its own: the bound this machine and driver put on any reservation, measured in the same run.
+ */
+async function floorOf(baseUrl: string, count: number, perCaller: number) {
+  const url = new URL(baseUrl);
+  url.searchParams.set('schema', `gg_bench_floor_${process.pid}`);
+  const db = new PgDatabase({ url: url.toString(), maxConnections: 2 });
+  try {
+    await createFloorTable(db);
+    const one = await interleaved({ floor: floorTransaction(db) }, { count, concurrency: 1, rounds: 5, warmup: 300 });
+    const many = await concurrentCallers(`floor:${url.toString()}`, perCaller);
+    return { one: one.floor!, many };
+  } finally {
+    await db.query(`DROP SCHEMA gg_bench_floor_${process.pid} CASCADE`);
+    await db.close();
+  }
+}
+
 /** PostgreSQL: a schema of its own per ledger size, prefilled like SQLite's with one INSERT … SELECT generate_series per table. */
 async function pgLedgerOf(baseUrl: string, rows: number) {
   const schema = `gg_bench_${rows}_${process.pid}`;
@@ -197,6 +216,11 @@ async function pgThroughput(decisions: number, sizes: readonly number[], perCall
   } finally {
     await probe.close();
   }
+  const floor = await floorOf(baseUrl, decisions, perCaller);
+  lines.push(
+    `  floor (BEGIN, lock one row, bump one shared row, COMMIT; no reads, no intent): 1 caller ${fmt(floor.one.perSecond, 0)}/s p99 ${fmt(percentile(floor.one.samplesMs, 99))} ms; ` +
+      `${CALLERS} procs ${fmt(floor.many.perSecond, 0)}/s p50 ${fmt(percentile(floor.many.samplesMs, 50))} ms p99 ${fmt(percentile(floor.many.samplesMs, 99))} ms — what this machine bounds a reservation at`,
+  );
   const ledgers = [];
   try {
     for (const rows of sizes) ledgers.push(await pgLedgerOf(baseUrl, rows));
@@ -210,7 +234,7 @@ async function pgThroughput(decisions: number, sizes: readonly number[], perCall
       const met = many.perSecond >= 2000 && p99many <= 10;
       lines.push(
         `  ${String(ledger.rows).padStart(9)} rows  1 caller  ${fmt(one.perSecond, 0).padStart(5)}/s p50 ${fmt(percentile(one.samplesMs, 50))} ms p99 ${fmt(p99one)} ms (x${fmt(one.perSecond / base, 2)} of ${ledgers[0]!.rows}; x${fmt(one.perSecond / (sqliteSingle.get(ledger.rows) ?? Number.NaN), 2)} of SQLite; prefill ${fmt(ledger.fillMs / 1000, 1)} s)`,
-        `  ${' '.repeat(9)}       ${CALLERS} procs   ${fmt(many.perSecond, 0).padStart(5)}/s p50 ${fmt(percentile(many.samplesMs, 50))} ms p99 ${fmt(p99many)} ms (x${fmt(many.perSecond / one.perSecond, 2)} of 1 caller; x${fmt(many.perSecond / (sqliteMany.get(ledger.rows) ?? Number.NaN), 2)} of SQLite's ${CALLERS}; ` +
+        `  ${' '.repeat(9)}       ${CALLERS} procs   ${fmt(many.perSecond, 0).padStart(5)}/s p50 ${fmt(percentile(many.samplesMs, 50))} ms p99 ${fmt(p99many)} ms (x${fmt(many.perSecond / one.perSecond, 2)} of 1 caller; x${fmt(many.perSecond / (sqliteMany.get(ledger.rows) ?? Number.NaN), 2)} of SQLite's ${CALLERS}; x${fmt(many.perSecond / floor.many.perSecond, 2)} of the floor; ` +
           `>= 2000/s with p99 <= 10 ms ${met ? 'met' : 'MISSED'})`,
       );
     }
