@@ -23,7 +23,7 @@ import { startStdioMcp } from './mcp-stdio.js';
 import { schedulerFor } from './scheduler.js';
 import { startServe } from './serve.js';
 import { createTelemetry } from './telemetry.js';
-import { connectRealSendoso, connectSandbox, connectSandboxSenders, primaryTokenStore } from './sendoso-connection.js';
+import { connectRealSendoso, connectSandbox, connectSandboxSenders, primaryTokenStore, sendosoAccountOf } from './sendoso-connection.js';
 
 /** The key of the approvals that have no Sendoso connection. */
 const OFFLINE = Symbol('no Sendoso connection');
@@ -173,12 +173,16 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
     dataDirectory,
     toolCalls: () => (audit ??= onStore((pg) => new (ready('tools').PgToolAuditLog)(pg), (db) => new (ready('tools').SqliteToolAuditLog)(db))),
     ledger: () => (ledger ??= onStore((pg) => new PgLedger(pg), (db) => new SqliteLedger(db))),
-    backgroundCheckpoints: () => startBackgroundCheckpoints(database(), config.databasePath, 250, (message) => logger.warn({ message }, 'background checkpoint failed')),
+    // Only the SQLite file has a WAL to checkpoint: on PostgreSQL the file is never opened (or made).
+    backgroundCheckpoints: () =>
+      config.databaseUrl ? async () => undefined : startBackgroundCheckpoints(database(), config.databasePath, 250, (message) => logger.warn({ message }, 'background checkpoint failed')),
     // Loaded at first use: an invalid policy throws here (a service should not start on one).
     policy: async () => policySource().initial,
     connections: connectionStore,
     async connectSendoso(options: SendosoConnectOptions = {}) {
       dataDirectory();
+      // Before anything starts: instances on one database must all reach the one account it records.
+      if (config.databaseUrl) await ready('storage').agreeOnSendosoAccount(postgres(), sendosoAccountOf(config), clock.now());
       const { SendosoGateway, SendosoHttp, SendosoOAuth, SendosoSenders, createSendosoClient, sendosoIdentity, staticAccessToken } = await layer('sendoso');
       const { http, account, apiBaseUrl, oauth, ...rest } = config.sendosoApiUrl ? await connectRealSendoso(config, clock, logger, await primaryTokenStore(config, clock, postgres, signingKey)) : await connectSandbox(config, clock, logger, options);
       // The one door to the account: every Sendoso call of this process passes a gateway on its pace.

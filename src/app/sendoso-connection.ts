@@ -3,6 +3,8 @@
  * embedded sandbox — the one another giftguard process on this data directory already runs
  * (announced in the data directory), or a new one this process starts and announces.
  */
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/index.js';
 import { ConfigError, GiftingError } from '../domain/index.js';
@@ -10,7 +12,7 @@ import type { Clock, OAuthTokenSet, TokenStore } from '../domain/index.js';
 import type { Logger } from '../log/index.js';
 import type { RunningSandbox } from '../sandbox/index.js';
 import type { AccessTokenProvider, ConnectionStore, SendosoHttp, SendosoOAuth, SendosoSenders } from '../sendoso/index.js';
-import { announceSandbox, runningSandbox } from '../storage/index.js';
+import { announceSandbox, runningSandbox, writePrivateFileSync } from '../storage/index.js';
 import type { PgDatabase, SandboxAnnouncement } from '../storage/index.js';
 import type { SendosoConnection, SendosoConnectOptions, SendosoOAuthServer } from '../triggers/index.js';
 import { layer } from './layers.js';
@@ -101,6 +103,24 @@ export type RawConnection = Omit<SendosoConnection, 'gateway' | 'client' | 'send
  * processes using it share one pace and its sender connections outlive a restart.
  */
 const EMBEDDED_SANDBOX = 'embedded-sandbox';
+
+/**
+ * Which Sendoso account this instance spends through, as instances sharing a database compare it
+ * (storage/shared-settings.ts): the API base without any credentials in it, or this data
+ * directory's embedded sandbox — named by an id kept in the directory, since each data directory
+ * starts a sandbox of its own (another world: its sends reach nobody the others know).
+ */
+export function sendosoAccountOf(config: Config): string {
+  if (config.sendosoApiUrl) {
+    const url = new URL(config.sendosoApiUrl);
+    url.username = '';
+    url.password = '';
+    return `Sendoso at ${url.toString().replace(/\/+$/, '')}`;
+  }
+  const file = join(config.home, 'embedded-sandbox-id');
+  if (!existsSync(file)) writePrivateFileSync(file, `${randomUUID()}\n`);
+  return `the embedded sandbox of data directory ${config.home} (${readFileSync(file, 'utf8').trim()})`;
+}
 
 /** `tokens`: where the account's own pair lives (see {@link PrimaryTokenStore}). */
 export async function connectRealSendoso(config: Config, clock: Clock, logger: Logger, tokens: PrimaryTokenStore): Promise<RawConnection> {

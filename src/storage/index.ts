@@ -11,6 +11,6 @@ export { announceSandbox, announceServe, processAlive, runningSandbox, runningSe
 export type { SandboxAnnouncement, ServeAnnouncement } from './announcements.js';
 export { PgDatabase, migratePostgres, parseDatabaseUrl, redactDatabaseUrl } from './postgres.js';
 export type { PgDatabaseOptions, PgQueryable, PgQueryOptions, PgTransactionOptions } from './postgres.js';
-export { agreeOnSigningKey, signingKeyFingerprint, SigningKeyMismatch } from './shared-settings.js';
+export { agreeOnSendosoAccount, agreeOnSigningKey, SendosoAccountMismatch, signingKeyFingerprint, SigningKeyMismatch } from './shared-settings.js';
 export { copySqliteToPostgres } from './copy-to-postgres.js';
 export type { CopyReport, TableCopy } from './copy-to-postgres.js';

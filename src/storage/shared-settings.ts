@@ -5,6 +5,11 @@
  * instances with different keys would each refuse the other's tokens — behind a round-robin load
  * balancer, every other request — so the first instance records the key's fingerprint (an HMAC of
  * a fixed label, which says nothing about the key) and an instance with another key refuses to start.
+ *
+ * The budgets, intents and sender connections in the database are about one Sendoso account. An
+ * instance reaching another one — a forgotten SENDOSO_API_URL starts the embedded sandbox, whose
+ * "sent" reaches nobody — would answer agents and runs from a different world than its peers; so
+ * the first instance to reach Sendoso records which account, and one reaching another refuses to.
  */
 import { createHmac } from 'node:crypto';
 import type { PgQueryable } from './postgres.js';
@@ -30,4 +35,27 @@ export async function agreeOnSigningKey(db: PgQueryable, key: Buffer, now: numbe
 
 export class SigningKeyMismatch extends Error {
   override readonly name = 'SigningKeyMismatch';
+}
+
+const SENDOSO_ACCOUNT = 'sendoso-account';
+
+/**
+ * Records `account` (the Sendoso API base, or which data directory's embedded sandbox) as the one
+ * this database spends through, or throws when the database already spends through another.
+ */
+export async function agreeOnSendosoAccount(db: PgQueryable, account: string, now: number): Promise<void> {
+  await db.query('INSERT INTO shared_settings (name, value, set_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING', [SENDOSO_ACCOUNT, account, now]);
+  const { rows } = await db.query<{ value: string }>('SELECT value FROM shared_settings WHERE name = $1', [SENDOSO_ACCOUNT]);
+  const recorded = rows[0]?.value;
+  if (recorded !== account) {
+    throw new SendosoAccountMismatch(
+      `this database spends through ${recorded}, and this instance is set up for ${account}: every instance on one database must reach the same Sendoso account — ` +
+        'give each the same SENDOSO_API_URL, SENDOSO_OAUTH_URL and OAuth client (the embedded sandbox, used when SENDOSO_API_URL is unset, serves only the data directory that started it); ' +
+        'to start over on another account, use a new database or ?schema=',
+    );
+  }
+}
+
+export class SendosoAccountMismatch extends Error {
+  override readonly name = 'SendosoAccountMismatch';
 }

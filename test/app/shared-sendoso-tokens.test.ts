@@ -90,3 +90,34 @@ it('instances share one rotating token pair: seeded once from the local file, re
   expect(rows[0]!.tokens.toString('latin1')).not.toContain(live.refresh_token);
   expect(existsSync(join(homeB, 'sendoso-tokens.json'))).toBe(false);
 });
+
+it('an instance that would reach another Sendoso account than the database records refuses before it starts anything', async () => {
+  const first = await instance(mkdtempSync(join(tmpdir(), 'giftguard-a-')), { SENDOSO_ACCESS_TOKEN: sandbox.issueToken().access_token }).connectSendoso();
+  expect((await first.client.me.retrieve()).id).toBeGreaterThan(0);
+
+  // Its SENDOSO_* settings forgotten: it would start an embedded sandbox of its own and answer "sent" for gifts nobody gets.
+  const forgetful = mkdtempSync(join(tmpdir(), 'giftguard-b-'));
+  const noAccount = createApp({ env: { GIFTGUARD_HOME: forgetful, GIFTGUARD_DATABASE_URL: database.url, GIFTGUARD_SIGNING_KEY: 'shared-signing-key-of-both-instances-0123456789' } });
+  apps.push(noAccount);
+  const refused = await noAccount.connectSendoso({ sandboxPort: 0 }).then(
+    () => undefined,
+    (error: Error) => error.message,
+  );
+  expect(refused).toContain(`this database spends through Sendoso at ${sandbox.apiBaseUrl}, and this instance is set up for the embedded sandbox of data directory`);
+  expect(refused).toContain('give each the same SENDOSO_API_URL');
+  expect(existsSync(join(forgetful, 'sandbox.json'))).toBe(false); // no sandbox was started or announced
+
+  // Another API base (a typo, another account's URL) is refused the same way, credentials never shown.
+  const elsewhere = await instance(mkdtempSync(join(tmpdir(), 'giftguard-c-')), { SENDOSO_API_URL: 'http://user:hunter2@127.0.0.1:9/api/v3' })
+    .connectSendoso()
+    .then(
+      () => undefined,
+      (error: Error) => error.message,
+    );
+  expect(elsewhere).toContain('this instance is set up for Sendoso at http://127.0.0.1:9/api/v3:');
+  expect(elsewhere).not.toContain('hunter2');
+
+  // An instance set up like the first still joins.
+  const peer = await instance(mkdtempSync(join(tmpdir(), 'giftguard-d-')), { SENDOSO_ACCESS_TOKEN: sandbox.issueToken().access_token }).connectSendoso();
+  expect((await peer.client.me.retrieve()).id).toBeGreaterThan(0);
+});

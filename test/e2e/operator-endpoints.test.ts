@@ -8,7 +8,7 @@
  * - /metrics is refused without a giftguard API token and, with one, counts what the sandbox
  *   itself recorded: the sends that went out and the 429s it answered (DESIGN.md invariant 6).
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -155,8 +155,11 @@ describe('readiness follows PostgreSQL', () => {
     const url = new URL(schemaUrl(schema));
     url.port = String(proxy.port);
     const sandbox = await externalSandbox();
-    const { base } = await serve({ ...sandboxEnv(sandbox, tempHome()), GIFTGUARD_DATABASE_URL: url.toString() });
+    const home = tempHome();
+    const { base } = await serve({ ...sandboxEnv(sandbox, home), GIFTGUARD_DATABASE_URL: url.toString() });
     expect(await readyz(base)).toMatchObject({ status: 200, body: { checks: { store: 'ok' } } });
+    // Everything lives in PostgreSQL: no SQLite file is made beside it (to be mistaken for the data).
+    expect(existsSync(join(home, 'giftguard.db'))).toBe(false);
 
     await proxy.cut();
     const started = Date.now();
