@@ -14,7 +14,7 @@ import type { ConversationStore, ScheduleStateStore, SlackApprovalPosts, Webhook
 import type { ConsoleAccounts } from '../triggers/console/index.js';
 import type { Schedule, SlackPoster } from '../triggers/index.js';
 import type { App, AppFactory, SendosoConnection, SendosoConnectOptions } from '../triggers/index.js';
-import { ConfigError, systemClock } from '../domain/index.js';
+import { GiftingError, systemClock } from '../domain/index.js';
 import packageJson from '../../package.json' with { type: 'json' };
 import { loadSigningKey, securedHome, seedInstalledPolicies } from './data-directory.js';
 import { layer, ready } from './layers.js';
@@ -131,7 +131,7 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
         await redis.ready();
       } catch (error) {
         await redis.close();
-        throw new ConfigError('GIFTGUARD_REDIS_URL', `Redis at ${config.redisUrl} did not answer: ${(error as Error).message}`);
+        throw new GiftingError('connection', `Redis at ${ready('storage').redactUrl(config.redisUrl)} (GIFTGUARD_REDIS_URL) could not be reached: ${(error as Error).message}`);
       }
       cleanups.push(() => redis.close());
       return (pacing = redis);

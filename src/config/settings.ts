@@ -84,7 +84,7 @@ export const settings = {
   }),
   databaseUrl: define({
     env: 'GIFTGUARD_DATABASE_URL',
-    schema: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+    schema: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a PostgreSQL URL: postgres://user@host:5432/database (postgresql:// too)' }).optional(),
     description: 'PostgreSQL (postgres://user@host:5432/db, optionally ?schema=name) shared by several giftguard instances: every store — ledger, runs, approvals, MCP servers and tokens, audit, schedules, console sessions — lives there instead of the SQLite file.',
     secret: true,
   }),
@@ -147,8 +147,9 @@ export const settings = {
   }),
   redisUrl: define({
     env: 'GIFTGUARD_REDIS_URL',
-    schema: z.url({ protocol: /^rediss?$/ }).optional(),
+    schema: z.url({ protocol: /^rediss?$/, error: 'must be a Redis URL: redis://host:6379 (rediss:// for TLS)' }).optional(),
     description: 'Redis (redis://host:6379) shared by giftguard instances on several machines, so together they keep to one Sendoso rate limit. Without it, processes on one machine share the limit through the database.',
+    secret: true, // redis://:password@host carries one
   }),
   batchWindowDays: define({
     env: 'GIFTGUARD_BATCH_WINDOW_DAYS',

@@ -60,15 +60,25 @@ export class RedisPacingStore implements PacingStore {
     this.redis.defineCommand('giftguardPause', { numberOfKeys: 1, lua: PAUSE });
   }
 
-  /** Resolves once connected (or rejects), so a bad URL is reported at start-up. */
+  /**
+   * Resolves once connected; rejects at the first connection error (refused, unknown host, TLS
+   * to a plain server…) with what it was, or after `timeoutMs` of silence — so a bad URL is
+   * reported at start-up, and as what went wrong rather than as a wait.
+   */
   async ready(timeoutMs = 5000): Promise<void> {
     if (this.redis.status === 'ready') return;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
-      this.redis.once('ready', () => {
+      const settle = (error?: Error) => {
         clearTimeout(timer);
-        resolve();
-      });
+        this.redis.off('ready', onReady);
+        this.redis.off('error', settle);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onReady = () => settle();
+      const timer = setTimeout(() => settle(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      this.redis.once('ready', onReady);
+      this.redis.once('error', settle);
     });
   }
 

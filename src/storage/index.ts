@@ -9,7 +9,7 @@ export { dataDirectoryProblem, markDataDirectory } from './data-directory.js';
 export type { DataDirectoryState } from './data-directory.js';
 export { announceSandbox, announceServe, processAlive, runningSandbox, runningServe, runningServes } from './announcements.js';
 export type { SandboxAnnouncement, ServeAnnouncement } from './announcements.js';
-export { PgDatabase, migratePostgres, parseDatabaseUrl, redactDatabaseUrl } from './postgres.js';
+export { PgDatabase, migratePostgres, parseDatabaseUrl, redactDatabaseUrl, redactUrl } from './postgres.js';
 export type { PgDatabaseOptions, PgQueryable, PgQueryOptions, PgTransactionOptions } from './postgres.js';
 export { agreeOnSendosoAccount, agreeOnSigningKey, SendosoAccountMismatch, signingKeyFingerprint, SigningKeyMismatch } from './shared-settings.js';
 export { copySqliteToPostgres } from './copy-to-postgres.js';

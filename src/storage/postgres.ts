@@ -75,16 +75,18 @@ export function parseDatabaseUrl(url: string): { connectionString: string; schem
   return { connectionString: parsed.toString(), schema };
 }
 
-/** A URL with its password hidden, for messages and logs. */
-export function redactDatabaseUrl(url: string): string {
+/** A URL (PostgreSQL's, Redis') with its password hidden, for messages and logs. */
+export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';
     return parsed.toString();
   } catch {
-    return 'postgres://…';
+    return '(a URL that does not parse)';
   }
 }
+
+export const redactDatabaseUrl = redactUrl;
 
 export interface PgDatabaseOptions {
   /** postgres://user:pass@host:5432/db[?schema=name] — `schema` puts every table in that schema (created if missing). */
@@ -111,8 +113,11 @@ export class PgDatabase implements PgQueryable {
   private readonly storeSchema: readonly StoreSchema[];
   private readonly onReady: ((db: PgQueryable) => Promise<void>) | undefined;
 
+  private readonly url: string;
+
   constructor(options: PgDatabaseOptions) {
     const { connectionString, schema } = parseDatabaseUrl(options.url);
+    this.url = options.url;
     this.schema = schema;
     this.storeSchema = options.schema ?? POSTGRES_SCHEMA;
     this.onReady = options.onReady;
@@ -137,7 +142,7 @@ export class PgDatabase implements PgQueryable {
     this.migrated ??= this.migrate().catch((error: unknown) => {
       // A failed start (server down) is tried again by the next query rather than remembered.
       this.migrated = undefined;
-      throw error;
+      throw unusable(this.url, error);
     });
     return this.migrated;
   }
@@ -207,6 +212,18 @@ export class PgDatabase implements PgQueryable {
       checkIn(client, broken);
     }
   }
+}
+
+/**
+ * The database could not be connected to or brought to the current schema: said with the server
+ * it is about (password hidden), since at start-up that is the whole message a person sees. An
+ * error of giftguard's own (instances disagreeing on a key or an account) already says it all.
+ */
+function unusable(url: string, error: unknown): Error {
+  if (!(error instanceof Error) || (error as { code?: unknown }).code === undefined) return error as Error;
+  const wrapped = new Error(`PostgreSQL at ${redactUrl(url)} could not be used: ${error.message}`, { cause: error });
+  (wrapped as Error & { code?: unknown }).code = (error as { code?: unknown }).code;
+  return wrapped;
 }
 
 /**

@@ -153,4 +153,24 @@ describe('a serve that stops badly', () => {
       busy.close();
     }
   }, 30_000);
+
+  it.each([
+    ['PostgreSQL', 'GIFTGUARD_DATABASE_URL', (port: number) => `postgres://postgres:pw-not-shown@127.0.0.1:${port}/test`, (port: number) => `PostgreSQL at postgres://postgres:***@127.0.0.1:${port}/test could not be used: connect ECONNREFUSED`],
+    ['Redis', 'GIFTGUARD_REDIS_URL', (port: number) => `redis://:pw-not-shown@127.0.0.1:${port}`, (port: number) => `Redis at redis://:***@127.0.0.1:${port} (GIFTGUARD_REDIS_URL) could not be reached: connect ECONNREFUSED`],
+  ])('with a shared store (%s) that does not answer says which, in one line, its password hidden', async (_kind, setting, urlOf, said) => {
+    const { env } = setup();
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise((resolve) => closed.close(resolve)); // nothing listens there now
+    const started = Date.now();
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--sandbox-port', '0'], { env: { ...process.env, ...env, [setting]: urlOf(port), GIFTGUARD_LOG_LEVEL: 'silent' } });
+    let err = '';
+    child.stderr.on('data', (c) => (err += c));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(err.trim().split('\n')).toEqual([expect.stringContaining(said(port))]);
+    expect(err).not.toContain('pw-not-shown');
+  }, 30_000);
 });
