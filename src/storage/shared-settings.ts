@@ -59,3 +59,34 @@ export async function agreeOnSendosoAccount(db: PgQueryable, account: string, no
 export class SendosoAccountMismatch extends Error {
   override readonly name = 'SendosoAccountMismatch';
 }
+
+/** What `status` and `db status` say of the shared database. */
+export interface SharedDatabaseProbe {
+  readonly kind: 'postgres';
+  /** The URL, password hidden. */
+  readonly url: string;
+  /** Whether the server answered (it may still refuse this instance: `refused`). */
+  readonly answers: boolean;
+  /** The server's version, when it answered and let this instance in. */
+  readonly version?: string;
+  /** The server answered, but this instance may not use the database, and why. */
+  readonly refused?: string;
+  /** Why the server could not be reached or used. */
+  readonly error?: string;
+}
+
+/**
+ * Asks the shared database one trivial question through `db` (which connects, migrates and
+ * agrees on the signing key first), telling "does not answer" apart from "answers, but refuses
+ * this instance" — an instance with another signing key reaches a working server.
+ */
+export async function probeSharedDatabase(db: PgQueryable, redactedUrl: string): Promise<SharedDatabaseProbe> {
+  try {
+    const { rows } = await db.query<{ version: string }>('SELECT version() AS version');
+    return { kind: 'postgres', url: redactedUrl, answers: true, version: rows[0]!.version.split(' on ')[0]! };
+  } catch (error) {
+    if (error instanceof SigningKeyMismatch) return { kind: 'postgres', url: redactedUrl, answers: true, refused: error.message };
+    const cause = (error as Error).cause instanceof Error ? ((error as Error).cause as Error) : (error as Error);
+    return { kind: 'postgres', url: redactedUrl, answers: false, error: cause.message };
+  }
+}

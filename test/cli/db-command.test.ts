@@ -48,7 +48,7 @@ describe('giftguard db migrate-to', () => {
     expect(runs.map((r) => [r.id, r.status])).toEqual([[sent.id, 'done']]);
     expect(JSON.parse((await cli(onPostgres, 'db', 'status', '--json')).out)).toMatchObject({ kind: 'postgres', answers: true });
     const status = JSON.parse((await cli(onPostgres, 'status', '--json')).out) as { database: unknown; mcpServers: number };
-    expect(status.database).toEqual({ kind: 'postgres', url: expect.stringContaining('127.0.0.1:5432/test'), answers: true });
+    expect(status.database).toEqual({ kind: 'postgres', url: expect.stringContaining('127.0.0.1:5432/test'), answers: true, version: expect.stringMatching(/^PostgreSQL \d+/) });
     expect(status.mcpServers).toBe(1);
 
     // A second run would mix two copies: refused, nothing written.

@@ -72,3 +72,23 @@ describe('MCP credentials on a shared PostgreSQL store', () => {
     expect(again.err).toContain(`No API token ${tokenId}`);
   });
 });
+
+describe('status and db status on a shared store', () => {
+  it('tell a database that answers but refuses this instance (another signing key) from one that does not answer', async () => {
+    const [a] = twoInstances();
+    expect((await cli(a, 'api-token', 'create', '--name', 'first')).code).toBe(0); // the database now knows a's key
+    const stranger = { ...a, GIFTGUARD_HOME: tempHome(), GIFTGUARD_SIGNING_KEY: 'x'.repeat(40) };
+
+    const db = await cli(stranger, 'db', 'status');
+    expect(db.code).toBe(1);
+    expect(db.out).toMatch(/^PostgreSQL at postgres:\/\/\S+: answers, but REFUSES THIS INSTANCE: this instance's signing key differs/);
+    expect((await cli(stranger, 'status')).out).toMatch(/Database {5}PostgreSQL at \S+: answers, but REFUSES THIS INSTANCE: /);
+    expect((await cli(a, 'db', 'status')).out).toMatch(/: answers \(PostgreSQL \d+/);
+
+    const nowhere = { ...a, GIFTGUARD_DATABASE_URL: 'postgres://postgres:pw-not-shown@127.0.0.1:1/test' };
+    const down = await cli(nowhere, 'db', 'status');
+    expect(down.code).toBe(1);
+    expect(down.out).toContain('PostgreSQL at postgres://postgres:***@127.0.0.1:1/test: DOES NOT ANSWER: connect ECONNREFUSED 127.0.0.1:1');
+    expect(down.out + down.err).not.toContain('pw-not-shown');
+  }, 30_000);
+});

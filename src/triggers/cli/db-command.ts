@@ -7,10 +7,10 @@
 import { existsSync } from 'node:fs';
 import { Command } from 'commander';
 import { ConfigError, GiftingError } from '../../domain/index.js';
-import { copySqliteToPostgres, redactDatabaseUrl, runningServes } from '../../storage/index.js';
+import { copySqliteToPostgres, probeSharedDatabase, redactDatabaseUrl, runningServes } from '../../storage/index.js';
 import type { CopyReport } from '../../storage/index.js';
 import type { AppFactory } from './app.js';
-import { table } from './format.js';
+import { sharedDatabaseText, table } from './format.js';
 import type { CliIo } from './io.js';
 
 /**
@@ -96,19 +96,16 @@ export function dbCommand(io: CliIo, factory: AppFactory): Command {
       const app = factory({ env: io.env });
       try {
         const url = app.config.databaseUrl;
-        const status = url
-          ? await app
-              .sharedDatabase()
-              .query<{ version: string }>('SELECT version() AS version')
-              .then(
-                ({ rows }) => ({ kind: 'postgres', url: redactDatabaseUrl(url), answers: true, version: rows[0]!.version.split(' on ')[0] }),
-                (error: unknown) => ({ kind: 'postgres', url: redactDatabaseUrl(url), answers: false, error: (error as Error).message }),
-              )
-          : { kind: 'sqlite', path: app.config.databasePath, exists: existsSync(app.config.databasePath) };
+        if (!url) {
+          const status = { kind: 'sqlite', path: app.config.databasePath, exists: existsSync(app.config.databasePath) };
+          if (flags.json) io.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+          else io.stdout.write(`SQLite at ${app.config.databasePath}${status.exists ? '' : ' (not created yet)'}; one machine. Several instances: see "Running several instances" in the README.\n`);
+          return;
+        }
+        const status = await probeSharedDatabase(app.sharedDatabase(), redactDatabaseUrl(url));
         if (flags.json) io.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
-        else if (status.kind === 'sqlite') io.stdout.write(`SQLite at ${app.config.databasePath}${existsSync(app.config.databasePath) ? '' : ' (not created yet)'}; one machine. Several instances: see "Running several instances" in the README.\n`);
-        else io.stdout.write(`PostgreSQL at ${redactDatabaseUrl(url!)}: ${'answers' in status && status.answers ? `answers (${'version' in status ? status.version : ''})` : `does not answer — ${'error' in status ? status.error : ''}`}\n`);
-        if ('answers' in status && !status.answers) io.setExitCode?.(1);
+        else io.stdout.write(`PostgreSQL at ${status.url}: ${sharedDatabaseText(status)}\n`);
+        if (!status.answers || status.refused) io.setExitCode?.(1);
       } finally {
         await app.close();
       }

@@ -6,9 +6,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { Command } from 'commander';
 import type { App, AppFactory } from './app.js';
-import { redactDatabaseUrl, runningSandbox, runningServes } from '../../storage/index.js';
+import { probeSharedDatabase, redactDatabaseUrl, runningSandbox, runningServes } from '../../storage/index.js';
+import type { SharedDatabaseProbe } from '../../storage/index.js';
 import { dataDirectoryProblem } from '../../storage/index.js';
-import { when } from './format.js';
+import { sharedDatabaseText, when } from './format.js';
 import type { CliIo } from './io.js';
 
 interface Status {
@@ -17,7 +18,7 @@ interface Status {
   readonly data: { readonly path: string; readonly exists: boolean; readonly mode?: string; readonly problem?: string };
   readonly database:
     | { readonly kind: 'sqlite'; readonly path: string; readonly exists: boolean; readonly bytes?: number }
-    | { readonly kind: 'postgres'; readonly url: string; readonly answers: boolean; readonly error?: string };
+    | SharedDatabaseProbe;
   readonly policies: { readonly paths: readonly string[]; readonly groups?: readonly string[]; readonly error?: string };
   readonly schedules: { readonly path: string; readonly names?: readonly string[]; readonly error?: string };
   readonly sendoso: { readonly kind: 'sendoso' | 'embedded sandbox'; readonly url?: string; readonly pid?: number };
@@ -39,15 +40,9 @@ async function collect(app: App): Promise<Status> {
   const exists = existsSync(home);
   // The shared database is asked (one trivial query); the SQLite file only looked at, not created.
   const database: Status['database'] = config.databaseUrl
-    ? await app
-        .sharedDatabase()
-        .query('SELECT 1')
-        .then(
-          () => ({ kind: 'postgres' as const, url: redactDatabaseUrl(config.databaseUrl!), answers: true }),
-          (error: unknown) => ({ kind: 'postgres' as const, url: redactDatabaseUrl(config.databaseUrl!), answers: false, error: errorText(error) }),
-        )
+    ? await probeSharedDatabase(app.sharedDatabase(), redactDatabaseUrl(config.databaseUrl))
     : { kind: 'sqlite', path: config.databasePath, exists: existsSync(config.databasePath) };
-  const dbExists = database.kind === 'sqlite' ? database.exists : database.answers;
+  const dbExists = database.kind === 'sqlite' ? database.exists : database.answers && database.refused === undefined;
   let policies: Status['policies'] = { paths: config.policies };
   try {
     const policy = await loadPolicy(config.policies, { missingOk: config.policiesDefaulted });
@@ -91,7 +86,7 @@ function describe(status: Status, app: App): string {
     `  Data         ${s.data.path}${s.data.problem ? ` — REFUSED: ${s.data.problem}` : s.data.exists ? ` (mode ${s.data.mode})` : ' — not created yet; the first command that needs it creates it'}`,
     s.database.kind === 'sqlite'
       ? `  Database     ${s.database.path}${s.database.exists ? ` (${size(s.database.bytes!)})` : ' — not created yet'}`
-      : `  Database     PostgreSQL at ${s.database.url}${s.database.answers ? ' (answers)' : ` — DOES NOT ANSWER: ${s.database.error}`}`,
+      : `  Database     PostgreSQL at ${s.database.url}: ${sharedDatabaseText(s.database)}`,
     `  Policies     ${s.policies.paths.join(', ')}: ${
       s.policies.error
         ? `INVALID — ${s.policies.error}`
