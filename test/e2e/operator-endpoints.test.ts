@@ -8,7 +8,7 @@
  * - /metrics is refused without a giftguard API token and, with one, counts what the sandbox
  *   itself recorded: the sends that went out and the 429s it answered (DESIGN.md invariant 6).
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -186,7 +186,12 @@ describe('/metrics', () => {
     expect(anonymous.status).toBe(401);
     expect(await anonymous.text()).not.toContain('giftguard_');
     expect((await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer ggapi_not-a-real-token' } })).status).toBe(401);
-    const token = /Token \(shown only now\): (ggapi_\S+)/.exec((await cli(env, 'api-token', 'create', '--name', 'prometheus')).out)![1]!;
+    // As Prometheus is set up: the token alone in an owner-only credentials_file.
+    const credentialsFile = join(env.GIFTGUARD_HOME!, 'prometheus-token');
+    expect((await cli(env, 'api-token', 'create', '--name', 'prometheus', '--token-file', credentialsFile)).out).toContain(`Wrote the token to ${credentialsFile} (mode 0600)`);
+    expect(statSync(credentialsFile).mode & 0o777).toBe(0o600);
+    const token = readFileSync(credentialsFile, 'utf8').trim();
+    expect(token).toMatch(/^ggapi_\S+$/);
     const scrape = async () => {
       const response = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } });
       expect(response.status).toBe(200);

@@ -295,17 +295,25 @@ export function apiTokenCommand(io: CliIo, factory: AppFactory): Command {
     .requiredOption('--name <name>', 'a name to recognise it by')
     .option('--expires-at <iso>', 'stop working at this time (at least 60 s ahead)')
     .option('--header-file <path>', 'write "Authorization: Bearer <token>" to this owner-only file for mcp-remote --header-file, instead of printing the token')
-    .action(async (flags: { name: string; expiresAt?: string; headerFile?: string }) =>
+    .option('--token-file <path>', "write the token alone to this owner-only file (Prometheus' credentials_file), instead of printing it")
+    .action(async (flags: { name: string; expiresAt?: string; headerFile?: string; tokenFile?: string }) =>
       withApp(factory, io, async (app) => {
         const registry = app.registry();
+        if (flags.headerFile !== undefined && flags.tokenFile !== undefined) throw new GiftingError('bad_request', '--header-file and --token-file: choose one (create a second token for the other use)');
+        const [flag, given] = flags.tokenFile !== undefined ? ['--token-file', flags.tokenFile] : ['--header-file', flags.headerFile];
         // Checked before the token exists, so a bad path leaves no token behind.
-        const path = flags.headerFile === undefined ? undefined : resolve(flags.headerFile);
+        const path = given === undefined ? undefined : resolve(given);
         if (path !== undefined) {
-          if (!existsSync(dirname(path))) throw new GiftingError('bad_request', `--header-file: the directory ${dirname(path)} does not exist`);
-          if (existsSync(path)) throw new GiftingError('bad_request', `--header-file: ${path} already exists; remove it first (the token in it keeps working until you revoke it with giftguard api-token revoke)`);
+          if (!existsSync(dirname(path))) throw new GiftingError('bad_request', `${flag}: the directory ${dirname(path)} does not exist`);
+          if (existsSync(path)) throw new GiftingError('bad_request', `${flag}: ${path} already exists; remove it first (the token in it keeps working until you revoke it with giftguard api-token revoke)`);
         }
         const { apiToken, token } = await registry.createApiToken(flags.name, parseExpiry(flags.expiresAt, app.clock.now()));
         const created = `Created API token ${apiToken.id} "${apiToken.name}"${apiToken.expiresAt ? `, valid until ${when(apiToken.expiresAt)}` : ''}.\n`;
+        if (path !== undefined && flag === '--token-file') {
+          writePrivateFileSync(path, `${token}\n`);
+          io.stdout.write(`${created}Wrote the token to ${path} (mode 0600), e.g. for Prometheus: authorization: { type: Bearer, credentials_file: ${path} }\n`);
+          return;
+        }
         if (path !== undefined) {
           writePrivateFileSync(path, `Authorization: Bearer ${token}\n`);
           io.stdout.write(`${created}Wrote its Authorization header to ${path} (mode 0600), for: npx -y ${MCP_REMOTE} URL --header-file ${path}\n`);
