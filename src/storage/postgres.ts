@@ -65,10 +65,29 @@ const RETRYABLE = new Set(['40001', '40P01']);
 /** Arbitrary, fixed: the advisory lock migrations take turns on. */
 const MIGRATION_LOCK = 0x6766_6d67;
 
+/**
+ * The URL parameters node-postgres reads (pg-connection-string and pg's connection parameters).
+ * Any other is ignored by it without a word — so a misspelt `?schmea=` would put giftguard's tables
+ * in the default schema, beside another deployment's; giftguard refuses the URL instead.
+ */
+const DRIVER_PARAMETERS = new Set([
+  'host', 'port', 'user', 'password', 'database', 'db', 'encoding', 'client_encoding', 'options', 'replication',
+  'ssl', 'sslmode', 'sslcert', 'sslkey', 'sslrootcert', 'sslnegotiation', 'uselibpqcompat',
+  'application_name', 'fallback_application_name', 'statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout', 'query_timeout',
+  'connect_timeout', 'keepalives', 'keepalives_idle',
+]);
+
 /** Splits giftguard's own `schema` parameter off a connection URL (every other parameter is node-postgres's). */
 export function parseDatabaseUrl(url: string): { connectionString: string; schema: string | undefined } {
   const parsed = new URL(url);
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') throw new Error(`not a PostgreSQL URL (postgres://…): ${parsed.protocol}`);
+  const unknown = [...new Set(parsed.searchParams.keys())].filter((name) => name !== 'schema' && !DRIVER_PARAMETERS.has(name));
+  if (unknown.length > 0) {
+    throw new Error(
+      `the PostgreSQL URL has a parameter nothing reads: ${unknown.map((name) => `?${name}=`).join(', ')} — giftguard reads ?schema=name; ` +
+        `node-postgres reads ${[...DRIVER_PARAMETERS].filter((name) => name.startsWith('ssl') || name === 'application_name' || name.endsWith('_timeout')).join(', ')} and the like`,
+    );
+  }
   const schema = parsed.searchParams.get('schema') ?? undefined;
   if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`schema must be a lower-case SQL name (letters, digits, _): ${schema}`);
   parsed.searchParams.delete('schema');

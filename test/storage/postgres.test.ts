@@ -98,6 +98,10 @@ describe('PostgreSQL databases', () => {
     expect(parseDatabaseUrl('postgres://u@h:5432/db?schema=gg_one&sslmode=require')).toEqual({ connectionString: 'postgres://u@h:5432/db?sslmode=require', schema: 'gg_one' });
     expect(() => parseDatabaseUrl('postgres://u@h/db?schema=Robert;DROP')).toThrow(/lower-case SQL name/);
     expect(() => parseDatabaseUrl('mysql://u@h/db')).toThrow(/not a PostgreSQL URL/);
+    // A parameter nobody reads would be ignored without a word: a misspelt schema puts the tables elsewhere.
+    expect(() => parseDatabaseUrl('postgres://u@h/db?schmea=gg_one')).toThrow(/a parameter nothing reads: \?schmea= — giftguard reads \?schema=name/);
+    expect(() => parseDatabaseUrl('postgres://u@h/db?search_path=gg_one')).toThrow(/\?search_path=/);
+    expect(parseDatabaseUrl('postgres://u@h/db?sslmode=verify-full&application_name=gg&connect_timeout=5&schema=gg_one').schema).toBe('gg_one');
     expect(redactDatabaseUrl('postgres://app:s3cret@db.internal:5432/gifts')).toBe('postgres://app:***@db.internal:5432/gifts');
   });
 
