@@ -302,6 +302,9 @@ describe.each(STORE_KINDS)('two instances sharing schedules and runs on %s', (ki
     await b.start();
     const ran = cli.runNow(schedule);
     await vi.waitFor(async () => expect((await env!.runs.list())[0]?.status).toBe('done'));
+    // The CLI names its run in the schedule's state just after starting it; a run this short can be
+    // over first. Until the state names it, no other scheduler can know of it (the CLI then reports it).
+    await vi.waitFor(async () => expect((await state.get('new-hires-q3-audit'))!.activeRunId).toMatch(/^run_/));
     env!.clock.advance(REPORT_SWEEP_MS);
     await b.idle();
     const byHand = '## new-hires-q3-audit — Thu 2026-01-15 12:00 America/New_York (run by hand)';
