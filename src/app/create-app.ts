@@ -134,9 +134,31 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
         throw new GiftingError('connection', `Redis at ${ready('storage').redactUrl(config.redisUrl)} (GIFTGUARD_REDIS_URL) could not be reached: ${(error as Error).message}`);
       }
       cleanups.push(() => redis.close());
+      await keepPaceStoreAgreed('Redis');
       return (pacing = redis);
     }
+    if (config.databaseUrl) await keepPaceStoreAgreed('PostgreSQL');
     return (pacing = onStore((pg) => new PgPacingStore(pg), (db) => new SqlitePacingStore(db)));
+  };
+  /**
+   * On a shared database, every instance must keep the pace in the same place (storage/shared-settings.ts):
+   * agreed before the first turn (a refusal stops the start), then said again every minute while this app lives.
+   */
+  const keepPaceStoreAgreed = async (where: 'Redis' | 'PostgreSQL'): Promise<void> => {
+    if (!config.databaseUrl) return;
+    const { agreeOnPaceStore } = ready('storage');
+    await agreeOnPaceStore(postgres(), where, clock.now());
+    let cancel = () => {};
+    const again = () => {
+      cancel = clock.setTimer(60_000, () => {
+        agreeOnPaceStore(postgres(), where, clock.now()).then(again, (error: unknown) => {
+          logger.error({ err: error }, 'another instance keeps the Sendoso pace elsewhere; this one goes on with its own');
+          again();
+        });
+      });
+    };
+    again();
+    cleanups.push(async () => cancel());
   };
   /** One pace per account in this process: every connection of the account shares it. */
   const pacers = new Map<string, Pacer>();

@@ -11,7 +11,7 @@ export { announceSandbox, announceServe, processAlive, runningSandbox, runningSe
 export type { SandboxAnnouncement, ServeAnnouncement } from './announcements.js';
 export { PgDatabase, migratePostgres, parseDatabaseUrl, redactDatabaseUrl, redactUrl } from './postgres.js';
 export type { PgDatabaseOptions, PgQueryable, PgQueryOptions, PgTransactionOptions } from './postgres.js';
-export { agreeOnSendosoAccount, agreeOnSigningKey, probeSharedDatabase, SendosoAccountMismatch, signingKeyFingerprint, SigningKeyMismatch } from './shared-settings.js';
+export { agreeOnPaceStore, agreeOnSendosoAccount, agreeOnSigningKey, PACE_STORE_HELD_MS, PaceStoreMismatch, probeSharedDatabase, SendosoAccountMismatch, signingKeyFingerprint, SigningKeyMismatch } from './shared-settings.js';
 export type { SharedDatabaseProbe } from './shared-settings.js';
 export { copySqliteToPostgres } from './copy-to-postgres.js';
 export type { CopyReport, TableCopy } from './copy-to-postgres.js';

@@ -90,3 +90,36 @@ export async function probeSharedDatabase(db: PgQueryable, redactedUrl: string):
     return { kind: 'postgres', url: redactedUrl, answers: false, error: cause.message };
   }
 }
+
+const PACE_STORE = 'pace-store';
+/** How long the pace store an instance keeps is held for it once it stops saying so (it says so every minute). */
+export const PACE_STORE_HELD_MS = 3 * 60_000;
+
+/**
+ * Every process on the account must keep its pace in one place, or each place allows the full
+ * rate and together they go past Sendoso's limit: records where this instance keeps it (`Redis`,
+ * `PostgreSQL`), or throws when another instance said within {@link PACE_STORE_HELD_MS} that it
+ * keeps it elsewhere. Called at start and then every minute, so a deployment that moves (stops
+ * every instance, adds Redis) is free to once the old ones have been quiet that long.
+ */
+export async function agreeOnPaceStore(db: PgQueryable, where: 'Redis' | 'PostgreSQL', now: number): Promise<void> {
+  const { rows } = await db.query<{ value: string }>(
+    `INSERT INTO shared_settings (name, value, set_at) VALUES ($1, $2, $3)
+     ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, set_at = EXCLUDED.set_at
+       WHERE shared_settings.value = EXCLUDED.value OR shared_settings.set_at < $4
+     RETURNING value`,
+    [PACE_STORE, where, now, now - PACE_STORE_HELD_MS],
+  );
+  if (rows.length > 0) return;
+  const other = where === 'Redis' ? 'PostgreSQL' : 'Redis';
+  throw new PaceStoreMismatch(
+    `the other instances on this database keep Sendoso's pace in ${other}, and this one would keep it in ${where}: ` +
+      `each place would allow the full 10 requests/s, together past Sendoso's limit — ` +
+      (other === 'Redis' ? 'set GIFTGUARD_REDIS_URL as on the others' : 'unset GIFTGUARD_REDIS_URL as on the others, or set it on all of them') +
+      ` (to move them all, stop every instance; after ${PACE_STORE_HELD_MS / 60_000} minutes the first to start chooses)`,
+  );
+}
+
+export class PaceStoreMismatch extends Error {
+  override readonly name = 'PaceStoreMismatch';
+}

@@ -121,3 +121,19 @@ it('an instance that would reach another Sendoso account than the database recor
   const peer = await instance(mkdtempSync(join(tmpdir(), 'giftguard-d-')), { SENDOSO_ACCESS_TOKEN: sandbox.issueToken().access_token }).connectSendoso();
   expect((await peer.client.me.retrieve()).id).toBeGreaterThan(0);
 });
+
+it('an instance that would keep the pace elsewhere than its peers (no Redis beside ones with it) refuses to start', async () => {
+  const withRedis = await instance(mkdtempSync(join(tmpdir(), 'giftguard-a-')), { SENDOSO_ACCESS_TOKEN: sandbox.issueToken().access_token, GIFTGUARD_REDIS_URL: 'redis://127.0.0.1:6379' }).connectSendoso();
+  expect((await withRedis.client.me.retrieve()).id).toBeGreaterThan(0);
+  const refused = await instance(mkdtempSync(join(tmpdir(), 'giftguard-b-')), { SENDOSO_ACCESS_TOKEN: sandbox.issueToken().access_token })
+    .connectSendoso()
+    .then(
+      () => undefined,
+      (error: Error) => error.message,
+    );
+  expect(refused).toContain("the other instances on this database keep Sendoso's pace in Redis, and this one would keep it in PostgreSQL");
+  expect(refused).toContain('set GIFTGUARD_REDIS_URL as on the others');
+  // One set up like the first joins.
+  const peer = await instance(mkdtempSync(join(tmpdir(), 'giftguard-c-')), { SENDOSO_ACCESS_TOKEN: sandbox.issueToken().access_token, GIFTGUARD_REDIS_URL: 'redis://127.0.0.1:6379' }).connectSendoso();
+  expect((await peer.client.me.retrieve()).id).toBeGreaterThan(0);
+});

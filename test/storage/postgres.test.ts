@@ -6,7 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PgDatabase, agreeOnSigningKey, copySqliteToPostgres, migrateAll, parseDatabaseUrl, redactDatabaseUrl } from '../../src/storage/index.js';
+import { PACE_STORE_HELD_MS, PaceStoreMismatch, PgDatabase, agreeOnPaceStore, agreeOnSigningKey, copySqliteToPostgres, migrateAll, parseDatabaseUrl, redactDatabaseUrl } from '../../src/storage/index.js';
 import type { StoreSchema } from '../../src/storage/index.js';
 import { dropSchema, schemaUrl, uniqueSchemaName } from '../support/postgres.js';
 
@@ -112,6 +112,19 @@ describe('PostgreSQL databases', () => {
     await agreeOnSigningKey(db, key, 1);
     await agreeOnSigningKey(db, Buffer.from(key), 2);
     await expect(agreeOnSigningKey(db, Buffer.alloc(48, 2), 3)).rejects.toThrow(/signing key differs.*GIFTGUARD_SIGNING_KEY/);
+  });
+
+  it('keeps every instance\'s pace in one place: one without Redis is refused while one with it still says so, and free once they are quiet', async () => {
+    const { db } = database([{ module: 'instances', migrations: [{ version: 1, description: 'shared', sql: 'CREATE TABLE shared_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL, set_at BIGINT NOT NULL)' }] }]);
+    const minute = 60_000;
+    await agreeOnPaceStore(db, 'Redis', 0); // the first instance, with GIFTGUARD_REDIS_URL
+    await agreeOnPaceStore(db, 'Redis', 1); // a second, like it
+    await expect(agreeOnPaceStore(db, 'PostgreSQL', 2)).rejects.toThrow(/keep Sendoso's pace in Redis, and this one would keep it in PostgreSQL: .*set GIFTGUARD_REDIS_URL as on the others/);
+    await agreeOnPaceStore(db, 'Redis', 2 * minute); // said again every minute while they run…
+    await expect(agreeOnPaceStore(db, 'PostgreSQL', 2 * minute + PACE_STORE_HELD_MS - 1)).rejects.toThrow(PaceStoreMismatch);
+    // …and once nobody has said so for that long (every instance stopped to move), the first to start chooses.
+    await agreeOnPaceStore(db, 'PostgreSQL', 2 * minute + PACE_STORE_HELD_MS + 1);
+    await expect(agreeOnPaceStore(db, 'Redis', 2 * minute + PACE_STORE_HELD_MS + 2)).rejects.toThrow(/keep Sendoso's pace in PostgreSQL, and this one would keep it in Redis: .*unset GIFTGUARD_REDIS_URL/);
   });
 });
 
