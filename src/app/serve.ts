@@ -30,6 +30,12 @@ const BALANCES_INTERVAL_MS = 60_000;
 const WEBHOOK_DRAIN_MS = 30_000;
 const DEMO_LIFETIME_MS = 24 * 3_600_000;
 
+/**
+ * How long a stop waits for requests being answered (a tool call in Sendoso's queue at 10/s, a
+ * send in flight) before cutting them off: well inside a process manager's usual 30 s.
+ */
+const STOP_GRACE_MS = 10_000;
+
 /** Starts everything `serve` runs; on a failure, what was started is stopped again before it is thrown. */
 export async function startServe(app: App, root: ServeRoot): Promise<RunningServe> {
   // Everything started is stopped in reverse order, each part even if another fails; a failure
@@ -276,6 +282,9 @@ async function start(app: App, stops: Stops, root: ServeRoot): Promise<RunningSe
   const { caughtUp } = await scheduler.start();
   stops.push(() => scheduler.stop());
   const openSends = await app.ledger().unresolved(app.clock.now(), 0);
+  // Pushed last, so a stop does it first, while everything a request needs still runs: no new
+  // connections, and the requests being answered (tool calls, approvals) get their answers.
+  stops.push(() => http.drain(STOP_GRACE_MS));
 
   return {
     baseUrl: base,

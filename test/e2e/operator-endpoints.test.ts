@@ -243,3 +243,36 @@ describe('/metrics', () => {
     expect(text).toMatch(/# HELP giftguard_sends_total .*Per process/);
   }, 90_000);
 });
+
+describe('stopping', () => {
+  it('answers the tool calls it is answering before it stops: each caller hears what happened, and the sandbox holds exactly the sends told "sent"', async () => {
+    const sandbox = await externalSandbox();
+    // Two Sendoso calls a second, and callers willing to wait for their turn: twelve sends are
+    // queued when the stop comes, the last about five seconds from its turn.
+    const env = { ...sandboxEnv(sandbox, tempHome()), GIFTGUARD_RATE_LIMIT: '2', GIFTGUARD_MCP_WAIT_SECONDS: '30' };
+    const running = await serve(env);
+    const created = JSON.parse((await cli(env, 'mcp', 'create', '--name', 'stop test', '--json')).out) as { url: string };
+    const client = new Client({ name: 'stop-test', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(created.url)));
+    cleanups.push(() => client.close());
+    const calls = Array.from({ length: 12 }, (_, i) =>
+      client.callTool({ name: 'create_a_sendoso_egift', arguments: { touch_id: 8938, email: `stop${i}@example.com` } }).then(
+        (result: any) => ({ answered: result.structuredContent?.status ?? (result.content?.[0]?.text as string) }),
+        (error: Error) => ({ cut: error.message }),
+      ),
+    );
+    const sendsSoFar = () => sandbox.requestLog.filter((r) => r.method === 'POST' && r.path.endsWith('/send') && r.status === 200).length;
+    await vi.waitFor(() => expect(sendsSoFar()).toBeGreaterThanOrEqual(2), { timeout: 20_000, interval: 50 });
+
+    const stopped = running.stop(); // as SIGTERM does
+    const results = await Promise.all(calls);
+    expect(await stopped).toBe(0);
+    expect(results.filter((r) => 'cut' in r)).toEqual([]);
+    const toldSent = results.filter((r) => 'answered' in r && r.answered === 'sent').length;
+    expect(toldSent).toBe(sendsSoFar());
+    expect(toldSent).toBe(12); // at 2/s the queue empties well inside the stop's grace
+    // And every call is in the audit log.
+    const audit = JSON.parse((await cli(env, 'audit', '--json')).out) as { tool: string; outcome: string }[];
+    expect(audit.filter((entry) => entry.tool === 'create_a_sendoso_egift')).toHaveLength(12);
+  }, 90_000);
+});

@@ -13,6 +13,14 @@ export type RequestHandler = (request: IncomingMessage, response: ServerResponse
 export interface RunningHttpServer {
   readonly server: Server;
   readonly port: number;
+  /**
+   * The first step of a stop: takes no more connections and waits, up to `graceMs`, for the
+   * requests being answered to be answered — a tool call waiting its turn to reach Sendoso, a
+   * send in flight — so their callers hear what happened rather than a dropped connection. Event
+   * streams (a GET that asked for text/event-stream) are not waited for: they never end by themselves.
+   */
+  drain(graceMs: number): Promise<void>;
+  /** Ends every connection left, and the server. */
   close(): Promise<void>;
 }
 
@@ -25,8 +33,18 @@ export async function startHttpServer(options: {
   readonly info: () => unknown;
 }): Promise<RunningHttpServer> {
   const sockets = new Set<Socket>();
+  /** Requests being answered that a drain waits for. */
+  const answering = new Set<ServerResponse>();
+  let drained: (() => void) | undefined;
   const log = options.logger.child({ module: 'http' });
   const server = createServer((request, response) => {
+    if (!(request.method === 'GET' && (request.headers.accept ?? '').includes('text/event-stream'))) {
+      answering.add(response);
+      response.once('close', () => {
+        answering.delete(response);
+        if (answering.size === 0) drained?.();
+      });
+    }
     void (async () => {
       try {
         for (const handler of options.handlers) if (await handler(request, response)) return;
@@ -57,9 +75,24 @@ export async function startHttpServer(options: {
   return {
     server,
     port: typeof address === 'object' && address ? address.port : options.port,
+    drain: async (graceMs) => {
+      server.close(); // no new connections; the callback would wait for every socket, streams included
+      server.closeIdleConnections();
+      if (answering.size === 0) return;
+      log.info({ requests: answering.size, graceMs }, 'stopping: waiting for requests being answered');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs); // real time: this bounds how long a stop takes
+        drained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      if (answering.size > 0) log.warn({ requests: answering.size }, 'stopping: requests still unanswered after the grace period are cut off');
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
+        if (!server.listening) return resolve();
         server.close(() => resolve());
       }),
   };
