@@ -560,7 +560,13 @@ export class Guard implements SpendGate {
     const kind = candidate.touch.deliveryType === 'email' ? 'egift' : 'address_collection';
     const actual = { ...candidate, kind: input.kind ?? kind };
     const view = await this.options.ledger.view(actual, policy, this.options.clock.now());
-    return { decision: evaluate(actual, policy, view), view };
+    const decision = evaluate(actual, policy, view);
+    // A spend for a group with no sender is refused before any rule; its explanation says so too.
+    const groupPolicy = findGroupPolicy(policy, candidate.group);
+    if ((await this.senderFor(groupPolicy)) === null) {
+      return { decision: { ...decision, outcome: 'deny', reasons: [Guard.noSender(String(groupPolicy!.group)), ...decision.reasons] }, view };
+    }
+    return { decision, view };
   }
 
   /**
@@ -576,8 +582,15 @@ export class Guard implements SpendGate {
     if (!candidate) return undefined;
     await this.freshHistory(policy, 'workflow');
     const kind = candidate.touch.deliveryType === 'email' ? 'egift' : 'address_collection';
-    const view = await this.options.ledger.view({ ...candidate, kind }, policy, this.options.clock.now());
     const refused = new Map<string, string>();
+    // No sender for the group: every row would be refused at its send, so a dry run says so now.
+    const groupPolicy = findGroupPolicy(policy, candidate.group);
+    if ((await this.senderFor(groupPolicy)) === null) {
+      const noSender = Guard.noSender(String(groupPolicy!.group)).message;
+      for (const email of input.emails) refused.set(email, noSender);
+      return { refused };
+    }
+    const view = await this.options.ledger.view({ ...candidate, kind }, policy, this.options.clock.now());
     candidate.recipients.forEach((recipient, i) => {
       const one: SpendCandidate = { ...candidate, kind, recipients: [recipient], given: [candidate.given![i]!] };
       const decision = evaluate(one, policy, view);

@@ -133,6 +133,15 @@ describe('each group pays for its own sends', () => {
       expect(result.content[0].text).toContain('No Sendoso sender is connected for New Hires Q3');
       expect(result.content[0].text).toContain('giftguard connect --group "New Hires Q3"');
       await client.close();
+      // What is asked beforehand says the same, rather than "allow" or "would be sent".
+      const explained = await cli(env, 'policy', 'explain', '--group', 'New Hires Q3', '--touch', '8938', '--email', 'newbie@example.com');
+      expect(explained.out).toMatch(/DENY/);
+      expect(explained.out).toContain('No Sendoso sender is connected for New Hires Q3');
+      const csv = join(dir, 'attendees.csv');
+      writeFileSync(csv, 'email\nnewbie1@example.com\nnewbie2@example.com\n');
+      const dry = await cli(env, 'run', 'batch', '--campaign', '8938', '--group', 'New Hires Q3', '--csv', csv, '--dry-run');
+      expect(dry.out + dry.err).toContain('No Sendoso sender is connected for New Hires Q3');
+      expect(dry.out).not.toMatch(/2 of 2 would be sent/);
     } finally {
       await stop(child);
     }
