@@ -284,7 +284,9 @@ export class Orchestrator {
       throw new GiftingError('bad_request', reason);
     }
     const now = clock.now();
-    await store.event(id, 'resumed', { pid: process.pid, owner: this.owner, ...(by !== undefined && { by }) }, now);
+    await store.event(id, 'resumed', { pid: process.pid, owner: this.owner, ...(by !== undefined && { by }), ...(run.owner !== null && run.owner !== this.owner && { from: run.owner }) }, now);
+    // An operator watching several instances sees in each log which runs moved to it, and from whom.
+    if (run.owner !== null && run.owner !== this.owner) this.log.info({ runId: id, workflow, from: run.owner, status: run.status }, 'took over a run from another process');
     // The store keeps runs as JSON, whatever their workflow: `start` wrote this input and this
     // snapshot for this workflow, at the machine version just checked, so they are restored as its.
     const input = run.input as InputOf<typeof workflow>;

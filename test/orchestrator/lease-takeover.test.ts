@@ -83,7 +83,8 @@ describe.each(STORE_KINDS)('a batch whose instance stops renewing its lease, wit
     expect([...per.entries()].filter(([, n]) => n !== 1), 'recipients sent more than once').toEqual([]);
     expect([...per.keys()].sort()).toEqual([...recipients].sort());
     expect(await store.itemCounts(a.id)).toMatchObject({ sent: COUNT, pending: 0, retry: 0, outcome_unknown: 0 });
-    expect((await store.events(a.id)).filter((ev) => ev.type === 'resumed').map((ev) => (ev.data as { owner: string }).owner)).toEqual(['host-b:2:bbbb']);
+    // Its log says who took it from whom.
+    expect((await store.events(a.id)).filter((ev) => ev.type === 'resumed').map((ev) => ev.data)).toEqual([expect.objectContaining({ owner: 'host-b:2:bbbb', from: 'host-a:1:aaaa' })]);
     // Finished: B let the run go.
     expect(await store.holder(a.id)).toMatchObject({ status: 'done', owner: null });
   }, 120_000);
