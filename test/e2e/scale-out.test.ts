@@ -394,6 +394,8 @@ describe('three instances, one PostgreSQL, one Redis, one Sendoso account', () =
     const taker = ownerOf(taken);
     expect(taker, `taken over by ${taken.owner}`).toBeDefined();
     expect(taker).not.toBe(owner);
+    // An operator asking any instance sees who drives it now, and until when its lease holds.
+    expect(await operator('runs', 'show', batch.id)).toMatch(new RegExp(`^Driven by ${taken.owner!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}; its lease runs until `, 'm'));
 
     const done = await waitUntil(
       'the batch to finish',

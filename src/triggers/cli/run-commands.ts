@@ -291,7 +291,12 @@ export function runsCommand(io: CliIo, factory: AppFactory): Command {
           return;
         }
         const state = run.state && run.state !== run.status ? `, in ${run.state}` : '';
-        io.stdout.write(`Run ${run.id} (${run.workflow}): ${run.status}${state}\n${run.summary ? `${terminalText(run.summary)}\n` : ''}\nEvents:\n`);
+        // Who drives it: with several instances, where to look (or how long until another takes it over).
+        const driver =
+          run.owner === null
+            ? ''
+            : `Driven by ${run.owner}${run.leaseUntil === null ? '' : `; its lease runs until ${when(run.leaseUntil)}${run.leaseUntil <= app.clock.now() ? ' (ran out: the next instance to look takes it over)' : ''}`}\n`;
+        io.stdout.write(`Run ${run.id} (${run.workflow}): ${run.status}${state}\n${driver}${run.summary ? `${terminalText(run.summary)}\n` : ''}\nEvents:\n`);
         io.stdout.write(table(['#', 'WHEN', 'EVENT', 'DETAIL'], events.map((e) => [String(e.seq), when(e.at), e.type, e.data === null ? '' : JSON.stringify(e.data).slice(0, 100)])));
         if (items.length > 0) {
           const counts = await app.runs().itemCounts(id);
