@@ -10,6 +10,9 @@
  * instance reaching another one — a forgotten SENDOSO_API_URL starts the embedded sandbox, whose
  * "sent" reaches nobody — would answer agents and runs from a different world than its peers; so
  * the first instance to reach Sendoso records which account, and one reaching another refuses to.
+ * Likewise where the account's pace is kept (Redis or PostgreSQL): two places would each allow
+ * the full rate. And `status` asks the database through here, to tell "does not answer" from
+ * "answers, but refuses this instance".
  */
 import { createHmac } from 'node:crypto';
 import type { PgQueryable } from './postgres.js';
@@ -20,14 +23,20 @@ export function signingKeyFingerprint(key: Buffer): string {
   return createHmac('sha256', key).update('giftguard signing key fingerprint').digest('hex').slice(0, 16);
 }
 
+/** Records `value` under `name` unless the database has one already; returns the one it has. */
+async function recordOnce(db: PgQueryable, name: string, value: string, now: number): Promise<string | undefined> {
+  await db.query('INSERT INTO shared_settings (name, value, set_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING', [name, value, now]);
+  const { rows } = await db.query<{ value: string }>('SELECT value FROM shared_settings WHERE name = $1', [name]);
+  return rows[0]?.value;
+}
+
 /** Records this key as the database's, or throws when the database already has another. */
 export async function agreeOnSigningKey(db: PgQueryable, key: Buffer, now: number): Promise<void> {
   const mine = signingKeyFingerprint(key);
-  await db.query('INSERT INTO shared_settings (name, value, set_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING', [FINGERPRINT, mine, now]);
-  const { rows } = await db.query<{ value: string }>('SELECT value FROM shared_settings WHERE name = $1', [FINGERPRINT]);
-  if (rows[0]?.value !== mine) {
+  const recorded = await recordOnce(db, FINGERPRINT, mine, now);
+  if (recorded !== mine) {
     throw new SigningKeyMismatch(
-      `this instance's signing key differs from the one the other instances on this database use (fingerprint ${mine}, database ${rows[0]?.value}): ` +
+      `this instance's signing key differs from the one the other instances on this database use (fingerprint ${mine}, database ${recorded}): ` +
         'give every instance the same key — set GIFTGUARD_SIGNING_KEY to the same value on each, or copy the first instance\'s $GIFTGUARD_HOME/signing-key',
     );
   }
@@ -44,9 +53,7 @@ const SENDOSO_ACCOUNT = 'sendoso-account';
  * this database spends through, or throws when the database already spends through another.
  */
 export async function agreeOnSendosoAccount(db: PgQueryable, account: string, now: number): Promise<void> {
-  await db.query('INSERT INTO shared_settings (name, value, set_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING', [SENDOSO_ACCOUNT, account, now]);
-  const { rows } = await db.query<{ value: string }>('SELECT value FROM shared_settings WHERE name = $1', [SENDOSO_ACCOUNT]);
-  const recorded = rows[0]?.value;
+  const recorded = await recordOnce(db, SENDOSO_ACCOUNT, account, now);
   if (recorded !== account) {
     throw new SendosoAccountMismatch(
       `this database spends through ${recorded}, and this instance is set up for ${account}: every instance on one database must reach the same Sendoso account — ` +
@@ -114,7 +121,7 @@ export async function agreeOnPaceStore(db: PgQueryable, where: 'Redis' | 'Postgr
   const other = where === 'Redis' ? 'PostgreSQL' : 'Redis';
   throw new PaceStoreMismatch(
     `the other instances on this database keep Sendoso's pace in ${other}, and this one would keep it in ${where}: ` +
-      `each place would allow the full 10 requests/s, together past Sendoso's limit — ` +
+      `each place would allow the account's full rate, together past Sendoso's limit — ` +
       (other === 'Redis' ? 'set GIFTGUARD_REDIS_URL as on the others' : 'unset GIFTGUARD_REDIS_URL as on the others, or set it on all of them') +
       ` (to move them all, stop every instance; after ${PACE_STORE_HELD_MS / 60_000} minutes the first to start chooses)`,
   );

@@ -1,6 +1,7 @@
 /**
  * @module Facts every instance on one PostgreSQL database must agree on (storage/shared-settings.ts):
- * today the fingerprint of the signing key MCP URLs, API tokens and console sessions are hashed with.
+ * the fingerprint of the signing key MCP URLs, API tokens and console sessions are hashed with, the
+ * Sendoso account the database spends through, and where the account's pace is kept.
  * SQLite has no such table: one file is one data directory, with one key.
  */
 import type { StoreSchema } from '../migration.js';
