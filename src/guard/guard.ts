@@ -274,6 +274,15 @@ export class Guard implements SpendGate {
     return (await senders.senderFor(String(group.group), group.fallback_sender)) ?? null;
   }
 
+  /**
+   * Why a spend for `group` is refused before any rule when no sender is connected for it; the
+   * send, its explanation and a batch's screening all ask this one question.
+   */
+  private async missingSender(policy: Policy, group: SpendCandidate['group']): Promise<DecisionReason | undefined> {
+    const groupPolicy = findGroupPolicy(policy, group);
+    return (await this.senderFor(groupPolicy)) === null ? Guard.noSender(String(groupPolicy!.group)) : undefined;
+  }
+
   private static noSender(group: string): DecisionReason {
     return {
       code: 'no_sender',
@@ -562,11 +571,8 @@ export class Guard implements SpendGate {
     const view = await this.options.ledger.view(actual, policy, this.options.clock.now());
     const decision = evaluate(actual, policy, view);
     // A spend for a group with no sender is refused before any rule; its explanation says so too.
-    const groupPolicy = findGroupPolicy(policy, candidate.group);
-    if ((await this.senderFor(groupPolicy)) === null) {
-      return { decision: { ...decision, outcome: 'deny', reasons: [Guard.noSender(String(groupPolicy!.group)), ...decision.reasons] }, view };
-    }
-    return { decision, view };
+    const noSender = await this.missingSender(policy, candidate.group);
+    return { decision: noSender ? { ...decision, outcome: 'deny', reasons: [noSender, ...decision.reasons] } : decision, view };
   }
 
   /**
@@ -584,10 +590,9 @@ export class Guard implements SpendGate {
     const kind = candidate.touch.deliveryType === 'email' ? 'egift' : 'address_collection';
     const refused = new Map<string, string>();
     // No sender for the group: every row would be refused at its send, so a dry run says so now.
-    const groupPolicy = findGroupPolicy(policy, candidate.group);
-    if ((await this.senderFor(groupPolicy)) === null) {
-      const noSender = Guard.noSender(String(groupPolicy!.group)).message;
-      for (const email of input.emails) refused.set(email, noSender);
+    const noSender = await this.missingSender(policy, candidate.group);
+    if (noSender) {
+      for (const email of input.emails) refused.set(email, noSender.message);
       return { refused };
     }
     const view = await this.options.ledger.view({ ...candidate, kind }, policy, this.options.clock.now());
