@@ -15,7 +15,7 @@ import { systemClock } from '../src/domain/index.js';
 import type { SpendRequest } from '../src/domain/index.js';
 import { Guard, PgLedger, SqliteLedger } from '../src/guard/index.js';
 import { silentLogger } from '../src/log/index.js';
-import { PgDatabase, openDatabase, redactDatabaseUrl, startBackgroundCheckpoints } from '../src/storage/index.js';
+import { PgDatabase, openDatabase, redactUrl, startBackgroundCheckpoints } from '../src/storage/index.js';
 import { BENCH_POLICY, benchReserve, createFloorTable, floorTransaction, webinar } from './guard-ops.js';
 import { fmt, interleaved, percentile } from './stats.js';
 
@@ -208,7 +208,7 @@ export async function guardThroughput(decisions: number): Promise<string[]> {
 async function pgThroughput(decisions: number, sizes: readonly number[], perCaller: number, sqliteSingle: Map<number, number>, sqliteMany: Map<number, number>): Promise<string[]> {
   const baseUrl = process.env.GIFTGUARD_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const lines = [
-    `guard on PostgreSQL (${redactDatabaseUrl(baseUrl)}), decision + reservation: READ COMMITTED, the recipients' year totals locked and read with their sends in one statement, the shared totals bumped under ceilings in the write before the commit; ${decisions} as one caller, ${CALLERS} processes x ${perCaller}`,
+    `guard on PostgreSQL (${redactUrl(baseUrl)}), decision + reservation: READ COMMITTED, the recipients' year totals locked and read with their sends in one statement, the shared totals bumped under ceilings in the write before the commit; ${decisions} as one caller, ${CALLERS} processes x ${perCaller}`,
   ];
   const probe = new PgDatabase({ url: baseUrl, maxConnections: 1, schema: [] });
   try {

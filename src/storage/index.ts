@@ -9,7 +9,7 @@ export { dataDirectoryProblem, markDataDirectory } from './data-directory.js';
 export type { DataDirectoryState } from './data-directory.js';
 export { announceSandbox, announceServe, processAlive, runningSandbox, runningServe, runningServes } from './announcements.js';
 export type { SandboxAnnouncement, ServeAnnouncement } from './announcements.js';
-export { PgDatabase, migratePostgres, parseDatabaseUrl, redactDatabaseUrl, redactUrl } from './postgres.js';
+export { PgDatabase, migratePostgres, parseDatabaseUrl, redactUrl } from './postgres.js';
 export type { PgDatabaseOptions, PgQueryable, PgQueryOptions, PgTransactionOptions } from './postgres.js';
 export { agreeOnPaceStore, agreeOnSendosoAccount, agreeOnSigningKey, PACE_STORE_HELD_MS, PaceStoreMismatch, probeSharedDatabase, SendosoAccountMismatch, signingKeyFingerprint, SigningKeyMismatch } from './shared-settings.js';
 export type { SharedDatabaseProbe } from './shared-settings.js';

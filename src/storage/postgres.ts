@@ -105,8 +105,6 @@ export function redactUrl(url: string): string {
   }
 }
 
-export const redactDatabaseUrl = redactUrl;
-
 export interface PgDatabaseOptions {
   /** postgres://user:pass@host:5432/db[?schema=name] — `schema` puts every table in that schema (created if missing). */
   readonly url: string;

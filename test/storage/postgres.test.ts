@@ -6,7 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PACE_STORE_HELD_MS, PaceStoreMismatch, PgDatabase, agreeOnPaceStore, agreeOnSigningKey, copySqliteToPostgres, migrateAll, parseDatabaseUrl, redactDatabaseUrl } from '../../src/storage/index.js';
+import { PACE_STORE_HELD_MS, PaceStoreMismatch, PgDatabase, agreeOnPaceStore, agreeOnSigningKey, copySqliteToPostgres, migrateAll, parseDatabaseUrl, redactUrl } from '../../src/storage/index.js';
 import type { StoreSchema } from '../../src/storage/index.js';
 import { dropSchema, schemaUrl, uniqueSchemaName } from '../support/postgres.js';
 
@@ -102,7 +102,7 @@ describe('PostgreSQL databases', () => {
     expect(() => parseDatabaseUrl('postgres://u@h/db?schmea=gg_one')).toThrow(/a parameter nothing reads: \?schmea= — giftguard reads \?schema=name/);
     expect(() => parseDatabaseUrl('postgres://u@h/db?search_path=gg_one')).toThrow(/\?search_path=/);
     expect(parseDatabaseUrl('postgres://u@h/db?sslmode=verify-full&application_name=gg&connect_timeout=5&schema=gg_one').schema).toBe('gg_one');
-    expect(redactDatabaseUrl('postgres://app:s3cret@db.internal:5432/gifts')).toBe('postgres://app:***@db.internal:5432/gifts');
+    expect(redactUrl('postgres://app:s3cret@db.internal:5432/gifts')).toBe('postgres://app:***@db.internal:5432/gifts');
   });
 
   it('lets instances with the same signing key share a database and refuses one with another key', async () => {

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { Command } from 'commander';
 import { ConfigError, GiftingError } from '../../domain/index.js';
-import { copySqliteToPostgres, probeSharedDatabase, redactDatabaseUrl, runningServes } from '../../storage/index.js';
+import { copySqliteToPostgres, probeSharedDatabase, redactUrl, runningServes } from '../../storage/index.js';
 import type { CopyReport } from '../../storage/index.js';
 import type { AppFactory } from './app.js';
 import { sharedDatabaseText, table } from './format.js';
@@ -26,7 +26,7 @@ function targetUrl(given: string | undefined, configured: string | undefined): s
   } catch {
     throw new GiftingError('bad_request', `not a URL: ${given === undefined ? '(GIFTGUARD_DATABASE_URL)' : url}`);
   }
-  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') throw new GiftingError('bad_request', `not a PostgreSQL URL (postgres://…): ${redactDatabaseUrl(url)}`);
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') throw new GiftingError('bad_request', `not a PostgreSQL URL (postgres://…): ${redactUrl(url)}`);
   if (given !== undefined && parsed.password) {
     throw new GiftingError(
       'bad_request',
@@ -40,7 +40,7 @@ function report(copy: CopyReport, url: string, home: string): string {
   const rows = copy.tables.filter((t) => t.rows > 0 || t.droppedColumns.length > 0);
   const dropped = copy.tables.filter((t) => t.droppedColumns.length > 0);
   return [
-    `Copied ${copy.rows} rows in ${copy.tables.length} tables into ${redactDatabaseUrl(url)}.`,
+    `Copied ${copy.rows} rows in ${copy.tables.length} tables into ${redactUrl(url)}.`,
     '',
     rows.length > 0 ? table(['TABLE', 'ROWS'], rows.map((t) => [t.table, String(t.rows)])) : '(the SQLite database was empty)',
     ...(dropped.length > 0 ? ['', 'Not carried over (PostgreSQL keeps this differently):', ...dropped.map((t) => `  ${t.table}: ${t.droppedColumns.join(', ')}`)] : []),
@@ -84,7 +84,7 @@ export function dbCommand(io: CliIo, factory: AppFactory): Command {
           const message = (error as Error).message;
           throw new GiftingError('bad_request', `nothing was copied: ${message}`);
         }
-        io.stdout.write(flags.json ? `${JSON.stringify({ target: redactDatabaseUrl(url), ...copied }, null, 2)}\n` : report(copied, url, app.dataDirectory()));
+        io.stdout.write(flags.json ? `${JSON.stringify({ target: redactUrl(url), ...copied }, null, 2)}\n` : report(copied, url, app.dataDirectory()));
       } finally {
         await app.close();
       }
@@ -102,7 +102,7 @@ export function dbCommand(io: CliIo, factory: AppFactory): Command {
           else io.stdout.write(`SQLite at ${app.config.databasePath}${status.exists ? '' : ' (not created yet)'}; one machine. Several instances: see "Running several instances" in the README.\n`);
           return;
         }
-        const status = await probeSharedDatabase(app.sharedDatabase(), redactDatabaseUrl(url));
+        const status = await probeSharedDatabase(app.sharedDatabase(), redactUrl(url));
         if (flags.json) io.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
         else io.stdout.write(`PostgreSQL at ${status.url}: ${sharedDatabaseText(status)}\n`);
         if (!status.answers || status.refused) io.setExitCode?.(1);

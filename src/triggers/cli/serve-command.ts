@@ -9,7 +9,7 @@ import type { AppFactory, RunningServe, App } from './app.js';
 import { reportTargets } from './schedules-command.js';
 import { connectionHelp } from './mcp-command.js';
 import type { CliIo } from './io.js';
-import { redactDatabaseUrl } from '../../storage/index.js';
+import { redactUrl } from '../../storage/index.js';
 
 interface ServeFlags {
   policies?: string;
@@ -100,7 +100,7 @@ async function summary(app: App, serve: RunningServe): Promise<string> {
     `giftguard ${app.version} — serving MCP on ${base}/mcp/<token> (${app.config.mcpSessions})`,
     `  Data         ${app.dataDirectory()} (giftguard status shows what is where)`,
     app.config.databaseUrl
-      ? `  Database     PostgreSQL at ${redactDatabaseUrl(app.config.databaseUrl)}, shared with every instance configured with it`
+      ? `  Database     PostgreSQL at ${redactUrl(app.config.databaseUrl)}, shared with every instance configured with it`
       : `  Database     SQLite at ${app.config.databasePath} (one machine; several instances: GIFTGUARD_DATABASE_URL)`,
     `  Sendoso      ${connection.description}${connection.sandbox && app.config.sandboxControl ? ` (control: ${connection.sandbox.url}/__sandbox)` : ''}`,
     `  Rate limit   ${app.config.rateLimit} requests/s per account, shared ${app.config.redisUrl ? 'across instances through Redis' : app.config.databaseUrl ? 'across instances through PostgreSQL' : 'by every giftguard process using this data directory'}`,

@@ -6,7 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { Command } from 'commander';
 import type { App, AppFactory } from './app.js';
-import { probeSharedDatabase, redactDatabaseUrl, runningSandbox, runningServes } from '../../storage/index.js';
+import { probeSharedDatabase, redactUrl, runningSandbox, runningServes } from '../../storage/index.js';
 import type { SharedDatabaseProbe } from '../../storage/index.js';
 import { dataDirectoryProblem } from '../../storage/index.js';
 import { sharedDatabaseText, when } from './format.js';
@@ -40,7 +40,7 @@ async function collect(app: App): Promise<Status> {
   const exists = existsSync(home);
   // The shared database is asked (one trivial query); the SQLite file only looked at, not created.
   const database: Status['database'] = config.databaseUrl
-    ? await probeSharedDatabase(app.sharedDatabase(), redactDatabaseUrl(config.databaseUrl))
+    ? await probeSharedDatabase(app.sharedDatabase(), redactUrl(config.databaseUrl))
     : { kind: 'sqlite', path: config.databasePath, exists: existsSync(config.databasePath) };
   const dbExists = database.kind === 'sqlite' ? database.exists : database.answers && database.refused === undefined;
   let policies: Status['policies'] = { paths: config.policies };
