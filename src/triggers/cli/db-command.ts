@@ -7,10 +7,11 @@
 import { existsSync } from 'node:fs';
 import { Command } from 'commander';
 import { ConfigError, GiftingError } from '../../domain/index.js';
-import { copySqliteToPostgres, probeSharedDatabase, redactUrl, runningServes } from '../../storage/index.js';
+import { copySqliteToPostgres, redactUrl, runningServes } from '../../storage/index.js';
 import type { CopyReport } from '../../storage/index.js';
 import type { AppFactory } from './app.js';
-import { sharedDatabaseText, table } from './format.js';
+import { databaseStatus, databaseUsable, sharedDatabaseText } from './database-status.js';
+import { table } from './format.js';
 import type { CliIo } from './io.js';
 
 /**
@@ -95,17 +96,11 @@ export function dbCommand(io: CliIo, factory: AppFactory): Command {
     .action(async (flags: { json?: boolean }) => {
       const app = factory({ env: io.env });
       try {
-        const url = app.config.databaseUrl;
-        if (!url) {
-          const status = { kind: 'sqlite', path: app.config.databasePath, exists: existsSync(app.config.databasePath) };
-          if (flags.json) io.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
-          else io.stdout.write(`SQLite at ${app.config.databasePath}${status.exists ? '' : ' (not created yet)'}; one machine. Several instances: see "Running several instances" in the README.\n`);
-          return;
-        }
-        const status = await probeSharedDatabase(app.sharedDatabase(), redactUrl(url));
+        const status = await databaseStatus(app);
         if (flags.json) io.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+        else if (status.kind === 'sqlite') io.stdout.write(`SQLite at ${status.path}${status.exists ? '' : ' (not created yet)'}; one machine. Several instances: see "Running several instances" in the README.\n`);
         else io.stdout.write(`PostgreSQL at ${status.url}: ${sharedDatabaseText(status)}\n`);
-        if (!status.answers || status.refused) io.setExitCode?.(1);
+        if (status.kind === 'postgres' && !databaseUsable(status)) io.setExitCode?.(1);
       } finally {
         await app.close();
       }

@@ -1,7 +1,6 @@
 /**
  * @module Plain-text output helpers for the CLI: aligned tables and dates people can read.
  */
-import type { SharedDatabaseProbe } from '../../storage/index.js';
 import { terminalText } from '../escape.js';
 
 /** Renders rows as left-aligned columns under a header; control characters in cells are made visible. */
@@ -30,11 +29,4 @@ export function list(value: string | undefined): string[] {
 export function oneLine(text: string, max: number): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
-
-/** The shared database's answer as `status` and `db status` word it (the URL is said before it). */
-export function sharedDatabaseText(probe: SharedDatabaseProbe): string {
-  if (!probe.answers) return `DOES NOT ANSWER: ${probe.error}`;
-  if (probe.refused !== undefined) return `answers, but REFUSES THIS INSTANCE: ${probe.refused}`;
-  return `answers${probe.version ? ` (${probe.version})` : ''}`;
 }

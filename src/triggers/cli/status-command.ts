@@ -6,10 +6,12 @@
 import { existsSync, statSync } from 'node:fs';
 import { Command } from 'commander';
 import type { App, AppFactory } from './app.js';
-import { probeSharedDatabase, redactUrl, runningSandbox, runningServes } from '../../storage/index.js';
+import { runningSandbox, runningServes } from '../../storage/index.js';
 import type { SharedDatabaseProbe } from '../../storage/index.js';
+import { databaseStatus, databaseUsable, sharedDatabaseText } from './database-status.js';
+import type { DatabaseStatus } from './database-status.js';
 import { dataDirectoryProblem } from '../../storage/index.js';
-import { sharedDatabaseText, when } from './format.js';
+import { when } from './format.js';
 import type { CliIo } from './io.js';
 
 interface Status {
@@ -17,7 +19,7 @@ interface Status {
   readonly install: { readonly path: string; readonly kind: 'checkout' | 'installed package' };
   readonly data: { readonly path: string; readonly exists: boolean; readonly mode?: string; readonly problem?: string };
   readonly database:
-    | { readonly kind: 'sqlite'; readonly path: string; readonly exists: boolean; readonly bytes?: number }
+    | (DatabaseStatus & { readonly kind: 'sqlite'; readonly bytes?: number })
     | SharedDatabaseProbe;
   readonly policies: { readonly paths: readonly string[]; readonly groups?: readonly string[]; readonly error?: string };
   readonly schedules: { readonly path: string; readonly names?: readonly string[]; readonly error?: string };
@@ -38,11 +40,8 @@ async function collect(app: App): Promise<Status> {
   const config = app.config;
   const home = config.home;
   const exists = existsSync(home);
-  // The shared database is asked (one trivial query); the SQLite file only looked at, not created.
-  const database: Status['database'] = config.databaseUrl
-    ? await probeSharedDatabase(app.sharedDatabase(), redactUrl(config.databaseUrl))
-    : { kind: 'sqlite', path: config.databasePath, exists: existsSync(config.databasePath) };
-  const dbExists = database.kind === 'sqlite' ? database.exists : database.answers && database.refused === undefined;
+  const database = await databaseStatus(app);
+  const dbExists = databaseUsable(database);
   let policies: Status['policies'] = { paths: config.policies };
   try {
     const policy = await loadPolicy(config.policies, { missingOk: config.policiesDefaulted });
