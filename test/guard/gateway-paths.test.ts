@@ -17,7 +17,7 @@ import type { SqliteLedger } from '../../src/guard/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { sendosoCampaignDirectory, sendosoDispatcher } from '../../src/sendoso/index.js';
 import { createMcpServer } from '../../src/tools/index.js';
-import { memoryLedger, policyFrom } from '../support/guard.js';
+import { egift as supportEgift, memoryLedger, policyFrom } from '../support/guard.js';
 import { allTools, testRuntime } from '../support/mcp.js';
 import { control, startSandboxWithClient } from '../support/sandbox-client.js';
 import type { SandboxWithClient } from '../support/sandbox-client.js';
@@ -51,18 +51,8 @@ function guardOver(e: SandboxWithClient, ledger: SqliteLedger, policy: Construct
   });
 }
 
-function egift(email: string): SpendRequest {
-  return {
-    tool: 'create_a_sendoso_egift',
-    kind: 'egift',
-    touchId: 8938,
-    recipients: [{ email }],
-    path: '/send',
-    body: { send: { touch_id: 8938, email, via: 'single_email_address', via_from: 'giftguard' } },
-    caller: { via: 'mcp', id: 'mcp_test' },
-    group: 'Marketing',
-  };
-}
+/** An eGift as the MCP tools send it, so the sandbox counts it among giftguard's sends. */
+const egift = (email: string): SpendRequest => supportEgift(email, { viaFrom: 'giftguard' });
 
 async function mcpOver(e: SandboxWithClient, guard: Guard, waitMs: number, group = 'Marketing') {
   const server = createMcpServer({ serverId: 'mcp_agent', serverName: 'agent', tools: allTools, runtime: { ...testRuntime(e, guard, waitMs), viaFrom: 'giftguard' }, clock: e.clock, logger: silentLogger(), group, version: 'test' });

@@ -29,15 +29,18 @@ export function fixedCampaigns(...campaigns: CampaignInfo[]): CampaignDirectory 
   return { find: async (id) => campaigns.find((c) => c.id === id), all: async () => campaigns };
 }
 
-/** A Sendoso eGift send of touch 8938 to one recipient, as an MCP caller of Marketing asks for it. */
-export function egift(email: string, over: Partial<SpendRequest> = {}): SpendRequest {
+/**
+ * A Sendoso eGift send of touch 8938 to one recipient, as an MCP caller of Marketing asks for it;
+ * `viaFrom` is what the sandbox records the send as coming from.
+ */
+export function egift(email: string, { viaFrom = 'tests', ...over }: Partial<SpendRequest> & { viaFrom?: string } = {}): SpendRequest {
   return {
     tool: 'create_a_sendoso_egift',
     kind: 'egift',
     touchId: 8938,
     recipients: [{ email }],
     path: '/send',
-    body: { send: { touch_id: 8938, email, via: 'single_email_address', via_from: 'tests' } },
+    body: { send: { touch_id: 8938, email, via: 'single_email_address', via_from: viaFrom } },
     caller: { via: 'mcp', id: 'mcp_test' },
     group: 'Marketing',
     ...over,
