@@ -137,7 +137,7 @@ export const createApp: AppFactory = ({ env, overrides = {}, flagNames = {}, ser
       await keepPaceStoreAgreed('Redis');
       return (pacing = redis);
     }
-    if (config.databaseUrl) await keepPaceStoreAgreed('PostgreSQL');
+    await keepPaceStoreAgreed('PostgreSQL'); // agreed only on a shared database
     return (pacing = onStore((pg) => new PgPacingStore(pg), (db) => new SqlitePacingStore(db)));
   };
   /**
