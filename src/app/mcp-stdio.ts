@@ -6,7 +6,10 @@
 import { GiftingError } from '../domain/index.js';
 import type { ToolScope } from '../tools/index.js';
 import type { App, RunningStdioMcp, StdioMcpOptions } from '../triggers/index.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
 import { layer } from './layers.js';
+import { STOP_GRACE_MS } from './stops.js';
 
 export async function startStdioMcp(app: App, options: StdioMcpOptions): Promise<RunningStdioMcp> {
   const [{ StdioServerTransport }, { assertUsableScope, createMcpServer }] = await Promise.all([import('@modelcontextprotocol/sdk/server/stdio.js'), layer('tools')]);
@@ -47,6 +50,47 @@ export async function startStdioMcp(app: App, options: StdioMcpOptions): Promise
     transport.onclose = () => resolveClosed();
   });
   await server.connect(transport);
+  // Wrapped once connected (the SDK installs its handler there), before any input is read: reading
+  // starts in an I/O callback, and this runs first.
+  const answering = trackRequests(transport);
   app.logger.info({ serverId: id, tools: tools.length, sendoso: connection.description }, 'MCP stdio server ready');
-  return { closed, stop: () => server.close() };
+  return {
+    closed,
+    stop: async ({ drain = false } = {}) => {
+      // As serve's HTTP server drains on a stop: the calls being answered get their answers first.
+      if (drain) await answering.settled(STOP_GRACE_MS);
+      await server.close();
+    },
+  };
+}
+
+/**
+ * Counts the requests the client sent that have no response yet, seen at the connected transport:
+ * a request when it comes in, its response once written.
+ */
+function trackRequests(transport: Transport): { settled(graceMs: number): Promise<void> } {
+  const waiting = new Set<string | number>();
+  let idle: (() => void) | undefined;
+  const handle = transport.onmessage;
+  transport.onmessage = (message: JSONRPCMessage, extra?: MessageExtraInfo) => {
+    if ('method' in message && 'id' in message) waiting.add(message.id);
+    handle?.(message, extra);
+  };
+  const send = transport.send.bind(transport);
+  transport.send = async (message, options) => {
+    await send(message, options);
+    if (!('method' in message) && 'id' in message && message.id !== undefined && waiting.delete(message.id) && waiting.size === 0) idle?.();
+  };
+  return {
+    settled: (graceMs) =>
+      waiting.size === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, graceMs); // real time: this bounds how long a stop takes
+            idle = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          }),
+  };
 }

@@ -17,7 +17,7 @@ import { demoServerName, revokeOrphanedDemos } from './demo-servers.js';
 import { layer } from './layers.js';
 import { operatorSurface } from './operator-surface.js';
 import type { ServeRoot } from './operator-surface.js';
-import { Stops, every } from './stops.js';
+import { STOP_GRACE_MS, Stops, every } from './stops.js';
 
 const SWEEP_INTERVAL_MS = 60_000;
 const RECONCILE_INTERVAL_MS = 60_000;
@@ -29,12 +29,6 @@ const BALANCES_INTERVAL_MS = 60_000;
 /** How often webhooks received but not applied yet (Sendoso slow to list the send) are tried again. */
 const WEBHOOK_DRAIN_MS = 30_000;
 const DEMO_LIFETIME_MS = 24 * 3_600_000;
-
-/**
- * How long a stop waits for requests being answered (a tool call in Sendoso's queue at 10/s, a
- * send in flight) before cutting them off: well inside a process manager's usual 30 s.
- */
-const STOP_GRACE_MS = 10_000;
 
 /** Starts everything `serve` runs; on a failure, what was started is stopped again before it is thrown. */
 export async function startServe(app: App, root: ServeRoot): Promise<RunningServe> {

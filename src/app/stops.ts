@@ -1,6 +1,13 @@
 /** @module Stopping what was started (in reverse order, every part even if another fails), and loops that run until stopped. */
 import type { Clock } from '../domain/index.js';
 
+/**
+ * How long a stop waits for requests being answered (a tool call in Sendoso's queue, a send in
+ * flight) before cutting them off — serve's HTTP and `mcp stdio` alike: well inside a process
+ * manager's usual 30 s.
+ */
+export const STOP_GRACE_MS = 10_000;
+
 export class Stops {
   private readonly stops: (() => unknown)[] = [];
 

@@ -122,6 +122,36 @@ describe('giftguard mcp stdio', () => {
     }
   });
 
+  it('on a stop signal answers the calls it is answering before it exits, as serve does', async () => {
+    const home = tempHome();
+    const created = await cli({ GIFTGUARD_HOME: home }, 'mcp', 'create', '--name', 'desktop');
+    const token = /(ggmcp_\S+)/.exec(created.out)![1]!;
+    // Two Sendoso calls a second, and a client willing to wait: eight sends queue up.
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN, 'mcp', 'stdio'],
+      env: { ...(process.env as Record<string, string>), GIFTGUARD_HOME: home, GIFTGUARD_MCP_TOKEN: token, GIFTGUARD_LOG_LEVEL: 'silent', GIFTGUARD_RATE_LIMIT: '2', GIFTGUARD_MCP_WAIT_SECONDS: '30' },
+      stderr: 'pipe',
+    });
+    const client = new Client({ name: 'claude-desktop-test', version: '1' });
+    await client.connect(transport);
+    try {
+      const calls = Array.from({ length: 8 }, (_, i) =>
+        client.callTool({ name: 'create_a_sendoso_egift', arguments: { touch_id: 8938, email: `stdio-stop${i}@example.com` } }).then(
+          (result: any) => result.structuredContent?.status ?? result.content?.[0]?.text,
+          (error: Error) => `cut off: ${error.message}`,
+        ),
+      );
+      expect(await Promise.race(calls)).toBe('sent'); // the first is through; the others wait their turn
+      process.kill(transport.pid!, 'SIGTERM');
+      expect(await Promise.all(calls)).toEqual(Array.from({ length: 8 }, () => 'sent'));
+    } finally {
+      await client.close();
+    }
+    const audit = JSON.parse((await cli({ GIFTGUARD_HOME: home }, 'audit', '--json')).out) as { tool: string }[];
+    expect(audit.filter((entry) => entry.tool === 'create_a_sendoso_egift')).toHaveLength(8);
+  }, 60_000);
+
   it('refuses an unknown token', async () => {
     const result = await cli({ GIFTGUARD_HOME: tempHome() }, 'mcp', 'stdio', '--token', 'ggmcp_nope');
     expect(result.code).toBe(1);

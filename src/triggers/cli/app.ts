@@ -108,7 +108,11 @@ export interface StdioMcpOptions {
 /** An MCP server on stdio, running until its client closes it or `stop`. */
 export interface RunningStdioMcp {
   readonly closed: Promise<void>;
-  stop(): Promise<void>;
+  /**
+   * Ends the server. `drain`: first let the calls being answered finish (up to the stop's grace),
+   * as on a stop signal while the client still listens; not when the client has gone.
+   */
+  stop(options?: { readonly drain?: boolean }): Promise<void>;
 }
 
 /** Services for one command invocation. Everything is created lazily and closed by `close`. */

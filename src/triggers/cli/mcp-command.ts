@@ -276,8 +276,8 @@ export function mcpCommand(io: CliIo, factory: AppFactory): Command {
         const token = stdioToken(flags, io, app.config.mcpToken);
         if (token !== undefined && (flags.methods || flags.tags || flags.group)) throw new GiftingError('bad_request', 'A token already fixes the scope; leave out --methods, --tags and --group');
         const stdio = await app.mcpStdio({ token, scope: { methods: list(flags.methods), tags: list(flags.tags) }, group: flags.group });
-        await Promise.race([stdio.closed, io.untilStopped()]);
-        await stdio.stop();
+        const why = await Promise.race([stdio.closed.then(() => 'client gone' as const), io.untilStopped().then(() => 'stop signal' as const)]);
+        await stdio.stop({ drain: why === 'stop signal' });
       } finally {
         await app.close();
       }
